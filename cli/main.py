@@ -1,0 +1,477 @@
+"""The `cchc` command: Vietnamese for officers, `--json` for scripts.
+
+Why thin: every command parses its arguments, calls one engine function and prints the result;
+the rules live in the engine so the web app and the CLI always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.output import console, emit_json, fail
+from engine import api
+from engine.clock import VN_TZ, fixed_clock
+from engine.errors import CchcError
+from engine.runtime import Runtime, open_runtime
+from engine.text import format_date_vi
+from plans.errors import DataFileError
+
+app = typer.Typer(help="cchc — theo dõi kế hoạch cải cách hành chính cấp xã", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Cơ sở dữ liệu", no_args_is_help=True)
+unit_app = typer.Typer(help="Đơn vị (xã, phường, thành phố, tỉnh)", no_args_is_help=True)
+plan_app = typer.Typer(help="Kế hoạch", no_args_is_help=True)
+task_app = typer.Typer(help="Nhiệm vụ", no_args_is_help=True)
+report_app = typer.Typer(help="Báo cáo quý: chốt số liệu, xuất phụ lục, kiểm tra",
+                         no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(unit_app, name="unit")
+app.add_typer(plan_app, name="plan")
+app.add_typer(task_app, name="task")
+app.add_typer(report_app, name="report")
+
+T = TypeVar("T")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
+DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
+                                           help="URL cơ sở dữ liệu (mặc định SQLite)")]
+AtOpt = Annotated[str | None, typer.Option(
+    "--at", help="Đồng hồ giả lập YYYY-MM-DDTHH:MM (giờ Việt Nam), để nhập lại số liệu cũ")]
+ByOpt = Annotated[str, typer.Option("--by", envvar="CCHC_ACTOR", help="Người thực hiện")]
+RoleOpt = Annotated[str, typer.Option("--role", envvar="CCHC_ROLE",
+                                      help="Vai trò: officer, leader, admin")]
+
+
+def _clock(at: str | None) -> Any:
+    if not at:
+        return None
+    try:
+        return fixed_clock(datetime.fromisoformat(at).replace(tzinfo=VN_TZ))
+    except ValueError:
+        raise CchcError(f"Thời điểm '{at}' phải có dạng YYYY-MM-DDTHH:MM",
+                        "--at must be YYYY-MM-DDTHH:MM", field="at") from None
+
+
+@contextmanager
+def session(as_json: bool, db: str | None = None, at: str | None = None) -> Iterator[Runtime]:
+    try:
+        rt = open_runtime(db, clock=_clock(at))
+        try:
+            yield rt
+        finally:
+            rt.db.dispose()
+    except (CchcError, DataFileError) as exc:
+        fail(exc, as_json)
+
+
+def _parse_day(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    from plans.schema import parse_dmy
+
+    try:
+        return parse_dmy(value)
+    except ValueError:
+        raise CchcError(f"Ngày '{value}' phải có dạng dd/mm/yyyy và có thật",
+                        f"{field} must be a real dd/mm/yyyy date", field=field) from None
+
+
+# ---------------------------------------------------------------- db, units, plans
+
+
+@db_app.command("init")
+def db_init(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Tạo hoặc nâng cấp cơ sở dữ liệu lên phiên bản mới nhất."""
+    with session(json_, db) as rt:
+        rev = rt.db.current_revision()
+        if json_:
+            emit_json({"database": rt.db.url, "revision": rev})
+        else:
+            console.print(f"Cơ sở dữ liệu sẵn sàng ({rt.db.dialect}, phiên bản {rev}).")
+
+
+@unit_app.command("load")
+def unit_load(file: Path, db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Nạp danh sách đơn vị từ tệp YAML (units.yaml)."""
+    with session(json_, db) as rt:
+        units = api.load_units_file(rt, file)
+        if json_:
+            emit_json(units)
+        else:
+            console.print(f"Đã nạp {len(units)} đơn vị.")
+
+
+@unit_app.command("add")
+def unit_add(
+    slug: str,
+    name: Annotated[str, typer.Option(help="Tên, ví dụ 'Vĩnh Thạnh'")],
+    kind: Annotated[str, typer.Option(help="xã, phường, thị trấn, thành phố, tỉnh…")] = "xã",
+    parent: Annotated[str | None, typer.Option(help="Mã đơn vị cấp trên")] = None,
+    cutoff_day: Annotated[int | None, typer.Option(help="Ngày chốt số liệu (mặc định 14)")] = None,
+    leader: Annotated[str | None, typer.Option(help="Chủ tịch UBND")] = None,
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Thêm hoặc sửa một đơn vị."""
+    with session(json_, db) as rt:
+        units = api.add_unit(rt, slug=slug, name=name, kind=kind, parent=parent,
+                             report_cutoff_day=cutoff_day, leader=leader)
+        emit_json(units) if json_ else console.print(f"Đã lưu đơn vị {units[0].display}.")
+
+
+@unit_app.command("list")
+def unit_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Danh sách đơn vị."""
+    with session(json_, db) as rt:
+        units = api.list_units(rt)
+        if json_:
+            emit_json(units)
+            return
+        table = Table("Mã", "Đơn vị", "Cấp trên", "Ngày chốt")
+        for u in units:
+            table.add_row(u.slug, u.display, u.parent_slug or "", str(u.cutoff_day))
+        console.print(table)
+
+
+@plan_app.command("load")
+def plan_load(
+    unit: Annotated[list[str], typer.Argument(help="Mã đơn vị (một hoặc nhiều)")],
+    file: Annotated[list[Path], typer.Option("--file", "-f", help="Tệp kế hoạch YAML")],
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Nạp kế hoạch cho đơn vị (nạp lại giữ nguyên trạng thái các nhiệm vụ)."""
+    with session(json_, db) as rt:
+        loaded = api.load_plans(rt, unit, file)
+        if json_:
+            emit_json(loaded)
+            return
+        for p in loaded:
+            change = "cập nhật" if p.changed else "không đổi"
+            console.print(f"Kế hoạch {p.plan_id}: {p.tasks} nhiệm vụ ({change}); "
+                          f"thêm {p.new_tasks_per_unit} nhiệm vụ mới cho mỗi đơn vị "
+                          f"({p.units} đơn vị).")
+
+
+@plan_app.command("list")
+def plan_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Các kế hoạch đã nạp."""
+    with session(json_, db) as rt:
+        plans = api.list_plans(rt)
+        if json_:
+            emit_json(plans)
+            return
+        table = Table("Mã", "Phụ lục", "Kế hoạch", "Ban hành theo", "Số nhiệm vụ")
+        for p in plans:
+            table.add_row(p["id"], str(p["appendix"]), p["title"], p["issued_by"],
+                          str(p["tasks"]))
+        console.print(table)
+
+
+# ---------------------------------------------------------------- tasks
+
+
+@task_app.command("list")
+def task_list(
+    unit: str,
+    plan: Annotated[str | None, typer.Option(help="Mã kế hoạch, ví dụ cchc-2023")] = None,
+    section: Annotated[str | None, typer.Option(help="Mục, ví dụ II hoặc 1.2")] = None,
+    owner: Annotated[str | None, typer.Option(help="Người phụ trách (không cần dấu)")] = None,
+    state: Annotated[str | None, typer.Option(help="Trạng thái, ví dụ done")] = None,
+    overdue: Annotated[bool, typer.Option(help="Chỉ nhiệm vụ quá hạn")] = False,
+    search: Annotated[str | None, typer.Option(help="Tìm theo nội dung (không cần dấu)")] = None,
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Danh sách nhiệm vụ, có lọc."""
+    with session(json_, db, at) as rt:
+        views = api.list_tasks(rt, unit, plan=plan, section=section, owner=owner, state=state,
+                               overdue=overdue, search=search)
+        if json_:
+            emit_json(views)
+            return
+        table = Table("Kế hoạch", "Mã", "Nhiệm vụ", "Trạng thái", "Phụ trách", "Hạn",
+                      show_lines=False)
+        for v in views:
+            text = v.text.split("\n")[0]
+            table.add_row(v.plan, v.code, text[:70] + ("…" if len(text) > 70 else ""),
+                          v.state_label, v.owner or "", v.deadline or "")
+        console.print(table)
+        console.print(f"{len(views)} nhiệm vụ.")
+
+
+def _key(unit: str, plan: str, code: str) -> api.TaskKey:
+    return api.TaskKey(unit, plan, code)
+
+
+def _print_change(res: api.ChangeResult, json_: bool, rt: Runtime) -> None:
+    if json_:
+        emit_json(res)
+        return
+    label = rt.machine.definition.label
+    console.print(f"Nhiệm vụ {res.key.code} ({res.key.plan}): {label(res.from_state)} → "
+                  f"[bold]{label(res.to_state)}[/bold] (phiên bản {res.version}, "
+                  f"ngày hiệu lực {format_date_vi(res.effective_on)}).")
+    for e in res.evidence:
+        console.print(f"  Minh chứng: {e}")
+
+
+def _transition_command(trigger: str, doc: str) -> Callable[..., None]:
+    def command(
+        unit: str, plan: str, code: str,
+        doc_: Annotated[list[str] | None, typer.Option(
+            "--doc", help="Văn bản minh chứng, ví dụ 'Kế hoạch số 223/KH-UBND ngày 06/3/2023'"
+        )] = None,
+        result: Annotated[str, typer.Option(help="Kết quả thực hiện")] = "",
+        note: Annotated[str, typer.Option(help="Ghi chú / lý do")] = "",
+        on: Annotated[str | None, typer.Option(help="Ngày thực hiện dd/mm/yyyy")] = None,
+        version: Annotated[int | None, typer.Option(
+            help="Phiên bản bạn đã đọc (chống ghi đè)")] = None,
+        by: ByOpt = "cán bộ", role: RoleOpt = "officer",
+        db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+    ) -> None:
+        with session(json_, db, at) as rt:
+            res = api.transition(rt, _key(unit, plan, code), trigger, api.Actor(by, role),
+                                 evidence=doc_ or [], result=result, note=note,
+                                 on=_parse_day(on, "on"), expected_version=version)
+            _print_change(res, json_, rt)
+
+    command.__doc__ = doc
+    return command
+
+
+for _trigger, _name, _doc in [
+    ("start", "start", "Bắt đầu thực hiện nhiệm vụ."),
+    ("complete", "done", "Hoàn thành nhiệm vụ: cần --doc (văn bản minh chứng) và --result."),
+    ("wait", "wait", "Chờ văn bản triển khai của cấp trên (cần --note)."),
+    ("nothing_arose", "nothing", "Trong kỳ chưa phát sinh (cần --note)."),
+    ("reopen", "reopen", "Mở lại nhiệm vụ đã hoàn thành (lãnh đạo, cần --note lý do)."),
+]:
+    task_app.command(_name)(_transition_command(_trigger, _doc))
+
+
+@task_app.command("note")
+def task_note(unit: str, plan: str, code: str,
+              text: Annotated[str, typer.Option("--note", help="Nội dung")],
+              on: Annotated[str | None, typer.Option(help="Ngày dd/mm/yyyy")] = None,
+              version: Annotated[int | None, typer.Option()] = None,
+              by: ByOpt = "cán bộ", role: RoleOpt = "officer",
+              db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False) -> None:
+    """Ghi nhận tiến độ (in vào cột Kết quả) mà không đổi trạng thái."""
+    with session(json_, db, at) as rt:
+        res = api.add_note(rt, _key(unit, plan, code), text, api.Actor(by, role),
+                           on=_parse_day(on, "on"), expected_version=version)
+        _print_change(res, json_, rt)
+
+
+@task_app.command("assign")
+def task_assign(unit: str, plan: str, code: str,
+                owner: Annotated[str, typer.Option(help="Người/bộ phận phụ trách")],
+                version: Annotated[int | None, typer.Option()] = None,
+                by: ByOpt = "lãnh đạo", role: RoleOpt = "leader",
+                db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False) -> None:
+    """Phân công người phụ trách (lãnh đạo)."""
+    with session(json_, db, at) as rt:
+        res = api.assign(rt, _key(unit, plan, code), owner, api.Actor(by, role), version)
+        emit_json(res) if json_ else console.print(
+            f"Đã phân công nhiệm vụ {code} cho {owner} (phiên bản {res.version}).")
+
+
+@task_app.command("deadline")
+def task_deadline(unit: str, plan: str, code: str,
+                  deadline: Annotated[str, typer.Option(
+                      help="Ví dụ: 'Quý IV/2023', 'trước ngày 15/12/2023', 'Thường xuyên'")],
+                  version: Annotated[int | None, typer.Option()] = None,
+                  by: ByOpt = "lãnh đạo", role: RoleOpt = "leader",
+                  db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False) -> None:
+    """Đặt thời hạn (lãnh đạo)."""
+    with session(json_, db, at) as rt:
+        res = api.set_deadline(rt, _key(unit, plan, code), deadline, api.Actor(by, role),
+                               version)
+        emit_json(res) if json_ else console.print(
+            f"Đã đặt thời hạn nhiệm vụ {code}: {deadline} (phiên bản {res.version}).")
+
+
+@task_app.command("show")
+def task_show(unit: str, plan: str, code: str, db: DbOpt = None, at: AtOpt = None,
+              json_: JsonOpt = False) -> None:
+    """Chi tiết một nhiệm vụ và lịch sử của nó."""
+    with session(json_, db, at) as rt:
+        key = _key(unit, plan, code)
+        view = api.get_task(rt, key)
+        hist = api.history(rt, key)
+        if json_:
+            emit_json({"task": view, "history": hist})
+            return
+        console.print(f"[bold]{view.plan} — nhiệm vụ {view.code}[/bold] (mục {view.section})")
+        console.print(view.text, markup=False)
+        console.print(f"Trạng thái: [bold]{view.state_label}[/bold] · Phụ trách: "
+                      f"{view.owner or '—'} · Hạn: {view.deadline or '—'} · Phiên bản "
+                      f"{view.version}")
+        if view.result:
+            console.print(f"Kết quả: {view.result}", markup=False)
+        _print_history(rt, hist)
+
+
+@task_app.command("history")
+def task_history(unit: str, plan: str, code: str, db: DbOpt = None,
+                 json_: JsonOpt = False) -> None:
+    """Lịch sử thay đổi của một nhiệm vụ (không thể sửa, không thể xóa)."""
+    with session(json_, db) as rt:
+        hist = api.history(rt, _key(unit, plan, code))
+        emit_json(hist) if json_ else _print_history(rt, hist)
+
+
+def _print_history(rt: Runtime, hist: list[api.HistoryEntry]) -> None:
+    label = rt.machine.definition.label
+    table = Table("#", "Lúc", "Người", "Thao tác", "Trạng thái", "Hiệu lực", "Ghi chú / minh chứng")
+    for h in hist:
+        change = (label(h.to_state) if h.from_state == h.to_state
+                  else f"{label(h.from_state or '')} → {label(h.to_state)}")
+        extra = "; ".join([*(e["ref"] for e in h.evidence), *([h.note] if h.note else [])])
+        table.add_row(str(h.seq), h.at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M"),
+                      f"{h.actor} ({h.role})", h.event, change, format_date_vi(h.effective_on),
+                      extra)
+    console.print(table)
+
+
+# ---------------------------------------------------------------- reports
+
+
+@report_app.command("snapshot")
+def report_snapshot(
+    unit: str,
+    period: Annotated[str, typer.Option(help="Kỳ báo cáo: 2023-Q3, 2023-H1, 2023-Y")],
+    out: Annotated[Path, typer.Option(help="Thư mục ghi phụ lục")],
+    freeze: Annotated[bool, typer.Option("--freeze", help="Chốt số liệu kỳ này")] = False,
+    by: ByOpt = "lãnh đạo",
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Lấy số liệu tại ngày chốt kỳ và xuất Phụ lục 1–3 (.docx, .xlsx) và snapshot.json."""
+    with session(json_, db, at) as rt:
+        res = api.snapshot_and_export(rt, unit, period, out, freeze=freeze, taken_by=by)
+        _print_snapshot(res, json_)
+
+
+def _print_snapshot(res: api.SnapshotResult, json_: bool) -> None:
+    if json_:
+        emit_json(res.as_dict())
+        return
+    snap = res.snapshot
+    state = "đã chốt" if snap.frozen else "chưa chốt"
+    console.print(f"[bold]{snap.unit.display.capitalize()}[/bold] — {snap.period_label} "
+                  f"(từ {format_date_vi(snap.start)} đến {format_date_vi(snap.end)}), {state}"
+                  + (f", mã {snap.content_hash[:12]}" if snap.content_hash else ""))
+    table = Table("Phụ lục", "Kế hoạch", "Tổng", "Đã thực hiện", "Chưa thực hiện")
+    for a in snap.appendices:
+        table.add_row(str(a.number), a.plan_id, str(a.total), f"{a.done:02d}",
+                      f"{a.not_done:02d}")
+    console.print(table)
+    for p in res.files:
+        console.print(f"  {p}")
+
+
+@report_app.command("check")
+def report_check(
+    unit: str,
+    period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
+    against: Annotated[Path | None, typer.Option(
+        help="Báo cáo đã soạn tay (.txt, .docx, .xlsx) để đối chiếu tổng số")] = None,
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Liệt kê những điểm người thẩm định sẽ trả lại báo cáo."""
+    with session(json_, db, at) as rt:
+        findings = api.check(rt, unit, period, against=against)
+        if json_:
+            emit_json(findings)
+        else:
+            _print_findings(findings)
+        if any(f.severity == "error" for f in findings):
+            raise SystemExit(1)
+
+
+def _print_findings(findings: list[Any]) -> None:
+    if not findings:
+        console.print("Không phát hiện sai sót.")
+        return
+    table = Table("Mức", "Phụ lục", "Nhiệm vụ", "Vấn đề", show_lines=True)
+    for f in findings:
+        table.add_row("LỖI" if f.severity == "error" else "lưu ý", f.plan or "", f.task or "",
+                      f.message_vi)
+    console.print(table)
+    errors = sum(1 for f in findings if f.severity == "error")
+    console.print(f"{errors} lỗi, {len(findings) - errors} lưu ý.")
+
+
+@report_app.command("run-all")
+def report_run_all(
+    period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
+    out: Annotated[Path, typer.Option(help="Thư mục gốc; mỗi đơn vị một thư mục con")],
+    parent: Annotated[str | None, typer.Option(help="Chỉ các đơn vị thuộc đơn vị này")] = None,
+    freeze: Annotated[bool, typer.Option("--freeze")] = False,
+    by: ByOpt = "hệ thống",
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Chốt và xuất phụ lục cho mọi đơn vị có kế hoạch (cuối quý)."""
+    with session(json_, db, at) as rt:
+        with _progress(json_) as advance:
+            results = api.run_all(rt, period, out, parent=parent, freeze=freeze, taken_by=by,
+                                  progress=advance)
+        if json_:
+            emit_json([r.as_dict() for r in results])
+        else:
+            console.print(f"Đã xuất phụ lục cho {len(results)} đơn vị vào {out}.")
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    if quiet:
+        yield lambda _done, _total: None
+        return
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+        task_id = progress.add_task("Đang xử lý", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task_id, completed=done, total=total)
+
+        yield advance
+
+
+# ---------------------------------------------------------------- demo
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Option(help="Thư mục ghi cơ sở dữ liệu và phụ lục")] = Path(
+        "out/demo"),
+    json_: JsonOpt = False,
+) -> None:
+    """Dựng lại báo cáo quý III/2023 của xã Vĩnh Thạnh từ dữ liệu mẫu và xuất phụ lục."""
+    from engine.demo import run_demo
+
+    try:
+        with _progress(json_) as advance:
+            res = run_demo(out, progress=advance)
+    except (CchcError, DataFileError) as exc:
+        fail(exc, json_)
+    if json_:
+        emit_json(res.as_dict())
+        return
+    console.print(f"Cơ sở dữ liệu: {res.database}")
+    _print_snapshot(res.snapshot, False)
+    console.print(f"Kiểm tra báo cáo gốc ({res.seed_name}):")
+    _print_findings(res.seed_findings)
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

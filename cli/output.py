@@ -1,0 +1,43 @@
+"""Printing for officers (Vietnamese, Rich tables) or scripts (--json), and error exits."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from datetime import date, datetime
+from typing import Any, NoReturn
+
+from rich.console import Console
+
+from engine.errors import CchcError
+from plans.errors import DataFileError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
+
+
+def fail(exc: CchcError | DataFileError, as_json: bool) -> NoReturn:
+    if as_json:
+        sys.stdout.write(json.dumps(exc.as_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        err_console.print("[bold red]Lỗi:[/bold red]", markup=True, end=" ")
+        err_console.print(exc.render(), markup=False, highlight=False)
+        err_console.print("Không có thay đổi nào được ghi.", style="dim")
+    raise SystemExit(2)

@@ -1,0 +1,169 @@
+"""The engine's commands as one flat module: what the CLI, the web app and scripts call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine.export import write_all
+from engine.plan_loading import LoadedPlan
+from engine.plan_loading import load_plans as _load_plans
+from engine.runtime import Runtime
+from engine.snapshot.build import DefinitionCache, build_snapshot
+from engine.snapshot.check import Finding, check_report
+from engine.snapshot.model import Snapshot
+from engine.snapshot.store import freeze as _freeze
+from engine.snapshot.store import frozen_snapshot
+from engine.storage.models import Plan, PlanTask, Unit, UnitPlan
+from engine.tasks import (
+    Actor,
+    ChangeResult,
+    HistoryEntry,
+    TaskKey,
+    TaskView,
+    add_note,
+    assign,
+    get_view,
+    history,
+    list_tasks,
+    set_deadline,
+    transition,
+)
+from engine.units import UnitView, list_units, upsert_units
+from plans import UnitsFile, UnitSpec, load_model
+
+
+def load_units_file(rt: Runtime, path: Path) -> list[UnitView]:
+    return upsert_units(rt, load_model(UnitsFile, path).units)
+
+
+def add_unit(rt: Runtime, **fields: Any) -> list[UnitView]:
+    from pydantic import ValidationError
+
+    from engine.errors import ValidationFailed
+
+    try:
+        spec = UnitSpec(**fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ValidationFailed(f"Trường '{where}' không hợp lệ: {err['msg']}", err["msg"],
+                               field=where) from None
+    return upsert_units(rt, [spec])
+
+
+def load_plans(rt: Runtime, units: Sequence[str], files: Sequence[Path]) -> list[LoadedPlan]:
+    return _load_plans(rt, units, files)
+
+
+def list_plans(rt: Runtime) -> list[dict[str, Any]]:
+    with rt.db.read() as session:
+        counts = dict(session.execute(
+            select(PlanTask.plan_id, func.count()).where(PlanTask.retired.is_(False))
+            .group_by(PlanTask.plan_id)).all())
+        units = dict(session.execute(
+            select(UnitPlan.plan_id, func.count()).group_by(UnitPlan.plan_id)).all())
+        return [
+            {"id": p.id, "kind": p.kind, "year": p.year, "title": p.title,
+             "issued_by": p.issued_by, "appendix": p.appendix_number,
+             "tasks": counts.get(p.id, 0), "units": units.get(p.id, 0)}
+            for p in session.scalars(select(Plan).order_by(Plan.year, Plan.appendix_number))
+        ]
+
+
+def get_task(rt: Runtime, key: TaskKey) -> TaskView:
+    return get_view(rt, key)
+
+
+@dataclass
+class SnapshotResult:
+    snapshot: Snapshot
+    files: list[Path] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "unit": self.snapshot.unit.slug,
+            "period": self.snapshot.period,
+            "start": self.snapshot.start.isoformat(),
+            "end": self.snapshot.end.isoformat(),
+            "frozen": self.snapshot.frozen,
+            "content_hash": self.snapshot.content_hash,
+            "appendices": [
+                {"number": a.number, "plan": a.plan_id, "total": a.total, "done": a.done,
+                 "not_done": a.not_done}
+                for a in self.snapshot.appendices
+            ],
+            "files": [str(p) for p in self.files],
+        }
+
+
+def take_snapshot(rt: Runtime, unit: str, period: str, *, freeze: bool = False,
+                  taken_by: str = "", cache: DefinitionCache | None = None) -> Snapshot:
+    """The frozen snapshot if the period is frozen, else a live one (frozen now if asked)."""
+    existing = frozen_snapshot(rt, unit, period)
+    if existing is not None:
+        return existing
+    snap = build_snapshot(rt, unit, period, cache=cache)
+    return _freeze(rt, snap, taken_by) if freeze else snap
+
+
+def snapshot_and_export(rt: Runtime, unit: str, period: str, out: Path, *,
+                        freeze: bool = False, taken_by: str = "",
+                        cache: DefinitionCache | None = None) -> SnapshotResult:
+    snap = take_snapshot(rt, unit, period, freeze=freeze, taken_by=taken_by, cache=cache)
+    out.mkdir(parents=True, exist_ok=True)
+    return SnapshotResult(snap, write_all(snap, out))
+
+
+def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -> list[Finding]:
+    snap = take_snapshot(rt, unit, period)
+    return check_report(rt, snap, against=against)
+
+
+def run_all(rt: Runtime, period: str, out: Path, *, parent: str | None = None,
+            freeze: bool = False, taken_by: str = "",
+            progress: Callable[[int, int], None] | None = None) -> list[SnapshotResult]:
+    with rt.db.read() as session:
+        q = select(Unit.slug).where(Unit.id.in_(select(UnitPlan.unit_id))).order_by(Unit.slug)
+        if parent:
+            pid = session.scalar(select(Unit.id).where(Unit.slug == parent))
+            q = q.where(Unit.parent_id == pid)
+        slugs = list(session.scalars(q))
+    cache = DefinitionCache()
+    results = []
+    for i, slug in enumerate(slugs, start=1):
+        results.append(snapshot_and_export(rt, slug, period, out / slug, freeze=freeze,
+                                           taken_by=taken_by, cache=cache))
+        if progress:
+            progress(i, len(slugs))
+    return results
+
+
+__all__ = [
+    "Actor",
+    "ChangeResult",
+    "HistoryEntry",
+    "SnapshotResult",
+    "TaskKey",
+    "TaskView",
+    "add_note",
+    "add_unit",
+    "assign",
+    "check",
+    "get_task",
+    "history",
+    "list_plans",
+    "list_tasks",
+    "list_units",
+    "load_plans",
+    "load_units_file",
+    "run_all",
+    "set_deadline",
+    "snapshot_and_export",
+    "take_snapshot",
+    "transition",
+]

@@ -1,0 +1,81 @@
+"""The Vĩnh Thạnh demo: rebuild the seed's Q3-2023 report from data and export its appendices.
+
+Why it exists: it is README command 1 — it shows, on the embedded SQLite default, the whole
+path an officer's data takes (units → plans → workflow with evidence → snapshot → exports →
+reviewer's check), and the check it runs on the seed itself shows the mistakes our engine
+makes impossible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine import api
+from engine.clock import fixed_clock
+from engine.replay import ReplayReport, replay
+from engine.runtime import Runtime, open_runtime
+from engine.snapshot.check import Finding, check_report
+from plans import DEMO_BUNDLE, ReplayFile, load_model
+
+SEED_REPORT = Path(__file__).resolve().parents[2] / "shared" / "seed" / \
+    "bao-cao-cchc-quy-III-2023-xa-vinh-thanh.txt"
+PLAN_FILES = ["cchc-2023.yaml", "papi-2023.yaml", "kl91-2023.yaml"]
+
+
+@dataclass
+class DemoResult:
+    database: Path
+    replay: ReplayReport
+    snapshot: api.SnapshotResult
+    findings: list[Finding]
+    seed_name: str
+    seed_findings: list[Finding]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": str(self.database),
+            **self.snapshot.as_dict(),
+            "replayed": self.replay.applied,
+            "imported_without_evidence": self.replay.imported_without_evidence,
+            "findings": [f.as_dict() for f in self.findings],
+            "seed_findings": [f.as_dict() for f in self.seed_findings],
+        }
+
+
+def seed_report_path() -> Path | None:
+    for candidate in (SEED_REPORT, Path.cwd().parent / "shared" / "seed" / SEED_REPORT.name):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def build_demo_database(path: Path, progress: Callable[[int, int], None] | None = None
+                        ) -> tuple[Runtime, ReplayReport]:
+    """A fresh SQLite database with the three plans and the replayed Q3-2023 state."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    data = load_model(ReplayFile, DEMO_BUNDLE / "replay-2023-q3.yaml")
+    rt = open_runtime(f"sqlite:///{path}", clock=fixed_clock(data.recorded_at))
+    api.load_units_file(rt, DEMO_BUNDLE / "units.yaml")
+    api.load_plans(rt, [data.unit], [DEMO_BUNDLE / f for f in PLAN_FILES])
+    return rt, replay(rt, data, progress)
+
+
+def run_demo(out: Path, progress: Callable[[int, int], None] | None = None) -> DemoResult:
+    out.mkdir(parents=True, exist_ok=True)
+    database = out / "cchc-demo.sqlite3"
+    rt, report = build_demo_database(database, progress)
+    try:
+        result = api.snapshot_and_export(rt, "vinh-thanh", "2023-Q3", out, freeze=True,
+                                         taken_by="Chủ tịch UBND xã Vĩnh Thạnh")
+        findings = check_report(rt, result.snapshot)
+        seed = seed_report_path()
+        seed_findings = check_report(rt, result.snapshot, against=seed) if seed else []
+        seed_findings = [f for f in seed_findings if f.source == "against"]
+    finally:
+        rt.db.dispose()
+    return DemoResult(database, report, result, findings,
+                      seed.name if seed else "(không tìm thấy)", seed_findings)

@@ -1,0 +1,46 @@
+"""Checks on free text officers type (result, note): dates in it must be real dates.
+
+Why: the seed report carries '24/02/20232' and '31/01//2023' in its Kết quả column. A result
+text is printed verbatim into the appendix, so a malformed date in it is refused like a
+malformed document reference, with the exact token and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from engine.errors import ValidationFailed
+
+# A date-like token: digits and slashes/dots/hyphens around something that looks like a date.
+_TOKEN = re.compile(r"(?<![\w/])(\d{1,2})\s*([/.\-]{1,3})\s*(\d{1,2})\s*([/.\-]{1,3})\s*(\d+)(?![\w/])")
+
+
+def check_dates(text: str, field: str) -> None:
+    for m in _TOKEN.finditer(text):
+        d, sep1, mo, sep2, y = m.groups()
+        token = m.group(0)
+        if sep1 != "/" and sep1 == sep2 and sep1 in ".-" and len(y) not in (4,):
+            continue  # e.g. version numbers "1.2.3" or codes "016.07.044" — not dates
+        if len(sep1) > 1 or len(sep2) > 1:
+            raise ValidationFailed(
+                f"Ngày '{token}' bị gõ thừa dấu phân cách",
+                f"date '{token}' has a doubled separator",
+                field=field, value=token,
+            )
+        if sep1 != "/" or sep2 != "/":
+            continue
+        if len(y) != 4:
+            raise ValidationFailed(
+                f"Ngày '{token}': năm '{y}' phải có 4 chữ số",
+                f"date '{token}': the year '{y}' must have 4 digits",
+                field=field, value=token,
+            )
+        try:
+            date(int(y), int(mo), int(d))
+        except ValueError:
+            raise ValidationFailed(
+                f"Ngày '{token}' không tồn tại",
+                f"date '{token}' does not exist",
+                field=field, value=token,
+            ) from None

@@ -1,0 +1,52 @@
+"""Everything a command needs, built once: database, workflow machine, calendar, clock.
+
+Why one object: the CLI, the web app and the scheduler each build a `Runtime` and call the same
+engine functions with it, so they can never disagree about rules or storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from engine.calendar import WorkCalendar
+from engine.clock import Clock, local_date, system_clock
+from engine.settings import Settings, get_settings
+from engine.storage.database import Database
+from engine.workflow.machine import WorkflowMachine
+from workflows import load_workflow
+
+
+@dataclass
+class Runtime:
+    db: Database
+    machine: WorkflowMachine
+    calendar: WorkCalendar
+    settings: Settings
+    clock: Clock = field(default=system_clock)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return local_date(self.clock())
+
+
+def open_runtime(
+    url: str | None = None,
+    *,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    settings: Settings | None = None,
+) -> Runtime:
+    settings = settings or get_settings()
+    db = Database(url or settings.database_url)
+    if migrate:
+        db.upgrade()
+    return Runtime(
+        db=db,
+        machine=WorkflowMachine(load_workflow("task")),
+        calendar=WorkCalendar(),
+        settings=settings,
+        clock=clock or system_clock,
+    )

@@ -1,0 +1,115 @@
+"""Units (communes, wards and their parent city/province) and their reporting cut-off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound, ValidationFailed
+from engine.runtime import Runtime
+from engine.storage.models import Unit
+from plans import UnitSpec
+
+KIND_PREFIX = {"xã": "xã", "phường": "phường", "thị trấn": "thị trấn", "đặc khu": "đặc khu"}
+
+
+@dataclass(frozen=True)
+class UnitView:
+    id: int
+    slug: str
+    name: str
+    kind: str
+    parent_slug: str | None
+    cutoff_day: int
+    leader: str | None
+
+    @property
+    def display(self) -> str:
+        return f"{self.kind} {self.name}"
+
+    @property
+    def own_issuer(self) -> str:
+        return f"UBND {self.kind} {self.name}"
+
+
+def get_unit(session: Session, slug: str) -> Unit:
+    unit = session.scalar(select(Unit).where(Unit.slug == slug))
+    if unit is None:
+        raise NotFound(
+            f"Không tìm thấy đơn vị '{slug}' (xem: cchc unit list)",
+            f"unit '{slug}' not found",
+            field="unit",
+            value=slug,
+        )
+    return unit
+
+
+def effective_cutoff_day(session: Session, unit: Unit, default: int) -> int:
+    """The unit's cut-off day, else its parent's (city, province), else the national one."""
+    current: Unit | None = unit
+    while current is not None:
+        if current.report_cutoff_day is not None:
+            return current.report_cutoff_day
+        current = session.get(Unit, current.parent_id) if current.parent_id else None
+    return default
+
+
+def view(session: Session, unit: Unit, default_cutoff: int) -> UnitView:
+    parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
+    return UnitView(
+        id=unit.id,
+        slug=unit.slug,
+        name=unit.name,
+        kind=unit.kind,
+        parent_slug=parent.slug if parent else None,
+        cutoff_day=effective_cutoff_day(session, unit, default_cutoff),
+        leader=unit.leader,
+    )
+
+
+def upsert_units(rt: Runtime, specs: list[UnitSpec]) -> list[UnitView]:
+    """Create or update units (parents first); all in one transaction."""
+    with rt.db.transaction() as session:
+        out = []
+        by_slug = {s.slug: s for s in specs}
+        done: set[str] = set()
+
+        def ensure(spec: UnitSpec, trail: tuple[str, ...] = ()) -> Unit:
+            if spec.slug in trail:
+                raise ValidationFailed(
+                    f"Đơn vị '{spec.slug}' là cấp trên của chính nó",
+                    f"unit '{spec.slug}' is its own ancestor",
+                    field="parent",
+                )
+            parent_id = None
+            if spec.parent:
+                if spec.parent in by_slug and spec.parent not in done:
+                    parent_id = ensure(by_slug[spec.parent], (*trail, spec.slug)).id
+                else:
+                    parent_id = get_unit(session, spec.parent).id
+            unit = session.scalar(select(Unit).where(Unit.slug == spec.slug))
+            if unit is None:
+                unit = Unit(slug=spec.slug, created_at=rt.now())
+                session.add(unit)
+            unit.name = spec.name
+            unit.kind = spec.kind
+            unit.parent_id = parent_id
+            unit.report_cutoff_day = spec.report_cutoff_day
+            unit.leader = spec.leader
+            session.flush()
+            done.add(spec.slug)
+            return unit
+
+        for spec in specs:
+            ensure(spec)
+        for spec in specs:
+            out.append(view(session, get_unit(session, spec.slug), rt.settings.report_cutoff_day))
+        return out
+
+
+def list_units(rt: Runtime) -> list[UnitView]:
+    with rt.db.read() as session:
+        units = session.scalars(select(Unit).order_by(Unit.slug)).all()
+        return [view(session, u, rt.settings.report_cutoff_day) for u in units]

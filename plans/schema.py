@@ -1,0 +1,240 @@
+"""The shape of plan, obligation and replay files, validated by pydantic.
+
+Why strict models: these files are edited by hand at the Phòng Nội vụ; a typo must be caught
+with its place in the file, never loaded half-way. Unknown keys are refused for that reason.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from plans.deadlines import DeadlineError, parse_deadline
+
+
+def _nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def _nonempty(value: str) -> str:
+    if not value:
+        raise ValueError("không được để trống / must not be empty")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_nfc), AfterValidator(_nonempty)]
+OptText = Annotated[str, AfterValidator(_nfc)]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def parse_dmy(value: str) -> date:
+    """dd/mm/yyyy as officers write it; anything else is an error with the reason."""
+    m = _DMY.match(value.strip())
+    if not m:
+        raise ValueError(f"ngày phải có dạng dd/mm/yyyy / date must be dd/mm/yyyy: {value!r}")
+    d, mo, y = (int(g) for g in m.groups())
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        raise ValueError(f"ngày không tồn tại / no such date: {value!r}") from None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class TaskSpec(_Strict):
+    """One plan task: a row of the appendix."""
+
+    code: Annotated[str, Field(pattern=r"^\d+(?:\.\d+)*$")]
+    text: Text
+    owner: OptText | None = None
+    deadline: OptText | None = None
+    product: OptText | None = None
+
+
+class SectionSpec(_Strict):
+    """A section (I–VII), a PAPI dimension (1–8) or sub-dimension (1.1–8.3)."""
+
+    code: Annotated[str, Field(pattern=r"^(?:[IVXLC]+|\d+(?:\.\d+)*)$")]
+    title: OptText | None = None
+    sections: list[SectionSpec] = []
+    tasks: list[TaskSpec] = []
+
+    @model_validator(mode="after")
+    def _one_kind_of_children(self) -> SectionSpec:
+        if self.sections and self.tasks:
+            raise ValueError(
+                "một mục không thể vừa có mục con vừa có nhiệm vụ / "
+                "a section holds either sub-sections or tasks, not both"
+            )
+        if not self.sections and not self.tasks:
+            raise ValueError("mục không có nhiệm vụ nào / section has no tasks")
+        return self
+
+
+class AppendixSpec(_Strict):
+    number: Annotated[int, Field(ge=1, le=20)]
+    title: Text
+    layout: Literal["sections", "dimensions"]
+
+
+class PlanSpec(_Strict):
+    """A year's plan as issued by the commune (Kế hoạch/Quyết định), with its appendix layout."""
+
+    schema_version: Literal[1] = 1
+    id: Slug
+    kind: Literal["cchc", "papi", "kl91", "other"]
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    title: Text
+    issued_by: Text
+    appendix: AppendixSpec
+    sections: list[SectionSpec]
+
+    def iter_tasks(self) -> list[tuple[list[SectionSpec], TaskSpec]]:
+        """Tasks in appendix order with their section path."""
+        out: list[tuple[list[SectionSpec], TaskSpec]] = []
+
+        def walk(path: list[SectionSpec], section: SectionSpec) -> None:
+            here = [*path, section]
+            for child in section.sections:
+                walk(here, child)
+            for task in section.tasks:
+                out.append((here, task))
+
+        for s in self.sections:
+            walk([], s)
+        return out
+
+    @model_validator(mode="after")
+    def _codes_and_deadlines(self) -> PlanSpec:
+        problems: list[str] = []
+        seen: set[str] = set()
+        tasks = self.iter_tasks()
+        for path, task in tasks:
+            if task.code in seen:
+                problems.append(f"mã nhiệm vụ trùng / duplicate task code {task.code!r}")
+            seen.add(task.code)
+            if self.appendix.layout == "dimensions":
+                parent = path[-1].code
+                if not task.code.startswith(parent + ".") or task.code.count(".") != 2:
+                    problems.append(
+                        f"mã nhiệm vụ {task.code!r} phải có dạng {parent}.<n> / "
+                        f"task code {task.code!r} must be {parent}.<n>"
+                    )
+            if task.deadline:
+                try:
+                    parse_deadline(task.deadline, self.year)
+                except DeadlineError as exc:
+                    problems.append(
+                        f"nhiệm vụ {task.code}: hạn '{task.deadline}' không hiểu được: "
+                        f"{exc.message_vi} / task {task.code}: deadline not understood: "
+                        f"{exc.message_en}"
+                    )
+        if self.appendix.layout == "sections":
+            codes = [t.code for _, t in tasks]
+            expected = [str(i) for i in range(1, len(codes) + 1)]
+            if codes != expected:
+                problems.append(
+                    "mã nhiệm vụ phải là số thứ tự 1, 2, 3… liên tục trong phụ lục / "
+                    "task codes must be the appendix row numbers 1, 2, 3… in order"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+Schedule = Literal["once", "monthly", "quarterly", "six_monthly", "yearly"]
+
+
+class ObligationSpec(_Strict):
+    """A sub-report the commune owes an upper body (báo cáo chuyên đề/định kỳ)."""
+
+    id: Slug
+    title: Text
+    source_plan: Text
+    recipient: Text
+    owner: OptText | None = None
+    schedule: Schedule
+    due: date | None = None
+    due_day: Annotated[int | None, Field(ge=1, le=31)] = None
+    due_months: list[Annotated[int, Field(ge=1, le=12)]] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dates(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("due"), str):
+            data = {**data, "due": parse_dmy(data["due"])}
+        return data
+
+    @model_validator(mode="after")
+    def _schedule_fields(self) -> ObligationSpec:
+        if self.schedule == "once" and self.due is None:
+            raise ValueError("báo cáo một lần phải có 'due' / a one-off report needs 'due'")
+        if self.schedule != "once" and self.due_day is None:
+            raise ValueError(
+                "báo cáo định kỳ phải có 'due_day' / a recurring report needs 'due_day'"
+            )
+        return self
+
+
+class ObligationsFile(_Strict):
+    schema_version: Literal[1] = 1
+    year: int
+    obligations: list[ObligationSpec]
+
+
+ReplayState = Literal["not_started", "in_progress", "waiting_upper", "nothing_arose", "done"]
+
+
+class ReplayEntry(_Strict):
+    """One task's state as a past report states it."""
+
+    plan: Slug
+    code: str
+    state: ReplayState
+    result: OptText = ""
+    evidence: list[Text] = []
+    reached_on: date | None = None
+    owner: OptText | None = None
+    seed_note: OptText | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dates(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("reached_on"), str):
+            data = {**data, "reached_on": parse_dmy(data["reached_on"])}
+        return data
+
+
+class ReplayFile(_Strict):
+    """A past quarter's state (e.g. the seed's Q3-2023 report) to replay into a fresh database."""
+
+    schema_version: Literal[1] = 1
+    unit: Slug
+    period: Annotated[str, Field(pattern=r"^\d{4}-(?:Q[1-4]|H1|Y)$")]
+    recorded_by: Text
+    recorded_at: datetime
+    entries: list[ReplayEntry]
+
+
+class UnitSpec(_Strict):
+    slug: Slug
+    name: Text
+    kind: Literal["xã", "phường", "thị trấn", "đặc khu", "huyện", "thành phố", "thị xã", "quận",
+                  "tỉnh"]
+    parent: Slug | None = None
+    report_cutoff_day: Annotated[int | None, Field(ge=1, le=28)] = None
+    leader: OptText | None = None
+
+
+class UnitsFile(_Strict):
+    schema_version: Literal[1] = 1
+    units: list[UnitSpec]
+
+

@@ -1,0 +1,94 @@
+"""The shape of a workflow definition file (states, transitions, guards, roles)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Role = Literal["officer", "leader", "reviewer", "admin", "system"]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+GUARDS = frozenset({"has_evidence", "has_result", "has_note", "has_result_or_evidence"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StateDef(_Strict):
+    name: Name
+    label: str
+    done: bool = False
+
+
+class TransitionDef(_Strict):
+    trigger: Name
+    label: str
+    source: list[Name]
+    dest: Name
+    roles: list[Role]
+    guards: list[str] = []
+
+
+class WorkflowDef(_Strict):
+    id: Name
+    version: int = 1
+    initial: Name
+    states: list[StateDef]
+    transitions: list[TransitionDef]
+
+    @property
+    def state_names(self) -> list[str]:
+        return [s.name for s in self.states]
+
+    @property
+    def done_states(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.states if s.done)
+
+    def label(self, state: str) -> str:
+        for s in self.states:
+            if s.name == state:
+                return s.label
+        return state
+
+    def transition(self, trigger: str) -> TransitionDef | None:
+        for t in self.transitions:
+            if t.trigger == trigger:
+                return t
+        return None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WorkflowDef:
+        names = self.state_names
+        problems: list[str] = []
+        if len(set(names)) != len(names):
+            problems.append("tên trạng thái bị trùng / duplicate state names")
+        if self.initial not in names:
+            problems.append(
+                f"trạng thái đầu '{self.initial}' không có trong danh sách / "
+                f"initial state '{self.initial}' is not a declared state"
+            )
+        if not self.done_states:
+            problems.append(
+                "cần đúng một trạng thái 'done: true' / one state must be marked done: true"
+            )
+        triggers = [t.trigger for t in self.transitions]
+        if len(set(triggers)) != len(triggers):
+            problems.append("tên lệnh chuyển bị trùng / duplicate trigger names")
+        for t in self.transitions:
+            for s in [*t.source, t.dest]:
+                if s not in names:
+                    problems.append(
+                        f"lệnh '{t.trigger}': trạng thái '{s}' không tồn tại / "
+                        f"transition '{t.trigger}': unknown state '{s}'"
+                    )
+            for g in t.guards:
+                if g not in GUARDS:
+                    problems.append(
+                        f"lệnh '{t.trigger}': điều kiện '{g}' không có (có: "
+                        f"{', '.join(sorted(GUARDS))}) / transition '{t.trigger}': "
+                        f"unknown guard '{g}'"
+                    )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
