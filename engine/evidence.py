@@ -38,10 +38,11 @@ def register_documents(
         )
         if existing is not None:
             if existing.issued_on != ref.issued_on or existing.type_code != ref.type_code:
+                other = (f"ngày {format_date_vi(ref.issued_on)}"
+                         if existing.issued_on != ref.issued_on else "loại văn bản khác")
                 raise Conflict(
                     f"Văn bản số {ref.render_number()} đã được ghi nhận là "
-                    f"'{existing.rendered}'; không thể dùng cùng số đó với "
-                    f"{'ngày ' + format_date_vi(ref.issued_on) if existing.issued_on != ref.issued_on else 'loại văn bản khác'}",
+                    f"'{existing.rendered}'; không thể dùng cùng số đó với {other}",
                     f"document number {ref.render_number()} is already registered as "
                     f"'{existing.canonical}' with another date or type",
                     field="doc", value=ref.render(),

@@ -13,7 +13,9 @@ from datetime import date
 from engine.errors import ValidationFailed
 
 # A date-like token: digits and slashes/dots/hyphens around something that looks like a date.
-_TOKEN = re.compile(r"(?<![\w/])(\d{1,2})\s*([/.\-]{1,3})\s*(\d{1,2})\s*([/.\-]{1,3})\s*(\d+)(?![\w/])")
+_TOKEN = re.compile(
+    r"(?<![\w/])(\d{1,2})\s*([/.\-]{1,3})\s*(\d{1,2})\s*([/.\-]{1,3})\s*(\d+)(?![\w/])"
+)
 
 
 def check_dates(text: str, field: str) -> None:

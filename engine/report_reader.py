@@ -86,9 +86,8 @@ def parse_table(number: int, rows: list[list[str]]) -> ReadAppendix:
             continue
         done = cells[done_i].lower() == "x"
         nd = cells[nd_i].lower() == "x"
-        if dims and (m := _SUBDIM.match(cells[2])):
-            if m.group(1) != subdim:
-                subdim, n_in_sub = m.group(1), 0
+        if dims and (m := _SUBDIM.match(cells[2])) and m.group(1) != subdim:
+            subdim, n_in_sub = m.group(1), 0
         if _ROMAN.match(first) and not done and not nd:
             out.sections.append(f"{first} {cells[1]}".strip())
             continue
@@ -139,7 +138,7 @@ def read_docx(path: Path) -> list[ReadAppendix]:
         if m:
             number = int(m.group(1))
             break
-    out = []
+    out: list[ReadAppendix] = []
     for table in doc.tables:
         rows = [[c.text for c in row.cells] for row in table.rows]
         if rows and any(clean(c).upper() == "STT" for c in rows[0]):
@@ -151,7 +150,7 @@ def read_xlsx(path: Path) -> list[ReadAppendix]:
     from openpyxl import load_workbook
 
     wb = load_workbook(str(path), read_only=False)
-    out = []
+    out: list[ReadAppendix] = []
     for ws in wb.worksheets:
         m = re.search(r"(\d+)", ws.title)
         rows = [["" if v is None else str(v) for v in r] for r in ws.iter_rows(values_only=True)]

@@ -15,7 +15,6 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from engine.deadline_due import due_date
 from engine.documents import DocumentRef, parse_reference
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.evidence import register_documents

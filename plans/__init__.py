@@ -20,8 +20,8 @@ from plans.schema import (
     ReplayFile,
     SectionSpec,
     TaskSpec,
-    UnitSpec,
     UnitsFile,
+    UnitSpec,
 )
 
 DATA_DIR = Path(__file__).parent / "data"

@@ -1,4 +1,4 @@
-"""Errors of data files (plans, workflows, replays): file, place, line and reason in both languages."""
+"""Errors of data files (plans, workflows, replays): file, place, line, reason in two languages."""
 
 from __future__ import annotations
 

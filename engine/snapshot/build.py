@@ -201,6 +201,6 @@ def _appendix(rt: Runtime, d: _PlanDef, ids: dict[tuple[str, str], int],
 
     return AppendixSnapshot(
         plan_id=d.plan.id, number=d.plan.appendix_number, title=d.plan.appendix_title,
-        layout=d.plan.layout,  # type: ignore[arg-type]
+        layout=d.plan.layout,
         groups=[group(s) for s in children.get(None, [])],
     )

@@ -40,8 +40,14 @@ class _Proxy:
         self.command = command
 
 
+def _command(ev: EventData) -> Command:
+    proxy = ev.model
+    assert isinstance(proxy, _Proxy)
+    return proxy.command
+
+
 def _has_evidence(ev: EventData) -> bool:
-    if not ev.model.command.evidence:
+    if not _command(ev).evidence:
         raise ValidationFailed(
             "Phải có ít nhất một văn bản làm minh chứng (ví dụ: Kế hoạch số 223/KH-UBND "
             "ngày 06/3/2023)",
@@ -52,7 +58,7 @@ def _has_evidence(ev: EventData) -> bool:
 
 
 def _has_result(ev: EventData) -> bool:
-    if not ev.model.command.result.strip():
+    if not _command(ev).result.strip():
         raise ValidationFailed(
             "Phải ghi kết quả thực hiện", "a result text is required", field="result"
         )
@@ -60,7 +66,7 @@ def _has_result(ev: EventData) -> bool:
 
 
 def _has_note(ev: EventData) -> bool:
-    if not ev.model.command.note.strip():
+    if not _command(ev).note.strip():
         raise ValidationFailed(
             "Phải ghi lý do / nội dung", "a reason (note) is required", field="note"
         )
@@ -68,7 +74,7 @@ def _has_note(ev: EventData) -> bool:
 
 
 def _has_result_or_evidence(ev: EventData) -> bool:
-    cmd = ev.model.command
+    cmd = _command(ev)
     if not cmd.result.strip() and not cmd.evidence:
         raise ValidationFailed(
             "Phải có kết quả hoặc văn bản minh chứng",
