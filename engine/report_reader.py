@@ -33,6 +33,8 @@ class ReadRow:
     done: bool
     not_done: bool
     result: str
+    section: str = ""  # the section (I, II…) or the PAPI sub-dimension (1.1, 5.7) it sits in
+    lines: list[int] = field(default_factory=list)  # 1-based source lines (text reports only)
 
 
 @dataclass
@@ -41,6 +43,8 @@ class ReadTotals:
     stated_total: int | None
     stated_done: int | None
     stated_not_done: int | None
+    done_text: str = ""  # the cells as printed ("08"), for readers checking the layout
+    not_done_text: str = ""
 
 
 @dataclass
