@@ -16,11 +16,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.output import console, emit_json, fail
+from cli.output import console, emit_json, fail, vn_time
 from engine import api
 from engine.clock import VN_TZ, fixed_clock
 from engine.errors import CchcError
 from engine.runtime import Runtime, open_runtime
+from engine.snapshot.check import Finding
 from engine.text import format_date_vi
 from plans.errors import DataFileError
 
@@ -54,10 +55,12 @@ def _clock(at: str | None) -> Any:
     if not at:
         return None
     try:
-        return fixed_clock(datetime.fromisoformat(at).replace(tzinfo=VN_TZ))
+        when = datetime.fromisoformat(at)
     except ValueError:
         raise CchcError(f"Thời điểm '{at}' phải có dạng YYYY-MM-DDTHH:MM",
                         "--at must be YYYY-MM-DDTHH:MM", field="at") from None
+    # A time without an offset is Vietnam time; one with an offset is converted to it.
+    return fixed_clock(when.astimezone(VN_TZ) if when.tzinfo else when.replace(tzinfo=VN_TZ))
 
 
 @contextmanager
@@ -327,6 +330,16 @@ def task_history(unit: str, plan: str, code: str, db: DbOpt = None,
         emit_json(hist) if json_ else _print_history(rt, hist)
 
 
+_EVENT_LABELS = {"assign": "Phân công", "set_deadline": "Đặt thời hạn",
+                 "note": "Ghi nhận tiến độ"}
+
+
+def _event_label(rt: Runtime, event: str) -> str:
+    """What was done, in the officer's words: the workflow's label for a transition."""
+    transition_def = rt.machine.definition.transition(event)
+    return transition_def.label if transition_def else _EVENT_LABELS.get(event, event)
+
+
 def _print_history(rt: Runtime, hist: list[api.HistoryEntry]) -> None:
     label = rt.machine.definition.label
     table = Table("#", "Lúc", "Người", "Thao tác", "Trạng thái", "Hiệu lực", "Ghi chú / minh chứng")
@@ -334,8 +347,9 @@ def _print_history(rt: Runtime, hist: list[api.HistoryEntry]) -> None:
         change = (label(h.to_state) if h.from_state == h.to_state
                   else f"{label(h.from_state or '')} → {label(h.to_state)}")
         extra = "; ".join([*(e["ref"] for e in h.evidence), *([h.note] if h.note else [])])
-        table.add_row(str(h.seq), h.at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M"),
-                      f"{h.actor} ({h.role})", h.event, change, format_date_vi(h.effective_on),
+        table.add_row(str(h.seq), vn_time(h.at).strftime("%d/%m/%Y %H:%M"),
+                      f"{h.actor} ({h.role})", _event_label(rt, h.event), change,
+                      format_date_vi(h.effective_on),
                       extra)
     console.print(table)
 
@@ -363,8 +377,11 @@ def _print_snapshot(res: api.SnapshotResult, json_: bool) -> None:
         emit_json(res.as_dict())
         return
     snap = res.snapshot
-    state = "đã chốt" if snap.frozen else "chưa chốt"
-    console.print(f"[bold]{snap.unit.display.capitalize()}[/bold] — {snap.period_label} "
+    taken = vn_time(snap.taken_at)
+    state = (f"đã chốt lúc {taken:%H:%M} ngày {format_date_vi(taken.date())}" if snap.frozen
+             else f"chưa chốt (số liệu lúc {taken:%H:%M} ngày {format_date_vi(taken.date())})")
+    unit = snap.unit.display[:1].upper() + snap.unit.display[1:]  # "Xã Vĩnh Thạnh"
+    console.print(f"[bold]{unit}[/bold] — {snap.period_label} "
                   f"(từ {format_date_vi(snap.start)} đến {format_date_vi(snap.end)}), {state}"
                   + (f", mã {snap.content_hash[:12]}" if snap.content_hash else ""))
     table = Table("Phụ lục", "Kế hoạch", "Tổng", "Đã thực hiện", "Chưa thực hiện")
@@ -384,7 +401,7 @@ def report_check(
         help="Báo cáo đã soạn tay (.txt, .docx, .xlsx) để đối chiếu tổng số")] = None,
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
-    """Liệt kê những điểm người thẩm định sẽ trả lại báo cáo."""
+    """Liệt kê những điểm người thẩm định sẽ trả lại báo cáo (mã thoát 1 nếu có lỗi)."""
     with session(json_, db, at) as rt:
         findings = api.check(rt, unit, period, against=against)
         if json_:
@@ -395,13 +412,30 @@ def report_check(
             raise SystemExit(1)
 
 
-def _print_findings(findings: list[Any]) -> None:
+def _finding_place(f: Finding) -> tuple[str, str]:
+    """The Phụ lục and Nhiệm vụ cells: 'Phụ lục 1 (cchc-2023)' / '16', the body's line, or
+    'nhiều chỗ' for a finding about several places (they are listed in its message)."""
+    if f.appendix is not None:
+        where = f"Phụ lục {f.appendix}" + (f" ({f.plan})" if f.plan else "")
+    elif f.plan:
+        where = f.plan
+    elif f.line is not None:
+        where = "Phần thân báo cáo"
+    else:
+        where = "nhiều chỗ"
+    task = f.task or (f"dòng {f.line}" if f.line is not None else "")
+    if not task:
+        task = {"number_reused": "nhiều chỗ", "totals_mismatch": "dòng tổng"}.get(f.code, "")
+    return where, task
+
+
+def _print_findings(findings: list[Finding]) -> None:
     if not findings:
         console.print("Không phát hiện sai sót.")
         return
     table = Table("Mức", "Phụ lục", "Nhiệm vụ", "Vấn đề", show_lines=True)
     for f in findings:
-        table.add_row("LỖI" if f.severity == "error" else "lưu ý", f.plan or "", f.task or "",
+        table.add_row("LỖI" if f.severity == "error" else "lưu ý", *_finding_place(f),
                       f.message_vi)
     console.print(table)
     errors = sum(1 for f in findings if f.severity == "error")

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
+from engine.clock import VN_TZ
 from engine.errors import CchcError
 from plans.errors import DataFileError
 
@@ -17,9 +18,16 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def vn_time(value: datetime) -> datetime:
+    """A stored time in Vietnam time. SQLite gives times back without their offset; the
+    engine writes them in Vietnam time (its clock), so a naive one is read as such — on
+    PostgreSQL the same row comes back aware, and both print and serialise alike."""
+    return value.replace(tzinfo=VN_TZ) if value.tzinfo is None else value.astimezone(VN_TZ)
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return vn_time(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

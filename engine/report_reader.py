@@ -68,15 +68,21 @@ def _int(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def parse_table(number: int, rows: list[list[str]]) -> ReadAppendix:
-    """Turn table rows (cells already split) into tasks, sections and the printed totals."""
+def parse_table(number: int, rows: list[list[str]],
+                origins: list[int] | None = None) -> ReadAppendix:
+    """Turn table rows (cells already split) into tasks, sections and the printed totals.
+
+    `origins` gives each row's 1-based line in the source text, kept on the tasks so that a
+    finding can say where in the report it stands.
+    """
     out = ReadAppendix(number)
     if not rows:
         return out
     dims = any(len(r) >= 7 for r in rows)
     text_i, done_i, nd_i, res_i = (3, 4, 5, 6) if dims else (1, 2, 3, 4)
-    subdim, n_in_sub = "", 0
-    for raw in rows:
+    section, subdim, n_in_sub = "", "", 0
+    for i, raw in enumerate(rows):
+        line = origins[i] if origins is not None else None
         cells = [clean(c) for c in raw] + [""] * 8
         first = cells[0]
         if first.upper() == "STT":
@@ -86,13 +92,19 @@ def parse_table(number: int, rows: list[list[str]]) -> ReadAppendix:
             label = next(c for c in cells if _TOTAL_WORD.match(c))
             m = _TOTAL_N.search(label)
             out.totals = ReadTotals(label, int(m.group(1)) if m else None,
-                                    _int(cells[done_i]), _int(cells[nd_i]))
+                                    _int(cells[done_i]), _int(cells[nd_i]),
+                                    cells[done_i], cells[nd_i])
             continue
         done = cells[done_i].lower() == "x"
         nd = cells[nd_i].lower() == "x"
         if dims and (m := _SUBDIM.match(cells[2])) and m.group(1) != subdim:
             subdim, n_in_sub = m.group(1), 0
+            out.sections.append(cells[2])
+        elif dims and cells[2] and not _SUBDIM.match(cells[2]) and out.sections \
+                and not out.sections[-1].endswith(cells[2]):
+            out.sections[-1] = f"{out.sections[-1]} {cells[2]}"  # a label split by a page break
         if _ROMAN.match(first) and not done and not nd:
+            section = first
             out.sections.append(f"{first} {cells[1]}".strip())
             continue
         continuation = not dims and not first and out.rows
@@ -102,6 +114,8 @@ def parse_table(number: int, rows: list[list[str]]) -> ReadAppendix:
                 prev.text = f"{prev.text} {cells[text_i]}".strip()
                 prev.result = f"{prev.result} {cells[res_i]}".strip()
                 prev.done, prev.not_done = prev.done or done, prev.not_done or nd
+                if line is not None:
+                    prev.lines.append(line)
             continue
         if dims:
             n_in_sub += 1
@@ -109,8 +123,28 @@ def parse_table(number: int, rows: list[list[str]]) -> ReadAppendix:
         else:
             m2 = _STT.match(first)
             code = m2.group(1) if m2 else first
-        out.rows.append(ReadRow(code, cells[text_i], done, nd, cells[res_i]))
+        out.rows.append(ReadRow(code, cells[text_i], done, nd, cells[res_i],
+                                subdim if dims else section,
+                                [line] if line is not None else []))
     return out
+
+
+@dataclass(frozen=True)
+class TextRegion:
+    """The lines of a text report from one 'Phụ lục N' heading to the next (1-based)."""
+
+    number: int
+    first: int
+    last: int
+
+
+def appendix_regions(text: str) -> list[TextRegion]:
+    """Where each 'Phụ lục N' of a text report starts and ends; what precedes is the body."""
+    heads = [(i, int(m.group(1))) for i, line in enumerate(text.splitlines(), start=1)
+             if (m := _APPENDIX.match(line))]
+    total = len(text.splitlines())
+    return [TextRegion(n, line, heads[k + 1][0] - 1 if k + 1 < len(heads) else total)
+            for k, (line, n) in enumerate(heads)]
 
 
 def read_text_report(text: str) -> list[ReadAppendix]:
@@ -118,17 +152,19 @@ def read_text_report(text: str) -> list[ReadAppendix]:
     out: list[ReadAppendix] = []
     number: int | None = None
     rows: list[list[str]] = []
-    for line in text.splitlines():
+    origins: list[int] = []
+    for i, line in enumerate(text.splitlines(), start=1):
         m = _APPENDIX.match(line)
         if m:
             if number is not None:
-                out.append(parse_table(number, rows))
-            number, rows = int(m.group(1)), []
+                out.append(parse_table(number, rows, origins))
+            number, rows, origins = int(m.group(1)), [], []
             continue
         if number is not None and "\t" in line:
             rows.append(line.split("\t"))
+            origins.append(i)
     if number is not None:
-        out.append(parse_table(number, rows))
+        out.append(parse_table(number, rows, origins))
     return [a for a in out if a.rows]
 
 
@@ -150,6 +186,37 @@ def read_docx(path: Path) -> list[ReadAppendix]:
     return out
 
 
+_QUOTED = re.compile(r'"([^"]*)"|(0+)|(#+)|\\(.)|(.)')
+
+
+def shown(value: object, number_format: str | None) -> str:
+    """A cell as a spreadsheet shows it: 23 with format '"Tổng: "0" nhiệm vụ"' is
+    'Tổng: 23 nhiệm vụ', 8 with '00' is '08'. Only the literal-and-zeros formats the
+    exporter uses are rendered; anything else is the plain value."""
+    if value is None:
+        return ""
+    if not isinstance(value, int) or isinstance(value, bool) or not number_format \
+            or number_format == "General" or ";" in number_format:
+        return str(value)
+    parts: list[str] = []
+    placed = False
+    for m in _QUOTED.finditer(number_format):
+        literal, zeros, hashes, escaped, other = m.groups()
+        if literal is not None:
+            parts.append(literal)
+        elif zeros or hashes:
+            parts.append("" if placed else f"{value:0{len(zeros or '')}d}" if zeros
+                         else str(value))
+            placed = True
+        elif escaped is not None:
+            parts.append(escaped)
+        elif other is not None:
+            if other in ".,%E":
+                return str(value)  # a decimal, grouped or scientific format: not ours
+            parts.append(other)
+    return "".join(parts) if placed else str(value)
+
+
 def read_xlsx(path: Path) -> list[ReadAppendix]:
     from openpyxl import load_workbook
 
@@ -157,7 +224,7 @@ def read_xlsx(path: Path) -> list[ReadAppendix]:
     out: list[ReadAppendix] = []
     for ws in wb.worksheets:
         m = re.search(r"(\d+)", ws.title)
-        rows = [["" if v is None else str(v) for v in r] for r in ws.iter_rows(values_only=True)]
+        rows = [[shown(c.value, c.number_format) for c in r] for r in ws.iter_rows()]
         start = next((i for i, r in enumerate(rows) if r and clean(r[0]).upper() == "STT"),
                      None)
         if start is None:

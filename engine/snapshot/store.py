@@ -12,7 +12,8 @@ import json
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from engine.errors import Conflict
+from engine.clock import local_date
+from engine.errors import Conflict, ValidationFailed
 from engine.runtime import Runtime
 from engine.snapshot.model import Snapshot
 from engine.storage.models import Snapshot as SnapshotRow
@@ -44,6 +45,17 @@ def frozen_snapshot(rt: Runtime, unit_slug: str, period: str) -> Snapshot | None
 
 
 def freeze(rt: Runtime, snapshot: Snapshot, taken_by: str) -> Snapshot:
+    """Store `snapshot` as the period's data for good; refused before the cut-off day, when
+    work of the period could still be done and would then never be reported."""
+    taken_on = local_date(snapshot.taken_at)
+    if taken_on < snapshot.end:
+        raise ValidationFailed(
+            f"Chưa đến ngày chốt số liệu của kỳ {snapshot.period} ({format_date_vi(snapshot.end)}"
+            f"); lúc này là ngày {format_date_vi(taken_on)}, chỉ chốt được từ ngày chốt trở đi",
+            f"period {snapshot.period} cuts off on {snapshot.end.isoformat()}; it cannot be "
+            f"frozen on {taken_on.isoformat()}, before its cut-off",
+            field="period", value=snapshot.period,
+        )
     digest = content_hash(snapshot)
     frozen = snapshot.model_copy(update={"frozen": True, "content_hash": digest})
     try:
