@@ -14,7 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SmtpSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CCHC_SMTP_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CCHC_SMTP_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     host: str = "localhost"
     port: int = 25
@@ -30,7 +32,9 @@ class SmtpSettings(BaseSettings):
 
 
 class ZaloSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CCHC_ZALO_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CCHC_ZALO_", env_file=".env", extra="ignore", populate_by_name=True
+    )
 
     api_base: str = "https://openapi.zalo.me"
     zns_api_base: str = Field(
