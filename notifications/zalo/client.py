@@ -1,0 +1,297 @@
+"""The Zalo HTTP contract: ZNS template messages, OA v3 messages and the OA token refresh.
+
+Why a thin client separate from the channel: it knows URLs, headers, bodies and how to read
+Zalo's answers (HTTP 200 with a negative `error`), and nothing about tokens' storage or
+fallbacks, so the contract can be tested request by request against the fake server. Every
+failure leaves as a `DeliveryError` subclass whose text never contains a credential: tokens
+and the app secret travel only in headers/form fields and are scrubbed from provider text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from notifications.base import PermanentError, TransientError
+from notifications.settings import ZaloSettings
+from notifications.zalo.errors import oa_error, refresh_error, zns_error
+
+log = logging.getLogger(__name__)
+
+ZNS_PATH = "/message/template"
+OA_PATH = "/v3.0/oa/message/{kind}"
+REFRESH_PATH = "/v4/oa/access_token"
+
+OA_TEXT_LIMIT = 2000  # Zalo refuses longer OA text messages
+DEFAULT_EXPIRES_IN = 3600  # used only if a successful refresh answer has no usable expires_in
+
+_PHONE_CHARS = re.compile(r"^\+?[\d\s.\-()]+$")
+_VN_MOBILE = re.compile(r"^0[35789]\d{8}$")
+
+
+class InvalidPhoneError(PermanentError, ValueError):
+    """Not a Vietnamese mobile number; ZNS cannot be sent to it."""
+
+
+def normalise_phone(raw: str) -> str:
+    """`0912 345 678`, `+84912345678`, `84912345678`, `(091) 234-5678` → `84912345678`.
+
+    Why strict: ZNS bills per message and answers -108 only after the call; a Vietnamese
+    mobile number is 10 digits starting 0 (03/05/07/08/09), i.e. 84 + 9 digits.
+    """
+    text = raw.strip()
+    if not text or not _PHONE_CHARS.match(text):
+        raise InvalidPhoneError(f"not a phone number: {raw!r}", code="invalid_phone")
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+") and not digits.startswith("84"):
+        raise InvalidPhoneError(
+            f"not a Vietnamese number (country code must be +84): {raw!r}", code="invalid_phone"
+        )
+    if digits.startswith("0084"):
+        digits = digits[2:]
+    if digits.startswith("84") and len(digits) in (11, 12):
+        national = digits[2:] if digits[2:].startswith("0") else "0" + digits[2:]
+    else:
+        national = digits
+    if not _VN_MOBILE.match(national):
+        raise InvalidPhoneError(
+            f"not a Vietnamese mobile number: {raw!r} "
+            "(expected 10 digits starting 03/05/07/08/09, or +84 and 9 digits)",
+            code="invalid_phone",
+        )
+    return "84" + national[1:]
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    """A new token pair from a refresh; the tokens are kept out of the repr."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class ZnsResult:
+    msg_id: str
+    sent_time: str = ""
+    daily_quota: int | None = None
+    remaining_quota: int | None = None
+
+
+@dataclass(frozen=True)
+class OaResult:
+    message_id: str
+    user_id: str = ""
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _scrub(text: str, secrets: tuple[str | None, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class ZaloClient:
+    """Calls the three Zalo endpoints. Owns no connection: `http` is the caller's."""
+
+    def __init__(self, settings: ZaloSettings, http: httpx.AsyncClient) -> None:
+        self._settings = settings
+        self._http = http
+        self._timeout = httpx.Timeout(settings.timeout)
+
+    def _secrets(self, *extra: str | None) -> tuple[str | None, ...]:
+        s = self._settings
+        known = (
+            s.secret_key.get_secret_value() if s.secret_key else None,
+            s.access_token.get_secret_value() if s.access_token else None,
+            s.refresh_token.get_secret_value() if s.refresh_token else None,
+        )
+        return (*known, *extra)
+
+    async def _post(
+        self,
+        url: str,
+        what: str,
+        *,
+        headers: dict[str, str],
+        json: Any = None,
+        data: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """POST and return (status, decoded JSON or None); transport trouble is transient."""
+        try:
+            response = await self._http.post(
+                url, headers=headers, json=json, data=data, timeout=self._timeout
+            )
+        except httpx.TimeoutException as exc:
+            raise TransientError(
+                f"Zalo {what}: timed out after {self._settings.timeout:g}s ({type(exc).__name__})",
+                code="timeout",
+            ) from None
+        except httpx.HTTPError as exc:
+            raise TransientError(
+                f"Zalo {what}: cannot reach {httpx.URL(url).host} ({type(exc).__name__})",
+                code="connection",
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return response.status_code, body
+
+    @staticmethod
+    def _check_http(status: int, body: Any, what: str) -> dict[str, Any]:
+        """Reject answers that are not a Zalo JSON object; 5xx and 429 are transient."""
+        if status >= 500 or status == 429:
+            raise TransientError(f"Zalo {what}: HTTP {status}", code=f"http_{status}")
+        if not isinstance(body, dict):
+            if status == 200:
+                raise TransientError(f"Zalo {what}: unexpected non-JSON answer", code="bad_answer")
+            raise PermanentError(f"Zalo {what}: HTTP {status}", code=f"http_{status}")
+        return body
+
+    async def send_zns(
+        self,
+        access_token: str,
+        *,
+        phone: str,
+        template_id: str,
+        template_data: Mapping[str, str],
+        tracking_id: str,
+    ) -> ZnsResult:
+        """Send one ZNS template message to a phone (normalised here)."""
+        payload = {
+            "phone": normalise_phone(phone),
+            "template_id": template_id,
+            "template_data": dict(template_data),
+            "tracking_id": tracking_id,
+        }
+        url = self._settings.zns_api_base.rstrip("/") + ZNS_PATH
+        status, body = await self._post(
+            url, "ZNS", headers={"access_token": access_token}, json=payload
+        )
+        answer = self._check_http(status, body, "ZNS")
+        code = _as_int(answer.get("error", 0))
+        if code != 0:
+            message = _scrub(str(answer.get("message", "")), self._secrets(access_token))
+            raise zns_error(code if code is not None else -1, message)
+        if status != 200:
+            raise PermanentError(f"Zalo ZNS: HTTP {status}", code=f"http_{status}")
+        data = answer.get("data") or {}
+        quota = data.get("quota") or {}
+        result = ZnsResult(
+            msg_id=str(data.get("msg_id") or ""),
+            sent_time=str(data.get("sent_time") or ""),
+            daily_quota=_as_int(quota.get("dailyQuota")),
+            remaining_quota=_as_int(quota.get("remainingQuota")),
+        )
+        log.info(
+            "ZNS sent: tracking_id=%s msg_id=%s remaining_quota=%s",
+            tracking_id, result.msg_id, result.remaining_quota,
+        )
+        return result
+
+    async def send_oa_text(
+        self,
+        access_token: str,
+        *,
+        user_id: str,
+        text: str,
+        kind: Literal["cs", "transaction"] | None = None,
+    ) -> OaResult:
+        """Send one OA v3 text message to a follower (truncated to Zalo's 2000 characters)."""
+        kind = kind or self._settings.oa_message_kind
+        if len(text) > OA_TEXT_LIMIT:
+            text = text[: OA_TEXT_LIMIT - 1] + "…"
+        payload = {"recipient": {"user_id": user_id}, "message": {"text": text}}
+        url = self._settings.api_base.rstrip("/") + OA_PATH.format(kind=kind)
+        status, body = await self._post(
+            url, "OA", headers={"access_token": access_token}, json=payload
+        )
+        answer = self._check_http(status, body, "OA")
+        code = _as_int(answer.get("error", 0))
+        if code != 0:
+            message = _scrub(str(answer.get("message", "")), self._secrets(access_token))
+            raise oa_error(code if code is not None else -1, message)
+        if status != 200:
+            raise PermanentError(f"Zalo OA: HTTP {status}", code=f"http_{status}")
+        data = answer.get("data") or {}
+        result = OaResult(
+            message_id=str(data.get("message_id") or ""), user_id=str(data.get("user_id") or "")
+        )
+        log.info("OA message sent: message_id=%s", result.message_id)
+        return result
+
+    async def refresh(self, refresh_token: str) -> IssuedTokens:
+        """Exchange the (single-use) refresh token for a new pair.
+
+        The caller must store the answer before using it: once Zalo has answered, the old
+        refresh token is spent. A timeout here is transient, but Zalo may have spent the token
+        anyway; the next attempt then gets -14014 and an admin must re-authorise the OA.
+        """
+        s = self._settings
+        if not (s.app_id and s.secret_key):
+            raise PermanentError(
+                "Zalo token refresh: app id or secret key not configured", code="not_configured"
+            )
+        if not refresh_token:
+            raise PermanentError(
+                "Zalo token refresh: no refresh token; an admin must authorise the OA",
+                code="no_refresh_token",
+            )
+        url = s.oauth_base.rstrip("/") + REFRESH_PATH
+        status, body = await self._post(
+            url,
+            "token refresh",
+            headers={"secret_key": s.secret_key.get_secret_value()},
+            data={
+                "refresh_token": refresh_token,
+                "app_id": s.app_id,
+                "grant_type": "refresh_token",
+            },
+        )
+        answer = self._check_http(status, body, "token refresh")
+        code = _as_int(answer.get("error", 0))
+        access = answer.get("access_token")
+        new_refresh = answer.get("refresh_token")
+        if code or not (isinstance(access, str) and access and isinstance(new_refresh, str)
+                        and new_refresh):
+            secrets = self._secrets(refresh_token)
+            raise refresh_error(
+                code or -1,
+                _scrub(str(answer.get("error_name", "no token in answer")), secrets),
+                _scrub(str(answer.get("error_description", "")), secrets),
+            )
+        expires_in = _as_int(answer.get("expires_in"))
+        if expires_in is None or expires_in <= 0:
+            # Never raise here: the old refresh token is already spent, the new pair must be kept.
+            log.warning(
+                "Zalo token refresh: no usable expires_in, assuming %ss", DEFAULT_EXPIRES_IN
+            )
+            expires_in = DEFAULT_EXPIRES_IN
+        return IssuedTokens(access_token=access, refresh_token=new_refresh, expires_in=expires_in)
+
+
+__all__ = [
+    "OA_PATH",
+    "REFRESH_PATH",
+    "ZNS_PATH",
+    "InvalidPhoneError",
+    "IssuedTokens",
+    "OaResult",
+    "ZaloClient",
+    "ZnsResult",
+    "normalise_phone",
+]
