@@ -1,0 +1,1 @@
+"""The officers' web app (FastAPI, server-rendered Jinja2): a thin layer over the engine."""
