@@ -54,10 +54,13 @@ def register_documents(
             issued_on=ref.issued_on, canonical=ref.canonical, rendered=ref.render(),
             created_at=now, **cols,
         )
+        # No SAVEPOINT here: on SQLite (pysqlite) a SAVEPOINT opened before the transaction's
+        # first write starts, and its RELEASE commits, a transaction of its own — a document
+        # registered by a command refused later (a second reference contradicting the register)
+        # stayed in the register. A unique-key race fails the whole command instead.
+        session.add(doc)
         try:
-            with session.begin_nested():
-                session.add(doc)
-                session.flush()
+            session.flush()
         except IntegrityError:
             raise Conflict(
                 f"Văn bản số {ref.render_number()} vừa được người khác ghi nhận; hãy thử lại",

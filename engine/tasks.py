@@ -394,7 +394,7 @@ def list_tasks(
             select(Task, PlanTask)
             .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
             .join(Plan, Plan.id == Task.plan_id)
-            .where(Task.unit_id == unit.id)
+            .where(Task.unit_id == unit.id, PlanTask.retired.is_(False))
             .order_by(Plan.appendix_number, PlanTask.position)
         )
         if plan:

@@ -19,6 +19,22 @@ class FileProblem:
         return f"{self.file}{at}{where}: {self.message_vi} ({self.message_en})"
 
 
+Loc = tuple[int | str, ...]
+
+
+class SpecProblems(ValueError):
+    """Raised by a model validator: each problem at its place below the model being validated.
+
+    Why: a cross-field rule (duplicate task code, unknown state in a transition) must still
+    name the exact place in the file, and its Vietnamese and English reasons must stay paired;
+    the loader maps each `loc` to the YAML line like pydantic's own errors.
+    """
+
+    def __init__(self, problems: list[tuple[Loc, str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{vi} / {en}" for _loc, vi, en in problems))
+
+
 class DataFileError(ValueError):
     """A data file is malformed; nothing from it was loaded."""
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from plans.errors import DataFileError, FileProblem
+from plans.errors import DataFileError, FileProblem, SpecProblems
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -116,6 +116,14 @@ def parse_model(model: type[M], text: str, source: str) -> M:
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, SpecProblems):
+                for sub, vi, en in cause.problems:
+                    at = loc + sub
+                    node = _node_at(root, at)
+                    line = node.start_mark.line + 1 if node is not None else None
+                    problems.append(FileProblem(source, _loc_text(at), line, vi, en))
+                continue
             node = _node_at(root, loc)
             line = node.start_mark.line + 1 if node is not None else None
             vi = _PYDANTIC_VI.get(err["type"], "giá trị không hợp lệ")

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from plans.deadlines import DeadlineError, parse_deadline
+from plans.errors import Loc, SpecProblems
 
 
 def _nfc(value: str) -> str:
@@ -98,54 +99,69 @@ class PlanSpec(_Strict):
 
     def iter_tasks(self) -> list[tuple[list[SectionSpec], TaskSpec]]:
         """Tasks in appendix order with their section path."""
-        out: list[tuple[list[SectionSpec], TaskSpec]] = []
+        return [(path, task) for path, task, _loc in self.iter_tasks_at()]
 
-        def walk(path: list[SectionSpec], section: SectionSpec) -> None:
+    def iter_tasks_at(self) -> list[tuple[list[SectionSpec], TaskSpec, Loc]]:
+        """Tasks in appendix order with their section path and their place in the file."""
+        out: list[tuple[list[SectionSpec], TaskSpec, Loc]] = []
+
+        def walk(path: list[SectionSpec], section: SectionSpec, loc: Loc) -> None:
             here = [*path, section]
-            for child in section.sections:
-                walk(here, child)
-            for task in section.tasks:
-                out.append((here, task))
+            for i, child in enumerate(section.sections):
+                walk(here, child, (*loc, "sections", i))
+            for i, task in enumerate(section.tasks):
+                out.append((here, task, (*loc, "tasks", i)))
 
-        for s in self.sections:
-            walk([], s)
+        for i, s in enumerate(self.sections):
+            walk([], s, ("sections", i))
         return out
 
     @model_validator(mode="after")
     def _codes_and_deadlines(self) -> PlanSpec:
-        problems: list[str] = []
-        seen: set[str] = set()
-        tasks = self.iter_tasks()
-        for path, task in tasks:
-            if task.code in seen:
-                problems.append(f"mã nhiệm vụ trùng / duplicate task code {task.code!r}")
-            seen.add(task.code)
+        problems: list[tuple[Loc, str, str]] = []
+        first_at: dict[str, str] = {}
+        tasks = self.iter_tasks_at()
+        for path, task, loc in tasks:
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)[1:]
+            if task.code in first_at:
+                problems.append((
+                    (*loc, "code"),
+                    f"mã nhiệm vụ {task.code!r} bị trùng (đã dùng ở {first_at[task.code]})",
+                    f"duplicate task code {task.code!r} (already used at {first_at[task.code]})",
+                ))
+            else:
+                first_at[task.code] = where
             if self.appendix.layout == "dimensions":
                 parent = path[-1].code
                 if not task.code.startswith(parent + ".") or task.code.count(".") != 2:
-                    problems.append(
-                        f"mã nhiệm vụ {task.code!r} phải có dạng {parent}.<n> / "
-                        f"task code {task.code!r} must be {parent}.<n>"
-                    )
+                    problems.append((
+                        (*loc, "code"),
+                        f"mã nhiệm vụ {task.code!r} phải có dạng {parent}.<n>",
+                        f"task code {task.code!r} must be {parent}.<n>",
+                    ))
             if task.deadline:
                 try:
                     parse_deadline(task.deadline, self.year)
                 except DeadlineError as exc:
-                    problems.append(
+                    problems.append((
+                        (*loc, "deadline"),
                         f"nhiệm vụ {task.code}: hạn '{task.deadline}' không hiểu được: "
-                        f"{exc.message_vi} / task {task.code}: deadline not understood: "
-                        f"{exc.message_en}"
-                    )
+                        f"{exc.message_vi}",
+                        f"task {task.code}: deadline not understood: {exc.message_en}",
+                    ))
         if self.appendix.layout == "sections":
-            codes = [t.code for _, t in tasks]
-            expected = [str(i) for i in range(1, len(codes) + 1)]
-            if codes != expected:
-                problems.append(
-                    "mã nhiệm vụ phải là số thứ tự 1, 2, 3… liên tục trong phụ lục / "
-                    "task codes must be the appendix row numbers 1, 2, 3… in order"
-                )
+            for n, (_path, task, loc) in enumerate(tasks, start=1):
+                if task.code != str(n):
+                    problems.append((
+                        (*loc, "code"),
+                        f"mã nhiệm vụ phải là số thứ tự 1, 2, 3… liên tục trong phụ lục: ở đây "
+                        f"phải là '{n}', không phải {task.code!r}",
+                        f"task codes must be the appendix row numbers 1, 2, 3… in order: "
+                        f"expected '{n}' here, found {task.code!r}",
+                    ))
+                    break
         if problems:
-            raise ValueError("; ".join(problems))
+            raise SpecProblems(problems)
         return self
 
 

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from plans.errors import Loc, SpecProblems
+
 Role = Literal["officer", "leader", "reviewer", "admin", "system"]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 GUARDS = frozenset({"has_evidence", "has_result", "has_note", "has_result_or_evidence"})
@@ -60,35 +62,50 @@ class WorkflowDef(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> WorkflowDef:
         names = self.state_names
-        problems: list[str] = []
-        if len(set(names)) != len(names):
-            problems.append("tên trạng thái bị trùng / duplicate state names")
+        problems: list[tuple[Loc, str, str]] = []
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                problems.append((
+                    ("states", i, "name"),
+                    f"tên trạng thái '{name}' bị trùng", f"duplicate state name '{name}'",
+                ))
         if self.initial not in names:
-            problems.append(
-                f"trạng thái đầu '{self.initial}' không có trong danh sách / "
-                f"initial state '{self.initial}' is not a declared state"
-            )
+            problems.append((
+                ("initial",),
+                f"trạng thái đầu '{self.initial}' không có trong danh sách",
+                f"initial state '{self.initial}' is not a declared state",
+            ))
         if not self.done_states:
-            problems.append(
-                "cần đúng một trạng thái 'done: true' / one state must be marked done: true"
-            )
+            problems.append((
+                ("states",),
+                "cần đúng một trạng thái 'done: true'", "one state must be marked done: true"))
         triggers = [t.trigger for t in self.transitions]
-        if len(set(triggers)) != len(triggers):
-            problems.append("tên lệnh chuyển bị trùng / duplicate trigger names")
-        for t in self.transitions:
-            for s in [*t.source, t.dest]:
-                if s not in names:
-                    problems.append(
-                        f"lệnh '{t.trigger}': trạng thái '{s}' không tồn tại / "
-                        f"transition '{t.trigger}': unknown state '{s}'"
-                    )
-            for g in t.guards:
+        for i, t in enumerate(self.transitions):
+            if t.trigger in triggers[:i]:
+                problems.append((
+                    ("transitions", i, "trigger"),
+                    f"tên lệnh chuyển '{t.trigger}' bị trùng",
+                    f"duplicate trigger name '{t.trigger}'",
+                ))
+            places: list[tuple[Loc, str]] = [
+                (("transitions", i, "source", j), s) for j, s in enumerate(t.source)]
+            places.append((("transitions", i, "dest"), t.dest))
+            for loc, state in places:
+                if state not in names:
+                    problems.append((
+                        loc,
+                        f"lệnh '{t.trigger}': trạng thái '{state}' không tồn tại "
+                        f"(có: {', '.join(names)})",
+                        f"transition '{t.trigger}': unknown state '{state}'",
+                    ))
+            for k, g in enumerate(t.guards):
                 if g not in GUARDS:
-                    problems.append(
+                    problems.append((
+                        ("transitions", i, "guards", k),
                         f"lệnh '{t.trigger}': điều kiện '{g}' không có (có: "
-                        f"{', '.join(sorted(GUARDS))}) / transition '{t.trigger}': "
-                        f"unknown guard '{g}'"
-                    )
+                        f"{', '.join(sorted(GUARDS))})",
+                        f"transition '{t.trigger}': unknown guard '{g}'",
+                    ))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise SpecProblems(problems)
         return self
