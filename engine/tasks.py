@@ -54,7 +54,9 @@ class ChangeResult:
     evidence: list[str] = field(default_factory=list)
 
 
-def find_task(session: Session, key: TaskKey) -> tuple[Unit, Task]:
+def find_task(session: Session, key: TaskKey, *, for_change: bool = False
+              ) -> tuple[Unit, Task]:
+    """The task row; `for_change` also refuses a task removed from the plan (read-only now)."""
     unit = get_unit(session, key.unit)
     task = session.scalar(
         select(Task).where(Task.unit_id == unit.id, Task.plan_id == key.plan,
@@ -70,6 +72,15 @@ def find_task(session: Session, key: TaskKey) -> tuple[Unit, Task]:
             f"Kế hoạch '{key.plan}' của đơn vị '{key.unit}' không có nhiệm vụ số '{key.code}'",
             f"task {key} not found", field="code", value=key.code,
         )
+    if for_change:
+        definition = session.get(PlanTask, (key.plan, key.code))
+        if definition is not None and definition.retired:
+            raise ValidationFailed(
+                f"Nhiệm vụ {key.code} đã được bỏ khỏi kế hoạch '{key.plan}'; chỉ xem được, "
+                "không cập nhật được",
+                f"task {key} was removed from the plan; it is read-only", field="code",
+                value=key.code,
+            )
     return unit, task
 
 
@@ -168,7 +179,7 @@ def transition(
             "the stated date is in the future", field="on",
         )
     with rt.db.transaction() as session:
-        unit, task = find_task(session, key)
+        unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
         command = Command(trigger=trigger, actor=actor.name, role=actor.role,
                           evidence=refs, result=result, note=note)
@@ -232,7 +243,7 @@ def assign(rt: Runtime, key: TaskKey, owner: str, actor: Actor,
         raise Forbidden("Chỉ lãnh đạo UBND được phân công nhiệm vụ",
                         "only a leader may assign tasks", field="role")
     with rt.db.transaction() as session:
-        _unit, task = find_task(session, key)
+        _unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
         version = _bump(session, task, task.version, {"owner": owner, "updated_at": rt.now()},
                         key)
@@ -250,7 +261,7 @@ def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
         raise Forbidden("Chỉ lãnh đạo UBND được đặt thời hạn",
                         "only a leader may set deadlines", field="role")
     with rt.db.transaction() as session:
-        _unit, task = find_task(session, key)
+        _unit, task = find_task(session, key, for_change=True)
         plan = session.get(Plan, key.plan)
         assert plan is not None
         try:
@@ -273,6 +284,11 @@ def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | N
              expected_version: int | None = None) -> ChangeResult:
     """A remark on the task's progress (printed in Kết quả) without changing its state."""
     note = nfc(note)
+    if actor.role not in ("officer", "leader", "admin", "system"):
+        from engine.errors import Forbidden
+
+        raise Forbidden(f"Vai trò '{actor.role}' chỉ được xem, không được ghi chú",
+                        f"role '{actor.role}' may not add notes", field="role")
     if not note:
         raise ValidationFailed("Phải ghi nội dung", "the note is empty", field="note")
     check_dates(note, "note")
@@ -281,7 +297,7 @@ def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | N
         raise ValidationFailed(f"Ngày {format_date_vi(on)} ở tương lai",
                                "the stated date is in the future", field="on")
     with rt.db.transaction() as session:
-        _unit, task = find_task(session, key)
+        _unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
         version = _bump(session, task, task.version, {"note": note, "updated_at": rt.now()},
                         key)

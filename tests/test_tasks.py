@@ -448,3 +448,30 @@ def test_a_due_date_on_a_holiday_moves_to_the_next_working_day(loaded: Runtime) 
     assert effective_due(v18.due_on, cal) == date(2023, 6, 19)
     assert timeliness(v18.due_on, None, date(2023, 6, 19), cal) is Timeliness.OPEN_ON_TIME
     assert timeliness(v18.due_on, None, date(2023, 6, 20), cal) is Timeliness.OPEN_OVERDUE
+
+
+def test_a_task_removed_from_the_plan_is_read_only(loaded: Runtime, tmp_path: Any) -> None:
+    import yaml
+
+    spec = yaml.safe_load((DEMO_BUNDLE / "cchc-2023.yaml").read_text(encoding="utf-8"))
+    last = spec["sections"][-1]
+    last["tasks"] = [t for t in last["tasks"] if t["code"] != "23"]
+    edited = tmp_path / "cchc-2023.yaml"
+    edited.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    api.load_plans(loaded, ["vinh-thanh"], [edited])
+    before = dump_db(loaded)
+    with pytest.raises(ValidationFailed, match="đã được bỏ khỏi kế hoạch"):
+        transition(loaded, key("23"), "start", Actor("cán bộ", "officer"))
+    with pytest.raises(ValidationFailed, match="đã được bỏ khỏi kế hoạch"):
+        api.assign(loaded, key("23"), "Công chức Văn phòng - Thống kê", Actor("lãnh đạo", "leader"))
+    assert dump_db(loaded) == before
+    assert [h.event for h in api.history(loaded, key("23"))] == []  # still readable
+
+
+def test_a_reviewer_cannot_write_even_a_note(loaded: Runtime) -> None:
+    before = dump_db(loaded)
+    with pytest.raises(Forbidden):
+        api.add_note(loaded, key("1"), "Ghi chú của Phòng Nội vụ", Actor("Phòng Nội vụ", "reviewer"))
+    assert dump_db(loaded) == before
+    api.add_note(loaded, key("1"), "Đã đăng tải", Actor("cán bộ", "officer"))
+    assert api.history(loaded, key("1"))[-1].note == "Đã đăng tải"
