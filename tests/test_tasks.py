@@ -471,7 +471,8 @@ def test_a_task_removed_from_the_plan_is_read_only(loaded: Runtime, tmp_path: An
 def test_a_reviewer_cannot_write_even_a_note(loaded: Runtime) -> None:
     before = dump_db(loaded)
     with pytest.raises(Forbidden):
-        api.add_note(loaded, key("1"), "Ghi chú của Phòng Nội vụ", Actor("Phòng Nội vụ", "reviewer"))
+        api.add_note(loaded, key("1"), "Ghi chú của Phòng Nội vụ",
+                     Actor("Phòng Nội vụ", "reviewer"))
     assert dump_db(loaded) == before
     api.add_note(loaded, key("1"), "Đã đăng tải", Actor("cán bộ", "officer"))
     assert api.history(loaded, key("1"))[-1].note == "Đã đăng tải"
