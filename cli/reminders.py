@@ -1,0 +1,364 @@
+"""`cchc reminders`, `cchc people`, `cchc obligation`: Vietnamese for officers, `--json` too.
+
+Why thin, like `cli.main`: each command parses its arguments, calls one engine function and
+prints the result. `session` (open the runtime, turn any refusal into a Vietnamese message and a
+non-zero exit) is `cli.main`'s own, imported when a command runs so that `cli.main` can import
+these apps at its top without an import cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cli.output import console, emit_json
+from engine.errors import CchcError
+from engine.runtime import Runtime
+from engine.text import format_date_vi
+
+reminders_app = typer.Typer(help="Nhắc việc qua Zalo, email: xem trước, quy tắc",
+                            no_args_is_help=True)
+people_app = typer.Typer(help="Người nhận nhắc việc (cán bộ, công chức, lãnh đạo)",
+                         no_args_is_help=True)
+obligation_app = typer.Typer(help="Báo cáo phải gửi cấp trên (chuyên đề, định kỳ)",
+                             no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
+DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
+                                           help="URL cơ sở dữ liệu (mặc định SQLite)")]
+AtOpt = Annotated[str | None, typer.Option(
+    "--at", help="Đồng hồ giả lập YYYY-MM-DDTHH:MM (giờ Việt Nam), để nhập lại số liệu cũ")]
+ByOpt = Annotated[str, typer.Option("--by", envvar="CCHC_ACTOR", help="Người thực hiện")]
+RoleOpt = Annotated[str, typer.Option("--role", envvar="CCHC_ROLE",
+                                      help="Vai trò: officer, leader, admin")]
+VersionOpt = Annotated[int | None, typer.Option(
+    "--version", help="Phiên bản bạn đã đọc (chống ghi đè)")]
+
+CHANNEL_VI = {"zalo": "Zalo", "email": "Email"}
+
+
+@contextmanager
+def _session(as_json: bool, db: str | None = None, at: str | None = None) -> Iterator[Runtime]:
+    from cli.main import session
+
+    with session(as_json, db, at) as rt:
+        yield rt
+
+
+def step_label(step: str) -> str:
+    """A step in Vietnamese: "Trước hạn 7 ngày", "Đến hạn", "Quá hạn 2 ngày làm việc"…"""
+    if step == "due":
+        return "Đến hạn"
+    if step == "escalate":
+        return "Báo lãnh đạo (quá hạn)"
+    kind, _, n = step.partition(":")
+    if kind == "before":
+        return f"Trước hạn {n} ngày"
+    if kind == "overdue":
+        return f"Quá hạn {n} ngày làm việc"
+    return step
+
+
+def _parse_date(value: str) -> date:
+    """YYYY-MM-DD as scripts write it, or dd/mm/yyyy as officers do."""
+    from plans.schema import parse_dmy
+
+    try:
+        return date.fromisoformat(value) if "-" in value else parse_dmy(value)
+    except ValueError:
+        raise CchcError(f"Ngày '{value}' phải có dạng YYYY-MM-DD hoặc dd/mm/yyyy và có thật",
+                        "--date must be a real YYYY-MM-DD or dd/mm/yyyy date",
+                        field="date", value=value) from None
+
+
+# ---------------------------------------------------------------- reminders
+
+
+@reminders_app.command("preview")
+def reminders_preview(
+    date_: Annotated[str, typer.Option("--date", help="Ngày gửi, ví dụ 2023-11-14")],
+    unit: Annotated[str | None, typer.Option(help="Chỉ một đơn vị, ví dụ vinh-thanh")] = None,
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Xem trước những lời nhắc sẽ gửi trong một ngày (không gửi gì)."""
+    from engine.reminders.planner import preview_plan
+
+    with _session(json_, db) as rt:
+        on = _parse_date(date_)
+        plan = preview_plan(rt, on, unit)
+        if json_:
+            emit_json({
+                "date": on, "unit": unit,
+                "reminders": [
+                    {"idempotency_key": o.idempotency_key, "unit_id": o.unit_id,
+                     "person_id": o.person_id, "channel": o.channel, "item_kind": o.item_kind,
+                     "item_id": o.item_id, "due_on": o.due_on, "step": o.step,
+                     "send_on": o.send_on, "not_before": o.not_before, "payload": o.payload}
+                    for o in plan.occurrences],
+                "unresolved": plan.unresolved,
+            })
+            return
+        table = Table("Ngày gửi", "Người nhận", "Kênh", "Việc", "Hạn", "Bước")
+        for o in plan.occurrences:
+            p: dict[str, Any] = o.payload
+            title = str(p.get("title", ""))
+            what = f"{p.get('code', '')} — {title[:60]}{'…' if len(title) > 60 else ''}"
+            table.add_row(format_date_vi(o.send_on), str(p.get("person_name", o.person_id)),
+                          CHANNEL_VI.get(o.channel, o.channel), what,
+                          format_date_vi(o.due_on), step_label(o.step))
+        console.print(table)
+        console.print(f"{len(plan.occurrences)} lời nhắc ngày {format_date_vi(on)}.")
+        for u in plan.unresolved:
+            console.print(f"[yellow]Chưa có người nhận:[/yellow] {u.unit} {u.item_kind} "
+                          f"{u.code} ({step_label(u.step)}): {u.reason_vi}", highlight=False)
+
+
+@reminders_app.command("rules")
+def reminders_rules(json_: JsonOpt = False) -> None:
+    """Kiểm tra và in quy tắc nhắc việc (workflows/reminders.yaml)."""
+    from engine.reminders.rules import DEFAULT_RULES_FILE, load_reminder_rules
+    from plans.errors import DataFileError
+
+    try:
+        rules = load_reminder_rules()
+    except DataFileError as exc:
+        from cli.output import fail
+
+        fail(exc, json_)
+    if json_:
+        emit_json(rules)
+        return
+    console.print(f"Quy tắc nhắc việc ({DEFAULT_RULES_FILE}): hợp lệ.")
+    console.print(f"  Nhắc trước hạn: {', '.join(str(d) for d in rules.lead_days)} ngày "
+                  f"(0 = ngày đến hạn), lúc {rules.send_at:%H:%M}; rơi vào ngày nghỉ thì gửi "
+                  "ngày làm việc liền trước.")
+    console.print(f"  Quá hạn: nhắc lại mỗi {rules.overdue.every_working_days} ngày làm việc, "
+                  f"tối đa {rules.overdue.stop_after_working_days} ngày làm việc.")
+    if rules.escalation:
+        console.print(f"  Báo lãnh đạo khi quá hạn {rules.escalation.after_working_days} ngày "
+                      "làm việc.")
+    console.print(f"  Khung giờ gửi: {rules.send_window.start:%H:%M}–"
+                  f"{rules.send_window.end:%H:%M}, gộp mọi lời nhắc của một người trong ngày.")
+
+
+# ---------------------------------------------------------------- people
+
+
+def _print_people(people: list[Any]) -> None:
+    table = Table("Đơn vị", "Họ và tên", "Vai trò", "Chức danh", "Email", "Điện thoại", "Zalo",
+                  "Kênh")
+    for p in people:
+        table.add_row(p.unit, p.name, p.role, p.title or "", p.email or "", p.phone or "",
+                      p.zalo_user_id or "", ", ".join(CHANNEL_VI.get(c, c) for c in p.channels)
+                      + ("" if p.active else " (ngừng)"))
+    console.print(table)
+
+
+@people_app.command("load")
+def people_load(file: Path, db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Nạp danh sách người nhận nhắc việc từ tệp YAML (people.yaml); nạp lại không trùng."""
+    from engine.people import load_people_file
+
+    with _session(json_, db) as rt:
+        res = load_people_file(rt, file)
+        if json_:
+            emit_json(res)
+            return
+        console.print(f"Đã nạp {len(res.people)} người: thêm {res.created}, cập nhật "
+                      f"{res.updated}, không đổi {res.unchanged}.")
+
+
+@people_app.command("add")
+def people_add(
+    unit: str,
+    name: str,
+    role: Annotated[str, typer.Option(help="officer, leader, reviewer, admin")] = "officer",
+    title: Annotated[str | None, typer.Option(
+        help="Chức danh, ví dụ 'Công chức Tư pháp - Hộ tịch'")] = None,
+    email: Annotated[str | None, typer.Option(help="Địa chỉ email")] = None,
+    phone: Annotated[str | None, typer.Option(help="Số di động, ví dụ 0912 345 678")] = None,
+    zalo: Annotated[str | None, typer.Option(help="Mã người dùng Zalo (người quan tâm OA)")
+                    ] = None,
+    channel: Annotated[list[str] | None, typer.Option(
+        help="Kênh theo thứ tự ưu tiên (zalo, email); lặp lại để ghi nhiều kênh")] = None,
+    inactive: Annotated[bool, typer.Option("--inactive", help="Ngừng nhận nhắc việc")] = False,
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Thêm một người (hoặc sửa người cùng tên trong đơn vị)."""
+    from engine.people import add_person
+
+    with _session(json_, db) as rt:
+        person = add_person(rt, unit=unit, name=name, role=role, title=title, email=email,
+                            phone=phone, zalo_user_id=zalo,
+                            channels=channel or None,
+                            active=not inactive)
+        if json_:
+            emit_json(person)
+            return
+        console.print(f"Đã lưu {person.name} ({person.title or person.role}), kênh: "
+                      f"{', '.join(CHANNEL_VI.get(c, c) for c in person.channels)}.")
+
+
+@people_app.command("list")
+def people_list(
+    unit: Annotated[str | None, typer.Option(help="Chỉ một đơn vị")] = None,
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Danh sách người nhận nhắc việc."""
+    from engine.people import list_people
+
+    with _session(json_, db) as rt:
+        people = list_people(rt, unit)
+        if json_:
+            emit_json(people)
+            return
+        _print_people(people)
+        console.print(f"{len(people)} người.")
+
+
+# ---------------------------------------------------------------- obligations
+
+
+@obligation_app.command("load")
+def obligation_load(unit: str, file: Path, db: DbOpt = None, at: AtOpt = None,
+                    json_: JsonOpt = False) -> None:
+    """Nạp các báo cáo phải gửi cấp trên của đơn vị (nạp lại giữ nguyên trạng thái)."""
+    from engine.obligations import load_obligations
+
+    with _session(json_, db, at) as rt:
+        res = load_obligations(rt, unit, file)
+        if json_:
+            emit_json(res)
+            return
+        console.print(f"Đã nạp {res.obligations} báo cáo: thêm {res.created} kỳ báo cáo, đổi "
+                      f"hạn {res.rescheduled}, bỏ {res.cancelled}, khôi phục {res.restored}, "
+                      f"ngừng {res.retired} báo cáo, không đổi {res.unchanged}.")
+
+
+@obligation_app.command("list")
+def obligation_list(
+    unit: str,
+    year: Annotated[int | None, typer.Option(help="Năm")] = None,
+    state: Annotated[str | None, typer.Option(help="pending, submitted, late, cancelled")
+                     ] = None,
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Các kỳ báo cáo của đơn vị, theo hạn."""
+    from engine.obligations import list_obligation_dues
+
+    with _session(json_, db, at) as rt:
+        dues = list_obligation_dues(rt, unit, year=year, state=state)
+        if json_:
+            emit_json(dues)
+            return
+        table = Table("Mã", "Kỳ", "Báo cáo", "Gửi", "Hạn", "Trạng thái", "Văn bản", "Phiên bản")
+        for d in dues:
+            status = d.state_label + (" — [red]quá hạn[/red]" if d.overdue else "")
+            table.add_row(d.code, d.period_key, d.title[:60] + ("…" if len(d.title) > 60 else ""),
+                          d.recipient, format_date_vi(d.due_on), status, d.report_doc or "",
+                          str(d.version))
+        console.print(table)
+        console.print(f"{len(dues)} kỳ báo cáo.")
+
+
+def _print_change(res: Any, json_: bool) -> None:
+    from engine.obligations import obligation_machine
+
+    if json_:
+        emit_json(res)
+        return
+    label = obligation_machine().definition.label
+    console.print(f"Báo cáo {res.code} kỳ {res.period_key}: {label(res.from_state)} → "
+                  f"[bold]{label(res.to_state)}[/bold] (phiên bản {res.version}, ngày hiệu lực "
+                  f"{format_date_vi(res.effective_on)}).")
+    if getattr(res, "document", None):
+        console.print(f"  Văn bản: {res.document}", highlight=False)
+
+
+@obligation_app.command("submit")
+def obligation_submit(
+    unit: str, code: str, period: str,
+    doc: Annotated[str, typer.Option(
+        "--doc", help="Văn bản báo cáo đã gửi, ví dụ 'Báo cáo số 1050/BC-UBND ngày 05/12/2023'")],
+    note: Annotated[str, typer.Option(help="Ghi chú")] = "",
+    version: VersionOpt = None,
+    by: ByOpt = "cán bộ", role: RoleOpt = "officer",
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Ghi nhận đã gửi báo cáo (ngày gửi là ngày của văn bản; sau hạn là gửi quá hạn)."""
+    from engine.obligations import submit_obligation
+    from engine.tasks import Actor
+
+    with _session(json_, db, at) as rt:
+        res = submit_obligation(rt, unit, code, period, doc, Actor(by, role), version,
+                                note=note)
+        _print_change(res, json_)
+
+
+@obligation_app.command("reopen")
+def obligation_reopen(
+    unit: str, code: str, period: str,
+    note: Annotated[str, typer.Option("--note", help="Lý do mở lại")],
+    version: VersionOpt = None,
+    by: ByOpt = "lãnh đạo", role: RoleOpt = "leader",
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Mở lại kỳ báo cáo đã ghi gửi (lãnh đạo, cần --note lý do)."""
+    from engine.obligations import reopen_obligation
+    from engine.tasks import Actor
+
+    with _session(json_, db, at) as rt:
+        res = reopen_obligation(rt, unit, code, period, note, Actor(by, role), version)
+        _print_change(res, json_)
+
+
+@obligation_app.command("assign")
+def obligation_assign(
+    unit: str, code: str, period: str,
+    owner: Annotated[str, typer.Option(help="Chức danh hoặc họ tên người phụ trách")],
+    version: VersionOpt = None,
+    by: ByOpt = "lãnh đạo", role: RoleOpt = "leader",
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Phân công người phụ trách một kỳ báo cáo (lãnh đạo)."""
+    from engine.obligations import assign_obligation
+    from engine.tasks import Actor
+
+    with _session(json_, db, at) as rt:
+        res = assign_obligation(rt, unit, code, period, owner, Actor(by, role), version)
+        if json_:
+            emit_json(res)
+            return
+        console.print(f"Đã phân công báo cáo {code} kỳ {period} cho {owner} "
+                      f"(phiên bản {res.version}).")
+
+
+@obligation_app.command("history")
+def obligation_history_cmd(unit: str, code: str, period: str, db: DbOpt = None,
+                           json_: JsonOpt = False) -> None:
+    """Lịch sử một kỳ báo cáo (không thể sửa, không thể xóa)."""
+    from engine.obligations import obligation_history, obligation_machine
+
+    with _session(json_, db) as rt:
+        hist = obligation_history(rt, unit, code, period)
+        if json_:
+            emit_json(hist)
+            return
+        label = obligation_machine().definition.label
+        table = Table("#", "Người", "Thao tác", "Trạng thái", "Hiệu lực", "Ghi chú / văn bản")
+        for h in hist:
+            change = (label(h.to_state) if h.from_state == h.to_state
+                      else f"{label(h.from_state or '')} → {label(h.to_state)}")
+            extra = "; ".join([*(e["ref"] for e in h.evidence), *([h.note] if h.note else [])])
+            table.add_row(str(h.seq), f"{h.actor} ({h.role})", h.event, change,
+                          format_date_vi(h.effective_on), extra)
+        console.print(table)
+
+
+__all__ = ["obligation_app", "people_app", "reminders_app", "step_label"]

@@ -1,0 +1,377 @@
+"""The reminder planner on the Vĩnh Thạnh demo data: who is reminded of what, when."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import Clock
+from sqlalchemy import insert, select, text
+
+from engine import api
+from engine.clock import VN_TZ
+from engine.errors import NotFound
+from engine.obligations import assign_obligation, load_obligations, submit_obligation
+from engine.people import add_person, load_people_file
+from engine.reminders.occurrence import Occurrence
+from engine.reminders.planner import (
+    due_occurrences,
+    end_of_day,
+    obligation_window_query,
+    plan_reminders,
+    preview,
+    preview_plan,
+    task_window_query,
+)
+from engine.reminders.rules import load_reminder_rules
+from engine.runtime import Runtime
+from engine.storage.models import Person, Unit
+from engine.tasks import Actor, TaskKey
+from plans import DEMO_BUNDLE, load_model
+from plans.people_schema import PeopleFile
+from workflows.reminder_schema import OverdueRule
+
+PLAN_FILES = ["cchc-2023.yaml", "papi-2023.yaml", "kl91-2023.yaml"]
+LEADER = Actor("Nguyễn Quốc Bảo", "leader")
+OFFICER = Actor("Trần Thị Mỹ Hạnh", "officer")
+TU_PHAP = {"Nguyễn Thị Bích Nhi", "Nguyễn Văn Sỹ"}
+TASK12 = TaskKey("vinh-thanh", "cchc-2023", "12")  # Quý IV/2023, Công chức Văn phòng - Thống kê
+
+
+def load_demo(rt: Runtime) -> None:
+    api.load_units_file(rt, DEMO_BUNDLE / "units.yaml")
+    api.load_plans(rt, ["vinh-thanh"], [DEMO_BUNDLE / f for f in PLAN_FILES])
+    load_people_file(rt, DEMO_BUNDLE / "people.yaml")
+    load_obligations(rt, "vinh-thanh", DEMO_BUNDLE / "obligations-2023.yaml")
+
+
+def at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso).replace(tzinfo=VN_TZ)
+
+
+def of(occs: list[Occurrence], code: str) -> set[tuple[str, str, str]]:
+    """(step, person, channel) of one item's occurrences."""
+    return {(o.step, o.payload["person_name"], o.channel) for o in occs
+            if o.payload["code"] == code}
+
+
+def task12(occs: list[Occurrence]) -> list[Occurrence]:
+    return [o for o in occs if o.item_kind == "task" and o.payload["plan"] == "cchc-2023"
+            and o.payload["code"] == "12"]
+
+
+# ---------------------------------------------------------------- the seed's obligations
+
+
+def test_14_november_reminds_tu_phap_of_report_147(rt: Runtime) -> None:
+    load_demo(rt)
+    everything = preview(rt, date(2023, 11, 14), "vinh-thanh")
+    occs = [o for o in everything if o.payload["code"] == "bc-kh-147-2023"]
+    assert [(o.step, o.payload["person_name"], o.channel) for o in occs] == [
+        ("before:7", "Nguyễn Thị Bích Nhi", "zalo"),
+        ("before:7", "Nguyễn Văn Sỹ", "email"),  # prefers email
+    ]
+    # The only other reminder that day: the unsent 15/06 report, 106 working days late.
+    assert of(everything, "bc-kh-140-2023") == {("overdue:106", "Nguyễn Thị Bích Nhi", "zalo"),
+                                                ("overdue:106", "Nguyễn Văn Sỹ", "email")}
+    assert len(everything) == 4
+    o = occs[0]
+    assert (o.item_kind, o.due_on, o.send_on) == ("obligation", date(2023, 11, 21),
+                                                   date(2023, 11, 14))
+    assert o.not_before == at("2023-11-14T08:00")
+    p = o.payload
+    assert p["title"].startswith("Báo cáo tình hình thi hành pháp luật")
+    assert p["document"] == p["title"]
+    assert p["plan"] == "Kế hoạch số 147/KH-UBND ngày 16/02/2023"
+    assert p["recipient_body"] == "Phòng Tư pháp thành phố Nha Trang"
+    assert p["unit_name"] == "xã Vĩnh Thạnh"
+    assert p["link"] == f"/units/vinh-thanh/obligations/{o.item_id}"
+    assert (p["days"], p["escalation"]) == (7, False)
+    assert p["item_owner"] == "Công chức Tư pháp - Hộ tịch"
+    assert o.idempotency_key == (
+        f"p{o.person_id}:obligation{o.item_id}:2023-11-21:before:7:zalo")
+
+
+def test_29_november_reminds_of_the_06_12_reports(rt: Runtime) -> None:
+    load_demo(rt)
+    occs = preview(rt, date(2023, 11, 29))
+    for code in ("bc-kh-138-2023", "bc-kh-139-2023"):
+        assert {(s, n) for s, n, _c in of(occs, code)} == {("before:7", n) for n in TU_PHAP}
+        assert all(o.due_on == date(2023, 12, 6) for o in occs if o.payload["code"] == code)
+    # 147 (due 21/11) is 6 working days late that day: its third overdue repeat.
+    assert {s for s, _n, _c in of(occs, "bc-kh-147-2023")} == {"overdue:6"}
+    assert {o.payload["code"] for o in occs if o.item_kind == "obligation"} == {
+        "bc-kh-138-2023", "bc-kh-139-2023", "bc-kh-147-2023"}  # 140-H1 (106 + 11): no step
+
+
+def test_15_june_report_repeats_and_escalates_to_the_chairman(rt: Runtime) -> None:
+    load_demo(rt)
+    code = "bc-kh-140-2023"
+    # Due Thursday 15/06/2023; working days after it: 16, 19, 20, 21, 22, 23/06 …
+    assert of(preview(rt, date(2023, 6, 16)), code) == set()
+    assert {s for s, _n, _c in of(preview(rt, date(2023, 6, 19)), code)} == {"overdue:2"}
+    escalation = [o for o in preview(rt, date(2023, 6, 20)) if o.payload["code"] == code]
+    assert [(o.step, o.payload["person_name"], o.channel) for o in escalation] == [
+        ("escalate", "Nguyễn Quốc Bảo", "zalo")]
+    assert escalation[0].payload["escalation"] is True
+    assert escalation[0].payload["days"] == -3
+    assert {s for s, _n, _c in of(preview(rt, date(2023, 6, 21)), code)} == {"overdue:4"}
+    assert of(preview(rt, date(2023, 6, 22)), code) == set()
+    # The seed's Q3 report (September) still finds it unsent: still reminded, every 2 days.
+    assert {s for s, _n, _c in of(preview(rt, date(2023, 9, 19)), code)} == {"overdue:66"}
+    now = due_occurrences(rt, at("2023-09-20T09:00"), unit="vinh-thanh")
+    assert of(now, code) == {("overdue:66", "Nguyễn Thị Bích Nhi", "zalo"),
+                             ("overdue:66", "Nguyễn Văn Sỹ", "email"),
+                             ("escalate", "Nguyễn Quốc Bảo", "zalo")}
+
+
+def test_submitted_report_and_done_task_produce_nothing(rt: Runtime, clock: Clock) -> None:
+    load_demo(rt)
+    clock.set("2023-11-10T09:00")
+    submit_obligation(rt, "vinh-thanh", "bc-kh-147-2023", "2023",
+                      "Báo cáo số 1040/BC-UBND ngày 10/11/2023", Actor("Nguyễn Văn Sỹ"))
+    assert of(preview(rt, date(2023, 11, 14)), "bc-kh-147-2023") == set()
+    assert of(preview(rt, date(2023, 11, 29)), "bc-kh-147-2023") == set()
+    assert of(due_occurrences(rt, at("2023-12-01T09:00")), "bc-kh-147-2023") == set()
+    # Task 12 (Quý IV: due Sunday 31/12) is reminded on Friday 29/12 — until it is done.
+    assert [o.step for o in task12(preview(rt, date(2023, 12, 29)))] == ["due"]
+    clock.set("2023-12-21T09:00")
+    api.transition(rt, TASK12, "complete", OFFICER, result="Đã tổ chức kiểm tra, sát hạch",
+                   evidence=["Báo cáo số 1120/BC-UBND ngày 20/12/2023"])
+    assert task12(preview(rt, date(2023, 12, 29))) == []
+    assert task12(due_occurrences(rt, at("2024-01-10T09:00"))) == []
+
+
+def test_redating_a_task_moves_its_reminders(rt: Runtime) -> None:
+    load_demo(rt)
+    assert task12(preview(rt, date(2023, 11, 13))) == []
+    api.set_deadline(rt, TASK12, "Trước ngày 20/11/2023", LEADER)
+    [o] = task12(preview(rt, date(2023, 11, 13)))
+    assert (o.step, o.due_on, o.payload["person_name"]) == (
+        "before:7", date(2023, 11, 20), "Trần Thị Mỹ Hạnh")
+    assert o.payload["link"] == "/units/vinh-thanh/tasks/cchc-2023/12"
+    assert o.payload["title"].startswith("Thực hiện kiểm tra, sát hạch")
+    api.set_deadline(rt, TASK12, "Trước ngày 27/11/2023", LEADER)
+    assert task12(preview(rt, date(2023, 11, 13))) == []
+    [o] = task12(preview(rt, date(2023, 11, 20)))
+    assert (o.step, o.due_on) == ("before:7", date(2023, 11, 27))
+
+
+def test_reassigning_changes_the_recipient(rt: Runtime) -> None:
+    load_demo(rt)
+    day = date(2023, 12, 29)
+    assert {o.payload["person_name"] for o in task12(preview(rt, day))} == {"Trần Thị Mỹ Hạnh"}
+    api.assign(rt, TASK12, "Công chức Văn hóa - Xã hội", LEADER)
+    assert {o.payload["person_name"] for o in task12(preview(rt, day))} == {
+        "Phạm Thị Phương Linh", "Nguyễn Thị Hiền"}
+    api.assign(rt, TASK12, "nguyễn thị thúy vân", LEADER)
+    [o] = task12(preview(rt, day))
+    assert (o.payload["person_name"], o.payload["item_owner"]) == (
+        "Nguyễn Thị Thúy Vân", "nguyễn thị thúy vân")
+    assign_obligation(rt, "vinh-thanh", "bc-kh-147-2023", "2023", "Nguyễn Văn Sỹ", LEADER)
+    assert of(preview(rt, date(2023, 11, 14)), "bc-kh-147-2023") == {
+        ("before:7", "Nguyễn Văn Sỹ", "email")}
+
+
+def test_inactive_person_and_unknown_owner(rt: Runtime) -> None:
+    load_demo(rt)
+    add_person(rt, unit="vinh-thanh", name="Nguyễn Thị Bích Nhi", active=False,
+               title="Công chức Tư pháp - Hộ tịch", email="nhintb@vinhthanh.example.vn")
+    assert of(preview(rt, date(2023, 11, 14)), "bc-kh-147-2023") == {
+        ("before:7", "Nguyễn Văn Sỹ", "email")}
+    api.assign(rt, TASK12, "Công chức Quân sự", LEADER)
+    plan = preview_plan(rt, date(2023, 12, 29), "vinh-thanh")
+    assert task12(plan.occurrences) == []
+    [u] = [u for u in plan.unresolved if u.item_kind == "task" and u.code == "12"]
+    assert (u.owner, u.step, u.send_on) == ("Công chức Quân sự", "due", date(2023, 12, 29))
+    assert "Công chức Quân sự" in u.reason_vi
+
+
+def test_no_escalation_to_a_leader_in_charge(rt: Runtime) -> None:
+    load_demo(rt)
+    api.assign(rt, TASK12, "Chủ tịch UBND xã", LEADER)
+    api.set_deadline(rt, TASK12, "Trước ngày 20/11/2023", LEADER)
+    # Due Monday 20/11: 2 working days late on 22/11, 3 (the escalation step) on 23/11.
+    assert [(o.step, o.payload["person_name"]) for o in task12(preview(rt, date(2023, 11, 22)))
+            ] == [("overdue:2", "Nguyễn Quốc Bảo")]
+    assert task12(preview(rt, date(2023, 11, 23))) == []
+
+
+# ---------------------------------------------------------------- catch-up, horizon, keys
+
+
+def test_catch_up_emits_the_latest_step_only(rt: Runtime) -> None:
+    load_demo(rt)
+    code = "bc-kh-147-2023"  # due Tuesday 21/11/2023
+    # Down since before 14/11: 'còn 7 ngày' and 'còn 3 ngày' are stale, only 'còn 1 ngày' goes.
+    occs = due_occurrences(rt, at("2023-11-20T09:00"), unit="vinh-thanh")
+    assert {(s, n) for s, n, _c in of(occs, code)} == {("before:1", n) for n in TU_PHAP}
+    assert {o.send_on for o in occs if o.payload["code"] == code} == {date(2023, 11, 20)}
+    # Down until 01/12 (8 working days late): the latest repeat, and the escalation.
+    late = of(due_occurrences(rt, at("2023-12-01T09:00"), unit="vinh-thanh"), code)
+    assert {s for s, _n, _c in late} == {"overdue:8", "escalate"}
+    # `catch_up: all` sends every missed repeat — never the stale pre-due steps.
+    rules = load_reminder_rules().model_copy(update={"overdue": OverdueRule(catch_up="all")})
+    every = of(due_occurrences(rt, at("2023-12-01T09:00"), unit="vinh-thanh", rules=rules),
+               code)
+    assert {s for s, _n, _c in every} == {"overdue:2", "overdue:4", "overdue:6", "overdue:8",
+                                          "escalate"}
+
+
+def test_fire_time_and_horizon(rt: Runtime) -> None:
+    load_demo(rt)
+    code = "bc-kh-147-2023"
+    assert of(due_occurrences(rt, at("2023-11-14T07:59")), code) == set()
+    assert of(due_occurrences(rt, at("2023-11-14T08:00")), code) != set()
+    assert of(due_occurrences(rt, at("2023-11-13T09:00")), code) == set()
+    ahead = due_occurrences(rt, at("2023-11-13T09:00"), horizon_days=1)
+    assert {s for s, _n, _c in of(ahead, code)} == {"before:7"}
+    # A week ahead: every coming step, each on its day.
+    week = [o for o in due_occurrences(rt, at("2023-11-13T09:00"), horizon_days=8)
+            if o.payload["code"] == code and o.payload["person_name"] == "Nguyễn Văn Sỹ"]
+    assert [(o.step, o.send_on.day) for o in week] == [
+        ("before:7", 14), ("before:3", 17), ("before:1", 20), ("due", 21)]
+
+
+def test_output_is_deterministic_and_keys_unique(rt: Runtime) -> None:
+    load_demo(rt)
+    now = at("2023-12-20T09:00")
+    first = due_occurrences(rt, now)
+    assert first == due_occurrences(rt, now)
+    keys = [o.idempotency_key for o in first]
+    assert len(keys) == len(set(keys)) > 10
+    assert all(o.not_before <= now for o in first)
+    assert due_occurrences(rt, now, unit="nha-trang") == []
+    with pytest.raises(NotFound):
+        due_occurrences(rt, now, unit="khong-co")
+
+
+# ---------------------------------------------------------------- speed
+
+
+def test_queries_use_the_due_date_indexes(rt: Runtime) -> None:
+    lo, hi = date(2023, 9, 1), date(2023, 12, 31)
+    eng = rt.db.engine
+    queries = [(task_window_query(rt, lo, hi, None), "ix_tasks_due_on_state"),
+               (obligation_window_query(lo, hi, None), "ix_obligation_dues_state_due_on")]
+    with eng.connect() as conn:
+        if rt.db.is_sqlite:
+            explain = "EXPLAIN QUERY PLAN "
+        else:  # an empty table is cheaper to scan: ask whether the index CAN serve the query
+            conn.execute(text("SET enable_seqscan = off"))
+            explain = "EXPLAIN "
+        for q, index in queries:
+            sql = str(q.compile(eng, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(r[-1]) for r in conn.execute(text(explain + sql)))
+            assert index in plan, plan
+
+
+@pytest.mark.slow
+def test_many_units_one_query_per_batch(sqlite_rt: Runtime) -> None:
+    """300 units × 124 tasks (every task dated) and 10 people each: a sweep stays fast."""
+    rt = sqlite_rt
+    api.load_units_file(rt, DEMO_BUNDLE / "units.yaml")
+    n = 300
+    with rt.db.transaction() as s:
+        parent = s.scalar(select(Unit.id).where(Unit.slug == "nha-trang"))
+        s.execute(insert(Unit), [
+            {"slug": f"xa-{i:04d}", "name": f"Số {i}", "kind": "xã", "parent_id": parent,
+             "leader": "Nguyễn Quốc Bảo", "created_at": rt.now()} for i in range(1, n)])
+    slugs = ["vinh-thanh"] + [f"xa-{i:04d}" for i in range(1, n)]
+    api.load_plans(rt, slugs, [DEMO_BUNDLE / f for f in PLAN_FILES])
+    people = load_model(PeopleFile, DEMO_BUNDLE / "people.yaml").people
+    with rt.db.transaction() as s:
+        ids = [uid for (uid,) in s.execute(select(Unit.id).where(Unit.slug.in_(slugs)))]
+        s.execute(insert(Person), [
+            {"unit_id": uid, "name": p.name, "role": p.role, "title": p.title,
+             "email": p.email, "phone": p.phone, "zalo_user_id": p.zalo_user_id,
+             "channels": p.preferred_channels, "active": True, "created_at": rt.now()}
+            for uid in ids for p in people if p.unit is None])
+        s.execute(text("UPDATE tasks SET due_on = date('2023-01-01', '+' || (id % 365) "
+                       "|| ' days')"))
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    from sqlalchemy import event
+
+    event.listen(rt.db.engine, "before_cursor_execute", count)
+    try:
+        start = time.perf_counter()
+        plan = plan_reminders(rt, at("2023-11-14T09:00"))
+        elapsed = time.perf_counter() - start
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", count)
+    print(f"\n{n} units, {n * 124} tasks: {len(plan.occurrences)} reminders from "
+          f"{plan.items} items in the window, {len(statements)} queries, {elapsed:.2f}s")
+    assert plan.items > n * 124 // 4
+    assert len(plan.occurrences) > n * 20
+    assert len(statements) < 12  # windows, plan texts, units, people+leaders per batch
+    assert elapsed < 10
+
+
+def test_end_of_day_is_vietnam_time() -> None:
+    assert end_of_day(date(2023, 11, 14)) == at("2023-11-14T23:59:59")
+    assert end_of_day(date(2023, 11, 14)).utcoffset() == timedelta(hours=7)
+
+
+# ---------------------------------------------------------------- the commands
+
+
+def test_cli_reminders_people_obligations(tmp_path: Path) -> None:
+    import json
+    import re
+
+    import typer
+    from typer.testing import CliRunner
+
+    from cli.reminders import obligation_app, people_app, reminders_app
+
+    app = typer.Typer()
+    app.add_typer(reminders_app, name="reminders")
+    app.add_typer(people_app, name="people")
+    app.add_typer(obligation_app, name="obligation")
+    runner = CliRunner()
+    env = {"CCHC_DATABASE_URL": f"sqlite:///{tmp_path / 'cchc.sqlite3'}", "COLUMNS": "200",
+           "CCHC_ACTOR": None, "CCHC_ROLE": None}
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(app, list(args), env=env)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        assert result.exit_code == code, (args, result.stdout, result.stderr)
+        return re.sub(r"\s+", " ", result.stdout + result.stderr)
+
+    rt_out = run("people", "load", str(DEMO_BUNDLE / "people.yaml"), code=2)
+    assert "Không tìm thấy đơn vị" in rt_out  # units first
+    from engine.runtime import open_runtime
+
+    rt = open_runtime(env["CCHC_DATABASE_URL"], clock=lambda: at("2023-09-20T09:00"))
+    api.load_units_file(rt, DEMO_BUNDLE / "units.yaml")
+    rt.db.dispose()
+    assert "thêm 11" in run("people", "load", str(DEMO_BUNDLE / "people.yaml"))
+    out = run("people", "add", "vinh-thanh", "Nguyễn Văn A", "--phone", "0212 345 678", code=2)
+    assert "không phải số di động" in out and "Không có thay đổi nào được ghi" in out
+    assert "84905110104" in run("people", "list", "--unit", "vinh-thanh")
+    assert "thêm 5 kỳ báo cáo" in run("obligation", "load", "vinh-thanh",
+                                     str(DEMO_BUNDLE / "obligations-2023.yaml"))
+    out = run("reminders", "preview", "--date", "2023-11-14", "--unit", "vinh-thanh")
+    assert "Ngày gửi" in out and "Trước hạn 7 ngày" in out and "Nguyễn Văn Sỹ" in out
+    assert "14/11/2023" in out and "21/11/2023" in out
+    data = json.loads(run("reminders", "preview", "--date", "14/11/2023", "--json"))
+    assert {r["step"] for r in data["reminders"]} == {"before:7", "overdue:106"}
+    run("reminders", "preview", "--date", "2023-02-30", code=2)
+    out = run("obligation", "submit", "vinh-thanh", "bc-kh-138-2023", "2023", "--doc",
+              "Báo cáo số 1050/BC-UBND ngày 35/12/2023", "--at", "2023-12-10T09:00", code=2)
+    assert "không tồn tại" in out
+    out = run("obligation", "submit", "vinh-thanh", "bc-kh-138-2023", "2023", "--doc",
+              "Báo cáo số 1050/BC-UBND ngày 05/12/2023", "--at", "2023-12-10T09:00")
+    assert "Đã gửi đúng hạn" in out
+    rows = json.loads(run("obligation", "list", "vinh-thanh", "--json"))
+    assert [r["state"] for r in rows if r["code"] == "bc-kh-138-2023"] == ["submitted"]
+    assert "Đã gửi đúng hạn" in run("obligation", "history", "vinh-thanh", "bc-kh-138-2023",
+                                   "2023")
+    assert "hợp lệ" in run("reminders", "rules")
