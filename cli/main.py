@@ -17,6 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.output import console, emit_json, fail, vn_time
+from cli.web import serve as web_serve
+from cli.web import user_app as web_user_app
 from engine import api
 from engine.clock import VN_TZ, fixed_clock
 from engine.errors import CchcError
@@ -38,6 +40,8 @@ app.add_typer(unit_app, name="unit")
 app.add_typer(plan_app, name="plan")
 app.add_typer(task_app, name="task")
 app.add_typer(report_app, name="report")
+app.add_typer(web_user_app, name="user")  # cli/web.py: web logins, API tokens
+app.command("serve")(web_serve)  # cli/web.py: the web app under uvicorn
 
 T = TypeVar("T")
 
@@ -501,6 +505,19 @@ def demo(
     _print_snapshot(res.snapshot, False)
     console.print(f"Kiểm tra báo cáo gốc ({res.seed_name}):")
     _print_findings(res.seed_findings)
+    _print_demo_accounts(res)
+
+
+def _print_demo_accounts(res: Any) -> None:
+    """The demo's web logins, one a line (never cut by a narrow terminal)."""
+    from engine.access import role_label
+
+    console.print("Tài khoản web dùng thử (tên đăng nhập / mật khẩu — chỉ để thử):")
+    for a in res.accounts:
+        console.print(f"  {a.username} / {a.password} — {role_label(a.role)}, {a.unit} "
+                      f"({a.full_name})", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"Chạy web: cchc serve --db sqlite:///{res.database} rồi mở "
+                  "http://127.0.0.1:8000/", markup=False, highlight=False, soft_wrap=True)
 
 
 def run() -> None:

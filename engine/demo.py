@@ -9,7 +9,8 @@ makes impossible.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,42 @@ SEED_REPORT = Path(__file__).resolve().parents[2] / "shared" / "seed" / \
 PLAN_FILES = ["cchc-2023.yaml", "papi-2023.yaml", "kl91-2023.yaml"]
 
 
+@dataclass(frozen=True)
+class DemoAccount:
+    """A web login of the demo; the password is printed by `cchc demo` (demo data only)."""
+
+    username: str
+    password: str
+    role: str
+    unit: str
+    full_name: str
+
+
+#: One login per role for xã Vĩnh Thạnh and the city reviewer of Nha Trang. The leader is the
+#: Chủ tịch named in the seed report; the other names are those of the demo's people.yaml
+#: (invented where the seed names nobody). Demo passwords: never use them on a real server.
+DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount("canbo.vinhthanh", "canbo2023", "officer", "vinh-thanh", "Trần Thị Mỹ Hạnh"),
+    DemoAccount("lanhdao.vinhthanh", "lanhdao2023", "leader", "vinh-thanh", "Nguyễn Quốc Bảo"),
+    DemoAccount("quantri.vinhthanh", "quantri2023", "admin", "vinh-thanh",
+                "Quản trị hệ thống xã Vĩnh Thạnh"),
+    DemoAccount("thamdinh.nhatrang", "thamdinh2023", "reviewer", "nha-trang", "Lê Minh Khoa"),
+)
+
+
+def create_demo_accounts(rt: Runtime) -> list[DemoAccount]:
+    """Create the demo's web logins (officer, leader, admin of xã Vĩnh Thạnh; the reviewer of
+    thành phố Nha Trang); existing usernames are left as they are."""
+    from engine import accounts
+    from engine.errors import Conflict
+
+    for a in DEMO_ACCOUNTS:
+        with suppress(Conflict):
+            accounts.create_user(rt, a.username, password=a.password, role=a.role,
+                                 full_name=a.full_name, unit=a.unit)
+    return list(DEMO_ACCOUNTS)
+
+
 @dataclass
 class DemoResult:
     database: Path
@@ -33,6 +70,7 @@ class DemoResult:
     findings: list[Finding]
     seed_name: str
     seed_findings: list[Finding]
+    accounts: list[DemoAccount] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +80,8 @@ class DemoResult:
             "imported_without_evidence": self.replay.imported_without_evidence,
             "findings": [f.as_dict() for f in self.findings],
             "seed_findings": [f.as_dict() for f in self.seed_findings],
+            "accounts": [{"username": a.username, "password": a.password, "role": a.role,
+                          "unit": a.unit, "full_name": a.full_name} for a in self.accounts],
         }
 
 
@@ -75,7 +115,8 @@ def run_demo(out: Path, progress: Callable[[int, int], None] | None = None) -> D
         seed = seed_report_path()
         seed_findings = check_report(rt, result.snapshot, against=seed) if seed else []
         seed_findings = [f for f in seed_findings if f.source == "against"]
+        logins = create_demo_accounts(rt)
     finally:
         rt.db.dispose()
     return DemoResult(database, report, result, findings,
-                      seed.name if seed else "(không tìm thấy)", seed_findings)
+                      seed.name if seed else "(không tìm thấy)", seed_findings, logins)

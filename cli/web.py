@@ -1,0 +1,193 @@
+"""`cchc serve` (the web app under uvicorn) and `cchc user …` (web logins and API tokens)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.output import console, emit_json, fail, vn_time
+from engine import accounts
+from engine.access import role_label
+from engine.errors import CchcError
+from engine.runtime import open_runtime
+
+user_app = typer.Typer(help="Tài khoản đăng nhập web và mã truy cập API", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
+DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
+                                           help="URL cơ sở dữ liệu (mặc định SQLite)")]
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Cổng")] = 8000,
+    db: DbOpt = None,
+    proxy_headers: Annotated[bool, typer.Option(
+        "--proxy-headers", help="Tin X-Forwarded-For của reverse proxy (nginx) trên máy này")
+    ] = False,
+) -> None:
+    """Chạy ứng dụng web (mở http://HOST:PORT trong trình duyệt)."""
+    import uvicorn
+
+    from web.app import create_app
+
+    try:
+        rt = open_runtime(db)
+    except CchcError as exc:
+        fail(exc, False)
+    app = create_app(rt)
+    console.print(f"Ứng dụng web: http://{host}:{port}/ (Ctrl+C để dừng)")
+    try:
+        uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers,
+                    server_header=False, log_level="info")
+    finally:
+        rt.db.dispose()
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="officer, leader, reviewer hoặc admin")],
+    name: Annotated[str, typer.Option(help="Họ và tên, ví dụ 'Trần Thị Mỹ Hạnh'")],
+    unit: Annotated[str | None, typer.Option(
+        help="Mã đơn vị: xã/phường (officer, leader), thành phố (reviewer)")] = None,
+    password: Annotated[str | None, typer.Option(
+        help="Mật khẩu (nếu bỏ trống sẽ được hỏi, không hiện trên màn hình)")] = None,
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Tạo tài khoản đăng nhập web."""
+    if password is None:
+        password = typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True)
+    try:
+        rt = open_runtime(db)
+        try:
+            user = accounts.create_user(rt, username, password=password, role=role,
+                                        full_name=name, unit=unit)
+        finally:
+            rt.db.dispose()
+    except CchcError as exc:
+        fail(exc, json_)
+    if json_:
+        emit_json({"username": user.username, "full_name": user.full_name, "role": user.role,
+                   "unit": user.unit_slug})
+    else:
+        where = f", {user.unit_display}" if user.unit_display else ""
+        console.print(f"Đã tạo tài khoản [bold]{user.username}[/bold] ({user.full_name}, "
+                      f"{role_label(user.role)}{where}).")
+
+
+@user_app.command("list")
+def user_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Danh sách tài khoản."""
+    try:
+        rt = open_runtime(db)
+        try:
+            users = accounts.list_users(rt)
+        finally:
+            rt.db.dispose()
+    except CchcError as exc:
+        fail(exc, json_)
+    if json_:
+        emit_json([{"username": u.username, "full_name": u.full_name, "role": u.role,
+                    "unit": u.unit_slug, "active": u.active,
+                    "last_login_at": u.last_login_at} for u in users])
+        return
+    table = Table("Tên đăng nhập", "Họ tên", "Vai trò", "Đơn vị", "Đăng nhập gần nhất")
+    for u in users:
+        last = vn_time(u.last_login_at).strftime("%H:%M %d/%m/%Y") if u.last_login_at else ""
+        name = u.full_name if u.active else f"{u.full_name} (đã khóa)"
+        table.add_row(u.username, name, role_label(u.role), u.unit_display, last)
+    console.print(table)
+
+
+@user_app.command("token")
+def user_token(
+    username: str,
+    name: Annotated[str, typer.Option(help="Dùng cho hệ thống nào, ví dụ 'Báo cáo tỉnh'")],
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Cấp mã truy cập API mới (chỉ hiện một lần; hệ thống chỉ lưu bản băm)."""
+    try:
+        rt = open_runtime(db)
+        try:
+            raw, token = accounts.create_api_token(rt, username, name)
+        finally:
+            rt.db.dispose()
+    except CchcError as exc:
+        fail(exc, json_)
+    if json_:
+        emit_json({"id": token.id, "username": token.username, "name": token.name,
+                   "token": raw})
+        return
+    console.print(f"Mã truy cập số {token.id} ({token.name}) của {token.username}:")
+    console.print(raw, markup=False, highlight=False, soft_wrap=True)
+    console.print("Hãy lưu lại ngay: mã này sẽ không được hiển thị lần nữa. Dùng trong tiêu đề "
+                  "'Authorization: Bearer <mã>'.", style="dim")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: str,
+    password: Annotated[str | None, typer.Option(
+        help="Mật khẩu mới (nếu bỏ trống sẽ được hỏi)")] = None,
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Đặt lại mật khẩu (mọi phiên đăng nhập của tài khoản kết thúc)."""
+    if password is None:
+        password = typer.prompt("Mật khẩu mới", hide_input=True, confirmation_prompt=True)
+    try:
+        rt = open_runtime(db)
+        try:
+            user = accounts.set_password(rt, username, password)
+        finally:
+            rt.db.dispose()
+    except CchcError as exc:
+        fail(exc, json_)
+    emit_json({"username": user.username}) if json_ else console.print(
+        f"Đã đặt lại mật khẩu cho {user.username}.")
+
+
+@user_app.command("tokens")
+def user_tokens(username: Annotated[str | None, typer.Argument()] = None, db: DbOpt = None,
+                json_: JsonOpt = False) -> None:
+    """Các mã truy cập API (không hiện mã, chỉ phần đầu để nhận ra)."""
+    try:
+        rt = open_runtime(db)
+        try:
+            tokens = accounts.list_api_tokens(rt, username)
+        finally:
+            rt.db.dispose()
+    except CchcError as exc:
+        fail(exc, json_)
+    if json_:
+        emit_json(tokens)
+        return
+    table = Table("Số", "Tài khoản", "Tên", "Bắt đầu bằng", "Dùng gần nhất", "Trạng thái")
+    for t in tokens:
+        used = vn_time(t.last_used_at).strftime("%H:%M %d/%m/%Y") if t.last_used_at else ""
+        table.add_row(str(t.id), t.username, t.name, t.prefix + "…", used,
+                      "còn hiệu lực" if t.active else "đã thu hồi")
+    console.print(table)
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(token_id: int, db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Thu hồi một mã truy cập API (theo số của nó)."""
+    try:
+        rt = open_runtime(db)
+        try:
+            token = accounts.revoke_api_token(rt, token_id)
+        finally:
+            rt.db.dispose()
+    except CchcError as exc:
+        fail(exc, json_)
+    if json_:
+        emit_json({"id": token.id, "username": token.username, "revoked_at": token.revoked_at})
+    else:
+        console.print(f"Đã thu hồi mã truy cập số {token.id} ({token.name}) của "
+                      f"{token.username}.")
+
+
+__all__ = ["serve", "user_app"]

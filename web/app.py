@@ -1,0 +1,301 @@
+"""The app factory: `create_app(rt, settings)` → a FastAPI app over one engine `Runtime`.
+
+What it installs, in one place: the runtime and settings on `app.state`; the application-wide
+CSRF check; the request body limit; security headers (a CSP without inline scripts, no
+framing, no sniffing, same-origin referrers, `no-store` on everything but /static/); the static
+files; and the error handlers that turn any `CchcError` into its Vietnamese message — an HTML
+page for browsers, JSON (`error_payload`) for `/api/` and clients asking for JSON — with the
+status of its class (400 invalid, 403 forbidden, 404 not found, 409 conflict / not allowed in
+this state, 429 too many logins, 401 not logged in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine.accounts import LoginThrottled
+from engine.errors import (
+    CchcError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    TransitionNotAllowed,
+    ValidationFailed,
+)
+from engine.runtime import Runtime, open_runtime
+from plans.errors import DataFileError
+from web.deps import (
+    ANON_CSRF_COOKIE,
+    LoginRequired,
+    RequestTooLarge,
+    csrf_protect,
+    is_api,
+    new_anonymous_csrf,
+)
+from web.settings import WebSettings, get_web_settings
+from web.templating import STATIC_DIR, render
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+#: Status of each error class; the first match wins (subclasses before their bases). A class
+#: may also say `http_status = …` itself (the web's own errors do).
+STATUS_BY_CLASS: list[tuple[type[CchcError], int]] = [
+    (LoginThrottled, 429),
+    (NotFound, 404),
+    (Forbidden, 403),
+    (Conflict, 409),
+    (TransitionNotAllowed, 409),
+    (ValidationFailed, 400),
+]
+
+HTTP_MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("Yêu cầu không hợp lệ", "bad request"),
+    401: ("Vui lòng đăng nhập", "login required"),
+    403: ("Bạn không có quyền thực hiện thao tác này", "forbidden"),
+    404: ("Không tìm thấy trang này", "not found"),
+    405: ("Thao tác này không được hỗ trợ ở địa chỉ này", "method not allowed"),
+    413: ("Tệp hoặc dữ liệu gửi lên quá lớn", "request body too large"),
+    429: ("Quá nhiều yêu cầu, thử lại sau", "too many requests"),
+}
+
+
+def status_for(exc: CchcError) -> int:
+    explicit = getattr(type(exc), "http_status", None)
+    if isinstance(explicit, int):
+        return explicit
+    for cls, status in STATUS_BY_CLASS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def error_payload(exc: CchcError | DataFileError) -> dict[str, Any]:
+    """The JSON body of every /api/ error: code, Vietnamese and English message, field,
+    and the list of problems (one per field)."""
+    body = exc.as_dict()
+    field = exc.field if isinstance(exc, CchcError) else ""
+    return {"error": body["error"], "message": exc.message_vi, "message_vi": exc.message_vi,
+            "message_en": exc.message_en, "field": field, "problems": body["problems"]}
+
+
+def wants_json(request: Request) -> bool:
+    if is_api(request):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def error_response(request: Request, exc: CchcError | DataFileError, status: int,
+                   headers: dict[str, str] | None = None) -> Response:
+    if wants_json(request):
+        return JSONResponse(error_payload(exc), status_code=status, headers=headers)
+    problems = exc.problems if isinstance(exc, CchcError) else []
+    return render(request, "error.html",
+                  {"status": status, "message": exc.message_vi, "problems": problems,
+                   "code": exc.as_dict()["error"]},
+                  status_code=status, headers=headers)
+
+
+# ---------------------------------------------------------------- handlers
+
+
+async def _cchc_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CchcError)
+    if isinstance(exc, LoginRequired) and not wants_json(request):
+        target = "/login"
+        if request.method == "GET" and request.url.path not in ("/", "/login"):
+            path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target += "?next=" + quote(path, safe="")
+        return RedirectResponse(target, status_code=303)
+    headers = {"WWW-Authenticate": "Bearer"} if status_for(exc) == 401 else None
+    if isinstance(exc, LoginThrottled):
+        headers = {"Retry-After": str(exc.minutes * 60)}
+    return error_response(request, exc, status_for(exc), headers)
+
+
+async def _data_file_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DataFileError)
+    return error_response(request, exc, 400)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    vi, en = HTTP_MESSAGES.get(exc.status_code, ("Lỗi khi xử lý yêu cầu", "request failed"))
+    err = CchcError(vi, en)
+    err.code = f"http_{exc.status_code}"
+    return error_response(request, err, exc.status_code, dict(exc.headers or {}))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for e in exc.errors():
+        loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        where = ".".join(loc)
+        if e.get("type") == "missing":
+            vi = f"Thiếu thông tin bắt buộc: '{where}'" if where else "Thiếu thông tin bắt buộc"
+        else:
+            vi = f"Trường '{where}' không hợp lệ" if where else "Giá trị không hợp lệ"
+        problems.append(Problem(where, vi, str(e.get("msg", ""))))
+    err = ValidationFailed("Dữ liệu gửi lên không hợp lệ", "invalid request",
+                           problems=problems or None)
+    return error_response(request, err, 400)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    err = CchcError("Lỗi hệ thống; thao tác chưa được ghi nhận. Vui lòng thử lại hoặc báo "
+                    "quản trị viên", "internal error")
+    err.code = "internal"
+    if wants_json(request):
+        return JSONResponse(error_payload(err), status_code=500)
+    return render(request, "error.html", {"status": 500, "message": err.message_vi,
+                                          "problems": [], "code": err.code}, status_code=500)
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    handlers: dict[type[Exception], Handler] = {
+        CchcError: _cchc_error,
+        DataFileError: _data_file_error,
+        StarletteHTTPException: _http_error,
+        RequestValidationError: _validation_error,
+        Exception: _server_error,
+    }
+    for cls, handler in handlers.items():
+        app.add_exception_handler(cls, handler)
+
+
+# ---------------------------------------------------------------- middleware
+
+
+class SecurityMiddleware:
+    """Adds the security headers to every response, sets the anonymous CSRF cookie when a
+    page made one (see `web.deps.csrf_token`), and refuses a request body above `max_body`
+    bytes with 413 and the Vietnamese message (at once when Content-Length says so, else as
+    soon as the body read goes past it)."""
+
+    def __init__(self, app: ASGIApp, *, cookie_secure: bool = False, max_body: int,
+                 max_upload: int) -> None:
+        self.app = app
+        self.cookie_secure = cookie_secure
+        self.max_body = max_body
+        self.max_upload = max_upload
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state: dict[str, Any] = scope.setdefault("state", {})
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+                token = new_anonymous_csrf(state)
+                if token:
+                    cookie = Response()
+                    cookie.set_cookie(ANON_CSRF_COOKIE, token, path="/", httponly=True,
+                                      samesite="lax", secure=self.cookie_secure)
+                    for value in cookie.headers.getlist("set-cookie"):
+                        headers.append("set-cookie", value)
+            await send(message)
+
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            request = Request(scope, receive)
+            response = error_response(request, RequestTooLarge(self.max_upload), 413,
+                                      {"Connection": "close"})
+            await response(scope, receive, send_with_headers)
+            return
+
+        received = 0
+
+        async def receive_with_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise RequestTooLarge(self.max_upload)  # → the CchcError handler
+            return message
+
+        await self.app(scope, receive_with_limit, send_with_headers)
+
+
+# ---------------------------------------------------------------- factory
+
+
+def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -> FastAPI:
+    """The web app over `rt` (default: `open_runtime()` from CCHC_DATABASE_URL, migrated,
+    disposed at shutdown) with `settings` (default: CCHC_WEB_* from the environment)."""
+    settings = settings or get_web_settings()
+    owns_runtime = rt is None
+    runtime = rt or open_runtime()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_runtime:
+            runtime.db.dispose()
+
+    app = FastAPI(
+        title="CCHC",
+        description="Theo dõi kế hoạch cải cách hành chính cấp xã",
+        docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+        dependencies=[Depends(csrf_protect)],
+        lifespan=lifespan,
+    )
+    app.state.rt = runtime
+    app.state.settings = settings
+    app.add_middleware(SecurityMiddleware, cookie_secure=settings.cookie_secure,
+                       max_body=settings.max_request_bytes, max_upload=settings.max_upload_bytes)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    from web.routes import auth, pages
+
+    app.include_router(auth.router)
+    app.include_router(pages.router)
+    return app
+
+
+__all__ = [
+    "CSP",
+    "SECURITY_HEADERS",
+    "STATUS_BY_CLASS",
+    "SecurityMiddleware",
+    "create_app",
+    "error_payload",
+    "error_response",
+    "install_error_handlers",
+    "status_for",
+    "wants_json",
+]

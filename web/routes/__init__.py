@@ -1,0 +1,1 @@
+"""Routers: `auth` (/, /login, /logout), `pages` (officer pages), and later `api` (/api/…)."""

@@ -1,0 +1,83 @@
+"""Logging in and out: `/` sends to the dashboard or the login page; `/login`; `/logout`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from engine import accounts
+from engine.accounts import LoginFailed, LoginThrottled
+from web.deps import (
+    SESSION_COOKIE,
+    OptionalUser,
+    Rt,
+    Settings,
+    clear_session_cookie,
+    client_ip,
+    forget_session,
+    set_session_cookie,
+)
+from web.templating import render
+
+router = APIRouter()
+
+HOME = "/dashboard"
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (never '//evil.example' or a scheme): no open redirect."""
+    if (not target or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or any(c in target for c in "\r\n\t")):
+        return HOME
+    return target
+
+
+@router.get("/", include_in_schema=False)
+def home(user: OptionalUser) -> RedirectResponse:
+    return RedirectResponse(HOME if user else "/login", status_code=303)
+
+
+@router.get("/login", include_in_schema=False)
+def login_form(request: Request, user: OptionalUser, next: str | None = None) -> Response:
+    if user is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": safe_next(next), "username": ""})
+
+
+@router.post("/login", include_in_schema=False)
+def login(
+    request: Request, rt: Rt, settings: Settings,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = HOME,
+) -> Response:
+    try:
+        user = accounts.authenticate(rt, username, password, ip=client_ip(request),
+                                     max_failures=settings.login_max_failures,
+                                     window=settings.login_window)
+    except (LoginFailed, LoginThrottled) as exc:
+        status = 429 if isinstance(exc, LoginThrottled) else 400
+        return render(request, "login.html",
+                      {"error": exc.message_vi, "username": username, "next": safe_next(next)},
+                      status_code=status)
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:  # never keep a session id chosen before login (session fixation)
+        accounts.end_session(rt, old)
+    raw, _session = accounts.create_session(rt, user.id, lifetime=settings.session_lifetime)
+    forget_session(request)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(response, raw, settings)
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, rt: Rt, settings: Settings) -> Response:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        accounts.end_session(rt, raw)
+    forget_session(request)
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, settings)
+    return response

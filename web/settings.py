@@ -1,0 +1,55 @@
+"""Web settings from the environment (CCHC_WEB_*), like the engine's `Settings` (CCHC_*)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WebSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CCHC_WEB_", env_file=".env", extra="ignore")
+
+    session_lifetime_minutes: int = Field(
+        default=720, ge=5,
+        description="A session ends after this long without a request (sliding expiry)",
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="Send cookies over HTTPS only; set True whenever the app is served on HTTPS",
+    )
+    max_upload_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024,
+        description="Largest uploaded file (evidence PDF); a request body may be 64 KiB more",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins allowed per username and address …")
+    login_window_minutes: int = Field(default=15, ge=1, description="… in this many minutes")
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public address of the app, for links in reminders and e-mails",
+    )
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.session_lifetime_minutes)
+
+    @property
+    def login_window(self) -> timedelta:
+        return timedelta(minutes=self.login_window_minutes)
+
+    @property
+    def max_request_bytes(self) -> int:
+        """The body limit the app enforces: one file plus the form's other fields."""
+        return self.max_upload_bytes + 64 * 1024
+
+    def link(self, path: str) -> str:
+        """An absolute link for a reminder: `link('/tasks/vinh-thanh/cchc-2023/7')`."""
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+@cache
+def get_web_settings() -> WebSettings:
+    return WebSettings()

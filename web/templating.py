@@ -1,0 +1,163 @@
+"""Jinja2 templates (autoescaped) with the Vietnamese filters and globals every page uses.
+
+Render a page from a route with `render(request, "page.html", {...})`. Every template gets,
+without passing them: `current_user` (a `UserView` or None), `nav` (the menu for the user's
+role), `settings` (`WebSettings`), `csrf_input()` (the hidden field every POST form needs) and
+`csrf_token()`. Filters: `date_vi` (dd/mm/yyyy), `datetime_vi` (HH:MM dd/mm/yyyy, Vietnam
+time), `state_label` (a workflow state's Vietnamese label), `role_label`, `timeliness_label`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+from starlette.responses import Response
+
+from engine.access import role_label
+from engine.clock import VN_TZ
+from web.deps import CSRF_FIELD, csrf_token, optional_user
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str
+    roles: frozenset[str]
+
+
+_ALL = frozenset({"officer", "leader", "reviewer", "admin"})
+_UNIT = frozenset({"officer", "leader", "admin"})
+#: The menu. Pages helpers: change paths here when the pages exist; order is display order.
+NAV: list[NavItem] = [
+    NavItem("Tổng quan", "/dashboard", _ALL),
+    NavItem("Nhiệm vụ", "/tasks", _UNIT),
+    NavItem("Báo cáo định kỳ", "/obligations", _UNIT),
+    NavItem("Chốt số liệu", "/reports", _UNIT),
+    NavItem("Thành phố", "/city", frozenset({"reviewer", "admin"})),
+    NavItem("Nhắc việc", "/reminders", frozenset({"admin"})),
+]
+
+
+def nav_for(role: str | None) -> list[NavItem]:
+    return [item for item in NAV if role in item.roles]
+
+
+# ---------------------------------------------------------------- filters
+
+
+def date_vi(value: date | datetime | None, empty: str = "—") -> str:
+    """dd/mm/yyyy — the only date format officers see."""
+    if value is None:
+        return empty
+    if isinstance(value, datetime):
+        value = _vn(value).date()
+    return value.strftime("%d/%m/%Y")
+
+
+def _vn(value: datetime) -> datetime:
+    return value.replace(tzinfo=VN_TZ) if value.tzinfo is None else value.astimezone(VN_TZ)
+
+
+def datetime_vi(value: datetime | None, empty: str = "—") -> str:
+    """'14:05 20/09/2023' in Vietnam time (a naive time is read as Vietnam time)."""
+    if value is None:
+        return empty
+    return _vn(value).strftime("%H:%M %d/%m/%Y")
+
+
+@pass_context
+def state_label(ctx: Context, state: str | None) -> str:
+    """The workflow's label of a task state ('done' → 'Đã thực hiện')."""
+    if not state:
+        return ""
+    request: Request | None = ctx.get("request")
+    if request is not None:
+        label: str = request.app.state.rt.machine.definition.label(state)
+        return label
+    return state
+
+
+def timeliness_label(value: str | None) -> str:
+    from engine.timeliness import TIMELINESS_LABELS_VI, Timeliness
+
+    if not value:
+        return ""
+    try:
+        return TIMELINESS_LABELS_VI[Timeliness(value)]
+    except ValueError:
+        return value
+
+
+# ---------------------------------------------------------------- globals
+
+
+@pass_context
+def csrf_input(ctx: Context) -> Markup:
+    """`{{ csrf_input() }}` inside every `<form method="post">`."""
+    request: Request = ctx["request"]
+    return Markup('<input type="hidden" name="{}" value="{}">').format(
+        CSRF_FIELD, escape(csrf_token(request)))
+
+
+@pass_context
+def csrf_token_global(ctx: Context) -> str:
+    return csrf_token(ctx["request"])
+
+
+def _context(request: Request) -> dict[str, Any]:
+    user = optional_user(request)
+    return {
+        "current_user": user,
+        "nav": nav_for(user.role if user else None),
+        "settings": request.app.state.settings,
+        "current_path": request.url.path,
+    }
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(("html", "htm", "xml"), default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(date_vi=date_vi, datetime_vi=datetime_vi, state_label=state_label,
+                       role_label=role_label, timeliness_label=timeliness_label)
+    env.globals.update(csrf_input=csrf_input, csrf_token=csrf_token_global)
+    return Jinja2Templates(env=env, context_processors=[_context])
+
+
+templates = make_templates()
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, *,
+           status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """An HTML response of template `name` (under web/templates/)."""
+    return templates.TemplateResponse(request, name, dict(context or {}),
+                                      status_code=status_code, headers=headers)
+
+
+__all__ = [
+    "NAV",
+    "STATIC_DIR",
+    "TEMPLATES_DIR",
+    "NavItem",
+    "date_vi",
+    "datetime_vi",
+    "make_templates",
+    "nav_for",
+    "render",
+    "templates",
+    "timeliness_label",
+]
