@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.output import console, emit_json, fail, vn_time
+from cli.reminders import obligation_app, people_app, reminders_app
 from cli.web import serve as web_serve
 from cli.web import user_app as web_user_app
 from engine import api
@@ -42,6 +43,9 @@ app.add_typer(task_app, name="task")
 app.add_typer(report_app, name="report")
 app.add_typer(web_user_app, name="user")  # cli/web.py: web logins, API tokens
 app.command("serve")(web_serve)  # cli/web.py: the web app under uvicorn
+app.add_typer(people_app, name="people")  # cli/reminders.py: who reminders reach
+app.add_typer(obligation_app, name="obligation")  # cli/reminders.py: sub-reports owed
+app.add_typer(reminders_app, name="reminders")  # cli/reminders.py: preview, rules
 
 T = TypeVar("T")
 
@@ -505,7 +509,18 @@ def demo(
     _print_snapshot(res.snapshot, False)
     console.print(f"Kiểm tra báo cáo gốc ({res.seed_name}):")
     _print_findings(res.seed_findings)
+    _print_demo_reminders(res)
     _print_demo_accounts(res)
+
+
+def _print_demo_reminders(res: Any) -> None:
+    from cli.reminders import print_occurrences
+    from engine.demo import REMINDERS_FROM, REMINDERS_TO
+
+    console.print(f"Nhắc việc các báo cáo chuyên đề từ {format_date_vi(REMINDERS_FROM)} đến "
+                  f"{format_date_vi(REMINDERS_TO)} (xem trước, chưa gửi; "
+                  "cchc reminders preview --date …):")
+    print_occurrences(res.reminders, compact=True)
 
 
 def _print_demo_accounts(res: Any) -> None:

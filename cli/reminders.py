@@ -8,7 +8,8 @@ these apps at its top without an import cycle.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,7 @@ from rich.table import Table
 
 from cli.output import console, emit_json
 from engine.errors import CchcError
+from engine.reminders.occurrence import Occurrence
 from engine.runtime import Runtime
 from engine.text import format_date_vi
 
@@ -104,19 +106,38 @@ def reminders_preview(
                 "unresolved": plan.unresolved,
             })
             return
-        table = Table("Ngày gửi", "Người nhận", "Kênh", "Việc", "Hạn", "Bước")
-        for o in plan.occurrences:
-            p: dict[str, Any] = o.payload
-            title = str(p.get("title", ""))
-            what = f"{p.get('code', '')} — {title[:60]}{'…' if len(title) > 60 else ''}"
-            table.add_row(format_date_vi(o.send_on), str(p.get("person_name", o.person_id)),
-                          CHANNEL_VI.get(o.channel, o.channel), what,
-                          format_date_vi(o.due_on), step_label(o.step))
-        console.print(table)
+        print_occurrences(plan.occurrences)
         console.print(f"{len(plan.occurrences)} lời nhắc ngày {format_date_vi(on)}.")
         for u in plan.unresolved:
             console.print(f"[yellow]Chưa có người nhận:[/yellow] {u.unit} {u.item_kind} "
                           f"{u.code} ({step_label(u.step)}): {u.reason_vi}", highlight=False)
+
+
+def _what(o: Occurrence, compact: bool) -> str:
+    p = o.payload
+    if compact and o.item_kind == "obligation":
+        m = re.search(r"số\s*(\S+)", str(p.get("plan", "")))
+        return f"Báo cáo theo KH {m.group(1)}" if m else str(p.get("code", ""))
+    title = str(p.get("title", ""))
+    width = 40 if compact else 60
+    return f"{p.get('code', '')} — {title[:width]}{'…' if len(title) > width else ''}"
+
+
+def print_occurrences(occurrences: Sequence[Occurrence], *, compact: bool = False) -> None:
+    """One row per day, item and step; the people it reaches (and their channel) in one cell."""
+    rows: dict[tuple[object, ...], list[str]] = {}
+    first: dict[tuple[object, ...], Occurrence] = {}
+    for o in occurrences:
+        k = (o.send_on, o.item_kind, o.item_id, o.due_on, o.step)
+        name = o.payload.get("person_name", o.person_id)
+        rows.setdefault(k, []).append(f"{name} ({CHANNEL_VI.get(o.channel, o.channel)})")
+        first.setdefault(k, o)
+    table = Table("Ngày gửi", "Người nhận (kênh)", "Việc", "Hạn", "Bước")
+    for key, names in rows.items():
+        o = first[key]
+        table.add_row(format_date_vi(o.send_on), "\n".join(names), _what(o, compact),
+                      format_date_vi(o.due_on), step_label(o.step))
+    console.print(table)
 
 
 @reminders_app.command("rules")

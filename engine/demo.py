@@ -11,11 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from engine import api
 from engine.clock import fixed_clock
+from engine.obligations import load_obligations
+from engine.people import load_people_file
+from engine.reminders.occurrence import Occurrence
+from engine.reminders.planner import preview
 from engine.replay import ReplayReport, replay
 from engine.runtime import Runtime, open_runtime
 from engine.snapshot.check import Finding, check_report
@@ -24,6 +29,10 @@ from plans import DEMO_BUNDLE, ReplayFile, load_model
 SEED_REPORT = Path(__file__).resolve().parents[2] / "shared" / "seed" / \
     "bao-cao-cchc-quy-III-2023-xa-vinh-thanh.txt"
 PLAN_FILES = ["cchc-2023.yaml", "papi-2023.yaml", "kl91-2023.yaml"]
+# The window the demo shows obligation reminders for: the seed's overdue 15/6 report at the
+# Q3 cut-off, and the run-up to the 21/11, 06/12 and 15/12 reports.
+REMINDERS_FROM = date(2023, 11, 1)
+REMINDERS_TO = date(2023, 12, 20)
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,7 @@ class DemoResult:
     seed_name: str
     seed_findings: list[Finding]
     accounts: list[DemoAccount] = field(default_factory=list)
+    reminders: list[Occurrence] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +92,10 @@ class DemoResult:
             "seed_findings": [f.as_dict() for f in self.seed_findings],
             "accounts": [{"username": a.username, "password": a.password, "role": a.role,
                           "unit": a.unit, "full_name": a.full_name} for a in self.accounts],
+            "obligation_reminders": [
+                {"send_on": o.send_on.isoformat(), "person_id": o.person_id,
+                 "channel": o.channel, "step": o.step, "due_on": o.due_on.isoformat(),
+                 "title": o.payload.get("title", "")} for o in self.reminders],
         }
 
 
@@ -101,7 +115,19 @@ def build_demo_database(path: Path, progress: Callable[[int, int], None] | None 
     rt = open_runtime(f"sqlite:///{path}", clock=fixed_clock(data.recorded_at))
     api.load_units_file(rt, DEMO_BUNDLE / "units.yaml")
     api.load_plans(rt, [data.unit], [DEMO_BUNDLE / f for f in PLAN_FILES])
+    load_people_file(rt, DEMO_BUNDLE / "people.yaml")
+    load_obligations(rt, data.unit, DEMO_BUNDLE / "obligations-2023.yaml")
     return rt, replay(rt, data, progress)
+
+
+def obligation_reminders(rt: Runtime, unit: str, start: date, end: date) -> list[Occurrence]:
+    """The reminders the unit's sub-report obligations produce day by day over [start, end]."""
+    out: list[Occurrence] = []
+    day = start
+    while day <= end:
+        out.extend(o for o in preview(rt, day, unit) if o.item_kind == "obligation")
+        day += timedelta(days=1)
+    return out
 
 
 def run_demo(out: Path, progress: Callable[[int, int], None] | None = None) -> DemoResult:
@@ -116,7 +142,9 @@ def run_demo(out: Path, progress: Callable[[int, int], None] | None = None) -> D
         seed_findings = check_report(rt, result.snapshot, against=seed) if seed else []
         seed_findings = [f for f in seed_findings if f.source == "against"]
         logins = create_demo_accounts(rt)
+        reminders = obligation_reminders(rt, "vinh-thanh", REMINDERS_FROM, REMINDERS_TO)
     finally:
         rt.db.dispose()
     return DemoResult(database, report, result, findings,
-                      seed.name if seed else "(không tìm thấy)", seed_findings, logins)
+                      seed.name if seed else "(không tìm thấy)", seed_findings, logins,
+                      reminders)
