@@ -16,6 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.outbox import outbox_app, run_once_command, scheduler_app
 from cli.output import console, emit_json, fail, vn_time
 from cli.reminders import obligation_app, people_app, reminders_app
 from cli.web import serve as web_serve
@@ -46,6 +47,9 @@ app.command("serve")(web_serve)  # cli/web.py: the web app under uvicorn
 app.add_typer(people_app, name="people")  # cli/reminders.py: who reminders reach
 app.add_typer(obligation_app, name="obligation")  # cli/reminders.py: sub-reports owed
 app.add_typer(reminders_app, name="reminders")  # cli/reminders.py: preview, rules
+reminders_app.command("run-once")(run_once_command)  # cli/outbox.py: one sweep + dispatch
+app.add_typer(outbox_app, name="outbox")  # cli/outbox.py: reminder log, retry
+app.add_typer(scheduler_app, name="scheduler")  # cli/outbox.py: the long-running timer
 
 T = TypeVar("T")
 

@@ -119,8 +119,8 @@ def test_a_write_landing_between_read_and_update_is_a_conflict(
     real_find = tasks_module.find_task
     raced: list[int] = []
 
-    def find_then_race(session: Any, wanted: TaskKey) -> Any:
-        found = real_find(session, wanted)
+    def find_then_race(session: Any, wanted: TaskKey, **kwargs: Any) -> Any:
+        found = real_find(session, wanted, **kwargs)
         if not raced:  # officer A's whole command commits after B has read the row
             raced.append(1)
             transition(rt, k, "complete", OFFICER, evidence=[KH_223], result="Kết quả của A")

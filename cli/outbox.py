@@ -1,0 +1,224 @@
+"""`cchc outbox …`, `cchc scheduler run` and `cchc reminders run-once`: the reminder queue.
+
+Why here and thin: the lead registers these Typer apps on the main `cchc` command; every
+command calls one engine function (engine.reminders.*) and prints in Vietnamese or --json.
+`cli.main` is imported inside the commands (it imports this module to register it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.output import console, emit_json, vn_time
+from engine.reminders import outbox as ob
+from engine.reminders.outbox import OutboxRow
+from engine.runtime import Runtime
+from engine.text import format_date_vi
+
+outbox_app = typer.Typer(help="Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi",
+                         no_args_is_help=True)
+scheduler_app = typer.Typer(help="Tiến trình nhắc việc chạy nền", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
+DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
+                                           help="URL cơ sở dữ liệu (mặc định SQLite)")]
+InstanceOpt = Annotated[str | None, typer.Option(
+    "--instance", envvar="CCHC_INSTANCE", help="Tên tiến trình (mặc định máy:pid)")]
+
+KIND_LABELS = {"task": "Nhiệm vụ", "obligation": "Báo cáo", "snapshot": "Chốt số liệu"}
+CHANNEL_LABELS = {"email": "Email", "zalo": "Zalo"}
+
+
+@contextmanager
+def _session(as_json: bool, db: str | None, at: str | None = None) -> Iterator[Runtime]:
+    from cli.main import session
+
+    with session(as_json, db, at) as rt:
+        yield rt
+
+
+def step_label(step: str) -> str:
+    """before:7 → "trước hạn 7 ngày", due, overdue:2, escalate … in the officer's words."""
+    name, _, n = step.partition(":")
+    return {
+        "before": f"trước hạn {n} ngày",
+        "due": "đúng ngày hạn",
+        "overdue": f"quá hạn {n} ngày làm việc",
+        "escalate": "báo lãnh đạo",
+        "snapshot": "báo chốt số liệu",
+    }.get(name, step)
+
+
+def _when(value: object) -> str:
+    from datetime import datetime
+
+    return vn_time(value).strftime("%d/%m/%Y %H:%M") if isinstance(value, datetime) else "—"
+
+
+def _item(r: OutboxRow) -> str:
+    return f"{KIND_LABELS.get(r.item_kind, r.item_kind)} #{r.item_id}"
+
+
+@outbox_app.command("list")
+def outbox_list(
+    state: Annotated[str | None, typer.Option(
+        help="pending, sending, sent, failed, cancelled, fallback")] = None,
+    unit: Annotated[str | None, typer.Option(help="Mã đơn vị")] = None,
+    limit: Annotated[int, typer.Option(help="Số dòng tối đa (mới nhất trước)")] = 100,
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Danh sách thư nhắc trong hàng đợi, mới nhất trước."""
+    with _session(json_, db) as rt:
+        rows = ob.list_outbox(rt, state=state, unit=unit, limit=limit)
+        if json_:
+            emit_json(rows)
+            return
+        names = ob.people_names(rt, (r.person_id for r in rows))
+        table = Table("Số", "Trạng thái", "Người nhận", "Kênh", "Việc", "Hạn", "Lời nhắc",
+                      "Gửi lúc / hẹn", "Lần", "Lý do")
+        for r in rows:
+            when = r.sent_at if r.state == ob.SENT else r.next_attempt_at
+            table.add_row(str(r.id), r.state_label, names.get(r.person_id, f"#{r.person_id}"),
+                          CHANNEL_LABELS.get(r.channel, r.channel), _item(r),
+                          format_date_vi(r.due_on), step_label(r.step), _when(when),
+                          str(r.attempts), r.last_error or "")
+        console.print(table)
+        counts = ob.count_by_state(rt)
+        summary = ", ".join(f"{ob.STATE_LABELS[s].lower()}: {counts[s]}"
+                            for s in ob.STATES if counts.get(s))
+        console.print(f"{len(rows)} thư nhắc được liệt kê. Toàn bộ hàng đợi — "
+                      f"{summary or 'trống'}.")
+
+
+@outbox_app.command("show")
+def outbox_show(row_id: Annotated[int, typer.Argument(help="Số thư nhắc")],
+                db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Chi tiết một thư nhắc: trạng thái, các lần gửi lỗi, mã thư."""
+    with _session(json_, db) as rt:
+        r = ob.get_outbox(rt, row_id)
+        if json_:
+            emit_json(r)
+            return
+        name = ob.people_names(rt, [r.person_id]).get(r.person_id, f"#{r.person_id}")
+        lines = [
+            f"[bold]Thư nhắc số {r.id}[/bold] — {r.state_label}",
+            f"Người nhận: {name} · Kênh: {CHANNEL_LABELS.get(r.channel, r.channel)}",
+            f"Việc: {_item(r)} · Hạn: {format_date_vi(r.due_on)} · Lời nhắc: "
+            f"{step_label(r.step)} · Ngày gửi dự kiến: {format_date_vi(r.send_on)}",
+            f"Số lần gửi: {r.attempts} · Lần gửi tới: {_when(r.next_attempt_at)}",
+        ]
+        if r.lease_owner:
+            lines.append(f"Tiến trình gửi: {r.lease_owner} (giữ đến {_when(r.lease_until)})")
+        if r.sent_at:
+            lines.append(f"Đã gửi lúc: {_when(r.sent_at)}")
+        if r.message_key:
+            lines.append(f"Mã bản tin gộp: {r.message_key}")
+        if r.provider_message_id:
+            lines.append(f"Mã thư của nhà cung cấp: {r.provider_message_id}")
+        if r.last_error:
+            lines.append(f"Lý do gần nhất: {r.last_error}")
+        lines.append(f"Khóa chống trùng: {r.idempotency_key}")
+        for line in lines:
+            console.print(line, highlight=False)
+        refused = r.detail.get("refused")
+        if isinstance(refused, dict) and refused:
+            console.print("Địa chỉ bị từ chối:")
+            for addr, why in refused.items():
+                console.print(f"  {addr}: {why}", markup=False)
+        if r.errors:
+            table = Table("Lúc", "Lần", "Loại", "Lý do")
+            kinds = {"transient": "tạm thời", "permanent": "vĩnh viễn",
+                     "fallback": "chuyển kênh"}
+            for e in r.errors:
+                table.add_row(str(e.get("at", ""))[:16].replace("T", " "),
+                              str(e.get("attempt", "")), kinds.get(str(e.get("kind")), "?"),
+                              str(e.get("reason", "")))
+            console.print(table)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    row_ids: Annotated[list[int] | None, typer.Argument(help="Số thư nhắc (một hoặc nhiều)")]
+    = None,
+    all_failed: Annotated[bool, typer.Option("--all-failed", help="Mọi thư gửi không được")]
+    = False,
+    by: Annotated[str, typer.Option("--by", envvar="CCHC_ACTOR", help="Người thực hiện")]
+    = "quản trị",
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Gửi lại thư nhắc lỗi (failed → chờ gửi ngay); lịch sử lỗi được giữ lại."""
+    with _session(json_, db) as rt:
+        ids = ob.retry_failed(rt, rt.now(), ids=row_ids or [], all_failed=all_failed, by=by)
+        if json_:
+            emit_json({"retried": ids})
+        elif ids:
+            console.print(f"Đã đưa {len(ids)} thư nhắc trở lại hàng đợi: "
+                          f"{', '.join(str(i) for i in ids)}. Thư sẽ được gửi ở lượt tới "
+                          "(trong giờ gửi).")
+        else:
+            console.print("Không có thư nhắc nào gửi không được.")
+
+
+@scheduler_app.command("run")
+def scheduler_run(
+    out: Annotated[Path, typer.Option(help="Thư mục ghi phụ lục khi tự chốt cuối quý")] = Path(
+        "out/snapshots"),
+    instance: InstanceOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Chạy nền: mỗi phút tìm việc đến hạn và gửi nhắc; cuối quý tự chốt số liệu.
+
+    Dừng bằng Ctrl+C hoặc SIGTERM: việc đang làm dở được làm xong rồi mới thoát.
+    """
+    from engine.reminders.scheduler import ReminderService, build_channels, run_scheduler
+
+    with _session(False, db) as rt:
+        service = ReminderService(rt, build_channels(rt=rt), instance=instance, out_dir=out)
+        console.print(f"Đang chạy nhắc việc (tiến trình {service.instance}, kênh: "
+                      f"{', '.join(CHANNEL_LABELS.get(c, c) for c in service.channels)}). "
+                      "Nhấn Ctrl+C để dừng.")
+        run_scheduler(service)
+        console.print("Đã dừng tiến trình nhắc việc.")
+
+
+def run_once_command(
+    now: Annotated[str, typer.Option(
+        "--now", help="Thời điểm chạy YYYY-MM-DDTHH:MM (giờ Việt Nam)")],
+    instance: InstanceOpt = None,
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Chạy một lượt: tìm việc đến hạn tới thời điểm --now và gửi nhắc, rồi thoát."""
+    from engine.reminders.dispatch import close_channels
+    from engine.reminders.scheduler import build_channels, run_once
+
+    with _session(json_, db, now) as rt:
+        channels = build_channels(rt=rt)
+        try:
+            res = run_once(rt, rt.now(), channels, instance=instance)
+        finally:
+            close_channels(channels)
+        if json_:
+            emit_json(res.as_dict())
+            return
+        d = res.dispatch
+        at = vn_time(res.now)
+        console.print(f"Lượt nhắc việc lúc {at:%H:%M} ngày {format_date_vi(at.date())}: "
+                      f"{res.inserted} lời nhắc mới vào hàng đợi; đã gửi {d.messages} thư "
+                      f"({d.sent} lời nhắc).")
+        extra = [(d.cancelled, "hủy vì việc đã xong hoặc đã đổi"),
+                 (d.deferred, "hoãn đến giờ gửi"), (d.retried, "sẽ gửi lại"),
+                 (d.fallback, "chuyển kênh khác"), (d.failed, "gửi không được")]
+        for n, label in extra:
+            if n:
+                console.print(f"  {n} lời nhắc {label}.")
+        if d.failed:
+            console.print("Xem: cchc outbox list --state failed")
+
+
+__all__ = ["outbox_app", "run_once_command", "scheduler_app", "step_label"]
