@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -25,6 +26,9 @@ from engine.text import format_date_vi, nfc
 from engine.units import get_unit
 from engine.workflow.machine import Command
 from plans.deadlines import DeadlineError, parse_deadline
+
+if TYPE_CHECKING:
+    from engine.attachments import NewAttachment
 
 
 @dataclass(frozen=True)
@@ -166,8 +170,11 @@ def transition(
     note: str = "",
     on: date | None = None,
     expected_version: int | None = None,
+    attachments: Sequence[NewAttachment] = (),
 ) -> ChangeResult:
-    """Fire a workflow trigger on one task, with its evidence, result and note."""
+    """Fire a workflow trigger on one task, with its evidence, result and note; `attachments`
+    (PDFs checked by `engine.attachments.check_pdf`) are stored in the same transaction,
+    linked to the new history row."""
     today = rt.today()
     result, note = nfc(result), nfc(note)
     check_dates(result, "result")
@@ -205,6 +212,10 @@ def transition(
         for d in docs:
             if d.id not in existing:
                 session.add(TaskEvidence(task_id=task.id, document_id=d.id, history_id=hist.id))
+        if attachments:
+            from engine.attachments import store
+
+            store(session, task, hist, attachments, actor.name, rt.now())
         return ChangeResult(key, trigger, task.state, new_state, version, effective,
                             [d.rendered for d in docs])
 

@@ -284,6 +284,14 @@ def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -
 
     app.include_router(auth.router)
     app.include_router(pages.router)
+    from web.routes import admin, city, obligations, reports, tasks
+
+    for module in (tasks, obligations, reports, city, admin):
+        app.include_router(module.router)
+
+    from web import api as json_api
+
+    json_api.install(app)  # /api/… and its OpenAPI document at /openapi.json
     return app
 
 

@@ -4,7 +4,8 @@ Render a page from a route with `render(request, "page.html", {...})`. Every tem
 without passing them: `current_user` (a `UserView` or None), `nav` (the menu for the user's
 role), `settings` (`WebSettings`), `csrf_input()` (the hidden field every POST form needs) and
 `csrf_token()`. Filters: `date_vi` (dd/mm/yyyy), `datetime_vi` (HH:MM dd/mm/yyyy, Vietnam
-time), `state_label` (a workflow state's Vietnamese label), `role_label`, `timeliness_label`.
+time), `when_vi` (dd/mm/yyyy HH:MM), `state_label` (a workflow state's Vietnamese label),
+`role_label`, `timeliness_label`.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ NAV: list[NavItem] = [
     NavItem("Báo cáo định kỳ", "/obligations", _UNIT),
     NavItem("Chốt số liệu", "/reports", _UNIT),
     NavItem("Thành phố", "/city", frozenset({"reviewer", "admin"})),
-    NavItem("Nhắc việc", "/reminders", frozenset({"admin"})),
+    NavItem("Nhắc việc", "/admin/outbox", frozenset({"admin"})),
+    NavItem("Cán bộ", "/admin/people", frozenset({"admin"})),
 ]
 
 
@@ -74,6 +76,13 @@ def datetime_vi(value: datetime | None, empty: str = "—") -> str:
     if value is None:
         return empty
     return _vn(value).strftime("%H:%M %d/%m/%Y")
+
+
+def when_vi(value: datetime | None, empty: str = "—") -> str:
+    """'20/09/2023 14:05' in Vietnam time: the history timeline's format."""
+    if value is None:
+        return empty
+    return _vn(value).strftime("%d/%m/%Y %H:%M")
 
 
 @pass_context
@@ -132,8 +141,9 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(date_vi=date_vi, datetime_vi=datetime_vi, state_label=state_label,
-                       role_label=role_label, timeliness_label=timeliness_label)
+    env.filters.update(date_vi=date_vi, datetime_vi=datetime_vi, when_vi=when_vi,
+                       state_label=state_label, role_label=role_label,
+                       timeliness_label=timeliness_label)
     env.globals.update(csrf_input=csrf_input, csrf_token=csrf_token_global)
     return Jinja2Templates(env=env, context_processors=[_context])
 
@@ -160,4 +170,5 @@ __all__ = [
     "render",
     "templates",
     "timeliness_label",
+    "when_vi",
 ]

@@ -1,16 +1,60 @@
-"""Officer pages. `/dashboard` is a placeholder (the pages work replaces it)."""
+"""The dashboard (`/dashboard`) and the menu's shortcuts (`/tasks`, `/obligations`,
+`/reports`) to the pages of the user's commune."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
-from web.deps import CurrentUser
+from engine import access, dashboard
+from web.deps import CurrentUser, Rt
+from web.routes.common import home_unit
 from web.templating import render
 
 router = APIRouter()
 
 
 @router.get("/dashboard", include_in_schema=False)
-def dashboard(request: Request, user: CurrentUser) -> Response:
-    return render(request, "dashboard.html", {"title": "Tổng quan", "user": user})
+def dashboard_page(request: Request, rt: Rt, user: CurrentUser,
+                   unit: str | None = None) -> Response:
+    """Progress per plan, due this week, overdue, "my tasks" and sub-reports coming due for
+    one commune (`?unit=` for an admin); a reviewer sees their city's communes."""
+    readable = access.readable_units(rt, user)
+    communes = dashboard.units_with_plans(rt, readable)
+    if unit is None and user.role == "reviewer":
+        overview = dashboard.city_overview(rt, readable)
+        return render(request, "dashboard_city.html",
+                      {"title": "Tổng quan", "overview": overview, "today": rt.today()})
+    slug = unit or home_unit(rt, user)
+    if slug is None:
+        return render(request, "dashboard.html", {"title": "Tổng quan", "board": None,
+                                                  "communes": communes})
+    access.require_read(rt, user, slug)
+    board = dashboard.unit_dashboard(rt, slug, user=user)
+    return render(request, "dashboard.html", {
+        "title": "Tổng quan", "board": board, "unit": slug, "communes": communes,
+        "can_write": access.can_write_unit(rt, user, slug),
+    })
+
+
+def _shortcut(rt: Rt, user: CurrentUser, page: str) -> Response:
+    slug = home_unit(rt, user)
+    if slug is None:
+        return RedirectResponse("/city" if user.role == "reviewer" else "/dashboard",
+                                status_code=303)
+    return RedirectResponse(f"/units/{slug}/{page}", status_code=303)
+
+
+@router.get("/tasks", include_in_schema=False)
+def tasks_shortcut(rt: Rt, user: CurrentUser) -> Response:
+    return _shortcut(rt, user, "tasks")
+
+
+@router.get("/obligations", include_in_schema=False)
+def obligations_shortcut(rt: Rt, user: CurrentUser) -> Response:
+    return _shortcut(rt, user, "obligations")
+
+
+@router.get("/reports", include_in_schema=False)
+def reports_shortcut(rt: Rt, user: CurrentUser) -> Response:
+    return _shortcut(rt, user, "reports")

@@ -1,0 +1,399 @@
+"""Aggregates the web pages and the JSON API show: progress per plan, what is due this week,
+what is overdue, "my tasks", sub-reports coming due, and the city's overview of its communes.
+
+Why a module of its own: the dashboard, the city page and the API must count the same way —
+"done" is the workflow's done state, "overdue" is `Timeliness.OPEN_OVERDUE` as of today (a due
+date on a day off moves to the next working day), a week runs Monday to Sunday — so the rules
+live here once, built only on the engine's own read functions (`list_tasks`,
+`list_obligation_dues`, `list_people`, the snapshot store). Everything is read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from engine.accounts import UserView
+from engine.obligations import PENDING, ObligationDueView, list_obligation_dues
+from engine.people import PersonView, list_people, owner_key
+from engine.periods import ReportingPeriod, parse_period, period_containing, quarters_of
+from engine.plan_loading import plans_of_unit
+from engine.runtime import Runtime
+from engine.storage.models import Plan, PlanSection, UnitPlan
+from engine.storage.models import Snapshot as SnapshotRow
+from engine.tasks import TaskView, list_tasks
+from engine.timeliness import Timeliness, effective_due
+from engine.units import UnitView, effective_cutoff_day, get_unit, view
+
+#: How far ahead the dashboard lists sub-reports coming due (overdue ones are always listed).
+OBLIGATIONS_AHEAD_DAYS = 30
+
+
+# ---------------------------------------------------------------- plain views
+
+
+@dataclass(frozen=True)
+class PlanProgress:
+    """One plan of one unit: how many tasks, how many done (the workflow's done state)."""
+
+    plan: str
+    title: str
+    appendix: int
+    year: int
+    total: int
+    done: int
+    overdue: int
+
+    @property
+    def not_done(self) -> int:
+        return self.total - self.done
+
+    @property
+    def percent(self) -> int:
+        """Done share in whole percent, rounded down (100 only when everything is done)."""
+        return (100 * self.done) // self.total if self.total else 0
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """A section (I–VII) or PAPI dimension (1–8, 1.1–8.3) of a plan."""
+
+    plan: str
+    code: str
+    title: str | None
+    parent: str | None
+
+
+@dataclass(frozen=True)
+class FrozenPeriod:
+    """A period whose figures were frozen (chốt số liệu): never changes afterwards."""
+
+    period: str
+    start: date
+    end: date
+    taken_at: datetime
+    taken_by: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Week:
+    """Monday to Sunday (inclusive) of the week containing `today`."""
+
+    today: date
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class UnitDashboard:
+    """Everything the dashboard of one unit shows, computed from one read of its tasks."""
+
+    unit: UnitView
+    today: date
+    week: Week
+    plans: list[PlanProgress]
+    due_this_week: list[TaskView]
+    overdue: list[TaskView]
+    obligations: list[ObligationDueView]
+    person: PersonView | None = None
+    my_tasks: list[TaskView] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(p.total for p in self.plans)
+
+    @property
+    def done(self) -> int:
+        return sum(p.done for p in self.plans)
+
+    @property
+    def percent(self) -> int:
+        return (100 * self.done) // self.total if self.total else 0
+
+
+@dataclass(frozen=True)
+class UnitOverview:
+    """One commune as the city reviewer sees it: completion per plan, overdue counts and
+    whether the reporting quarter (`period`) has been frozen."""
+
+    unit: UnitView
+    plans: list[PlanProgress]
+    overdue_tasks: int
+    overdue_obligations: int
+    period: str
+    period_label: str
+    frozen: bool
+
+    @property
+    def total(self) -> int:
+        return sum(p.total for p in self.plans)
+
+    @property
+    def done(self) -> int:
+        return sum(p.done for p in self.plans)
+
+    @property
+    def percent(self) -> int:
+        return (100 * self.done) // self.total if self.total else 0
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def week_of(day: date) -> Week:
+    """The Monday–Sunday week containing `day`."""
+    start = day - timedelta(days=day.weekday())
+    return Week(day, start, start + timedelta(days=6))
+
+
+def is_overdue(task: TaskView) -> bool:
+    return task.timeliness == Timeliness.OPEN_OVERDUE.value
+
+
+def progress(rt: Runtime, tasks: Iterable[TaskView], plans: Sequence[Plan]) -> list[PlanProgress]:
+    """Per plan (in appendix order): total, done and overdue among `tasks`."""
+    counts: dict[str, list[int]] = {p.id: [0, 0, 0] for p in plans}
+    for t in tasks:
+        c = counts.setdefault(t.plan, [0, 0, 0])
+        c[0] += 1
+        c[1] += rt.machine.is_done(t.state)
+        c[2] += is_overdue(t)
+    by_id = {p.id: p for p in plans}
+    out = []
+    for plan_id, (total, done, overdue) in counts.items():
+        p = by_id.get(plan_id)
+        out.append(PlanProgress(plan_id, p.title if p else plan_id,
+                                p.appendix_number if p else 0, p.year if p else 0,
+                                total, done, overdue))
+    return sorted(out, key=lambda x: (x.appendix, x.plan))
+
+
+def due_between(rt: Runtime, tasks: Iterable[TaskView], start: date, end: date
+                ) -> list[TaskView]:
+    """Open, not yet overdue tasks due in [start, end] — by the date written (Sunday
+    31/12) or by the day it moves to when that is a day off (Tuesday 02/01) — soonest
+    first."""
+    out: list[tuple[date, TaskView]] = []
+    for t in tasks:
+        if t.due_on is None or rt.machine.is_done(t.state) or is_overdue(t):
+            continue
+        due = effective_due(t.due_on, rt.calendar) or t.due_on
+        if start <= t.due_on <= end or start <= due <= end:
+            out.append((t.due_on, t))
+    return [t for _due, t in sorted(out, key=lambda x: x[0])]
+
+
+def owned_by(rt: Runtime, tasks: Iterable[TaskView], person: PersonView, *,
+             open_only: bool = True) -> list[TaskView]:
+    """Tasks whose owner text names `person`'s title or name (NFC, any case, dashes
+    normalised — the same matching reminders use)."""
+    keys = {owner_key(person.name)}
+    if person.title:
+        keys.add(owner_key(person.title))
+    return [t for t in tasks if t.owner and owner_key(t.owner) in keys
+            and not (open_only and rt.machine.is_done(t.state))]
+
+
+# ---------------------------------------------------------------- reads
+
+
+def unit_view(rt: Runtime, unit: str) -> UnitView:
+    with rt.db.read() as session:
+        return view(session, get_unit(session, unit), rt.settings.report_cutoff_day)
+
+
+def unit_plans(rt: Runtime, unit: str) -> list[Plan]:
+    """The plans loaded for `unit`, in appendix order (detached rows, read-only)."""
+    with rt.db.read() as session:
+        plans = plans_of_unit(session, get_unit(session, unit))
+        session.expunge_all()
+        return plans
+
+
+def plan_progress(rt: Runtime, unit: str) -> list[PlanProgress]:
+    """Done/total (and overdue) per plan of `unit`, in appendix order."""
+    return progress(rt, list_tasks(rt, unit), unit_plans(rt, unit))
+
+
+def due_this_week(rt: Runtime, unit: str, *, today: date | None = None) -> list[TaskView]:
+    """Open tasks of `unit` due from today to Sunday of this week (overdue ones excluded)."""
+    today = today or rt.today()
+    return due_between(rt, list_tasks(rt, unit), today, week_of(today).end)
+
+
+def overdue_tasks(rt: Runtime, unit: str) -> list[TaskView]:
+    """Open tasks of `unit` past their (effective) due date, as of today."""
+    return list_tasks(rt, unit, overdue=True)
+
+
+def person_of(rt: Runtime, user: UserView) -> PersonView | None:
+    """The person (people.yaml) a login stands for: the linked `person_id`, else the active
+    person of the user's unit with the same name. None for a login that is nobody's."""
+    if user.unit_slug is None:
+        return None
+    people = [p for p in list_people(rt, user.unit_slug) if p.active]
+    if user.person_id is not None:
+        for p in people:
+            if p.id == user.person_id:
+                return p
+    wanted = owner_key(user.full_name)
+    for p in people:
+        if owner_key(p.name) == wanted:
+            return p
+    return None
+
+
+def my_tasks(rt: Runtime, user: UserView, *, open_only: bool = True) -> list[TaskView]:
+    """Tasks of the user's commune whose owner is the user's position or name."""
+    person = person_of(rt, user)
+    if person is None or user.unit_slug is None:
+        return []
+    return owned_by(rt, list_tasks(rt, user.unit_slug), person, open_only=open_only)
+
+
+def obligations_coming_due(rt: Runtime, unit: str, *, days: int = OBLIGATIONS_AHEAD_DAYS,
+                           today: date | None = None) -> list[ObligationDueView]:
+    """Sub-reports not yet sent that are overdue or due within `days` days, by due date."""
+    today = today or rt.today()
+    horizon = today + timedelta(days=days)
+    return [d for d in list_obligation_dues(rt, unit, state=PENDING)
+            if d.overdue or d.due_on <= horizon]
+
+
+def unit_dashboard(rt: Runtime, unit: str, *, user: UserView | None = None,
+                   today: date | None = None) -> UnitDashboard:
+    """The dashboard of `unit` (and of `user` in it: their own open tasks)."""
+    today = today or rt.today()
+    tasks = list_tasks(rt, unit)
+    week = week_of(today)
+    person = person_of(rt, user) if user is not None and user.unit_slug == unit else None
+    return UnitDashboard(
+        unit=unit_view(rt, unit), today=today, week=week,
+        plans=progress(rt, tasks, unit_plans(rt, unit)),
+        due_this_week=due_between(rt, tasks, today, week.end),
+        overdue=[t for t in tasks if is_overdue(t)],
+        obligations=obligations_coming_due(rt, unit, today=today),
+        person=person,
+        my_tasks=owned_by(rt, tasks, person) if person is not None else [],
+    )
+
+
+def plan_sections(rt: Runtime, plan: str | None = None) -> list[SectionView]:
+    """The sections of one plan (or of every plan), in document order."""
+    with rt.db.read() as session:
+        q = select(PlanSection).where(PlanSection.retired.is_(False))
+        if plan:
+            q = q.where(PlanSection.plan_id == plan)
+        rows = session.scalars(q.order_by(PlanSection.plan_id, PlanSection.position))
+        return [SectionView(s.plan_id, s.code, s.title, s.parent_code) for s in rows]
+
+
+# ---------------------------------------------------------------- periods and the city
+
+
+def cutoff_day(rt: Runtime, unit: str) -> int:
+    with rt.db.read() as session:
+        return effective_cutoff_day(session, get_unit(session, unit),
+                                    rt.settings.report_cutoff_day)
+
+
+def reporting_quarter(rt: Runtime, unit: str, *, today: date | None = None) -> ReportingPeriod:
+    """The quarter being reported on now: the latest one whose cut-off day has come (on
+    20/9/2023 with cut-off day 13 it is 2023-Q3, 14/6–13/9). Its figures may be frozen from
+    its cut-off day on."""
+    today = today or rt.today()
+    day = cutoff_day(rt, unit)
+    current = period_containing(today, "quarter", day)
+    if current.end <= today:
+        return current
+    return period_containing(current.start - timedelta(days=1), "quarter", day)
+
+
+def period_choices(rt: Runtime, unit: str) -> list[ReportingPeriod]:
+    """The periods a unit may snapshot: for each year of its plans the four quarters, the
+    six-month period and the year, in that order."""
+    day = cutoff_day(rt, unit)
+    years = sorted({p.year for p in unit_plans(rt, unit)})
+    out: list[ReportingPeriod] = []
+    for y in years:
+        out.extend(quarters_of(y, day))
+        out.append(parse_period(f"{y}-H1", day))
+        out.append(parse_period(f"{y}-Y", day))
+    return out
+
+
+def frozen_periods(rt: Runtime, unit: str) -> list[FrozenPeriod]:
+    """The periods of `unit` already frozen, oldest first (without their payload)."""
+    with rt.db.read() as session:
+        u = get_unit(session, unit)
+        rows = session.execute(
+            select(SnapshotRow.period, SnapshotRow.start, SnapshotRow.end, SnapshotRow.taken_at,
+                   SnapshotRow.taken_by, SnapshotRow.content_hash)
+            .where(SnapshotRow.unit_id == u.id).order_by(SnapshotRow.end)).all()
+        return [FrozenPeriod(*row) for row in rows]
+
+
+def units_with_plans(rt: Runtime, units: Iterable[UnitView]) -> list[UnitView]:
+    """Those of `units` that have plans loaded (communes), in the given order."""
+    with rt.db.read() as session:
+        loaded = set(session.scalars(select(UnitPlan.unit_id).distinct()))
+    return [u for u in units if u.id in loaded]
+
+
+def unit_overview(rt: Runtime, unit: str, *, today: date | None = None) -> UnitOverview:
+    """One commune for the city page."""
+    today = today or rt.today()
+    tasks = list_tasks(rt, unit)
+    quarter = reporting_quarter(rt, unit, today=today)
+    frozen = {f.period for f in frozen_periods(rt, unit)}
+    pending = list_obligation_dues(rt, unit, state=PENDING)
+    return UnitOverview(
+        unit=unit_view(rt, unit), plans=progress(rt, tasks, unit_plans(rt, unit)),
+        overdue_tasks=sum(1 for t in tasks if is_overdue(t)),
+        overdue_obligations=sum(1 for d in pending if d.overdue),
+        period=quarter.code, period_label=quarter.label_vi, frozen=quarter.code in frozen,
+    )
+
+
+def city_overview(rt: Runtime, units: Iterable[UnitView], *, today: date | None = None
+                  ) -> list[UnitOverview]:
+    """Every unit among `units` that has plans (pass `access.readable_units(rt, user)`: the
+    reviewer's communes, or every unit for an admin), by name."""
+    rows = [unit_overview(rt, u.slug, today=today) for u in units_with_plans(rt, units)]
+    return sorted(rows, key=lambda o: (o.unit.parent_slug or "", o.unit.name, o.unit.slug))
+
+
+__all__ = [
+    "OBLIGATIONS_AHEAD_DAYS",
+    "FrozenPeriod",
+    "PlanProgress",
+    "SectionView",
+    "UnitDashboard",
+    "UnitOverview",
+    "Week",
+    "city_overview",
+    "cutoff_day",
+    "due_between",
+    "due_this_week",
+    "frozen_periods",
+    "is_overdue",
+    "my_tasks",
+    "obligations_coming_due",
+    "overdue_tasks",
+    "owned_by",
+    "period_choices",
+    "person_of",
+    "plan_progress",
+    "plan_sections",
+    "progress",
+    "reporting_quarter",
+    "unit_dashboard",
+    "unit_overview",
+    "unit_plans",
+    "unit_view",
+    "week_of",
+]

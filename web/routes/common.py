@@ -1,0 +1,105 @@
+"""Helpers shared by the page routers: the user's home unit, form errors shown next to their
+field, the one-line messages after a redirect, dates typed as dd/mm/yyyy, download headers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import quote
+
+from engine import access
+from engine.accounts import UserView
+from engine.dashboard import units_with_plans
+from engine.errors import CchcError, ValidationFailed
+from engine.runtime import Runtime
+from engine.text import nfc
+
+_DATE = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})\s*$")
+_ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+
+
+def home_unit(rt: Runtime, user: UserView) -> str | None:
+    """The commune a user's pages open on: their own; for an admin their unit if it has
+    plans, else the first commune with plans; None for a reviewer (they start at /city)."""
+    if user.role in ("officer", "leader"):
+        return user.unit_slug
+    if user.role != "admin":
+        return None
+    units = units_with_plans(rt, access.readable_units(rt, user))
+    slugs = [u.slug for u in units]
+    if user.unit_slug in slugs:
+        return user.unit_slug
+    return slugs[0] if slugs else None
+
+
+def parse_date_vi(text: str, field_name: str = "on") -> date | None:
+    """A date typed as dd/mm/yyyy (or sent as yyyy-mm-dd by a date picker); empty → None."""
+    text = nfc(text or "")
+    if not text:
+        return None
+    m = _DATE.match(text)
+    iso = _ISO.match(text)
+    try:
+        if m:
+            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        if iso:
+            return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+    except ValueError:
+        raise ValidationFailed(f"Ngày '{text}' không tồn tại", f"date '{text}' does not exist",
+                               field=field_name, value=text) from None
+    raise ValidationFailed(f"Ngày '{text}' không đúng dạng ngày/tháng/năm (ví dụ 20/09/2023)",
+                           f"date '{text}' is not dd/mm/yyyy", field=field_name, value=text)
+
+
+@dataclass
+class FormErrors:
+    """A refused form: messages by field (shown next to it) and the rest (shown on top)."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, exc: CchcError, aliases: Mapping[str, str], shown: set[str]) -> FormErrors:
+        """`aliases` maps engine fields to form fields (`doc[2]` → `docs` via the prefix
+        before '['); a problem whose field the form does not show goes on top."""
+        out = cls()
+        for p in exc.problems:
+            name = p.field.split("[", 1)[0]
+            name = aliases.get(name, name)
+            if name in shown:
+                prev = out.fields.get(name)
+                out.fields[name] = f"{prev}; {p.message_vi}" if prev else p.message_vi
+            else:
+                out.general.append(p.message_vi)
+        return out
+
+    def __bool__(self) -> bool:
+        return bool(self.fields or self.general)
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """`attachment; filename="ascii"; filename*=UTF-8''utf-8` (RFC 6266 / 5987)."""
+    decomposed = unicodedata.normalize("NFD", filename.replace("đ", "d").replace("Đ", "D"))
+    ascii_name = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    ascii_name = ascii_name.replace(" ", "-")
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "", ascii_name) or "tep"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def status_of(exc: CchcError) -> int:
+    from web.app import status_for
+
+    return status_for(exc)
+
+
+__all__ = [
+    "FormErrors",
+    "content_disposition",
+    "home_unit",
+    "parse_date_vi",
+    "status_of",
+]

@@ -1,0 +1,259 @@
+"""A commune's tasks: the list (filters, diacritic-free search) and one task (its history and
+the forms for what this user may do in its state).
+
+Every change goes through `engine.api` with the task's `version` read by the page, so a change
+made by someone else in between is refused with the Conflict message instead of overwritten.
+A refused form is shown again with the reason next to its field and what was typed kept
+(status 400/409); nothing is saved. A saved change redirects (303) back to the task with a
+one-line message (`?ok=<event>`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from engine import access, api, attachments, dashboard
+from engine.accounts import UserView
+from engine.errors import Conflict, TransitionNotAllowed, ValidationFailed
+from engine.people import list_people
+from engine.runtime import Runtime
+from engine.tasks import TaskKey
+from web.deps import CurrentUser, Rt, Settings
+from web.routes.common import FormErrors, content_disposition, parse_date_vi, status_of
+from web.templating import render
+
+router = APIRouter()
+
+#: Events that are not workflow triggers, as the history shows them.
+EVENT_LABELS = {
+    "assign": "Phân công",
+    "set_deadline": "Đặt thời hạn",
+    "note": "Ghi nhận tiến độ",
+}
+#: The message after a saved change (`?ok=`); a trigger's is built from its label.
+OK_MESSAGES = {
+    "assign": "Đã phân công người phụ trách",
+    "deadline": "Đã đặt thời hạn",
+    "note": "Đã ghi nhận tiến độ",
+}
+FormFields = set[str]
+
+
+def task_url(key: TaskKey) -> str:
+    return f"/units/{key.unit}/tasks/{key.plan}/{key.code}"
+
+
+@dataclass(frozen=True)
+class ActionForm:
+    """One workflow button of the task page and the fields its form asks for."""
+
+    trigger: str
+    label: str
+    completes: bool  # lands in the done state: evidence, result, date, PDF
+    note_required: bool
+    note_label: str
+
+    @property
+    def fields(self) -> FormFields:
+        return {"docs", "result", "on", "file"} if self.completes else {"note"}
+
+
+def action_forms(rt: Runtime, user: UserView, unit: str, state: str) -> list[ActionForm]:
+    out = []
+    for trigger in access.allowed_triggers(rt, user, unit, state):
+        t = rt.machine.definition.transition(trigger)
+        if t is None:
+            continue
+        completes = rt.machine.is_done(t.dest)
+        note_required = "has_note" in t.guards
+        label = "Lý do" if trigger == "reopen" else (
+            "Nội dung, lý do" if note_required else "Ghi chú (không bắt buộc)")
+        out.append(ActionForm(trigger, t.label, completes, note_required, label))
+    return out
+
+
+def event_label(rt: Runtime, event: str) -> str:
+    if event in EVENT_LABELS:
+        return EVENT_LABELS[event]
+    t = rt.machine.definition.transition(event)
+    return t.label if t is not None else event
+
+
+# ---------------------------------------------------------------- the list
+
+
+def _opt(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+@router.get("/units/{unit}/tasks", include_in_schema=False)
+def task_list(request: Request, unit: str, rt: Rt, user: CurrentUser,
+              plan: str | None = None, section: str | None = None, state: str | None = None,
+              owner: str | None = None, overdue: bool = False, mine: bool = False,
+              q: str | None = None) -> Response:
+    access.require_read(rt, user, unit)
+    plan, section, state, owner, q = map(_opt, (plan, section, state, owner, q))
+    if section and "|" in section:  # "cchc-2023|II" from the grouped picker
+        plan, section = section.split("|", 1)
+    all_tasks = api.list_tasks(rt, unit)
+    tasks = api.list_tasks(rt, unit, plan=plan, section=section, state=state, owner=owner,
+                           overdue=overdue, search=q)
+    person = dashboard.person_of(rt, user) if user.unit_slug == unit else None
+    if mine and person is not None:
+        tasks = dashboard.owned_by(rt, tasks, person, open_only=False)
+    plans = dashboard.unit_plans(rt, unit)
+    sections = [s for p in plans for s in dashboard.plan_sections(rt, p.id)]
+    owners = sorted({t.owner for t in all_tasks if t.owner})
+    states = [(s.name, s.label) for s in rt.machine.definition.states]
+    return render(request, "tasks.html", {
+        "title": "Nhiệm vụ", "nav_path": "/tasks", "unit": dashboard.unit_view(rt, unit),
+        "tasks": tasks, "total": len(all_tasks), "plans": plans, "sections": sections,
+        "owners": owners, "states": states, "person": person,
+        "filters": {"plan": plan or "", "section": section or "", "state": state or "",
+                    "owner": owner or "", "overdue": overdue, "mine": mine, "q": q or ""},
+        "filtered": any((plan, section, state, owner, overdue, mine, q)),
+    })
+
+
+# ---------------------------------------------------------------- one task
+
+
+def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
+              status_code: int = 200, form: dict[str, Any] | None = None,
+              errors: FormErrors | None = None, ok: str | None = None) -> Response:
+    access.require_read(rt, user, key.unit)
+    task = api.get_task(rt, key)
+    history = api.history(rt, key)
+    files = attachments.list_attachments(rt, key)
+    files_by_seq: dict[int | None, list[attachments.AttachmentView]] = defaultdict(list)
+    for f in files:
+        files_by_seq[f.history_seq].append(f)
+    plans = {p.id: p for p in dashboard.unit_plans(rt, key.unit)}
+    sections = {s.code: s for s in dashboard.plan_sections(rt, key.plan)}
+    can_assign = access.can(rt, user, "task.assign", key.unit)
+    message = None
+    if ok:
+        t = rt.machine.definition.transition(ok)
+        message = OK_MESSAGES.get(ok) or (f"Đã lưu: {t.label}" if t is not None else None)
+    return render(request, "task.html", {
+        "title": f"Nhiệm vụ {task.code}", "nav_path": "/tasks",
+        "unit": dashboard.unit_view(rt, key.unit), "task": task, "key": key,
+        "url": task_url(key), "plan": plans.get(key.plan),
+        "section": sections.get(task.section), "history": list(reversed(history)),
+        "documents": attachments.task_documents(rt, key), "files": files,
+        "files_by_seq": files_by_seq, "event_label": lambda e: event_label(rt, e),
+        "actions": action_forms(rt, user, key.unit, task.state),
+        "can_assign": can_assign,
+        "can_deadline": access.can(rt, user, "task.deadline", key.unit),
+        "can_note": access.can(rt, user, "task.note", key.unit),
+        "can_attach": access.can(rt, user, "task.attach", key.unit),
+        "people": list_people(rt, key.unit) if can_assign else [],
+        "form": form or {}, "errors": errors or FormErrors(),
+        "messages": [("ok", message)] if message and not errors else [],
+    }, status_code=status_code)
+
+
+@router.get("/units/{unit}/tasks/{plan}/{code}", include_in_schema=False)
+def task_detail(request: Request, unit: str, plan: str, code: str, rt: Rt, user: CurrentUser,
+                ok: str | None = None) -> Response:
+    return task_page(request, rt, user, TaskKey(unit, plan, code), ok=ok)
+
+
+Refusal = (ValidationFailed, Conflict, TransitionNotAllowed)
+
+
+def _refused(request: Request, rt: Runtime, user: UserView, key: TaskKey,
+             exc: ValidationFailed | Conflict | TransitionNotAllowed, form: dict[str, Any],
+             shown: FormFields) -> Response:
+    errors = FormErrors.of(exc, {"doc": "docs", "owner": "owner"}, shown)
+    return task_page(request, rt, user, key, status_code=status_of(exc), form=form,
+                     errors=errors)
+
+
+@router.post("/units/{unit}/tasks/{plan}/{code}/transition", include_in_schema=False)
+def task_transition(
+    request: Request, unit: str, plan: str, code: str, rt: Rt, user: CurrentUser,
+    settings: Settings,
+    trigger: Annotated[str, Form()],
+    version: Annotated[int, Form()],
+    docs: Annotated[str, Form()] = "",
+    result: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    on: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Start / complete (documents, result, date, PDF) / wait / nothing arose / reopen."""
+    access.require_transition(rt, user, unit, trigger)
+    key = TaskKey(unit, plan, code)
+    form = {"name": f"transition:{trigger}", "docs": docs, "result": result, "note": note,
+            "on": on}
+    shown = {"docs", "result", "on", "file", "note"}
+    try:
+        uploads = []
+        if file is not None and file.filename:
+            access.require(rt, user, "task.attach", unit)
+            content = file.file.read()  # the app's body limit caps it near the file limit
+            uploads.append(attachments.check_pdf(file.filename, content,
+                                                 max_bytes=settings.max_upload_bytes))
+        evidence = [line.strip() for line in docs.splitlines() if line.strip()]
+        api.transition(rt, key, trigger, access.actor_for(user), evidence=evidence,
+                       result=result, note=note, on=parse_date_vi(on),
+                       expected_version=version, attachments=uploads)
+    except Refusal as exc:
+        return _refused(request, rt, user, key, exc, form, shown)
+    return RedirectResponse(f"{task_url(key)}?ok={trigger}", status_code=303)
+
+
+@router.post("/units/{unit}/tasks/{plan}/{code}/assign", include_in_schema=False)
+def task_assign(request: Request, unit: str, plan: str, code: str, rt: Rt, user: CurrentUser,
+                version: Annotated[int, Form()], owner: Annotated[str, Form()] = "") -> Response:
+    access.require(rt, user, "task.assign", unit)
+    key = TaskKey(unit, plan, code)
+    try:
+        api.assign(rt, key, owner, access.actor_for(user), expected_version=version)
+    except Refusal as exc:
+        return _refused(request, rt, user, key, exc, {"name": "assign", "owner": owner},
+                        {"owner"})
+    return RedirectResponse(f"{task_url(key)}?ok=assign", status_code=303)
+
+
+@router.post("/units/{unit}/tasks/{plan}/{code}/deadline", include_in_schema=False)
+def task_deadline(request: Request, unit: str, plan: str, code: str, rt: Rt,
+                  user: CurrentUser, version: Annotated[int, Form()],
+                  deadline: Annotated[str, Form()] = "") -> Response:
+    access.require(rt, user, "task.deadline", unit)
+    key = TaskKey(unit, plan, code)
+    try:
+        api.set_deadline(rt, key, deadline, access.actor_for(user), expected_version=version)
+    except Refusal as exc:
+        return _refused(request, rt, user, key, exc, {"name": "deadline", "deadline": deadline},
+                        {"deadline"})
+    return RedirectResponse(f"{task_url(key)}?ok=deadline", status_code=303)
+
+
+@router.post("/units/{unit}/tasks/{plan}/{code}/note", include_in_schema=False)
+def task_note(request: Request, unit: str, plan: str, code: str, rt: Rt, user: CurrentUser,
+              version: Annotated[int, Form()], note: Annotated[str, Form()] = "") -> Response:
+    access.require(rt, user, "task.note", unit)
+    key = TaskKey(unit, plan, code)
+    try:
+        api.add_note(rt, key, note, access.actor_for(user), expected_version=version)
+    except Refusal as exc:
+        return _refused(request, rt, user, key, exc, {"name": "note", "note": note}, {"note"})
+    return RedirectResponse(f"{task_url(key)}?ok=note", status_code=303)
+
+
+@router.get("/units/{unit}/tasks/{plan}/{code}/files/{file_id}", include_in_schema=False)
+def task_file(unit: str, plan: str, code: str, file_id: int, rt: Rt,
+              user: CurrentUser) -> Response:
+    """An uploaded evidence PDF (download)."""
+    access.require(rt, user, "unit.read", unit)
+    meta, content = attachments.get_attachment(rt, TaskKey(unit, plan, code), file_id)
+    return Response(content, media_type=meta.content_type,
+                    headers={"Content-Disposition": content_disposition(meta.filename)})
