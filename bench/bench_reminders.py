@@ -19,8 +19,13 @@ push thousands of digests through one SMTP connection. Figures:
 
     .venv/bin/python bench/bench_reminders.py [--units 3321] [--messages 3000]
                                               [--history 300000] [-n 5]
+                                              [--keep-db NAME] [--find-only]
 
 The database (PostgreSQL at CCHC_BENCH_PG_URL, default the test server) is created and dropped.
+With `--keep-db NAME` it is the database NAME instead, generated on first use and kept: a later
+run with the same NAME (and --units) reuses it (its outbox emptied first), so a figure can be
+measured again without regenerating the province (drop it with `DROP DATABASE NAME`).
+`--find-only` stops after the find figures (no sweep, claim or dispatch).
 Units and plans come from the shared generator (bench/support.py); people (the demo commune's
 12, per commune) and report obligations (the demo's, per commune) are copied in bulk with SQL.
 """
@@ -40,6 +45,7 @@ from typing import Any
 from sqlalchemy import event, func, insert, select, text
 from support import (
     FULL_UNITS,
+    PG_ADMIN_URL,
     analyze,
     bench_database,
     commune_slugs,
@@ -320,6 +326,42 @@ def bench_dispatch(rt: Runtime, messages: int) -> None:
          f"{report.cancelled}, failed {report.failed}, retried {report.retried}")
 
 
+@contextmanager
+def kept_database(name: str) -> Iterator[tuple[str, bool]]:
+    """`--keep-db`: the URL of PostgreSQL database `name` (created if missing, never dropped),
+    and whether it was there already."""
+    from sqlalchemy import create_engine
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            there = bool(conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                      {"n": name}).scalar())
+            if not there:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}", there
+
+
+@contextmanager
+def fresh_database() -> Iterator[tuple[str, bool]]:
+    """The default: a throw-away database, dropped afterwards."""
+    with bench_database("postgres") as url:
+        yield url, False
+
+
+def generated(rt: Runtime, n_units: int) -> bool:
+    """A kept database holds a complete province of `n_units` communes (people and report
+    occurrences are added last)."""
+    with rt.db.read() as s:
+        units = s.scalar(select(func.count()).select_from(Unit).where(
+            Unit.slug.in_(commune_slugs(n_units)))) or 0
+        people = s.scalar(select(func.count()).select_from(Person)) or 0
+        dues = s.scalar(select(func.count()).select_from(ObligationDue)) or 0
+    return units == n_units and people > 0 and dues > 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--units", type=int, default=FULL_UNITS,
@@ -329,20 +371,37 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=300_000,
                         help="sent outbox rows added before the claim figure (default 300000)")
     parser.add_argument("-n", type=int, default=5, help="runs per median (default 5)")
+    parser.add_argument("--keep-db", metavar="NAME",
+                        help="use PostgreSQL database NAME, generated on first use and kept "
+                             "for later runs (default: a throw-away database)")
+    parser.add_argument("--find-only", action="store_true",
+                        help="only the find figures: no sweep, claim or dispatch")
     args = parser.parse_args()
     heading(f"reminders on postgres: {args.units:,} communes")
-    with bench_database("postgres") as url:
+    database = kept_database(args.keep_db) if args.keep_db else fresh_database()
+    with database as (url, there):
         rt = open_bench_runtime(url)
         try:
-            with stopwatch() as t:
-                generate(rt, args.units)
-                people = add_people(rt, args.units)
-                dues = add_obligations(rt, args.units)
+            if there and not generated(rt, args.units):
+                raise SystemExit(f"database {args.keep_db} exists but holds no complete "
+                                 f"province of {args.units:,} communes: drop it first")
+            if there:
+                with rt.db.transaction() as s:
+                    s.execute(text("TRUNCATE outbox, sweep_runs"))
                 analyze(rt)
-            note(f"generated in {t[0]:.0f} s: {args.units:,} communes, {people:,} people, "
-                 f"{dues:,} report occurrences")
+                note(f"reusing database {args.keep_db}")
+            else:
+                with stopwatch() as t:
+                    generate(rt, args.units)
+                    people = add_people(rt, args.units)
+                    dues = add_obligations(rt, args.units)
+                    analyze(rt)
+                note(f"generated in {t[0]:.0f} s: {args.units:,} communes, {people:,} people, "
+                     f"{dues:,} report occurrences")
             bench_find(rt, args.n)
             bench_due_query(rt, args.n)
+            if args.find_only:
+                return
             bench_sweep(rt)
             with stopwatch() as t:
                 add_history(rt, args.history)

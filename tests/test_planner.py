@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -11,10 +12,16 @@ from conftest import Clock
 from sqlalchemy import insert, select, text
 
 from engine import api
-from engine.clock import VN_TZ
+from engine.clock import VN_TZ, local_date
 from engine.errors import NotFound
-from engine.obligations import assign_obligation, load_obligations, submit_obligation
-from engine.people import add_person, load_people_file
+from engine.obligations import (
+    PENDING,
+    assign_obligation,
+    due_link,
+    load_obligations,
+    submit_obligation,
+)
+from engine.people import add_person, first_channel, load_people_file, owner_indexes
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.planner import (
     due_occurrences,
@@ -25,13 +32,21 @@ from engine.reminders.planner import (
     preview_plan,
     task_window_query,
 )
-from engine.reminders.rules import load_reminder_rules
+from engine.reminders.rules import (
+    ReminderRules,
+    escalation_step,
+    load_reminder_rules,
+    owner_steps,
+    past_reminding,
+    select_fired,
+)
 from engine.runtime import Runtime
-from engine.storage.models import Person, Unit
+from engine.storage.models import Obligation, ObligationDue, Person, PlanTask, Task, Unit
 from engine.tasks import Actor, TaskKey
-from plans import DEMO_BUNDLE, load_model
+from engine.units import upsert_units
+from plans import DEMO_BUNDLE, UnitSpec, load_model
 from plans.people_schema import PeopleFile
-from workflows.reminder_schema import OverdueRule
+from workflows.reminder_schema import EscalationRule, OverdueRule
 
 PLAN_FILES = ["cchc-2023.yaml", "papi-2023.yaml", "kl91-2023.yaml"]
 LEADER = Actor("Nguyễn Quốc Bảo", "leader")
@@ -246,6 +261,131 @@ def test_output_is_deterministic_and_keys_unique(rt: Runtime) -> None:
     assert due_occurrences(rt, now, unit="nha-trang") == []
     with pytest.raises(NotFound):
         due_occurrences(rt, now, unit="khong-co")
+
+
+# ---------------------------------------------------------------- the fast path, checked
+
+
+Expected = tuple[set[tuple[object, ...]], set[tuple[object, ...]]]
+
+
+def reference_plan(rt: Runtime, now: datetime, rules: ReminderRules) -> Expected:
+    """What `plan_reminders(rt, now, rules=rules)` must say, computed item by item from the
+    rules functions and the ORM people index: nothing shared between items, dates, units or
+    calls, no date window. The planner's per-date steps, per-owner recipients, bulk rows and
+    payloads are checked against it."""
+    cal, today = rt.calendar, local_date(now)
+    occurrences: set[tuple[object, ...]] = set()
+    unresolved: set[tuple[object, ...]] = set()
+    with rt.db.read() as s:
+        slugs = dict(s.execute(select(Unit.id, Unit.slug)).all())
+        items: list[tuple[str, int, int, date, str | None, str, str]] = []
+        if "task" in rules.items:
+            for t, retired in s.execute(select(Task, PlanTask.retired).join(
+                    PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
+                    .where(Task.due_on.is_not(None))):
+                if not retired and not rt.machine.is_done(t.state):
+                    assert t.due_on is not None
+                    items.append(("task", t.id, t.unit_id, t.due_on, t.owner, t.code,
+                                  f"/units/{slugs[t.unit_id]}/tasks/{t.plan_id}/{t.code}"))
+        if "obligation" in rules.items:
+            for d, o in s.execute(select(ObligationDue, Obligation).join(
+                    Obligation, Obligation.id == ObligationDue.obligation_id)
+                    .where(ObligationDue.state == PENDING)):
+                if not o.retired:
+                    items.append(("obligation", d.id, o.unit_id, d.due_on, d.owner or o.owner,
+                                  o.code, due_link(slugs[o.unit_id], d.id)))
+        for kind, item_id, unit_id, due_on, owner, code, link in items:
+            if past_reminding(due_on, today, rules, cal):
+                continue
+            index = owner_indexes(s, [unit_id])[unit_id]
+            owners = index.resolve(owner)
+            reach = [(p, first_channel(p)) for p in owners if first_channel(p) is not None]
+            for step in select_fired(owner_steps(due_on, rules, cal), now, rules, now):
+                if not reach:
+                    unresolved.add((kind, item_id, step.name, step.send_on))
+                for p, channel in reach:
+                    occurrences.add((kind, item_id, due_on, step.name, step.send_on,
+                                     step.fire_at, p.id, channel, code, link, owner,
+                                     step.days, p.name, False))
+            esc = escalation_step(due_on, rules, cal)
+            if esc is None or esc.fire_at > now:
+                continue
+            leader = index.leader
+            if leader is None or first_channel(leader) is None:
+                unresolved.add((kind, item_id, esc.name, esc.send_on))
+            elif leader not in owners:
+                occurrences.add((kind, item_id, due_on, esc.name, esc.send_on, esc.fire_at,
+                                 leader.id, first_channel(leader), code, link, owner, esc.days,
+                                 leader.name, True))
+    return occurrences, unresolved
+
+
+def planned(rt: Runtime, now: datetime, rules: ReminderRules) -> Expected:
+    plan = plan_reminders(rt, now, rules=rules)
+    assert len({id(o.payload) for o in plan.occurrences}) == len(plan.occurrences)
+    got: set[tuple[object, ...]] = {
+        (o.item_kind, o.item_id, o.due_on, o.step, o.send_on, o.not_before, o.person_id,
+         o.channel, o.payload["code"], o.payload["link"], o.payload["item_owner"],
+         o.payload["days"], o.payload["person_name"], o.payload["escalation"])
+        for o in plan.occurrences}
+    assert len(got) == len(plan.occurrences)
+    return got, {(u.item_kind, u.item_id, u.step, u.send_on) for u in plan.unresolved}
+
+
+def test_planner_matches_the_item_by_item_reference(rt: Runtime) -> None:
+    """Every optimisation of the planner (steps per due date, recipients per unit and owner,
+    plain rows, the collector paused) gives what the rules say item by item — with two rules
+    files used in turn, so nothing of one call leaks into the next."""
+    load_demo(rt)
+    # A second commune, with the same plans and reports but other people: a leader who is not
+    # the demo's, one Tư pháp officer, nobody for the other titles.
+    upsert_units(rt, [UnitSpec.model_validate({
+        "slug": "vinh-luong", "name": "Vĩnh Lương", "kind": "xã", "parent": "nha-trang",
+        "leader": "Lê Văn Tám"})])
+    api.load_plans(rt, ["vinh-luong"], [DEMO_BUNDLE / f for f in PLAN_FILES])
+    load_obligations(rt, "vinh-luong", DEMO_BUNDLE / "obligations-2023.yaml")
+    add_person(rt, unit="vinh-luong", name="Lê Văn Tám", role="leader",
+               title="Chủ tịch UBND xã", email="tamlv@vinhluong.example.vn")
+    add_person(rt, unit="vinh-luong", name="Đỗ Thị Hoa", title="Công chức Tư pháp - Hộ tịch",
+               phone="0905123456", email="hoadt@vinhluong.example.vn")
+    # Some items nobody can receive, one in the leader's own charge, one person gone.
+    api.assign(rt, TASK12, "Công chức Quân sự", LEADER)
+    api.assign(rt, TaskKey("vinh-thanh", "cchc-2023", "13"), "Chủ tịch UBND xã", LEADER)
+    add_person(rt, unit="vinh-thanh", name="Nguyễn Thị Bích Nhi", active=False,
+               title="Công chức Tư pháp - Hộ tịch", email="nhintb@vinhthanh.example.vn")
+    default = load_reminder_rules()
+    other = default.model_copy(update={
+        "before_due_days": [5, 0], "items": ["obligation", "task"],
+        "overdue": OverdueRule(every_working_days=3, stop_after_working_days=30,
+                               catch_up="all"),
+        "escalation": EscalationRule(after_working_days=5)})
+    days = ["2023-06-20T08:30", "2023-09-29T08:00", "2023-11-14T09:00", "2023-11-29T08:30",
+            "2023-12-22T08:30", "2024-01-05T16:00"]
+    seen = 0
+    for iso in days:
+        for rules in (default, other, default):
+            expected = reference_plan(rt, at(iso), rules)
+            assert planned(rt, at(iso), rules) == expected, (iso, rules.overdue)
+            seen += len(expected[0])
+    assert seen > 100
+    assert any(planned(rt, at(iso), default)[1] for iso in days)  # unresolved ones checked too
+
+
+def test_the_collector_is_switched_back_on(rt: Runtime) -> None:
+    load_demo(rt)
+    assert gc.isenabled()
+    assert plan_reminders(rt, at("2023-11-14T09:00")).occurrences
+    assert gc.isenabled()
+    with pytest.raises(NotFound):
+        plan_reminders(rt, at("2023-11-14T09:00"), unit="khong-co")
+    assert gc.isenabled()
+    gc.disable()  # a caller that runs without it keeps it off
+    try:
+        plan_reminders(rt, at("2023-11-14T09:00"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # ---------------------------------------------------------------- speed

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Occurrence:
     unit_id: int
     person_id: int

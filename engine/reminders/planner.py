@@ -17,14 +17,20 @@ lost; two steps that a day off pushes onto the same working day give one message
 Speed on a national database (3,321 units × 124 tasks): one range query per item kind on the
 due-date indexes (`ix_tasks_due_on_state`, `ix_obligation_dues_state_due_on`) restricted to the
 dates that can have a step to emit; steps computed once per distinct due date; plan texts, units
-and people loaded once per batch of units, never per item.
+and people loaded once per batch of units, never per item; who an owner text means resolved once
+per unit and text; rows read as plain tuples, each occurrence built directly (one payload dict,
+no intermediate objects); no cyclic garbage collection while the plan is built (see
+`_collector_paused`). bench/bench_reminders.py measures the national peak (73,062 occurrences).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -73,17 +79,9 @@ class ReminderPlan:
     items: int = 0  # open items in the date window that were examined
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    kind: str  # "task" | "obligation"
-    id: int
-    unit_id: int
-    due_on: date
-    owner: str | None
-    code: str
-    base: dict[str, Any]  # payload without the per-step fields
-    owner_steps: list[Step]
-    escalation: Step | None
+#: The order of `ReminderPlan.occurrences` (a total order: no two occurrences share it all).
+_ORDER = attrgetter("send_on", "unit_id", "person_id", "channel", "item_kind", "due_on",
+                    "item_id", "step")
 
 
 class _Schedules:
@@ -109,21 +107,37 @@ class _Schedules:
         return hit
 
 
-def _chunks(ids: Sequence[int], size: int = UNIT_BATCH) -> list[Sequence[int]]:
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a plan is built.
+
+    A national peak builds ~100,000 objects (rows, occurrences) that form no reference cycles;
+    each time enough of them survive, CPython's collector walks the whole heap again (half the
+    planner's time, measured). Nothing is lost by deferring it: the collector runs as usual
+    afterwards. Switched back on only if it was on: a caller that disabled it keeps it off,
+    and two plans built at once on two threads at worst let the collector run during one.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _first_line(text: str) -> str:
     return next((ln.strip() for ln in text.splitlines() if ln.strip()), text.strip())
 
 
-def _units(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-    out: dict[int, tuple[str, str]] = {}
-    for chunk in _chunks(sorted(ids)):
-        for uid, slug, kind, name in session.connection().execute(
-                select(Unit.id, Unit.slug, Unit.kind, Unit.name).where(Unit.id.in_(chunk))).all():
-            out[uid] = (slug, f"{kind} {name}")
-    return out
+def _units(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Slug and display name ("xã Vĩnh Thạnh") of the units `ids`: by id for a few units, the
+    whole (small: a few thousand rows) table for many, rather than thousands of bound ids."""
+    q = select(Unit.id, Unit.slug, Unit.kind, Unit.name)
+    if len(ids) <= UNIT_BATCH:
+        q = q.where(Unit.id.in_(sorted(ids)))
+    return {uid: (slug, f"{kind} {name}")
+            for uid, slug, kind, name in session.connection().execute(q) if uid in ids}
 
 
 def task_window_query(rt: Runtime, lo: date, hi: date, unit_id: int | None
@@ -153,100 +167,159 @@ def obligation_window_query(lo: date, hi: date, unit_id: int | None
     return q
 
 
-def _task_items(rt: Runtime, session: Session, lo: date, hi: date, unit_id: int | None,
-                sched: _Schedules) -> tuple[list[_Item], int]:
+def _due_tasks(rt: Runtime, session: Session, lo: date, hi: date, unit_id: int | None,
+               sched: _Schedules) -> tuple[list[tuple[Any, ...]], int]:
+    """(id, unit id, due date, owner, code, title, plan, document, steps, escalation) of the
+    open tasks with a step to emit (retired plan tasks left out), and how many were examined."""
     rows = session.connection().execute(task_window_query(rt, lo, hi, unit_id)).all()
-    due: list[tuple[tuple[int, int, str, str, str | None, date], list[Step], Step | None]] = []
+    fired = sched.fired
+    due = []
     for tid, uid, plan, code, owner, due_on in rows:
         if due_on is None:  # pragma: no cover - excluded by the query
             continue
-        steps, esc = sched.fired(due_on)
+        steps, esc = fired(due_on)
         if steps or esc:
-            due.append(((tid, uid, plan, code, owner, due_on), steps, esc))
+            due.append((tid, uid, plan, code, owner, due_on, steps, esc))
     if not due:
         return [], len(rows)
-    plan_ids = sorted({d[0][2] for d in due})
-    defs = {(p, c): (_first_line(text), product, retired)
+    plan_ids = sorted({d[2] for d in due})
+    defs = {(p, c): (_first_line(text), product or "", retired)
             for p, c, text, product, retired in session.connection().execute(
                 select(PlanTask.plan_id, PlanTask.code, PlanTask.text, PlanTask.product,
                        PlanTask.retired).where(PlanTask.plan_id.in_(plan_ids))).all()}
-    units = _units(session, list({d[0][1] for d in due}))
-    items = []
-    for (tid, uid, plan, code, owner, due_on), steps, esc in due:
-        text, product, retired = defs.get((plan, code), ("", None, True))
-        if retired:
-            continue
-        slug, unit_name = units[uid]
-        base = {
-            "kind": "task", "title": text, "unit": slug, "unit_name": unit_name,
-            "plan": plan, "code": code, "recipient_body": "", "document": product or "",
-            "link": f"/units/{slug}/tasks/{plan}/{code}", "item_owner": owner,
-        }
-        items.append(_Item("task", tid, uid, due_on, owner, code, base, steps, esc))
-    return items, len(rows)
+    missing = ("", "", True)
+    out = []
+    for tid, uid, plan, code, owner, due_on, steps, esc in due:
+        title, document, retired = defs.get((plan, code), missing)
+        if not retired:
+            out.append((tid, uid, due_on, owner, code, title, plan, document, steps, esc))
+    return out, len(rows)
 
 
-def _obligation_items(session: Session, lo: date, hi: date, unit_id: int | None,
-                      sched: _Schedules) -> tuple[list[_Item], int]:
+def _due_obligations(session: Session, lo: date, hi: date, unit_id: int | None,
+                     sched: _Schedules) -> tuple[list[tuple[Any, ...]], int]:
+    """The pending report occurrences with a step to emit (window query columns, then steps
+    and escalation), and how many were examined."""
     rows = session.connection().execute(obligation_window_query(lo, hi, unit_id)).all()
-    due = [(r, *sched.fired(r[3])) for r in rows]
-    due = [d for d in due if d[1] or d[2]]
-    units = _units(session, list({d[0][1] for d in due})) if due else {}
-    items = []
-    for (did, uid, period, due_on, owner, default_owner, code, title, source_plan, recipient,
-         schedule), steps, esc in due:
+    fired = sched.fired
+    due = []
+    for row in rows:
+        steps, esc = fired(row[3])
+        if steps or esc:
+            due.append((*row, steps, esc))
+    return due, len(rows)
+
+
+_Reach = tuple[list[tuple[int, str, str]], frozenset[int]]
+
+
+class _Owners(dict[tuple[int, str | None], _Reach]):
+    """(unit id, owner text) -> (person id, name, channel) of everyone in charge with a channel
+    to reach them, and the ids of everyone in charge (reachable or not). Resolved on first use
+    of each pair, not per item (a unit's 124 tasks share a dozen owner texts); a hit is a plain
+    dict lookup."""
+
+    def __init__(self, indexes: dict[int, OwnerIndex[Contact]]) -> None:
+        super().__init__()
+        self.indexes = indexes
+
+    def __missing__(self, key: tuple[int, str | None]) -> _Reach:
+        index = self.indexes[key[0]]
+        people = index.resolve(key[1])
+        reach = [(p.id, p.name, channel) for p in people
+                 if (channel := index.channel(p)) is not None]
+        hit = self[key] = (reach, frozenset(p.id for p in people))
+        return hit
+
+
+class _Leaders(dict[int, tuple[Contact | None, str | None]]):
+    """unit id -> the unit's leader and their channel, found on first use."""
+
+    def __init__(self, indexes: dict[int, OwnerIndex[Contact]]) -> None:
+        super().__init__()
+        self.indexes = indexes
+
+    def __missing__(self, unit_id: int) -> tuple[Contact | None, str | None]:
+        index = self.indexes[unit_id]
+        leader = index.leader
+        hit = self[unit_id] = (leader, index.channel(leader) if leader is not None else None)
+        return hit
+
+
+#: One item with a step to emit: kind, id, unit id, unit slug, due date, owner text, code,
+#: payload without the per-step fields, fired owner steps, fired escalation.
+_Item = tuple[str, int, int, str, date, str | None, str, dict[str, Any], list[Step], Step | None]
+
+
+def _items(tasks: list[tuple[Any, ...]], obligations: list[tuple[Any, ...]],
+           units: dict[int, tuple[str, str]]) -> Iterator[_Item]:
+    """The due tasks, then the due report occurrences, with their payloads."""
+    for tid, uid, due_on, owner, code, title, plan, document, steps, esc in tasks:
         slug, unit_name = units[uid]
-        shown = title if schedule == "once" else f"{title} ({period_label(period)})"
+        yield "task", tid, uid, slug, due_on, owner, code, {
+            "kind": "task", "title": title, "unit": slug, "unit_name": unit_name,
+            "plan": plan, "code": code, "recipient_body": "", "document": document,
+            "link": f"/units/{slug}/tasks/{plan}/{code}", "item_owner": owner,
+        }, steps, esc
+    shown_titles: dict[tuple[str, str, str], str] = {}
+    for (did, uid, period, due_on, owner, default_owner, code, title, source_plan, recipient,
+         schedule, steps, esc) in obligations:
+        slug, unit_name = units[uid]
+        shown = shown_titles.get((title, schedule, period))
+        if shown is None:
+            shown = shown_titles[(title, schedule, period)] = (
+                title if schedule == "once" else f"{title} ({period_label(period)})")
         who = owner or default_owner
-        base = {
+        yield "obligation", did, uid, slug, due_on, who, code, {
             "kind": "obligation", "title": shown, "unit": slug, "unit_name": unit_name,
             "plan": source_plan, "code": code, "period": period, "recipient_body": recipient,
             "document": title, "link": due_link(slug, did), "item_owner": who,
-        }
-        items.append(_Item("obligation", did, uid, due_on, who, code, base, steps, esc))
-    return items, len(rows)
+        }, steps, esc
 
 
-def _emit(item: _Item, index: OwnerIndex[Contact], plan: ReminderPlan) -> None:
-    owners = index.resolve(item.owner)
-    for step in item.owner_steps:
-        sent = 0
-        for person in owners:
-            channel = index.channel(person)
-            if channel is None:
+def _emit(items: Iterator[_Item], indexes: dict[int, OwnerIndex[Contact]],
+          plan: ReminderPlan) -> None:
+    """Each item's occurrences (one per fired step and reachable person in charge, plus the
+    leader's escalation), or an `Unresolved` where nobody can receive one."""
+    occurrences: list[Occurrence] = []
+    unresolved: list[tuple[int, Unresolved]] = []  # with the unit id, to order by unit
+    append = occurrences.append
+    owners, leaders = _Owners(indexes), _Leaders(indexes)
+    for kind, item_id, unit_id, slug, due_on, owner, code, base, steps, esc in items:
+        reach, owner_ids = owners[unit_id, owner]
+        for step in steps:
+            if not reach:
+                unresolved.append((unit_id, Unresolved(
+                    slug, kind, item_id, code, owner, step.name, due_on, step.send_on,
+                    f"không có ai (đang hoạt động, có địa chỉ nhận) mang chức danh hoặc tên "
+                    f"'{owner or '—'}'",
+                    f"nobody active and reachable has the title or name '{owner or '-'}'")))
                 continue
-            payload = {**item.base, "days": step.days, "person_name": person.name,
-                       "escalation": False}
-            plan.occurrences.append(Occurrence(
-                item.unit_id, person.id, channel, item.kind, item.id, item.due_on, step.name,
-                step.send_on, step.fire_at, payload))
-            sent += 1
-        if not sent:
-            plan.unresolved.append(Unresolved(
-                item.base["unit"], item.kind, item.id, item.code, item.owner, step.name,
-                item.due_on, step.send_on,
-                f"không có ai (đang hoạt động, có địa chỉ nhận) mang chức danh hoặc tên "
-                f"'{item.owner or '—'}'",
-                f"nobody active and reachable has the title or name '{item.owner or '-'}'"))
-    esc = item.escalation
-    if esc is None:
-        return
-    leader = index.leader
-    channel = index.channel(leader) if leader is not None else None
-    if leader is None or channel is None:
-        plan.unresolved.append(Unresolved(
-            item.base["unit"], item.kind, item.id, item.code, item.owner, esc.name,
-            item.due_on, esc.send_on,
-            "đơn vị chưa có lãnh đạo (vai trò leader) nhận được tin báo quá hạn",
-            "the unit has no reachable leader to escalate to"))
-        return
-    for p in owners:
-        if p.id == leader.id:
-            return  # the leader is in charge himself: he already has the overdue reminders
-    payload = {**item.base, "days": esc.days, "person_name": leader.name, "escalation": True}
-    plan.occurrences.append(Occurrence(
-        item.unit_id, leader.id, channel, item.kind, item.id, item.due_on, esc.name,
-        esc.send_on, esc.fire_at, payload))
+            name, send_on, fire_at, days = step.name, step.send_on, step.fire_at, step.days
+            for person_id, person_name, channel in reach:
+                append(Occurrence(
+                    unit_id, person_id, channel, kind, item_id, due_on, name, send_on, fire_at,
+                    {**base, "days": days, "person_name": person_name, "escalation": False}))
+        if esc is None:
+            continue
+        leader, leader_channel = leaders[unit_id]
+        if leader is None or leader_channel is None:
+            unresolved.append((unit_id, Unresolved(
+                slug, kind, item_id, code, owner, esc.name, due_on, esc.send_on,
+                "đơn vị chưa có lãnh đạo (vai trò leader) nhận được tin báo quá hạn",
+                "the unit has no reachable leader to escalate to")))
+            continue
+        if leader.id in owner_ids:
+            continue  # the leader is in charge himself: he already has the overdue reminders
+        append(Occurrence(
+            unit_id, leader.id, leader_channel, kind, item_id, due_on, esc.name, esc.send_on,
+            esc.fire_at,
+            {**base, "days": esc.days, "person_name": leader.name, "escalation": True}))
+    # Unresolved items in unit order (tasks, then reports, each in query order).
+    unresolved.sort(key=itemgetter(0))
+    plan.unresolved = [u for _uid, u in unresolved]
+    occurrences.sort(key=_ORDER)
+    plan.occurrences = occurrences
 
 
 def plan_reminders(
@@ -262,32 +335,29 @@ def plan_reminders(
     rules = rules or load_reminder_rules()
     if now.tzinfo is None:
         now = now.replace(tzinfo=VN_TZ)
-    limit = now + timedelta(days=horizon_days)
+    with _collector_paused():  # and the rows, people, … are freed before it runs again
+        return _build_plan(rt, now, now + timedelta(days=horizon_days), unit, rules)
+
+
+def _build_plan(rt: Runtime, now: datetime, limit: datetime, unit: str | None,
+                rules: ReminderRules) -> ReminderPlan:
     sched = _Schedules(rules, rt.calendar, now, limit)
     lo, hi = query_window(local_date(now), local_date(limit), rules, rt.calendar)
     plan = ReminderPlan()
     with rt.db.read() as session:
         unit_id = get_unit(session, unit).id if unit is not None else None
-        items: list[_Item] = []
+        tasks: list[tuple[Any, ...]] = []
+        obligations: list[tuple[Any, ...]] = []
         if "task" in rules.items:
-            found, seen = _task_items(rt, session, lo, hi, unit_id, sched)
-            items += found
+            tasks, seen = _due_tasks(rt, session, lo, hi, unit_id, sched)
             plan.items += seen
         if "obligation" in rules.items:
-            found, seen = _obligation_items(session, lo, hi, unit_id, sched)
-            items += found
+            obligations, seen = _due_obligations(session, lo, hi, unit_id, sched)
             plan.items += seen
-        items.sort(key=lambda i: i.unit_id)
-        unit_ids = sorted({i.unit_id for i in items})
-        start = 0
-        for chunk in _chunks(unit_ids):
-            indexes = contact_indexes(session, chunk)
-            last = chunk[-1]
-            while start < len(items) and items[start].unit_id <= last:
-                _emit(items[start], indexes[items[start].unit_id], plan)
-                start += 1
-    plan.occurrences.sort(key=lambda o: (o.send_on, o.unit_id, o.person_id, o.channel,
-                                         o.item_kind, o.due_on, o.item_id, o.step))
+        unit_ids = {t[1] for t in tasks} | {o[1] for o in obligations}
+        if unit_ids:
+            indexes = contact_indexes(session, unit_ids)
+            _emit(_items(tasks, obligations, _units(session, unit_ids)), indexes, plan)
     return plan
 
 
