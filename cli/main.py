@@ -460,6 +460,8 @@ def report_run_all(
     out: Annotated[Path, typer.Option(help="Thư mục gốc; mỗi đơn vị một thư mục con")],
     parent: Annotated[str | None, typer.Option(help="Chỉ các đơn vị thuộc đơn vị này")] = None,
     freeze: Annotated[bool, typer.Option("--freeze")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Số tiến trình song song (mỗi lõi CPU một)")
+                       ] = 1,
     by: ByOpt = "hệ thống",
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
@@ -467,7 +469,7 @@ def report_run_all(
     with session(json_, db, at) as rt:
         with _progress(json_) as advance:
             results = api.run_all(rt, period, out, parent=parent, freeze=freeze, taken_by=by,
-                                  progress=advance)
+                                  workers=workers, progress=advance)
         if json_:
             emit_json([r.as_dict() for r in results])
         else:

@@ -124,9 +124,38 @@ def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -
     return check_report(rt, snap, against=against)
 
 
+@dataclass(frozen=True)
+class UnitExport:
+    """What a quarter-end run keeps of one unit: the snapshot itself stays on disk."""
+
+    unit: str
+    content_hash: str | None
+    frozen: bool
+    files: int
+    bytes: int
+
+    @classmethod
+    def of(cls, res: SnapshotResult) -> UnitExport:
+        return cls(res.snapshot.unit.slug, res.snapshot.content_hash, res.snapshot.frozen,
+                   len(res.files), sum(p.stat().st_size for p in res.files))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"unit": self.unit, "content_hash": self.content_hash, "frozen": self.frozen,
+                "files": self.files, "bytes": self.bytes}
+
+
 def run_all(rt: Runtime, period: str, out: Path, *, parent: str | None = None,
-            freeze: bool = False, taken_by: str = "",
-            progress: Callable[[int, int], None] | None = None) -> list[SnapshotResult]:
+            freeze: bool = False, taken_by: str = "", workers: int = 1,
+            progress: Callable[[int, int], None] | None = None) -> list[UnitExport]:
+    """Snapshot and export every unit with plans; `workers` > 1 uses a process pool.
+
+    Only a small summary per unit is kept, so memory stays flat however many units there are.
+    """
+    if workers > 1:
+        from engine.bulk import run_all_parallel
+
+        return run_all_parallel(rt, period, out, workers=workers, parent=parent, freeze=freeze,
+                                taken_by=taken_by, at=rt.now(), progress=progress)
     with rt.db.read() as session:
         q = select(Unit.slug).where(Unit.id.in_(select(UnitPlan.unit_id))).order_by(Unit.slug)
         if parent:
@@ -136,8 +165,8 @@ def run_all(rt: Runtime, period: str, out: Path, *, parent: str | None = None,
     cache = DefinitionCache()
     results = []
     for i, slug in enumerate(slugs, start=1):
-        results.append(snapshot_and_export(rt, slug, period, out / slug, freeze=freeze,
-                                           taken_by=taken_by, cache=cache))
+        results.append(UnitExport.of(snapshot_and_export(
+            rt, slug, period, out / slug, freeze=freeze, taken_by=taken_by, cache=cache)))
         if progress:
             progress(i, len(slugs))
     return results
@@ -150,6 +179,7 @@ __all__ = [
     "SnapshotResult",
     "TaskKey",
     "TaskView",
+    "UnitExport",
     "add_note",
     "add_unit",
     "assign",
