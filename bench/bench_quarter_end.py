@@ -123,7 +123,8 @@ def run(rt: Runtime, kind: str, *, workers: int = 2, sequential: str = "province
                        target=f"< {MAX_SECONDS} s", met=r["wall"] < MAX_SECONDS)
                 figure(s, "  peak RSS against the target", r["peak_mb"], "MB",
                        target=f"< {MAX_MB} MB", met=r["peak_mb"] < MAX_MB)
-            note(f"run_all memory growth (a summary per unit is kept): +{growth * 1024:,.0f} KB per unit")
+            note(f"run_all memory growth (a summary per unit is kept): "
+                 f"+{growth * 1024:,.0f} KB per unit")
 
         with TreeRss() as tree:
             r = _in_child(_parallel, rt.db.url, str(out / "parallel"), workers, freeze)
