@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from pydantic import model_validator
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -32,6 +32,7 @@ from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.evidence import register_documents
 from engine.runtime import Runtime
 from engine.storage.models import Obligation, ObligationDue, ObligationHistory, Unit
+from engine.storage.versioning import compare_and_set
 from engine.tasks import Actor, parse_evidence
 from engine.text import format_date_vi, nfc
 from engine.timeliness import effective_due
@@ -268,15 +269,8 @@ def due_link(unit_slug: str, due_id: int) -> str:
 def _bump(session: Session, due: ObligationDue, expected: int, values: dict[str, object],
           label: str) -> int:
     """Compare-and-set on the version column: the only way an occurrence row changes."""
-    res = session.execute(
-        update(ObligationDue)
-        .where(ObligationDue.id == due.id, ObligationDue.version == expected)
-        .values(version=expected + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if res.rowcount != 1:  # type: ignore[attr-defined]
-        current = session.scalar(select(ObligationDue.version)
-                                 .where(ObligationDue.id == due.id))
+    current = compare_and_set(session, ObligationDue, due.id, expected, values)
+    if current is not None:
         raise Conflict(
             f"Báo cáo {label} vừa được người khác cập nhật (phiên bản {current}); hãy tải lại "
             "rồi thử lại",

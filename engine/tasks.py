@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.documents import DocumentRef, parse_reference
@@ -22,6 +22,7 @@ from engine.evidence import register_documents
 from engine.free_text import check_dates
 from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, Task, TaskEvidence, TaskHistory, Unit
+from engine.storage.versioning import compare_and_set
 from engine.text import format_date_vi, nfc
 from engine.units import get_unit
 from engine.workflow.machine import Command
@@ -129,14 +130,8 @@ def _check_version(task: Task, expected: int | None, key: TaskKey) -> None:
 def _bump(session: Session, task: Task, expected_version: int, values: dict[str, object],
           key: TaskKey) -> int:
     """Compare-and-set on the version column: the only way a task row changes."""
-    res = session.execute(
-        update(Task)
-        .where(Task.id == task.id, Task.version == expected_version)
-        .values(version=expected_version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if res.rowcount != 1:  # type: ignore[attr-defined]
-        current = session.scalar(select(Task.version).where(Task.id == task.id))
+    current = compare_and_set(session, Task, task.id, expected_version, values)
+    if current is not None:
         raise Conflict(
             f"Nhiệm vụ {key.code} vừa được người khác cập nhật (phiên bản {current}); "
             "hãy tải lại rồi thử lại",
