@@ -48,6 +48,8 @@ NAV: list[NavItem] = [
     NavItem("Thành phố", "/city", frozenset({"reviewer", "admin"})),
     NavItem("Nhắc việc", "/admin/outbox", frozenset({"admin"})),
     NavItem("Cán bộ", "/admin/people", frozenset({"admin"})),
+    NavItem("Đơn vị", "/admin/units", frozenset({"admin"})),
+    NavItem("Kế hoạch", "/admin/plans", frozenset({"admin"})),
 ]
 
 

@@ -1,21 +1,32 @@
-"""Administration pages: the reminder log (outbox) with retry of failed messages, and the
-people reminders reach with the web logins (read-only)."""
+"""Administration pages: the reminder log (outbox) with retry of failed messages; units (list,
+add); the people reminders reach (list, add/update) with the web logins; plans (list, upload a
+plan YAML for one or more units). Units, people and plans are checked with
+`access.require(rt, user, "users.manage")` (admin only); a refused form is shown again with the
+Vietnamese reason next to its field and nothing saved."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from engine import accounts
+from engine import access, accounts, api
 from engine.accounts import UserView
-from engine.errors import ValidationFailed
-from engine.people import list_people
+from engine.errors import CchcError, ValidationFailed
+from engine.people import add_person, list_people
 from engine.reminders import outbox
+from engine.text import nfc
 from engine.units import list_units
-from web.deps import Rt, require_role
-from web.routes.common import status_of
+from plans.errors import DataFileError, FileProblem
+from plans.people_schema import CHANNELS
+from web.deps import CurrentUser, Rt, Settings, require_role
+from web.routes.common import FormErrors, status_of
 from web.templating import render
 
 router = APIRouter(prefix="/admin")
@@ -70,11 +81,199 @@ def outbox_retry(request: Request, row_id: int, rt: Rt, user: Admin) -> Response
     return RedirectResponse(f"/admin/outbox?state=failed&ok={row_id}", status_code=303)
 
 
-@router.get("/people", include_in_schema=False)
-def people(request: Request, rt: Rt, _user: Admin) -> Response:
-    units = {u.slug: u.display for u in list_units(rt)}
+# ---------------------------------------------------------------- units, people, plans
+
+UNIT_KINDS = ("xã", "phường", "thị trấn", "đặc khu", "huyện", "thành phố", "thị xã", "quận",
+              "tỉnh")
+PERSON_ROLES = ("officer", "leader", "admin")
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_UPLOAD_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _manage(rt: Rt, user: UserView) -> None:
+    """Admin pages that change units, people and plans: the `users.manage` action."""
+    access.require(rt, user, "users.manage")
+
+
+def _unit_errors(rt: Rt, form: dict[str, str]) -> FormErrors:
+    """Vietnamese reasons next to each bad field of the add-unit form (nothing saved)."""
+    errors = FormErrors()
+    existing = {u.slug for u in list_units(rt)}
+    slug = form["slug"]
+    if not slug:
+        errors.fields["slug"] = "Hãy nhập mã đơn vị"
+    elif not _SLUG.match(slug):
+        errors.fields["slug"] = ("Mã đơn vị chỉ gồm chữ thường không dấu, số và dấu gạch nối "
+                                 "(ví dụ vinh-thanh)")
+    elif slug in existing:
+        errors.fields["slug"] = f"Mã đơn vị '{slug}' đã có"
+    if not form["name"]:
+        errors.fields["name"] = "Hãy nhập tên đơn vị"
+    if form["kind"] not in UNIT_KINDS:
+        errors.fields["kind"] = "Hãy chọn cấp đơn vị trong danh sách"
+    if form["parent"] and form["parent"] not in existing:
+        errors.fields["parent"] = f"Không có đơn vị cấp trên '{form['parent']}'"
+    cutoff = form["cutoff"]
+    if cutoff and not (cutoff.isdigit() and 1 <= int(cutoff) <= 28):
+        errors.fields["cutoff"] = "Ngày chốt số liệu phải là số từ 1 đến 28"
+    return errors
+
+
+def units_page(request: Request, rt: Rt, *, form: dict[str, str] | None = None,
+               errors: FormErrors | None = None, ok: str | None = None,
+               status_code: int = 200) -> Response:
+    units = list_units(rt)
+    return render(request, "admin_units.html", {
+        "title": "Đơn vị", "units": units, "kinds": UNIT_KINDS,
+        "names": {u.slug: u.display for u in units},
+        "form": form or {}, "errors": errors or FormErrors(),
+        "messages": [("ok", f"Đã thêm đơn vị {ok}")] if ok else [],
+    }, status_code=status_code)
+
+
+@router.get("/units", include_in_schema=False)
+def units_list(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None) -> Response:
+    _manage(rt, user)
+    shown = None
+    if ok:
+        shown = next((u.display for u in list_units(rt) if u.slug == ok), None)
+    return units_page(request, rt, ok=shown)
+
+
+@router.post("/units", include_in_schema=False)
+def units_add(request: Request, rt: Rt, user: CurrentUser,
+              slug: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
+              kind: Annotated[str, Form()] = "", parent: Annotated[str, Form()] = "",
+              cutoff: Annotated[str, Form()] = "") -> Response:
+    _manage(rt, user)
+    form = {"slug": nfc(slug), "name": nfc(name), "kind": nfc(kind), "parent": nfc(parent),
+            "cutoff": nfc(cutoff)}
+    errors = _unit_errors(rt, form)
+    if not errors:
+        try:
+            api.add_unit(rt, slug=form["slug"], name=form["name"], kind=form["kind"],
+                         parent=form["parent"] or None,
+                         report_cutoff_day=int(form["cutoff"]) if form["cutoff"] else None)
+        except CchcError as exc:
+            errors = FormErrors.of(exc, {"report_cutoff_day": "cutoff"}, set(form))
+    if errors:
+        return units_page(request, rt, form=form, errors=errors, status_code=400)
+    return RedirectResponse(f"/admin/units?ok={form['slug']}", status_code=303)
+
+
+def people_page(request: Request, rt: Rt, *, form: dict[str, Any] | None = None,
+                errors: FormErrors | None = None, ok: str | None = None,
+                status_code: int = 200) -> Response:
+    units = list_units(rt)
     return render(request, "people.html", {
-        "title": "Cán bộ", "people": list_people(rt), "units": units,
-        "users": accounts.list_users(rt),
-        "channel_label": lambda c: CHANNEL_LABELS.get(c, c),
-    })
+        "title": "Cán bộ", "people": list_people(rt), "units": {u.slug: u.display for u in units},
+        "unit_list": units, "users": accounts.list_users(rt), "roles": PERSON_ROLES,
+        "channels": CHANNELS, "channel_label": lambda c: CHANNEL_LABELS.get(c, c),
+        "form": form or {"unit": "", "role": "officer", "channels": []},
+        "errors": errors or FormErrors(),
+        "messages": [("ok", f"Đã lưu cán bộ {ok}")] if ok else [],
+    }, status_code=status_code)
+
+
+@router.get("/people", include_in_schema=False)
+def people(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None) -> Response:
+    _manage(rt, user)
+    return people_page(request, rt, ok=ok)
+
+
+@router.post("/people", include_in_schema=False)
+def people_add(request: Request, rt: Rt, user: CurrentUser,
+               unit: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
+               role: Annotated[str, Form()] = "officer", title: Annotated[str, Form()] = "",
+               email: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
+               zalo_user_id: Annotated[str, Form()] = "",
+               channels: Annotated[list[str] | None, Form()] = None) -> Response:
+    _manage(rt, user)
+    form: dict[str, Any] = {
+        "unit": nfc(unit), "name": nfc(name), "role": nfc(role), "title": nfc(title),
+        "email": nfc(email), "phone": nfc(phone), "zalo_user_id": nfc(zalo_user_id),
+        "channels": [c for c in (channels or []) if c],
+    }
+    errors = FormErrors()
+    if form["unit"] not in {u.slug for u in list_units(rt)}:
+        errors.fields["unit"] = "Hãy chọn đơn vị trong danh sách"
+    if not errors:
+        try:
+            person = add_person(rt, unit=form["unit"], name=form["name"], role=form["role"],
+                                title=form["title"] or None, email=form["email"] or None,
+                                phone=form["phone"] or None,
+                                zalo_user_id=form["zalo_user_id"] or None,
+                                channels=form["channels"] or None)
+        except CchcError as exc:
+            errors = FormErrors.of(exc, {}, set(form))
+    if errors:
+        return people_page(request, rt, form=form, errors=errors, status_code=400)
+    return RedirectResponse(f"/admin/people?ok={quote(person.name)}", status_code=303)
+
+
+def plans_page(request: Request, rt: Rt, *, chosen: list[str] | None = None,
+               errors: FormErrors | None = None, problems: list[FileProblem] | None = None,
+               messages: list[tuple[str, str]] | None = None,
+               status_code: int = 200) -> Response:
+    return render(request, "admin_plans.html", {
+        "title": "Kế hoạch", "plans": api.list_plans(rt), "unit_list": list_units(rt),
+        "chosen": chosen or [], "errors": errors or FormErrors(), "problems": problems or [],
+        "messages": messages or [],
+    }, status_code=status_code)
+
+
+@router.get("/plans", include_in_schema=False)
+def plans_list(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None,
+               n: int | None = None) -> Response:
+    _manage(rt, user)
+    messages = [("ok", f"Đã nạp kế hoạch {ok} cho {n or 0} đơn vị")] if ok else []
+    return plans_page(request, rt, messages=messages)
+
+
+def _upload_name(filename: str) -> str:
+    base = Path(filename.replace("\\", "/")).name
+    return _UPLOAD_NAME.sub("-", base)[:100] or "ke-hoach.yaml"
+
+
+@router.post("/plans", include_in_schema=False)
+def plans_upload(request: Request, rt: Rt, user: CurrentUser, settings: Settings,
+                 units: Annotated[list[str] | None, Form()] = None,
+                 file: Annotated[UploadFile | None, File()] = None) -> Response:
+    _manage(rt, user)
+    chosen = [u for u in (units or []) if u]
+    errors = FormErrors()
+    known = {u.slug for u in list_units(rt)}
+    if not chosen:
+        errors.fields["units"] = "Hãy chọn ít nhất một đơn vị"
+    elif any(u not in known for u in chosen):
+        errors.fields["units"] = "Có đơn vị không có trong danh sách"
+    content = b""
+    if file is None or not file.filename:
+        errors.fields["file"] = "Hãy chọn tệp kế hoạch (.yaml)"
+    else:
+        content = file.file.read(settings.max_upload_bytes + 1)
+        if len(content) > settings.max_upload_bytes:
+            mb = settings.max_upload_bytes // (1024 * 1024)
+            errors.fields["file"] = f"Tệp quá lớn (tối đa {mb} MB)"
+        elif not content.strip():
+            errors.fields["file"] = "Tệp rỗng"
+    if errors:
+        return plans_page(request, rt, chosen=chosen, errors=errors, status_code=400)
+    assert file is not None and file.filename
+    name = _upload_name(file.filename)
+    with tempfile.TemporaryDirectory(prefix="cchc-plan-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(content)
+        try:
+            loaded = api.load_plans(rt, chosen, [path])
+        except DataFileError as exc:
+            problems = [replace(p, file=name) if p.file == str(path) else p
+                        for p in exc.file_problems]
+            return plans_page(request, rt, chosen=chosen, problems=problems, status_code=400)
+        except CchcError as exc:
+            errors = FormErrors.of(exc, {"unit": "units", "plan": "file"}, {"units", "file"})
+            return plans_page(request, rt, chosen=chosen, errors=errors,
+                              status_code=status_of(exc))
+    plan_id = loaded[0].plan_id if loaded else ""
+    return RedirectResponse(f"/admin/plans?ok={quote(plan_id)}&n={len(chosen)}",
+                            status_code=303)
