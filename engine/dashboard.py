@@ -22,11 +22,19 @@ from engine.people import PersonView, list_people, owner_key
 from engine.periods import ReportingPeriod, parse_period, period_containing, quarters_of
 from engine.plan_loading import plans_of_unit
 from engine.runtime import Runtime
-from engine.storage.models import Plan, PlanSection, UnitPlan
+from engine.storage.models import (
+    Obligation,
+    ObligationDue,
+    Plan,
+    PlanSection,
+    PlanTask,
+    Task,
+    UnitPlan,
+)
 from engine.storage.models import Snapshot as SnapshotRow
 from engine.tasks import TaskView, list_tasks
-from engine.timeliness import Timeliness, effective_due
-from engine.units import UnitView, effective_cutoff_day, get_unit, view
+from engine.timeliness import Timeliness, effective_due, timeliness
+from engine.units import UnitView, all_views, effective_cutoff_day, get_unit, view
 
 #: How far ahead the dashboard lists sub-reports coming due (overdue ones are always listed).
 OBLIGATIONS_AHEAD_DAYS = 30
@@ -156,19 +164,27 @@ def is_overdue(task: TaskView) -> bool:
 
 def progress(rt: Runtime, tasks: Iterable[TaskView], plans: Sequence[Plan]) -> list[PlanProgress]:
     """Per plan (in appendix order): total, done and overdue among `tasks`."""
-    counts: dict[str, list[int]] = {p.id: [0, 0, 0] for p in plans}
-    for t in tasks:
-        c = counts.setdefault(t.plan, [0, 0, 0])
+    return _progress(
+        ((t.plan, rt.machine.is_done(t.state), is_overdue(t)) for t in tasks),
+        [(p.id, p.title, p.appendix_number, p.year) for p in plans])
+
+
+def _progress(tasks: Iterable[tuple[str, bool, bool]],
+              plans: Sequence[tuple[str, str, int, int]]) -> list[PlanProgress]:
+    """`progress` on plain values: tasks as (plan id, done, overdue), plans as (id, title,
+    appendix number, year)."""
+    counts: dict[str, list[int]] = {p[0]: [0, 0, 0] for p in plans}
+    for task_plan, is_done, late in tasks:
+        c = counts.setdefault(task_plan, [0, 0, 0])
         c[0] += 1
-        c[1] += rt.machine.is_done(t.state)
-        c[2] += is_overdue(t)
-    by_id = {p.id: p for p in plans}
+        c[1] += is_done
+        c[2] += late
+    by_id = {p[0]: p for p in plans}
     out = []
     for plan_id, (total, done, overdue) in counts.items():
         p = by_id.get(plan_id)
-        out.append(PlanProgress(plan_id, p.title if p else plan_id,
-                                p.appendix_number if p else 0, p.year if p else 0,
-                                total, done, overdue))
+        out.append(PlanProgress(plan_id, p[1] if p else plan_id, p[2] if p else 0,
+                                p[3] if p else 0, total, done, overdue))
     return sorted(out, key=lambda x: (x.appendix, x.plan))
 
 
@@ -305,12 +321,15 @@ def reporting_quarter(rt: Runtime, unit: str, *, today: date | None = None) -> R
     """The quarter being reported on now: the latest one whose cut-off day has come (on
     20/9/2023 with cut-off day 13 it is 2023-Q3, 14/6–13/9). Its figures may be frozen from
     its cut-off day on."""
-    today = today or rt.today()
-    day = cutoff_day(rt, unit)
-    current = period_containing(today, "quarter", day)
+    return quarter_reported_on(today or rt.today(), cutoff_day(rt, unit))
+
+
+def quarter_reported_on(today: date, cutoff: int) -> ReportingPeriod:
+    """`reporting_quarter` for a known cut-off day (no query)."""
+    current = period_containing(today, "quarter", cutoff)
     if current.end <= today:
         return current
-    return period_containing(current.start - timedelta(days=1), "quarter", day)
+    return period_containing(current.start - timedelta(days=1), "quarter", cutoff)
 
 
 def period_choices(rt: Runtime, unit: str) -> list[ReportingPeriod]:
@@ -362,8 +381,74 @@ def unit_overview(rt: Runtime, unit: str, *, today: date | None = None) -> UnitO
 def city_overview(rt: Runtime, units: Iterable[UnitView], *, today: date | None = None
                   ) -> list[UnitOverview]:
     """Every unit among `units` that has plans (pass `access.readable_units(rt, user)`: the
-    reviewer's communes, or every unit for an admin), by name."""
-    rows = [unit_overview(rt, u.slug, today=today) for u in units_with_plans(rt, units)]
+    reviewer's communes, or every unit for an admin), by name.
+
+    Set-based: a handful of queries for all the units together (not `unit_overview` per unit,
+    ~12 ms a commune), counted here with the same rules — equal to `unit_overview` of each."""
+    today = today or rt.today()
+    now = rt.today()  # task timeliness and overdue sub-reports are as of today, as in the views
+    with rt.db.read() as session:
+        views = all_views(session, rt.settings.report_cutoff_day)
+        plan_rows = session.execute(
+            select(UnitPlan.unit_id, Plan.id, Plan.title, Plan.appendix_number, Plan.year)
+            .join(Plan, Plan.id == UnitPlan.plan_id)
+            .order_by(UnitPlan.unit_id, Plan.appendix_number)).all()
+        plans_by_unit: dict[int, list[tuple[str, str, int, int]]] = {}
+        for unit_id, plan_id, title, appendix, year in plan_rows:
+            plans_by_unit.setdefault(unit_id, []).append((plan_id, title, appendix, year))
+        wanted = [views[u.slug] for u in units
+                  if u.id in plans_by_unit and u.slug in views]
+        ids = sorted({v.id for v in wanted})
+        if not ids:
+            return []
+        task_rows = session.execute(
+            select(Task.unit_id, Task.plan_id, Task.state, Task.due_on, Task.done_on)
+            .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
+            .join(Plan, Plan.id == Task.plan_id)
+            .where(Task.unit_id.in_(ids), PlanTask.retired.is_(False))).all()
+        due_rows = session.execute(
+            select(Obligation.unit_id, ObligationDue.due_on)
+            .join(Obligation, Obligation.id == ObligationDue.obligation_id)
+            .where(Obligation.unit_id.in_(ids), ObligationDue.state == PENDING,
+                   Obligation.retired.is_(False), ObligationDue.due_on < now)).all()
+        frozen = {(unit_id, period) for unit_id, period in session.execute(
+            select(SnapshotRow.unit_id, SnapshotRow.period)
+            .where(SnapshotRow.unit_id.in_(ids)))}
+
+    overdue_memo: dict[tuple[date | None, date | None], bool] = {}
+
+    def overdue(due_on: date | None, done_on: date | None) -> bool:
+        k = (due_on, done_on)
+        hit = overdue_memo.get(k)
+        if hit is None:
+            hit = overdue_memo[k] = timeliness(due_on, done_on, now, rt.calendar) \
+                == Timeliness.OPEN_OVERDUE
+        return hit
+
+    done_memo: dict[str, bool] = {}
+    tasks_by_unit: dict[int, list[tuple[str, bool, bool]]] = {}
+    for unit_id, plan_id, state, due_on, done_on in task_rows:
+        done = done_memo.get(state)
+        if done is None:
+            done = done_memo[state] = rt.machine.is_done(state)
+        tasks_by_unit.setdefault(unit_id, []).append((plan_id, done, overdue(due_on, done_on)))
+    late_dues: dict[int, int] = {}
+    for unit_id, due_on in due_rows:
+        deadline = effective_due(due_on, rt.calendar)
+        assert deadline is not None
+        if now > deadline:
+            late_dues[unit_id] = late_dues.get(unit_id, 0) + 1
+
+    rows = []
+    for v in wanted:
+        tasks = tasks_by_unit.get(v.id, [])
+        quarter = quarter_reported_on(today, v.cutoff_day)
+        rows.append(UnitOverview(
+            unit=v, plans=_progress(tasks, plans_by_unit[v.id]),
+            overdue_tasks=sum(1 for t in tasks if t[2]),
+            overdue_obligations=late_dues.get(v.id, 0),
+            period=quarter.code, period_label=quarter.label_vi,
+            frozen=(v.id, quarter.code) in frozen))
     return sorted(rows, key=lambda o: (o.unit.parent_slug or "", o.unit.name, o.unit.slug))
 
 
@@ -390,6 +475,7 @@ __all__ = [
     "plan_progress",
     "plan_sections",
     "progress",
+    "quarter_reported_on",
     "reporting_quarter",
     "unit_dashboard",
     "unit_overview",

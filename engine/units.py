@@ -113,3 +113,27 @@ def list_units(rt: Runtime) -> list[UnitView]:
     with rt.db.read() as session:
         units = session.scalars(select(Unit).order_by(Unit.slug)).all()
         return [view(session, u, rt.settings.report_cutoff_day) for u in units]
+
+
+def all_views(session: Session, default_cutoff: int) -> dict[str, UnitView]:
+    """`view` of every unit by slug, from one query (parents and cut-off days resolved in
+    memory the way `view` and `effective_cutoff_day` resolve them)."""
+    units = {u.id: u for u in session.scalars(select(Unit))}
+
+    def cutoff(unit: Unit) -> int:
+        current: Unit | None = unit
+        seen: set[int] = set()
+        while current is not None and current.id not in seen:
+            seen.add(current.id)
+            if current.report_cutoff_day is not None:
+                return current.report_cutoff_day
+            current = units.get(current.parent_id) if current.parent_id else None
+        return default_cutoff
+
+    out = {}
+    for u in units.values():
+        parent = units.get(u.parent_id) if u.parent_id else None
+        out[u.slug] = UnitView(id=u.id, slug=u.slug, name=u.name, kind=u.kind,
+                               parent_slug=parent.slug if parent else None,
+                               cutoff_day=cutoff(u), leader=u.leader)
+    return out
