@@ -14,12 +14,13 @@ import html
 import re
 import shutil
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from conftest import Clock
+from web_client import Login, csrf, login_clients, text_of, token
 from web_server import DEMO_NOW, LOGINS, cheap_hashes
 
 from engine import api
@@ -36,7 +37,6 @@ with warnings.catch_warnings():  # starlette's TestClient warns about httpx at i
 PLAN_FILE = Path(__file__).resolve().parents[1] / "plans/data/vinh-thanh-2023/cchc-2023.yaml"
 NEW_UNIT = "vinh-luong"
 
-Login = Callable[[str], TestClient]
 
 
 @pytest.fixture(scope="module")
@@ -64,37 +64,8 @@ def rt(demo_db: Path, tmp_path: Path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def login(rt: Runtime) -> Iterator[Login]:
-    app = create_app(rt, WebSettings())
-    clients: list[TestClient] = []
-
-    def _login(role: str) -> TestClient:
-        username, password = LOGINS[role]
-        client = TestClient(app)
-        clients.append(client)
-        page = client.get("/login")
-        r = client.post("/login", data={"username": username, "password": password,
-                                         "csrf_token": token(page.text), "next": "/dashboard"},
-                        follow_redirects=False)
-        assert r.status_code == 303, r.text
-        return client
-
-    yield _login
-    for c in clients:
-        c.close()
-
-
-def token(page: str) -> str:
-    m = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert m, "no CSRF field on the page"
-    return m.group(1)
-
-
-def csrf(client: TestClient) -> str:
-    return token(client.get("/dashboard").text)
-
-
-def text_of(page: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    with login_clients(create_app(rt, WebSettings())) as login_:
+        yield login_
 
 
 def counts(rt: Runtime) -> tuple[int, int, int, int]:

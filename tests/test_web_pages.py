@@ -18,14 +18,15 @@ import re
 import shutil
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import docx
 import openpyxl
 import pytest
 from conftest import Clock
-from web_server import DEMO_NOW, LOGINS, cheap_hashes, seed_failed_reminders
+from web_client import Login, csrf, login_clients, text_of
+from web_server import DEMO_NOW, cheap_hashes, seed_failed_reminders
 
 from engine import accounts, api
 from engine.attachments import list_attachments, task_documents
@@ -52,7 +53,6 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-Login = Callable[[str], TestClient]  # role or username → a logged-in client
 
 # ---------------------------------------------------------------- fixtures
 
@@ -87,39 +87,9 @@ def app_settings() -> WebSettings:
 
 @pytest.fixture
 def login(rt: Runtime, app_settings: WebSettings) -> Iterator[Login]:
-    app = create_app(rt, app_settings)
-    clients: list[TestClient] = []
+    with login_clients(create_app(rt, app_settings), PASSWORD) as login_:
+        yield login_
 
-    def _login(role: str) -> TestClient:
-        username, password = LOGINS.get(role, (role, PASSWORD))
-        client = TestClient(app)
-        clients.append(client)
-        page = client.get("/login")
-        r = client.post("/login", data={"username": username, "password": password,
-                                         "csrf_token": token(page.text), "next": "/dashboard"},
-                        follow_redirects=False)
-        assert r.status_code == 303, r.text
-        return client
-
-    yield _login
-    for c in clients:
-        c.close()
-
-
-
-def token(page: str) -> str:
-    m = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert m, "no CSRF field on the page"
-    return m.group(1)
-
-
-def csrf(client: TestClient) -> str:
-    return token(client.get("/dashboard").text)
-
-
-def text_of(page: str) -> str:
-    """The page's text, unescaped, whitespace collapsed (for 'is this sentence shown')."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
 def url(key: TaskKey, suffix: str = "") -> str:
