@@ -12,20 +12,27 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Clock
-from web_client import Login, csrf, login_clients, text_of, token
-from web_server import DEMO_NOW, LOGINS, cheap_hashes
+from web_client import (  # noqa: F401 - the *_fixture names register the demo fixtures
+    Login,
+    cheap_hashes_fixture,
+    csrf,
+    demo_db_fixture,
+    demo_rt_fixture,
+    login_clients,
+    text_of,
+    token,
+)
+from web_server import LOGINS
 
 from engine import api
 from engine.people import list_people
-from engine.runtime import Runtime, open_runtime
+from engine.runtime import Runtime
 from engine.units import list_units
 from web import create_app
 from web.settings import WebSettings
@@ -37,29 +44,6 @@ with warnings.catch_warnings():  # starlette's TestClient warns about httpx at i
 PLAN_FILE = Path(__file__).resolve().parents[1] / "plans/data/vinh-thanh-2023/cchc-2023.yaml"
 NEW_UNIT = "vinh-luong"
 
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from engine.demo import run_demo
-
-    with cheap_hashes():
-        return run_demo(tmp_path_factory.mktemp("demo")).database
-
-
-@pytest.fixture(autouse=True)
-def _cheap() -> Iterator[None]:
-    with cheap_hashes():
-        yield
-
-
-@pytest.fixture
-def rt(demo_db: Path, tmp_path: Path) -> Iterator[Runtime]:
-    copy = tmp_path / "cchc.sqlite3"
-    shutil.copy(demo_db, copy)
-    runtime = open_runtime(f"sqlite:///{copy}", clock=Clock(DEMO_NOW), migrate=False)
-    yield runtime
-    runtime.db.dispose()
 
 
 @pytest.fixture

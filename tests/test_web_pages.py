@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import io
 import re
-import shutil
 import unicodedata
 import warnings
 from collections.abc import Iterator
@@ -25,8 +24,16 @@ import docx
 import openpyxl
 import pytest
 from conftest import Clock
-from web_client import Login, csrf, login_clients, text_of
-from web_server import DEMO_NOW, cheap_hashes, seed_failed_reminders
+from web_client import (  # noqa: F401 - the *_fixture names register the demo fixtures
+    Login,
+    cheap_hashes_fixture,
+    csrf,
+    demo_db_fixture,
+    demo_rt_fixture,
+    login_clients,
+    text_of,
+)
+from web_server import seed_failed_reminders
 
 from engine import accounts, api
 from engine.attachments import list_attachments, task_documents
@@ -55,29 +62,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from engine.demo import run_demo
-
-    with cheap_hashes():
-        return run_demo(tmp_path_factory.mktemp("demo")).database
-
-
-@pytest.fixture(autouse=True)
-def _cheap() -> Iterator[None]:
-    with cheap_hashes():
-        yield
-
-
-@pytest.fixture
-def rt(demo_db: Path, tmp_path: Path) -> Iterator[Runtime]:
-    copy = tmp_path / "cchc.sqlite3"
-    shutil.copy(demo_db, copy)
-    runtime = open_runtime(f"sqlite:///{copy}", clock=Clock(DEMO_NOW), migrate=False)
-    yield runtime
-    runtime.db.dispose()
 
 
 @pytest.fixture

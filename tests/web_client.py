@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from web_server import LOGINS
+import pytest
+from conftest import Clock
+from web_server import DEMO_NOW, LOGINS, cheap_hashes
+
+from engine.runtime import Runtime, open_runtime
 
 with warnings.catch_warnings():  # starlette's TestClient warns about httpx at import
     warnings.simplefilter("ignore")
@@ -58,3 +64,31 @@ def csrf(client: TestClient) -> str:
 def text_of(page: str) -> str:
     """The page's text, unescaped, whitespace collapsed (for 'is this sentence shown')."""
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+# ------------------------------------------- fixtures (import the *_fixture names into a module)
+
+
+@pytest.fixture(scope="module", name="demo_db")
+def demo_db_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Vĩnh Thạnh demo database, built once per test module."""
+    from engine.demo import run_demo
+
+    with cheap_hashes():
+        return run_demo(tmp_path_factory.mktemp("demo")).database
+
+
+@pytest.fixture(autouse=True, name="_cheap")
+def cheap_hashes_fixture() -> Iterator[None]:
+    with cheap_hashes():
+        yield
+
+
+@pytest.fixture(name="rt")
+def demo_rt_fixture(demo_db: Path, tmp_path: Path) -> Iterator[Runtime]:
+    """A private copy of the demo database per test, at the demo's clock."""
+    copy = tmp_path / "cchc.sqlite3"
+    shutil.copy(demo_db, copy)
+    runtime = open_runtime(f"sqlite:///{copy}", clock=Clock(DEMO_NOW), migrate=False)
+    yield runtime
+    runtime.db.dispose()
