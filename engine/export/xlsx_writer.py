@@ -23,6 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from engine.export import texts
+from engine.export.cells import put_cell
 from engine.export.package import StampedZip, appendix_core_xml
 from engine.export.page import (
     FONT,
@@ -183,7 +184,7 @@ def _print_setup(ws: Worksheet, head_row: int) -> None:
 
 
 def _put(ws: Worksheet, row: int, col: int, value: object, style: str) -> None:
-    ws.cell(row=row, column=col, value=value).style = style
+    put_cell(ws, row, col, value, style)
 
 
 def _heading(
