@@ -25,6 +25,7 @@ from test_export import make_snapshot, task
 
 from engine.export import export_xlsx, texts
 from engine.export import xlsx_writer as xw
+from engine.export.cells import put_cell
 from engine.export.package import StampedZip, appendix_core_xml
 from engine.snapshot.model import AppendixSnapshot, Snapshot, SnapshotGroup
 
@@ -39,16 +40,8 @@ def reference_xlsx(snapshot: Snapshot, appendix: AppendixSnapshot) -> bytes:
     ws.title = texts.appendix_heading(appendix)
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
-    for row, col, value, (style, quote) in sheet.cells:
-        cell = ws.cell(row=row, column=col)
-        cell.style = style
-        if isinstance(value, str):
-            cell.value = value
-            cell.data_type = "s"  # never a formula
-            if quote:
-                cell.quotePrefix = True
-        else:
-            cell.value = value
+    for row, col, value, (style, _quote) in sheet.cells:
+        put_cell(ws, row, col, value, style)
     for row, height in sheet.heights.items():
         ws.row_dimensions[row].height = height
     ws.merged_cells = MultiCellRange([

@@ -34,6 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from engine.export import texts
+from engine.export.cells import FORMULA_TRIGGERS, is_formula_like, put_cell
 from engine.export.package import StampedZip, appendix_core_xml
 from engine.export.page import (
     FONT,
@@ -50,14 +51,6 @@ from engine.snapshot.model import AppendixSnapshot, Snapshot
 
 if TYPE_CHECKING:
     from _typeshed import SizedBuffer
-
-# TODO(merge): the hardening helper's engine.export.cells.is_formula_like replaces this.
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def is_formula_like(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(_FORMULA_TRIGGERS)
-
 
 LINE_PT = {12: 15.75, 13: 17.25, 14: 18.75}  # row height per text line, by font size
 HEADER_LEFT_COLS = {"sections": 2, "dimensions": 3}  # columns under the unit name
@@ -332,10 +325,8 @@ def _skeleton(title: str, widths: tuple[float, ...], head_row: int,
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     for i, (style, quote) in enumerate(styles, start=1):
-        cell = ws.cell(row=1, column=i)
-        cell.style = style
-        if quote:
-            cell.quotePrefix = True
+        # put_cell gives a formula-like text its quote prefix: a style of its own.
+        cell = put_cell(ws, 1, i, FORMULA_TRIGGERS[0] if quote else None, style)
         _ = cell.style_id  # numbered now, in this order, as writing the cells would
     ws._cells.clear()  # the styles stay registered; the rows are written by us
     _print_setup(ws, head_row)
