@@ -28,6 +28,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from engine.export.cells import put_cell
 from web.routes.common import content_disposition
 
 T = TypeVar("T")
@@ -119,15 +120,15 @@ def xlsx_bytes(title: str, columns: Sequence[str], rows: Sequence[Sequence[objec
     assert ws is not None
     ws.title = title[:31]
     header = ["STT", *columns]
-    ws.append(header)
-    for cell in ws[1]:
+    for j, h in enumerate(header, start=1):
+        cell = put_cell(ws, 1, j, h)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     widths = [len(h) for h in header]
     for i, row in enumerate(rows, start=1):
         values = [i, *(_cell(v) for v in row)]
-        ws.append(values)
         for j, v in enumerate(values):
+            put_cell(ws, i + 1, j + 1, v)  # typed text never becomes a formula
             widths[j] = max(widths[j], min(60, len(str(v))))
     for j, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = w + 2
