@@ -157,21 +157,34 @@ def unit_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 @plan_app.command("load")
 def plan_load(
-    unit: Annotated[list[str], typer.Argument(help="Mã đơn vị (một hoặc nhiều)")],
     file: Annotated[list[Path], typer.Option("--file", "-f", help="Tệp kế hoạch YAML")],
-    db: DbOpt = None, json_: JsonOpt = False,
+    unit: Annotated[list[str] | None, typer.Argument(
+        help="Mã đơn vị được giao (khung chung); kế hoạch riêng có 'owner' thì bỏ trống")] = None,
+    allow_other_units: Annotated[bool, typer.Option(
+        "--allow-other-units", help="Cho phép sửa khung chung đang dùng ở đơn vị khác")] = False,
+    allow_drop: Annotated[bool, typer.Option(
+        "--allow-drop", help="Cho phép bỏ nhiệm vụ đã có cập nhật (lịch sử vẫn giữ)")] = False,
+    at: AtOpt = None, db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
-    """Nạp kế hoạch cho đơn vị (nạp lại giữ nguyên trạng thái các nhiệm vụ)."""
-    with session(json_, db) as rt:
-        loaded = api.load_plans(rt, unit, file)
+    """Nạp kế hoạch (nạp lại giữ nguyên trạng thái các nhiệm vụ); báo từng đơn vị thay đổi gì."""
+    with session(json_, db, at) as rt:
+        loaded = api.load_plans(rt, unit or [], file, allow_other_units=allow_other_units,
+                                allow_drop_state=allow_drop)
         if json_:
             emit_json(loaded)
             return
         for p in loaded:
+            scope = "kế hoạch riêng" if p.scope == "unit" else "khung chung"
             change = "cập nhật" if p.changed else "không đổi"
-            console.print(f"Kế hoạch {p.plan_id}: {p.tasks} nhiệm vụ ({change}); "
-                          f"thêm {p.new_tasks_per_unit} nhiệm vụ mới cho mỗi đơn vị "
-                          f"({p.units} đơn vị).")
+            console.print(f"Kế hoạch {p.plan_id} ({scope}): {p.tasks} nhiệm vụ ({change}), "
+                          f"{p.units} đơn vị.")
+            table = Table("Đơn vị", "Thêm mới", "Sửa", "Giữ nguyên", "Bỏ")
+            for u in p.per_unit:
+                table.add_row(u.unit, str(u.created), str(u.changed), str(u.unchanged),
+                              str(u.retired))
+            console.print(table)
+            for w in p.warnings:
+                console.print(f"[yellow]Cảnh báo:[/] {w}")
 
 
 @plan_app.command("list")

@@ -56,8 +56,11 @@ def add_unit(rt: Runtime, **fields: Any) -> list[UnitView]:
     return upsert_units(rt, [spec])
 
 
-def load_plans(rt: Runtime, units: Sequence[str], files: Sequence[Path]) -> list[LoadedPlan]:
-    return _load_plans(rt, units, files)
+def load_plans(rt: Runtime, units: Sequence[str], files: Sequence[Path], *,
+               allow_other_units: bool = False,
+               allow_drop_state: bool = False) -> list[LoadedPlan]:
+    return _load_plans(rt, units, files, allow_other_units=allow_other_units,
+                       allow_drop_state=allow_drop_state)
 
 
 def list_plans(rt: Runtime) -> list[dict[str, Any]]:
@@ -68,7 +71,8 @@ def list_plans(rt: Runtime) -> list[dict[str, Any]]:
         units = dict(session.execute(
             select(UnitPlan.plan_id, func.count()).group_by(UnitPlan.plan_id)).all())
         return [
-            {"id": p.id, "kind": p.kind, "year": p.year, "title": p.title,
+            {"id": p.id, "code": p.code, "scope": p.scope, "kind": p.kind, "year": p.year,
+             "title": p.title,
              "issued_by": p.issued_by, "appendix": p.appendix_number,
              "tasks": counts.get(p.id, 0), "units": units.get(p.id, 0)}
             for p in session.scalars(select(Plan).order_by(Plan.year, Plan.appendix_number))
