@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.outbox import outbox_app, run_once_command, scheduler_app
-from cli.output import console, emit_json, fail, vn_time
+from cli.output import console, emit_json, err_console, fail, vn_time
 from cli.reminders import obligation_app, people_app, reminders_app
 from cli.web import serve as web_serve
 from cli.web import user_app as web_user_app
@@ -483,10 +483,19 @@ def report_run_all(
         with _progress(json_) as advance:
             results = api.run_all(rt, period, out, parent=parent, freeze=freeze, taken_by=by,
                                   workers=workers, progress=advance)
+        failed = [r for r in results if r.error is not None]
         if json_:
             emit_json([r.as_dict() for r in results])
         else:
-            console.print(f"Đã xuất phụ lục cho {len(results)} đơn vị vào {out}.")
+            console.print(f"Đã xuất phụ lục cho {len(results) - len(failed)} đơn vị vào {out}.")
+            for r in failed:
+                err_console.print(f"[bold red]Không xuất được {r.unit}:[/bold red]", end=" ")
+                err_console.print(r.error, markup=False, highlight=False)
+        if failed:
+            if not json_:
+                err_console.print(f"{len(failed)} đơn vị lỗi: "
+                                  + ", ".join(r.unit for r in failed))
+            raise SystemExit(1)
 
 
 @contextmanager

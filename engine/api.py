@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.errors import CchcError
 from engine.export import write_all
 from engine.plan_loading import LoadedPlan
 from engine.plan_loading import load_plans as _load_plans
@@ -34,7 +35,7 @@ from engine.tasks import (
     transition,
 )
 from engine.units import UnitView, list_units, upsert_units
-from plans import UnitsFile, UnitSpec, load_model
+from plans import DataFileError, UnitsFile, UnitSpec, load_model
 
 
 def load_units_file(rt: Runtime, path: Path) -> list[UnitView]:
@@ -137,15 +138,34 @@ class UnitExport:
     frozen: bool
     files: int
     bytes: int
+    error: str | None = None  # why this unit failed (the others are still exported)
 
     @classmethod
     def of(cls, res: SnapshotResult) -> UnitExport:
         return cls(res.snapshot.unit.slug, res.snapshot.content_hash, res.snapshot.frozen,
                    len(res.files), sum(p.stat().st_size for p in res.files))
 
+    @classmethod
+    def failed(cls, unit: str, exc: CchcError | DataFileError) -> UnitExport:
+        return cls(unit, None, False, 0, 0, exc.render())
+
     def as_dict(self) -> dict[str, Any]:
-        return {"unit": self.unit, "content_hash": self.content_hash, "frozen": self.frozen,
-                "files": self.files, "bytes": self.bytes}
+        out: dict[str, Any] = {"unit": self.unit, "content_hash": self.content_hash,
+                               "frozen": self.frozen, "files": self.files, "bytes": self.bytes}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+def export_unit(rt: Runtime, slug: str, period: str, out: Path, *, freeze: bool,
+                taken_by: str, cache: DefinitionCache) -> UnitExport:
+    """One unit of a batch run: its refusal (bad data, unknown period…) is kept, not raised,
+    so the batch finishes every other unit."""
+    try:
+        return UnitExport.of(snapshot_and_export(rt, slug, period, out / slug, freeze=freeze,
+                                                 taken_by=taken_by, cache=cache))
+    except (CchcError, DataFileError) as exc:
+        return UnitExport.failed(slug, exc)
 
 
 def run_all(rt: Runtime, period: str, out: Path, *, parent: str | None = None,
@@ -154,6 +174,8 @@ def run_all(rt: Runtime, period: str, out: Path, *, parent: str | None = None,
     """Snapshot and export every unit with plans; `workers` > 1 uses a process pool.
 
     Only a small summary per unit is kept, so memory stays flat however many units there are.
+    A unit that fails (its data refused) is listed with its `error`; every other unit is
+    still exported.
     """
     if workers > 1:
         from engine.bulk import run_all_parallel
@@ -169,8 +191,8 @@ def run_all(rt: Runtime, period: str, out: Path, *, parent: str | None = None,
     cache = DefinitionCache()
     results = []
     for i, slug in enumerate(slugs, start=1):
-        results.append(UnitExport.of(snapshot_and_export(
-            rt, slug, period, out / slug, freeze=freeze, taken_by=taken_by, cache=cache)))
+        results.append(export_unit(rt, slug, period, out, freeze=freeze, taken_by=taken_by,
+                                   cache=cache))
         if progress:
             progress(i, len(slugs))
     return results

@@ -66,7 +66,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
-from engine.api import UnitExport, snapshot_and_export
+from engine.api import UnitExport, export_unit
 from engine.clock import fixed_clock
 from engine.deadline_due import due_date
 from engine.documents import DocumentRef
@@ -755,9 +755,8 @@ def _export_units(slugs: Sequence[str], period: str, out: str, freeze: bool,
     rt, cache = _worker
     done = []
     for slug in slugs:
-        r = snapshot_and_export(rt, slug, period, Path(out) / slug, freeze=freeze,
-                                taken_by=taken_by, cache=cache)
-        done.append(UnitExport.of(r))
+        done.append(export_unit(rt, slug, period, Path(out), freeze=freeze, taken_by=taken_by,
+                                cache=cache))
     return done
 
 

@@ -31,6 +31,7 @@ from engine.plan_guard import (
     refuse_overreach,
     validity_warnings,
 )
+from engine.report_definition import default_number
 from engine.runtime import Runtime
 from engine.storage.models import (
     Plan,
@@ -93,7 +94,7 @@ def _upsert_definition(session: Session, spec: PlanSpec, digest: str, rt: Runtim
     plan.title = spec.title
     plan.issued_by = spec.issued_by
     plan.issued_on = issued.issued_on
-    plan.appendix_number = spec.appendix.number or 0
+    plan.appendix_number = default_number(spec.id, spec.kind, spec.appendix.number)
     plan.appendix_title = spec.appendix.title
     plan.layout = spec.appendix.layout
     plan.content_hash = digest
