@@ -125,7 +125,15 @@ def snapshot_and_export(rt: Runtime, unit: str, period: str, out: Path, *,
 
 
 def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -> list[Finding]:
-    snap = take_snapshot(rt, unit, period)
+    """What a reviewer would send back; data the report cannot even be built from (two plans
+    in force for one appendix, a plan no appendix takes) is a finding with its place."""
+    try:
+        snap = take_snapshot(rt, unit, period)
+    except DataFileError as exc:
+        return [Finding("report_definition", "error",
+                        f"{p.file}{f':{p.line}' if p.line else ''} [{p.location}]: {p.message_vi}",
+                        p.message_en)
+                for p in exc.file_problems]
     return check_report(rt, snap, against=against)
 
 

@@ -25,8 +25,8 @@ class ReportAppendixSpec(_Strict):
 
     number: Annotated[int, Field(ge=1, le=20)]
     kind: Literal["tasks", "statistics"] = "tasks"
-    plan_kinds: list[PlanKind] = []
-    plans: list[Slug] = []
+    plan_kinds: list[PlanKind] = Field(default_factory=list)
+    plans: list[Slug] = Field(default_factory=list)
     title: OptText | None = None
     cumulative: bool = False  # "lũy kế": recurring tasks counted over the year so far
 

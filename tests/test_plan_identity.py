@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from province_seed import COMMUNES, province_units
 from sqlalchemy import select
 
 from engine import api
@@ -37,13 +38,6 @@ PAPI = DEMO_BUNDLE / "papi-2023.yaml"
 OFFICER = Actor("Trần Văn A", "officer")
 LEADER = Actor("Nguyễn Văn B", "leader")
 DOC = "Kế hoạch số 223/KH-UBND ngày 06/3/2023"
-COMMUNES = ["xa-a", "xa-b", "xa-c"]
-
-
-def _province(rt: Runtime) -> None:
-    api.add_unit(rt, slug="khanh-hoa", name="Khánh Hòa", kind="tỉnh", report_cutoff_day=13)
-    for slug in COMMUNES:
-        api.add_unit(rt, slug=slug, name=f"Xã {slug[-1].upper()}", kind="xã", parent="khanh-hoa")
 
 
 def own_plan(tmp_path: Path, owner: str, *, change: Any = None, name: str = "") -> Path:
@@ -86,7 +80,7 @@ def dump_units(rt: Runtime, slugs: list[str]) -> str:
 @pytest.fixture
 def province(rt: Runtime, tmp_path: Path) -> Runtime:
     """Three communes sharing the PAPI framework, each with its own plan `cchc-2023`."""
-    _province(rt)
+    province_units(rt)
     api.load_plans(rt, COMMUNES, [PAPI])
     for slug in COMMUNES:
         [res] = api.load_plans(rt, [], [own_plan(tmp_path, slug)])
