@@ -58,7 +58,7 @@ class Plan(Base):
 
     `scope` "framework": issued by an upper body, shared by every unit that instantiates it
     (`id` is the file's id). `scope` "unit": one unit's own plan (`owner_unit_id`), stored as
-    `<file id>@<owner slug>` so no other unit's file can ever address it (migration 0004).
+    `<file id>@<owner slug>` so no other unit's file can ever address it (migration 0005).
     """
 
     __tablename__ = "plans"
@@ -431,7 +431,7 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-# ---------------------------------------------------------------- statistics (migration 0004)
+# ---------------------------------------------------------------- statistics (migration 0005)
 
 
 class PeriodStatistics(Base):
