@@ -91,7 +91,7 @@ def test_phu_luc_6_row_by_row(seed_text: str, sheet: StatisticsSheet) -> None:
     assert differs == {code: (s, o) for code, (s, o, _why) in CORRECTED.items()}
 
 
-def test_the_seeds_statistical_mistakes_are_named(demo: DemoResult) -> None:
+def test_the_seeds_statistical_mistakes_are_named(seed_text: str, demo: DemoResult) -> None:
     stats = [f for f in demo.seed_findings if f.code == "statistic_differs"]
     text = "\n".join(f.message_vi for f in stats)
     assert "3.2.2" in text and "98,5" in text and "1.117 / 1.117" in text and "100" in text
