@@ -126,3 +126,22 @@ def test_report_definition_file_is_validated_with_places(tmp_path: Path) -> None
     ok = parse_model(ReportDefinition, stats + "    title: Thống kê\n", "bc.yaml")
     assert [a.kind for a in ok.appendices] == ["statistics"]
     assert [a.number for a in report_definition().spec.appendices] == [1, 2, 3]
+
+
+def test_a_copy_still_naming_last_year_loads_with_a_warning(rt: Runtime, tmp_path: Path) -> None:
+    rt.clock.set("2027-03-01T09:00")  # type: ignore[attr-defined]
+    province_units(rt)
+
+    stale_code: list[str] = []
+
+    def stale(d: dict[str, Any]) -> None:  # next year's copy, one deadline not moved
+        task = d["sections"][3]["tasks"][0]
+        task["deadline"] = "Quý I/2026"
+        stale_code.append(task["code"])
+
+    [res] = api.load_plans(rt, [], [plan_of_year(tmp_path, CCHC, 2027, owner="xa-a",
+                                                 change=stale)])
+    [warning] = res.warnings
+    assert (f"nhiệm vụ {stale_code[0]}: hạn 'Quý I/2026' (31/03/2026) nằm ngoài thời gian "
+            "hiệu lực") in warning
+    assert "01/01/2027–31/12/2027" in warning
