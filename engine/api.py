@@ -19,6 +19,8 @@ from engine.snapshot.check import Finding, check_report
 from engine.snapshot.model import Snapshot
 from engine.snapshot.store import freeze as _freeze
 from engine.snapshot.store import frozen_snapshot
+from engine.statistics import take_sheet
+from engine.statistics.export import has_statistics, write_statistics
 from engine.storage.models import Plan, PlanTask, Unit, UnitPlan
 from engine.tasks import (
     Actor,
@@ -121,7 +123,11 @@ def snapshot_and_export(rt: Runtime, unit: str, period: str, out: Path, *,
                         cache: DefinitionCache | None = None) -> SnapshotResult:
     snap = take_snapshot(rt, unit, period, freeze=freeze, taken_by=taken_by, cache=cache)
     out.mkdir(parents=True, exist_ok=True)
-    return SnapshotResult(snap, write_all(snap, out))
+    files = write_all(snap, out)
+    sheet = take_sheet(rt, snap)
+    if has_statistics(sheet):  # Phụ lục 4–6, once the period's statistics are entered
+        files += write_statistics(sheet, out)
+    return SnapshotResult(snap, files)
 
 
 def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -> list[Finding]:
