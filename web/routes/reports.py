@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from engine import access, api, comments, dashboard
 from engine.accounts import UserView
+from engine.draft import DRAFT_NAME, draft_report
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.export import export_docx, export_json, export_xlsx
 from engine.periods import parse_period
@@ -216,6 +217,10 @@ def _download_name(snap: Snapshot, name: str) -> str:
 def download(unit: str, period: str, name: str, rt: Rt, user: CurrentUser) -> Response:
     """`phu-luc-N.docx`, `phu-luc-N.xlsx` or `snapshot.json` of the period."""
     access.require(rt, user, "report.export", unit)
+    if name == DRAFT_NAME:  # the report body drafted from the period's facts
+        snap = api.take_snapshot(rt, unit, period.strip().upper())
+        return Response(draft_report(rt, snap), media_type=DOCX, headers={
+            "Content-Disposition": content_disposition(_download_name(snap, name))})
     m = _FILE.match(name)
     if m is None and name not in ("snapshot.json", STATS_JSON):
         raise NotFound(f"Không có tệp '{name}' (có: phu-luc-N.docx, phu-luc-N.xlsx, "
