@@ -456,6 +456,30 @@ def _print_snapshot(res: api.SnapshotResult, json_: bool) -> None:
         console.print(f"  {p}")
 
 
+@report_app.command("draft")
+def report_draft(
+    unit: str,
+    period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
+    out: Annotated[Path, typer.Option(help="Tệp .docx ghi dự thảo")] = Path("bao-cao.docx"),
+    template: Annotated[Path | None, typer.Option(
+        help="Mẫu Jinja2 khác (mặc định plans/data/report-templates/)")] = None,
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Soạn dự thảo Báo cáo (.docx) từ số liệu của kỳ; cán bộ hoàn thiện phần lời trong Word."""
+    from engine.draft import draft_report
+
+    with session(json_, db, at) as rt:
+        snap = api.take_snapshot(rt, unit, period)
+        data = draft_report(rt, snap, template)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+        if json_:
+            emit_json({"unit": unit, "period": snap.period, "file": str(out),
+                       "bytes": len(data), "frozen": snap.frozen})
+        else:
+            console.print(f"Đã soạn dự thảo báo cáo {snap.period_label}: {out}")
+
+
 @report_app.command("check")
 def report_check(
     unit: str,
@@ -573,6 +597,8 @@ def demo(
         return
     console.print(f"Cơ sở dữ liệu: {res.database}")
     _print_snapshot(res.snapshot, False)
+    console.print(f"Dự thảo báo cáo (phần lời, để hoàn thiện trong Word): "
+                  f"{res.database.parent / 'bao-cao.docx'}")
     console.print(f"Kiểm tra báo cáo gốc ({res.seed_name}):")
     _print_findings(res.seed_findings)
     _print_demo_reminders(res)

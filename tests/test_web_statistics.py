@@ -61,3 +61,16 @@ def test_statistics_downloads_next_to_the_appendices(login: Login, rt: Runtime) 
     js = reviewer.get(f"/units/{UNIT}/reports/2023-Q3/thong-ke.json").json()
     assert js["content_hash"] == frozen.content_hash
     assert {r["code"]: r["text"] for r in js["indicators"]}["3.2.2"] == "100"
+
+
+def test_draft_button_downloads_the_report_body(login: Login) -> None:
+    leader = login("leader")
+    page = leader.get(f"/units/{UNIT}/reports?period=2023-Q3").text
+    assert 'href="/units/vinh-thanh/reports/2023-Q3/bao-cao.docx"' in page
+    r = leader.get(f"/units/{UNIT}/reports/2023-Q3/bao-cao.docx")
+    assert r.status_code == 200 and r.headers["content-type"] == DOCX
+    assert 'filename="bao-cao_vinh-thanh_2023-Q3.docx"' in r.headers["content-disposition"]
+    import docx
+
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(r.content)).paragraphs)
+    assert "Tỷ lệ giải quyết đúng hạn: 100 %" in text
