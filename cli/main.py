@@ -24,10 +24,10 @@ from cli.web import user_app as web_user_app
 from engine import api
 from engine.clock import VN_TZ, fixed_clock
 from engine.errors import CchcError
+from engine.reporting.snapshot.check import Finding
 from engine.runtime import Runtime, open_runtime
-from engine.snapshot.check import Finding
-from engine.text import format_date_vi
 from plans.errors import DataFileError
+from vntext.text import format_date_vi
 
 app = typer.Typer(help="cchc — theo dõi kế hoạch cải cách hành chính cấp xã", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -531,7 +531,7 @@ def _print_demo_reminders(res: Any) -> None:
 
 def _print_demo_accounts(res: Any) -> None:
     """The demo's web logins, one a line (never cut by a narrow terminal)."""
-    from engine.access import role_label
+    from engine.directory.access import role_label
 
     console.print("Tài khoản web dùng thử (tên đăng nhập / mật khẩu — chỉ để thử):")
     for a in res.accounts:

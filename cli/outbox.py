@@ -19,7 +19,7 @@ from cli.output import console, emit_json, vn_time
 from engine.reminders import outbox as ob
 from engine.reminders.outbox import OutboxRow
 from engine.runtime import Runtime
-from engine.text import format_date_vi
+from vntext.text import format_date_vi
 
 outbox_app = typer.Typer(help="Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi",
                          no_args_is_help=True)

@@ -22,7 +22,7 @@ from cli.output import console, emit_json
 from engine.errors import CchcError
 from engine.reminders.occurrence import Occurrence
 from engine.runtime import Runtime
-from engine.text import format_date_vi
+from vntext.text import format_date_vi
 
 reminders_app = typer.Typer(help="Nhắc việc qua Zalo, email: xem trước, quy tắc",
                             no_args_is_help=True)
@@ -184,7 +184,7 @@ def _print_people(people: list[Any]) -> None:
 @people_app.command("load")
 def people_load(file: Path, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Nạp danh sách người nhận nhắc việc từ tệp YAML (people.yaml); nạp lại không trùng."""
-    from engine.people import load_people_file
+    from engine.directory.people import load_people_file
 
     with _session(json_, db) as rt:
         res = load_people_file(rt, file)
@@ -212,7 +212,7 @@ def people_add(
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Thêm một người (hoặc sửa người cùng tên trong đơn vị)."""
-    from engine.people import add_person
+    from engine.directory.people import add_person
 
     with _session(json_, db) as rt:
         person = add_person(rt, unit=unit, name=name, role=role, title=title, email=email,
@@ -232,7 +232,7 @@ def people_list(
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Danh sách người nhận nhắc việc."""
-    from engine.people import list_people
+    from engine.directory.people import list_people
 
     with _session(json_, db) as rt:
         people = list_people(rt, unit)
@@ -250,7 +250,7 @@ def people_list(
 def obligation_load(unit: str, file: Path, db: DbOpt = None, at: AtOpt = None,
                     json_: JsonOpt = False) -> None:
     """Nạp các báo cáo phải gửi cấp trên của đơn vị (nạp lại giữ nguyên trạng thái)."""
-    from engine.obligations import load_obligations
+    from engine.reminders.obligations import load_obligations
 
     with _session(json_, db, at) as rt:
         res = load_obligations(rt, unit, file)
@@ -271,7 +271,7 @@ def obligation_list(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Các kỳ báo cáo của đơn vị, theo hạn."""
-    from engine.obligations import list_obligation_dues
+    from engine.reminders.obligations import list_obligation_dues
 
     with _session(json_, db, at) as rt:
         dues = list_obligation_dues(rt, unit, year=year, state=state)
@@ -289,7 +289,7 @@ def obligation_list(
 
 
 def _print_change(res: Any, json_: bool) -> None:
-    from engine.obligations import obligation_machine
+    from engine.reminders.obligations import obligation_machine
 
     if json_:
         emit_json(res)
@@ -313,8 +313,8 @@ def obligation_submit(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Ghi nhận đã gửi báo cáo (ngày gửi là ngày của văn bản; sau hạn là gửi quá hạn)."""
-    from engine.obligations import submit_obligation
-    from engine.tasks import Actor
+    from engine.domain.tasks import Actor
+    from engine.reminders.obligations import submit_obligation
 
     with _session(json_, db, at) as rt:
         res = submit_obligation(rt, unit, code, period, doc, Actor(by, role), version,
@@ -331,8 +331,8 @@ def obligation_reopen(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Mở lại kỳ báo cáo đã ghi gửi (lãnh đạo, cần --note lý do)."""
-    from engine.obligations import reopen_obligation
-    from engine.tasks import Actor
+    from engine.domain.tasks import Actor
+    from engine.reminders.obligations import reopen_obligation
 
     with _session(json_, db, at) as rt:
         res = reopen_obligation(rt, unit, code, period, note, Actor(by, role), version)
@@ -348,8 +348,8 @@ def obligation_assign(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Phân công người phụ trách một kỳ báo cáo (lãnh đạo)."""
-    from engine.obligations import assign_obligation
-    from engine.tasks import Actor
+    from engine.domain.tasks import Actor
+    from engine.reminders.obligations import assign_obligation
 
     with _session(json_, db, at) as rt:
         res = assign_obligation(rt, unit, code, period, owner, Actor(by, role), version)
@@ -364,7 +364,7 @@ def obligation_assign(
 def obligation_history_cmd(unit: str, code: str, period: str, db: DbOpt = None,
                            json_: JsonOpt = False) -> None:
     """Lịch sử một kỳ báo cáo (không thể sửa, không thể xóa)."""
-    from engine.obligations import obligation_history, obligation_machine
+    from engine.reminders.obligations import obligation_history, obligation_machine
 
     with _session(json_, db) as rt:
         hist = obligation_history(rt, unit, code, period)

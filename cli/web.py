@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from cli.output import console, emit_json, fail, vn_time
-from engine import accounts
-from engine.access import role_label
+from engine.directory import accounts
+from engine.directory.access import role_label
 from engine.errors import CchcError
 from engine.runtime import open_runtime
 

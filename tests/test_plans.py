@@ -13,10 +13,10 @@ import yaml
 from sqlalchemy import MetaData, func, select
 
 from engine import api
+from engine.domain.tasks import Actor, TaskKey, add_note, assign, history, transition
 from engine.errors import DataFileError
 from engine.runtime import Runtime
 from engine.storage.models import PlanSection, PlanTask, Task
-from engine.tasks import Actor, TaskKey, add_note, assign, history, transition
 from plans import DEMO_BUNDLE, load_plan
 from workflows import WORKFLOW_DIR, load_workflow
 

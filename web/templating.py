@@ -22,8 +22,8 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.responses import Response
 
-from engine.access import role_label
 from engine.clock import VN_TZ
+from engine.directory.access import role_label
 from web.deps import CSRF_FIELD, csrf_token, optional_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -100,7 +100,7 @@ def state_label(ctx: Context, state: str | None) -> str:
 
 
 def timeliness_label(value: str | None) -> str:
-    from engine.timeliness import TIMELINESS_LABELS_VI, Timeliness
+    from engine.domain.timeliness import TIMELINESS_LABELS_VI, Timeliness
 
     if not value:
         return ""

@@ -33,8 +33,8 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlalchemy import select
 
 from engine.clock import VN_TZ, fixed_clock, local_date
+from engine.domain.periods import ReportingPeriod, period_containing
 from engine.errors import CchcError
-from engine.periods import ReportingPeriod, period_containing
 from engine.reminders import outbox as ob
 from engine.reminders.dispatch import (
     DispatchReport,
@@ -178,7 +178,7 @@ def _cutoff(unit: Unit, units: Mapping[int, Unit], default: int) -> int:
 
 def _leader(rt: Runtime, unit: Unit) -> tuple[Person, str] | None:
     """The unit's leader and the channel for the notice (e-mail, which can list the files)."""
-    from engine.people import first_channel, unit_leader
+    from engine.directory.people import first_channel, unit_leader
 
     with rt.db.read() as session:
         leader = unit_leader(session, unit.id)

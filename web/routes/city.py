@@ -9,8 +9,9 @@ from itertools import groupby
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from engine import access, dashboard
-from engine.units import list_units
+from engine.directory import access
+from engine.directory.units import list_units
+from engine.reporting import dashboard
 from web.deps import CurrentUser, Rt
 from web.templating import render
 

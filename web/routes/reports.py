@@ -1,5 +1,5 @@
 """Chốt số liệu: a period's totals per appendix, freezing them (leaders), the report check and
-the downloads (Phụ lục N as .docx/.xlsx, snapshot.json) built by `engine.export`.
+the downloads (Phụ lục N as .docx/.xlsx, snapshot.json) built by `engine.reporting.export`.
 
 A frozen period always shows and downloads the frozen snapshot (the same bytes every time); a
 period not yet frozen shows the live figures as of now and its files say so in their hash-less
@@ -14,13 +14,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, api, dashboard
-from engine.accounts import UserView
+from engine import api
+from engine.directory import access
+from engine.directory.accounts import UserView
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.export import export_docx, export_json, export_xlsx
+from engine.reporting import dashboard
+from engine.reporting.export import export_docx, export_json, export_xlsx
+from engine.reporting.snapshot.model import Snapshot
+from engine.reporting.snapshot.store import frozen_snapshot
 from engine.runtime import Runtime
-from engine.snapshot.model import Snapshot
-from engine.snapshot.store import frozen_snapshot
 from web.deps import CurrentUser, Rt
 from web.routes.common import content_disposition, status_of
 from web.templating import render
