@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from engine.storage.database import Database
 from engine.storage.models import ZaloToken
-from notifications.base import TransientError
+from notifications.base import Clock, TransientError, utc_now
 from notifications.settings import ZaloSettings
-from notifications.zalo.tokens import LockedTokens, TokenPair, TokenStore, UtcClock, utc_now
+from notifications.zalo.tokens import LockedTokens, TokenPair, TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class SqlTokenStore(TokenStore):
         db: Database | Engine,
         settings: ZaloSettings,
         *,
-        clock: UtcClock = utc_now,
+        clock: Clock = utc_now,
         margin: timedelta = timedelta(seconds=60),
     ) -> None:
         super().__init__(settings, clock=clock, margin=margin)
