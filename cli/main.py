@@ -19,6 +19,7 @@ from rich.table import Table
 from cli.outbox import outbox_app, run_once_command, scheduler_app
 from cli.output import console, emit_json, fail, vn_time
 from cli.reminders import obligation_app, people_app, reminders_app
+from cli.stats import stats_app
 from cli.web import serve as web_serve
 from cli.web import user_app as web_user_app
 from engine import api
@@ -50,6 +51,7 @@ app.add_typer(reminders_app, name="reminders")  # cli/reminders.py: preview, rul
 reminders_app.command("run-once")(run_once_command)  # cli/outbox.py: one sweep + dispatch
 app.add_typer(outbox_app, name="outbox")  # cli/outbox.py: reminder log, retry
 app.add_typer(scheduler_app, name="scheduler")  # cli/outbox.py: the long-running timer
+app.add_typer(stats_app, name="stats")  # cli/stats.py: Phụ lục 4–6 statistics
 
 T = TypeVar("T")
 
