@@ -16,7 +16,8 @@ import typer
 from rich.table import Table
 
 from cli.output import console, emit_json
-from engine import api, statistics
+from engine import api
+from engine.reporting import statistics
 from engine.runtime import Runtime
 
 stats_app = typer.Typer(help="Số liệu thống kê Phụ lục 4–6 (hồ sơ TTHC, chỉ tiêu CCHC)",

@@ -24,8 +24,8 @@ from engine.reminders.occurrence import Occurrence
 from engine.reminders.planner import preview
 from engine.reporting.replay import ReplayReport, replay
 from engine.reporting.snapshot.check import Finding, check_report
+from engine.reporting.statistics import import_file
 from engine.runtime import Runtime, open_runtime
-from engine.statistics import import_file
 from plans import DEMO_BUNDLE, ReplayFile, load_model
 
 SEED_REPORT = Path(__file__).resolve().parents[2] / "shared" / "seed" / \

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from engine import api, statistics
+from engine import api
 from engine.errors import Conflict
-from engine.runtime import Runtime
-from engine.statistics import (
+from engine.reporting import statistics
+from engine.reporting.statistics import (
     FieldRow,
     StatisticsInput,
     StatisticsRefused,
@@ -23,7 +23,8 @@ from engine.statistics import (
     parse_number,
     percent,
 )
-from engine.statistics.validate import field_problems
+from engine.reporting.statistics.validate import field_problems
+from engine.runtime import Runtime
 from engine.storage.models import PeriodStatistics, StatisticsSnapshot
 from plans import DEMO_BUNDLE, DataFileError
 

@@ -24,9 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import VN_TZ
-from engine.directory.units import KIND_PREFIX, get_unit
-from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from engine.login_limits import (
+from engine.directory.login_limits import (
     LoginBusy,
     LoginLimits,
     LoginThrottled,
@@ -35,7 +33,9 @@ from engine.login_limits import (
     hash_slot,
     password_key,
 )
-from engine.passwords import MAX_PASSWORD, check_password_rules
+from engine.directory.passwords import MAX_PASSWORD, check_password_rules
+from engine.directory.units import KIND_PREFIX, get_unit
+from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.models import ApiToken, LoginAttempt, Unit, User, WebSession
 from vntext.text import nfc
@@ -294,7 +294,8 @@ def authenticate(rt: Runtime, username: str, password: str, *, ip: str,
                  limits: LoginLimits | None = None) -> UserView:
     """The user whose password this is, or `LoginFailed` / `LoginThrottled` / `LoginBusy`.
 
-    In front of the hash (see `engine.login_limits`): the throttles per username + address,
+    In front of the hash (see `engine.directory.login_limits`): the throttles per username +
+    address,
     per address, per password and for the whole server, then a bounded number of concurrent
     hash checks. The attempt is recorded *before* the password is checked (its rows are removed,
     with the earlier failures of the same username + address, when it succeeds), so parallel

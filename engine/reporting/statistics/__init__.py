@@ -11,9 +11,9 @@ frozen and hashed together with the period's task snapshot. The rounding rule li
 
 from __future__ import annotations
 
-from engine.statistics.compute import PlanFacts, compute_indicators
-from engine.statistics.importer import ImportedTable, read_table
-from engine.statistics.indicators import (
+from engine.reporting.statistics.compute import PlanFacts, compute_indicators
+from engine.reporting.statistics.importer import ImportedTable, read_table
+from engine.reporting.statistics.indicators import (
     DEFAULT_SET,
     Indicator,
     IndicatorSet,
@@ -21,9 +21,9 @@ from engine.statistics.indicators import (
     level_of,
     load_indicator_set,
 )
-from engine.statistics.model import IndicatorRow, StatisticsInput, StatisticsSheet
-from engine.statistics.numbers import format_number_vi, parse_number, percent
-from engine.statistics.store import (
+from engine.reporting.statistics.model import IndicatorRow, StatisticsInput, StatisticsSheet
+from engine.reporting.statistics.numbers import format_number_vi, parse_number, percent
+from engine.reporting.statistics.store import (
     StatisticsRefused,
     build_sheet,
     frozen_sheet,
@@ -35,7 +35,7 @@ from engine.statistics.store import (
     sheet_hash,
     take_sheet,
 )
-from engine.statistics.tables import (
+from engine.reporting.statistics.tables import (
     FIELD_COLUMNS,
     PROCEDURE_COLUMNS,
     FieldRow,
@@ -43,7 +43,7 @@ from engine.statistics.tables import (
     ProcedureRow,
     field_totals,
 )
-from engine.statistics.validate import input_problems
+from engine.reporting.statistics.validate import input_problems
 
 __all__ = [
     "DEFAULT_SET",

@@ -2,7 +2,8 @@
 
 Why a list: the 2023 leaks of Vietnamese accounts are dominated by a few dozen passwords
 (`123456789`, `matkhau`, `anhyeuem`, …); argon2 makes each guess slow but not slow enough for
-those. The list is a data file (`engine/data/common-passwords.txt`) an administrator can extend.
+those. The list is a data file (`engine/directory/data/common-passwords.txt`) an administrator can
+extend.
 Comparison ignores case, Vietnamese accents and spaces, so `Mật Khẩu` is `matkhau`.
 """
 

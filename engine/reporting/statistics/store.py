@@ -20,15 +20,15 @@ from engine.directory.units import get_unit
 from engine.domain.periods import parse_period
 from engine.errors import Conflict, Problem, ValidationFailed
 from engine.reporting.snapshot.model import Snapshot
+from engine.reporting.statistics.compute import PlanFacts, compute_indicators
+from engine.reporting.statistics.importer import read_table
+from engine.reporting.statistics.indicators import IndicatorSet, default_indicator_set, level_of
+from engine.reporting.statistics.model import IndicatorSetRef, StatisticsInput, StatisticsSheet
+from engine.reporting.statistics.numbers import parse_number
+from engine.reporting.statistics.tables import Problem as Located
+from engine.reporting.statistics.validate import input_problems
+from engine.reporting.statistics.values_file import load_values_file
 from engine.runtime import Runtime
-from engine.statistics.compute import PlanFacts, compute_indicators
-from engine.statistics.importer import read_table
-from engine.statistics.indicators import IndicatorSet, default_indicator_set, level_of
-from engine.statistics.model import IndicatorSetRef, StatisticsInput, StatisticsSheet
-from engine.statistics.numbers import parse_number
-from engine.statistics.tables import Problem as Located
-from engine.statistics.validate import input_problems
-from engine.statistics.values_file import load_values_file
 from engine.storage.models import PeriodStatistics, Plan
 from engine.storage.models import StatisticsSnapshot as FrozenRow
 from vntext.text import format_date_vi

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from engine.statistics.numbers import parse_number
+from engine.reporting.statistics.numbers import parse_number
 from plans import load_model
 from plans.errors import Loc, SpecProblems
 

@@ -24,8 +24,8 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
-from engine.statistics.numbers import parse_number
-from engine.statistics.tables import (
+from engine.reporting.statistics.numbers import parse_number
+from engine.reporting.statistics.tables import (
     FIELD_COLUMNS,
     FIELD_NUMBERS,
     PROCEDURE_COLUMNS,
@@ -35,7 +35,7 @@ from engine.statistics.tables import (
     field_totals,
     procedure_row_problems,
 )
-from engine.statistics.validate import field_problems
+from engine.reporting.statistics.validate import field_problems
 from vntext.text import fold, squash
 
 _LAYOUTS = {4: FIELD_COLUMNS, 5: PROCEDURE_COLUMNS}

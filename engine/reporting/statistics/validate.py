@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from engine.statistics.indicators import LEVEL_VI, IndicatorSet, Level
-from engine.statistics.model import StatisticsInput
-from engine.statistics.numbers import format_number_vi
-from engine.statistics.tables import (
+from engine.reporting.statistics.indicators import LEVEL_VI, IndicatorSet, Level
+from engine.reporting.statistics.model import StatisticsInput
+from engine.reporting.statistics.numbers import format_number_vi
+from engine.reporting.statistics.tables import (
     COLUMN_TITLE,
     FieldRow,
     Problem,

@@ -10,10 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from engine.statistics.indicators import LEVEL_VI, Indicator, IndicatorSet, Level, evaluation_order
-from engine.statistics.model import IndicatorRow, StatisticsInput
-from engine.statistics.numbers import NOT_APPLICABLE, format_number_vi, percent
-from engine.statistics.tables import COLUMN_TITLE, FieldRow, field_totals, same_field
+from engine.reporting.statistics.indicators import (
+    LEVEL_VI,
+    Indicator,
+    IndicatorSet,
+    Level,
+    evaluation_order,
+)
+from engine.reporting.statistics.model import IndicatorRow, StatisticsInput
+from engine.reporting.statistics.numbers import NOT_APPLICABLE, format_number_vi, percent
+from engine.reporting.statistics.tables import COLUMN_TITLE, FieldRow, field_totals, same_field
 
 
 @dataclass(frozen=True)

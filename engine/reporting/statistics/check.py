@@ -13,12 +13,17 @@ from pathlib import Path
 
 from engine.reporting.snapshot.check import Finding
 from engine.reporting.snapshot.model import Snapshot
+from engine.reporting.statistics.indicators import IndicatorSet
+from engine.reporting.statistics.model import StatisticsSheet
+from engine.reporting.statistics.numbers import (
+    NOT_APPLICABLE,
+    format_number_vi,
+    parse_number,
+    percent,
+)
+from engine.reporting.statistics.tables import COLUMN_TITLE, FIELD_NUMBERS
+from engine.reporting.statistics.text_report import TextRow, field_rows, indicator_rows
 from engine.runtime import Runtime
-from engine.statistics.indicators import IndicatorSet
-from engine.statistics.model import StatisticsSheet
-from engine.statistics.numbers import NOT_APPLICABLE, format_number_vi, parse_number, percent
-from engine.statistics.tables import COLUMN_TITLE, FIELD_NUMBERS
-from engine.statistics.text_report import TextRow, field_rows, indicator_rows
 
 # Phụ lục 6 rows that restate a Phụ lục 4 total: code → Phụ lục 4 column.
 P4_RESTATED = {"3.2.2.a": "received", "3.2.2.b": "resolved", "3.2.2.c": "on_time",
@@ -145,8 +150,8 @@ def _against_p4(text: str, by_code: dict[str, TextRow]) -> list[Finding]:
 
 def check_statistics(rt: Runtime, snap: Snapshot, against: Path | None = None) -> list[Finding]:
     """What `cchc report check` adds for Phụ lục 4–6 (see the module docstring)."""
-    from engine.statistics.indicators import default_indicator_set
-    from engine.statistics.store import plan_appendix, take_sheet
+    from engine.reporting.statistics.indicators import default_indicator_set
+    from engine.reporting.statistics.store import plan_appendix, take_sheet
 
     out = sheet_findings(snap, take_sheet(rt, snap), plan_appendix(rt, snap))
     if against is not None and against.suffix.lower() == ".txt":
