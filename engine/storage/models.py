@@ -54,10 +54,21 @@ class Unit(Base):
 
 
 class Plan(Base):
-    """A plan definition (the year's CCHC plan, PAPI framework, KL91 plan)."""
+    """A plan definition (the year's CCHC plan, PAPI framework, KL91 plan).
+
+    `scope` "framework": issued by an upper body, shared by every unit that instantiates it
+    (`id` is the file's id). `scope` "unit": one unit's own plan (`owner_unit_id`), stored as
+    `<file id>@<owner slug>` so no other unit's file can ever address it (migration 0005).
+    """
 
     __tablename__ = "plans"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), default="")
+    scope: Mapped[str] = mapped_column(String(16), default="framework")
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    issuer: Mapped[str | None] = mapped_column(String(64))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(20))
     year: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
@@ -68,6 +79,19 @@ class Plan(Base):
     layout: Mapped[str] = mapped_column(String(20))
     content_hash: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PlanRevision(Base):
+    """Every definition a plan has had, in load order: a reload never loses the previous one."""
+
+    __tablename__ = "plan_revisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    forced: Mapped[list[str]] = mapped_column(JSON, default=list)
+    definition: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
 
 class PlanSection(Base):
@@ -407,7 +431,7 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-# ---------------------------------------------------------------- statistics (migration 0004)
+# ---------------------------------------------------------------- statistics (migration 0005)
 
 
 class PeriodStatistics(Base):
