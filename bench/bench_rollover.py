@@ -52,8 +52,8 @@ from engine.clock import VN_TZ, fixed_clock
 from engine.directory.units import upsert_units
 from engine.domain.bulk import BulkChange, load_plans_bulk, run_all_parallel, transition_many
 from engine.domain.plan_loading import load_plans
+from engine.domain.rollover import roll_over
 from engine.domain.tasks import TaskKey
-from engine.rollover import roll_over
 from engine.runtime import Runtime
 from plans import DEMO_BUNDLE
 

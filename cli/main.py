@@ -206,7 +206,7 @@ def plan_rollover(
     at: AtOpt = None, db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Tạo kế hoạch năm sau từ kế hoạch năm nay (dời năm, văn bản mới) và chuyển tiếp nhiệm vụ."""
-    from engine.rollover import roll_over
+    from engine.domain.rollover import roll_over
 
     with session(json_, db, at) as rt:
         if not year or not issued_by:
@@ -466,7 +466,7 @@ def report_draft(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Soạn dự thảo Báo cáo (.docx) từ số liệu của kỳ; cán bộ hoàn thiện phần lời trong Word."""
-    from engine.draft import draft_report
+    from engine.reporting.draft import draft_report
 
     with session(json_, db, at) as rt:
         snap = api.take_snapshot(rt, unit, period)

@@ -19,10 +19,10 @@ from typing import Any
 from engine import api
 from engine.clock import fixed_clock
 from engine.directory.people import load_people_file
-from engine.draft import DRAFT_NAME, draft_report
 from engine.reminders.obligations import load_obligations
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.planner import preview
+from engine.reporting.draft import DRAFT_NAME, draft_report
 from engine.reporting.replay import ReplayReport, replay
 from engine.reporting.snapshot.check import Finding, check_report
 from engine.reporting.statistics import import_file

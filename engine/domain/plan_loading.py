@@ -4,7 +4,8 @@ Why idempotent: officers reload a corrected plan file mid-year. Loading the same
 changes nothing; loading a changed version updates texts, adds new tasks and retires removed
 ones, while every existing task keeps its state, owner, deadline and history.
 
-Why the guard (`engine.plan_guard`): a file can only change the plans it owns. A unit's own plan
+Why the guard (`engine.domain.plan_guard`): a file can only change the plans it owns. A unit's own
+plan
 (`owner:` in the file) is stored under `<id>@<owner>` and loads for its owner only; a framework
 (no owner) changed by a file loaded for some units while others use it, or a file dropping a task
 that has state anywhere, is refused with the list of what it would change unless the operator
@@ -24,15 +25,15 @@ from sqlalchemy.orm import Session
 from engine.directory.units import get_unit
 from engine.domain.deadline_due import due_date
 from engine.domain.documents import parse_reference
-from engine.errors import NotFound, ValidationFailed
-from engine.plan_guard import (
+from engine.domain.plan_guard import (
     UnitLoad,
     definition_diff,
     per_unit,
     refuse_overreach,
     validity_warnings,
 )
-from engine.report_definition import default_number
+from engine.errors import NotFound, ValidationFailed
+from engine.reporting.report_definition import default_number
 from engine.runtime import Runtime
 from engine.storage.models import (
     Plan,

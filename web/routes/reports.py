@@ -19,9 +19,9 @@ from engine import api
 from engine.directory import access
 from engine.directory.accounts import UserView
 from engine.domain.periods import parse_period
-from engine.draft import DRAFT_NAME, draft_report
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.reporting import dashboard
+from engine.reporting.draft import DRAFT_NAME, draft_report
 from engine.reporting.export import export_docx, export_json, export_xlsx
 from engine.reporting.snapshot.check import Finding
 from engine.reporting.snapshot.model import Snapshot

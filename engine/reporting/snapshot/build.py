@@ -23,7 +23,7 @@ from engine.directory.units import effective_cutoff_day, get_unit
 from engine.domain.periods import ReportingPeriod, parse_period
 from engine.domain.plan_loading import plans_of_unit
 from engine.domain.timeliness import timeliness
-from engine.report_definition import number_appendices, report_definition
+from engine.reporting.report_definition import number_appendices, report_definition
 from engine.reporting.snapshot.model import (
     AppendixSnapshot,
     Snapshot,

@@ -2,7 +2,7 @@
 (plans/data/report-templates/), filled with engine facts, written as .docx in the NĐ 30 layout.
 
 Officers finish the prose in Word; every number in the draft comes from the period's snapshot,
-its Phụ lục 4–6 sheet or the obligations (engine.draft.context).
+its Phụ lục 4–6 sheet or the obligations (engine.reporting.draft.context).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.domain.periods import parse_period
-from engine.draft.context import draft_context
-from engine.draft.docx import draft_docx
-from engine.draft.render import Draft, render_draft, template_for
+from engine.reporting.draft.context import draft_context
+from engine.reporting.draft.docx import draft_docx
+from engine.reporting.draft.render import Draft, render_draft, template_for
 from engine.reporting.snapshot.model import Snapshot
 from engine.reporting.statistics import take_sheet
 from engine.runtime import Runtime

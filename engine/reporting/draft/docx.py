@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from engine.draft.render import Draft, Kind
+from engine.reporting.draft.render import Draft, Kind
 from engine.reporting.export.docx_base import DOCUMENT_XML, docx_base, twips
 from engine.reporting.export.docx_writer import _NO_BORDER, _grid, _header_block, _tbl_pr
 from engine.reporting.export.package import CORE_XML, core_xml, write_zip

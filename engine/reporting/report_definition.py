@@ -26,7 +26,7 @@ from plans.loader import line_of, parse_model, read_text
 from plans.report_schema import ReportAppendixSpec, ReportDefinition
 from vntext.text import format_date_vi
 
-DEFAULT_REPORT = Path(__file__).resolve().parent.parent / "plans" / "reports" / "bao-cao-cchc.yaml"
+DEFAULT_REPORT = Path(__file__).resolve().parents[2] / "plans" / "reports" / "bao-cao-cchc.yaml"
 
 
 @dataclass(frozen=True)
