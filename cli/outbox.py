@@ -144,7 +144,7 @@ def outbox_show(row_id: Annotated[int, typer.Argument(metavar="SỐ", help="Số
 @outbox_app.command("retry")
 def outbox_retry(
     row_ids: Annotated[list[int] | None, typer.Argument(
-        metavar="SỐ...", help="Số thư nhắc (một hoặc nhiều)")] = None,
+        metavar="SỐ", help="Số thư nhắc (một hoặc nhiều)")] = None,
     all_failed: Annotated[bool, typer.Option("--all-failed", help="Mọi thư gửi không được")]
     = False,
     by: ByOpt = "quản trị",

@@ -142,6 +142,8 @@ def _param_name(param: Any) -> str:
 
 
 def _bad_value(exc: BadParameter) -> str:
+    if not exc.message.isascii():  # our own Vietnamese reason (typer.BadParameter("…"))
+        return exc.message.rstrip(".")
     param = exc.param
     desc = getattr(param, "type_descriptor", None)
     if desc is not None and (desc.annotation is int or desc.is_ranged):
@@ -162,7 +164,9 @@ def error_message(exc: _click.ClickException) -> str:
         hint = f" Có phải ý bạn là: {', '.join(near)}?" if near else ""
         return f"Không có tùy chọn {exc.option_name}.{hint}"
     if isinstance(exc, BadParameter):
-        return f"Giá trị của {_param_name(exc.param)} không hợp lệ: {_bad_value(exc)}."
+        name = _param_name(exc.param) if exc.param is not None else ""
+        return (f"Giá trị của {name} không hợp lệ: " if name else "Giá trị không hợp lệ: ") \
+            + f"{_bad_value(exc)}."
     message = exc.message
     if m := re.match(r"Got unexpected extra argument(?:\(s\)|s)? \((.*)\)$", message):
         return f"Thừa tham số: {m.group(1)}."
@@ -171,8 +175,8 @@ def error_message(exc: _click.ClickException) -> str:
     if m := re.match(r"Option '?(\S+?)'? does not take a value", message):
         return f"Tùy chọn {m.group(1)} không nhận giá trị."
     if m := re.match(r"No such command '(.+?)'\.?(?: Did you mean (.+)\?)?$", message):
-        near = f" Có phải ý bạn là: {m.group(2)}?" if m.group(2) else ""
-        return f"Không có lệnh '{m.group(1)}'.{near}"
+        guess = f" Có phải ý bạn là: {m.group(2)}?" if m.group(2) else ""
+        return f"Không có lệnh '{m.group(1)}'.{guess}"
     return message
 
 

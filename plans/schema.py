@@ -80,13 +80,22 @@ class SectionSpec(_Strict):
 
 
 class AppendixSpec(_Strict):
-    number: Annotated[int, Field(ge=1, le=20)]
+    """How the plan's table looks. `number` is only a default: the report definition
+    (`plans/reports/*.yaml`) numbers the appendices of a report."""
+
+    number: Annotated[int | None, Field(ge=1, le=20)] = None
     title: Text
     layout: Literal["sections", "dimensions"]
 
 
 class PlanSpec(_Strict):
-    """A year's plan as issued by the commune (Kế hoạch/Quyết định), with its appendix layout."""
+    """A year's plan (Kế hoạch/Quyết định), with its appendix layout.
+
+    Identity: a plan with `owner` is that unit's own plan (each commune's CCHC plan); its
+    stored id is `<id>@<owner>`, so two communes may both call theirs `cchc-2026` and never
+    touch each other's. A plan without `owner` is a framework issued by an upper body
+    (`issuer`, e.g. the province's PAPI framework) and instantiated in many units.
+    """
 
     schema_version: Literal[1] = 1
     id: Slug
@@ -94,8 +103,34 @@ class PlanSpec(_Strict):
     year: Annotated[int, Field(ge=2000, le=2100)]
     title: Text
     issued_by: Text
+    owner: Slug | None = None
+    issuer: Slug | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
     appendix: AppendixSpec
     sections: list[SectionSpec]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dates(cls, data: object) -> object:
+        if isinstance(data, dict):
+            data = {**data, **{k: parse_dmy(data[k]) for k in ("valid_from", "valid_to")
+                               if isinstance(data.get(k), str)}}
+        return data
+
+    @property
+    def scope(self) -> Literal["framework", "unit"]:
+        return "unit" if self.owner else "framework"
+
+    @property
+    def stored_id(self) -> str:
+        """The database key: a unit's own plan is namespaced by its owner."""
+        return f"{self.id}@{self.owner}" if self.owner else self.id
+
+    @property
+    def validity(self) -> tuple[date, date]:
+        """When the plan is in force: `valid_from`–`valid_to`, by default its calendar year."""
+        return (self.valid_from or date(self.year, 1, 1), self.valid_to or date(self.year, 12, 31))
 
     def iter_tasks(self) -> list[tuple[list[SectionSpec], TaskSpec]]:
         """Tasks in appendix order with their section path."""
@@ -119,6 +154,19 @@ class PlanSpec(_Strict):
     @model_validator(mode="after")
     def _codes_and_deadlines(self) -> PlanSpec:
         problems: list[tuple[Loc, str, str]] = []
+        start, end = self.validity
+        if start > end:
+            problems.append((
+                ("valid_to",),
+                "ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực",
+                "valid_to must come after valid_from",
+            ))
+        if len(self.stored_id) > 64:
+            problems.append((
+                ("id",),
+                f"mã kế hoạch cùng mã đơn vị '{self.stored_id}' dài quá 64 ký tự",
+                f"the plan id with its owner '{self.stored_id}' is longer than 64 characters",
+            ))
         first_at: dict[str, str] = {}
         tasks = self.iter_tasks_at()
         for path, task, loc in tasks:

@@ -72,6 +72,25 @@ def test_help_is_vietnamese(path: tuple[str, ...]) -> None:
     assert ANY_VI.search(readable(out, path)), out
 
 
+def test_every_parameter_is_named_in_vietnamese() -> None:
+    """Arguments show their metavar (an English parameter name would show otherwise) and every
+    option says what it is for."""
+    root = typer.main.get_command(app)
+    for path in ALL_COMMANDS:
+        cmd = root
+        for name in path:
+            cmd = cmd.commands[name]  # type: ignore[attr-defined]
+        for param in cmd.params:
+            where = (" ".join(path), param.name)
+            if isinstance(param, typer.core.TyperArgument):
+                assert param.metavar and param.metavar == param.metavar.upper(), where
+                assert ANY_VI.search(param.metavar) or param.metavar.rstrip(".") in {
+                    "URL", "SỐ"}, where
+            else:
+                assert getattr(param, "help", None), where
+            assert not DENY.findall(getattr(param, "help", None) or ""), where
+
+
 USAGE_ERRORS = [
     (("report", "check"), "Thiếu tham số ĐƠN_VỊ."),
     (("report", "check", "vinh-thanh"), "Thiếu tùy chọn --period."),
@@ -83,7 +102,7 @@ USAGE_ERRORS = [
      "Giá trị của --workers không hợp lệ: phải là một số nguyên (tối thiểu 1)."),
     (("task", "show", "a", "b", "c", "d"), "Thừa tham số: d."),
     (("task", "list", "vinh-thanh", "--plan"), "Tùy chọn --plan cần một giá trị."),
-    (("tasks",), "Không có lệnh 'tasks'. Có phải ý bạn là: 'task'?"),
+    (("tasks",), "Không có lệnh 'tasks'. Có phải ý bạn là: 'task'"),
 ]
 
 
