@@ -197,6 +197,42 @@ def plan_load(
                 console.print(f"[yellow]Cảnh báo:[/] {w}")
 
 
+@plan_app.command("rollover")
+def plan_rollover(
+    plan: Annotated[str, typer.Argument(help="Kế hoạch năm nay, ví dụ cchc-2026")],
+    unit: Annotated[str | None, typer.Argument(
+        help="Đơn vị có kế hoạch riêng này (bỏ trống nếu là khung chung)")] = None,
+    year: Annotated[int, typer.Option(help="Năm của kế hoạch mới")] = 0,
+    issued_by: Annotated[str, typer.Option(
+        "--issued-by", help="Văn bản ban hành kế hoạch mới, ví dụ 'Kế hoạch số 5/KH-UBND "
+        "ngày 10/01/2027'")] = "",
+    new_id: Annotated[str | None, typer.Option("--id", help="Mã kế hoạch mới")] = None,
+    carry: Annotated[list[str] | None, typer.Option(
+        "--carry", help="Mã nhiệm vụ chưa xong được chuyển tiếp (lặp lại cho nhiều nhiệm vụ)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Thư mục ghi tệp kế hoạch mới")] = Path("plans/new"),
+    at: AtOpt = None, db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Tạo kế hoạch năm sau từ kế hoạch năm nay (dời năm, văn bản mới) và chuyển tiếp nhiệm vụ."""
+    from engine.rollover import roll_over
+
+    with session(json_, db, at) as rt:
+        if not year or not issued_by:
+            raise CchcError("Phải nêu --year và --issued-by", "--year and --issued-by are "
+                            "required", field="year" if not year else "issued_by")
+        res = roll_over(rt, unit, plan, year=year, issued_by=issued_by, out_dir=out,
+                        new_id=new_id, carry=carry or [])
+        if json_:
+            emit_json(res)
+            return
+        console.print(f"Đã tạo kế hoạch {res.loaded.plan_id} từ {res.source_plan} "
+                      f"({res.loaded.tasks} nhiệm vụ, {res.loaded.units} đơn vị); tệp: {res.file}")
+        for c in res.carried:
+            console.print(f"Chuyển tiếp: {c}")
+        for w in res.loaded.warnings:
+            console.print(f"[yellow]Cảnh báo:[/] {w}")
+
+
 @plan_app.command("list")
 def plan_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Các kế hoạch đã nạp."""
@@ -433,6 +469,30 @@ def _print_snapshot(res: api.SnapshotResult, json_: bool) -> None:
         console.print(f"  {p}")
 
 
+@report_app.command("draft")
+def report_draft(
+    unit: str,
+    period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
+    out: Annotated[Path, typer.Option(help="Tệp .docx ghi dự thảo")] = Path("bao-cao.docx"),
+    template: Annotated[Path | None, typer.Option(
+        help="Mẫu Jinja2 khác (mặc định plans/data/report-templates/)")] = None,
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Soạn dự thảo Báo cáo (.docx) từ số liệu của kỳ; cán bộ hoàn thiện phần lời trong Word."""
+    from engine.draft import draft_report
+
+    with session(json_, db, at) as rt:
+        snap = api.take_snapshot(rt, unit, period)
+        data = draft_report(rt, snap, template)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+        if json_:
+            emit_json({"unit": unit, "period": snap.period, "file": str(out),
+                       "bytes": len(data), "frozen": snap.frozen})
+        else:
+            console.print(f"Đã soạn dự thảo báo cáo {snap.period_label}: {out}")
+
+
 @report_app.command("check")
 def report_check(
     unit: UnitArg,
@@ -550,6 +610,8 @@ def demo(
         return
     console.print(f"Cơ sở dữ liệu: {res.database}")
     _print_snapshot(res.snapshot, False)
+    console.print(f"Dự thảo báo cáo (phần lời, để hoàn thiện trong Word): "
+                  f"{res.database.parent / 'bao-cao.docx'}")
     console.print(f"Kiểm tra báo cáo gốc ({res.seed_name}):")
     _print_findings(res.seed_findings)
     _print_demo_reminders(res)

@@ -19,6 +19,8 @@ from engine.snapshot.check import Finding, check_report
 from engine.snapshot.model import Snapshot
 from engine.snapshot.store import freeze as _freeze
 from engine.snapshot.store import frozen_snapshot
+from engine.statistics import take_sheet
+from engine.statistics.export import has_statistics, write_statistics
 from engine.storage.models import Plan, PlanTask, Unit, UnitPlan
 from engine.tasks import (
     Actor,
@@ -121,7 +123,11 @@ def snapshot_and_export(rt: Runtime, unit: str, period: str, out: Path, *,
                         cache: DefinitionCache | None = None) -> SnapshotResult:
     snap = take_snapshot(rt, unit, period, freeze=freeze, taken_by=taken_by, cache=cache)
     out.mkdir(parents=True, exist_ok=True)
-    return SnapshotResult(snap, write_all(snap, out))
+    files = write_all(snap, out)
+    sheet = take_sheet(rt, snap)
+    if has_statistics(sheet):  # Phụ lục 4–6, once the period's statistics are entered
+        files += write_statistics(sheet, out)
+    return SnapshotResult(snap, files)
 
 
 def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -> list[Finding]:
@@ -134,7 +140,19 @@ def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -
                         f"{p.file}{f':{p.line}' if p.line else ''} [{p.location}]: {p.message_vi}",
                         p.message_en)
                 for p in exc.file_problems]
-    return check_report(rt, snap, against=against)
+    return [*_calendar_findings(rt, snap), *check_report(rt, snap, against=against)]
+
+
+def _calendar_findings(rt: Runtime, snap: Snapshot) -> list[Finding]:
+    """A year of the period the working calendar does not declare: lateness there counts only
+    the statutory days off, and a swap announced for that year may be missing."""
+    return [Finding("calendar_year_missing", "warning",
+                    f"Lịch làm việc năm {y} chưa được khai báo trong workflows/calendar.yaml: "
+                    "số ngày làm việc chỉ tính theo ngày lễ, Tết luật định; ngày hoán đổi (nếu "
+                    "có) chưa được tính",
+                    f"the working calendar does not declare {y}: working days count statutory "
+                    "holidays only; an announced swap may be missing")
+            for y in rt.calendar.missing_years(snap.start, snap.end)]
 
 
 @dataclass(frozen=True)

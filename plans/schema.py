@@ -11,7 +11,14 @@ import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from plans.deadlines import DeadlineError, parse_deadline
 from plans.errors import Loc, SpecProblems
@@ -49,10 +56,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+def _code_text(value: object) -> object:
+    """`code: 1` written without quotes is the code '1' (YAML reads it as a number)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class TaskSpec(_Strict):
     """One plan task: a row of the appendix."""
 
-    code: Annotated[str, Field(pattern=r"^\d+(?:\.\d+)*$")]
+    # As the source plan writes it: 1, 1.2.3, I.1, II.3.a (a letter only after a number).
+    code: Annotated[str, BeforeValidator(_code_text),
+                    Field(pattern=r"^(?:[IVXLC]+|\d+)(?:\.\d+)*(?:\.[a-zđ])?$", max_length=20)]
     text: Text
     owner: OptText | None = None
     deadline: OptText | None = None
@@ -62,7 +76,8 @@ class TaskSpec(_Strict):
 class SectionSpec(_Strict):
     """A section (I–VII), a PAPI dimension (1–8) or sub-dimension (1.1–8.3)."""
 
-    code: Annotated[str, Field(pattern=r"^(?:[IVXLC]+|\d+(?:\.\d+)*)$")]
+    code: Annotated[str, BeforeValidator(_code_text),
+                    Field(pattern=r"^(?:[IVXLC]+|\d+(?:\.\d+)*)$")]
     title: OptText | None = None
     sections: list[SectionSpec] = []
     tasks: list[TaskSpec] = []
@@ -86,6 +101,9 @@ class AppendixSpec(_Strict):
     number: Annotated[int | None, Field(ge=1, le=20)] = None
     title: Text
     layout: Literal["sections", "dimensions"]
+    # continuous: rows 1, 2, 3… through the appendix; per_section: I.1, I.2, II.1… restarting
+    # in each section; as_written: any codes the source uses (II.3.a), only unique.
+    numbering: Literal["continuous", "per_section", "as_written"] = "continuous"
 
 
 class PlanSpec(_Strict):
@@ -197,7 +215,21 @@ class PlanSpec(_Strict):
                         f"{exc.message_vi}",
                         f"task {task.code}: deadline not understood: {exc.message_en}",
                     ))
-        if self.appendix.layout == "sections":
+        if self.appendix.layout == "sections" and self.appendix.numbering == "per_section":
+            index: dict[str, int] = {}
+            for path, task, loc in tasks:
+                sec = path[-1].code
+                index[sec] = n = index.get(sec, 0) + 1
+                if task.code != f"{sec}.{n}":
+                    problems.append((
+                        (*loc, "code"),
+                        f"đánh số theo từng mục: ở đây phải là '{sec}.{n}', không phải "
+                        f"{task.code!r}",
+                        f"numbering per section: expected '{sec}.{n}' here, found "
+                        f"{task.code!r}",
+                    ))
+                    break
+        elif self.appendix.layout == "sections" and self.appendix.numbering == "continuous":
             for n, (_path, task, loc) in enumerate(tasks, start=1):
                 if task.code != str(n):
                     problems.append((
@@ -293,7 +325,7 @@ class UnitSpec(_Strict):
     kind: Literal["xã", "phường", "thị trấn", "đặc khu", "huyện", "thành phố", "thị xã", "quận",
                   "tỉnh"]
     parent: Slug | None = None
-    report_cutoff_day: Annotated[int | None, Field(ge=1, le=28)] = None
+    report_cutoff_day: Annotated[int | None, Field(ge=1, le=31)] = None  # 31: month ends
     leader: OptText | None = None
 
 
