@@ -199,10 +199,12 @@ def plan_load(
 
 @plan_app.command("rollover")
 def plan_rollover(
-    plan: Annotated[str, typer.Argument(help="Kế hoạch năm nay, ví dụ cchc-2026")],
+    plan: Annotated[str, typer.Argument(metavar="KẾ_HOẠCH",
+                                        help="Kế hoạch năm nay, ví dụ cchc-2026")],
     unit: Annotated[str | None, typer.Argument(
+        metavar="ĐƠN_VỊ",
         help="Đơn vị có kế hoạch riêng này (bỏ trống nếu là khung chung)")] = None,
-    year: Annotated[int, typer.Option(help="Năm của kế hoạch mới")] = 0,
+    year: Annotated[int, typer.Option(metavar="NĂM", help="Năm của kế hoạch mới")] = 0,
     issued_by: Annotated[str, typer.Option(
         "--issued-by", help="Văn bản ban hành kế hoạch mới, ví dụ 'Kế hoạch số 5/KH-UBND "
         "ngày 10/01/2027'")] = "",
@@ -471,7 +473,7 @@ def _print_snapshot(res: api.SnapshotResult, json_: bool) -> None:
 
 @report_app.command("draft")
 def report_draft(
-    unit: str,
+    unit: UnitArg,
     period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
     out: Annotated[Path, typer.Option(help="Tệp .docx ghi dự thảo")] = Path("bao-cao.docx"),
     template: Annotated[Path | None, typer.Option(

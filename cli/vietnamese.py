@@ -61,6 +61,7 @@ FIELD_LABELS: dict[str, str] = {
     "file": "Tệp",
     "history": "Lịch sử",
     "id": "Số",
+    "issued_by": "Văn bản ban hành",
     "key": "Khóa",
     "kind": "Loại đơn vị",
     "name": "Tên",
@@ -83,6 +84,7 @@ FIELD_LABELS: dict[str, str] = {
     "user": "Tài khoản",
     "username": "Tên đăng nhập",
     "version": "Phiên bản",
+    "year": "Năm",
 }
 
 
