@@ -140,7 +140,19 @@ def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -
                         f"{p.file}{f':{p.line}' if p.line else ''} [{p.location}]: {p.message_vi}",
                         p.message_en)
                 for p in exc.file_problems]
-    return check_report(rt, snap, against=against)
+    return [*_calendar_findings(rt, snap), *check_report(rt, snap, against=against)]
+
+
+def _calendar_findings(rt: Runtime, snap: Snapshot) -> list[Finding]:
+    """A year of the period the working calendar does not declare: lateness there counts only
+    the statutory days off, and a swap announced for that year may be missing."""
+    return [Finding("calendar_year_missing", "warning",
+                    f"Lịch làm việc năm {y} chưa được khai báo trong workflows/calendar.yaml: "
+                    "số ngày làm việc chỉ tính theo ngày lễ, Tết luật định; ngày hoán đổi (nếu "
+                    "có) chưa được tính",
+                    f"the working calendar does not declare {y}: working days count statutory "
+                    "holidays only; an announced swap may be missing")
+            for y in rt.calendar.missing_years(snap.start, snap.end)]
 
 
 @dataclass(frozen=True)

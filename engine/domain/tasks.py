@@ -442,8 +442,12 @@ def list_tasks(
     overdue: bool = False,
     search: str | None = None,
 ) -> list[TaskView]:
+    from engine.choices import resolve_choice
     from vntext.text import fold
 
+    if state:
+        state = resolve_choice(state, rt.machine.definition.state_labels, field="state",
+                               what_vi="Trạng thái", what_en="task state")
     with rt.db.read() as session:
         unit = get_unit(session, unit_slug)
         q = (

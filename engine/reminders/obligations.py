@@ -548,7 +548,12 @@ def list_obligation_dues(
     include_retired: bool = False,
 ) -> list[ObligationDueView]:
     """The unit's report occurrences in due-date order, with their state as of today."""
+    from engine.choices import resolve_choice
+
     machine = obligation_machine()
+    if state is not None:
+        state = resolve_choice(state, machine.definition.state_labels, field="state",
+                               what_vi="Trạng thái", what_en="obligation state")
     today = rt.today()
     with rt.db.read() as session:
         u = get_unit(session, unit)

@@ -15,6 +15,7 @@ sent in the next sending window with the leader's other reminders) listing the e
 
 from __future__ import annotations
 
+import calendar
 import logging
 import signal
 import threading
@@ -136,7 +137,8 @@ def closing_quarter(day: date, now: datetime, cutoff_day: int) -> ReportingPerio
     """The quarter to freeze at `now`: its cut-off is over, and at most a week ago."""
     for back in range(QUARTER_CATCH_UP.days + 1):
         end = day - timedelta(days=back)
-        if end.month % 3 or end.day != cutoff_day:
+        if end.month % 3 or end.day != min(cutoff_day,
+                                           calendar.monthrange(end.year, end.month)[1]):
             continue
         if ob.db_time(now) < datetime.combine(end, QUARTER_CLOSE_AT, tzinfo=VN_TZ):
             return None

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import api
+from engine import api, comments
 from engine.directory import access
 from engine.directory.accounts import UserView
 from engine.domain.periods import parse_period
@@ -50,7 +50,8 @@ STATISTICS_APPENDICES = (FIELDS_APPENDIX, PROCEDURES_APPENDIX, INDICATORS_APPEND
 STATISTICS_TITLES = {FIELDS_APPENDIX: "Hồ sơ thủ tục hành chính theo lĩnh vực",
                      PROCEDURES_APPENDIX: "Hồ sơ trực tuyến theo thủ tục",
                      INDICATORS_APPENDIX: "Thống kê số liệu cải cách hành chính định kỳ"}
-OK_MESSAGES = {"freeze": "Đã chốt số liệu; các phụ lục tải về từ nay là số liệu đã chốt"}
+OK_MESSAGES = {"freeze": "Đã chốt số liệu; các phụ lục tải về từ nay là số liệu đã chốt",
+               "comment": "Đã gửi ý kiến thẩm định; xã, phường sẽ thấy ý kiến này"}
 
 
 def _period(rt: Runtime, unit: str, period: str | None) -> str:
@@ -131,6 +132,8 @@ def reports_page(request: Request, rt: Runtime, user: UserView, unit: str,
         "base": f"/units/{unit}/reports/{snap.period}", "findings": findings,
         "groups": groups, "confirmed": confirmed or set(),
         "period_label": lambda c: _label(c, choices),
+        "comments": comments.list_comments(rt, unit, period=snap.period),
+        "can_comment": access.can(rt, user, "review.comment", unit),
         "errors_count": sum(1 for f in findings or [] if f.severity == "error"),
         "notes_count": sum(1 for f in findings or [] if f.severity != "error"),
         "messages": messages or [],
@@ -189,6 +192,22 @@ def freeze(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser,
         return reports_page(request, rt, user, unit, code, status_code=status_of(exc),
                             messages=[("error", exc.message_vi)])
     return RedirectResponse(f"/units/{unit}/reports?period={code}&ok=freeze", status_code=303)
+
+
+@router.post("/units/{unit}/reports/{period}/comment", include_in_schema=False)
+def report_comment(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser,
+                   body: Annotated[str, Form()] = "") -> Response:
+    """The reviewing body's comment on a period's report (the commune sees it here)."""
+    access.require(rt, user, "review.comment", unit)
+    code = period.strip().upper()
+    try:
+        comments.add_comment(rt, unit, body, kind="review", author=user.full_name,
+                             role=user.role, author_unit=user.unit_display or "", period=code)
+    except ValidationFailed as exc:
+        return reports_page(request, rt, user, unit, code, status_code=400,
+                            messages=[("error", exc.message_vi)])
+    return RedirectResponse(f"/units/{unit}/reports?period={code}&ok=comment#comments",
+                            status_code=303)
 
 
 def _download_name(snap: Snapshot, name: str) -> str:
