@@ -442,7 +442,7 @@ def list_tasks(
     overdue: bool = False,
     search: str | None = None,
 ) -> list[TaskView]:
-    from engine.choices import resolve_choice
+    from engine.domain.choices import resolve_choice
     from vntext.text import fold
 
     if state:

@@ -548,7 +548,7 @@ def list_obligation_dues(
     include_retired: bool = False,
 ) -> list[ObligationDueView]:
     """The unit's report occurrences in due-date order, with their state as of today."""
-    from engine.choices import resolve_choice
+    from engine.domain.choices import resolve_choice
 
     machine = obligation_machine()
     if state is not None:

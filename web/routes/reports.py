@@ -15,9 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import api, comments
+from engine import api
 from engine.directory import access
 from engine.directory.accounts import UserView
+from engine.domain import comments
 from engine.domain.periods import parse_period
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.reporting import dashboard

@@ -19,11 +19,11 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from engine import api, comments, seen, staged_uploads
+from engine import api
 from engine.directory import access
 from engine.directory.accounts import UserView
 from engine.directory.people import list_people
-from engine.domain import attachments
+from engine.domain import attachments, comments, seen, staged_uploads
 from engine.domain.tasks import TaskKey, check_command
 from engine.errors import Conflict, NotFound, Problem, TransitionNotAllowed, ValidationFailed
 from engine.reporting import dashboard
