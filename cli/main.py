@@ -507,7 +507,7 @@ def report_summary(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Tổng hợp theo từng xã, phường của kỳ: số liệu đã chốt, hoặc 'chưa chốt'."""
-    from engine import summary as s
+    from engine.reporting import summary as s
 
     with session(json_, db, at) as rt:
         summ = s.province_summary(rt, body, period)

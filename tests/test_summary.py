@@ -12,15 +12,16 @@ import openpyxl
 import pytest
 from docx import Document
 
-from engine import api, statistics
-from engine.runtime import Runtime
-from engine.summary import (
+from engine import api
+from engine.reporting import statistics
+from engine.reporting.summary import (
     province_summary,
     sorted_rows,
     summary_docx,
     summary_json,
     summary_xlsx,
 )
+from engine.runtime import Runtime
 from plans import DEMO_BUNDLE
 
 DATA = DEMO_BUNDLE / "thong-ke-2023-q3"

@@ -77,7 +77,7 @@ def test_draft_button_downloads_the_report_body(login: Login) -> None:
 
 
 def test_province_summary_page_downloads_and_api(login: Login, rt: Runtime) -> None:
-    from engine import accounts
+    from engine.directory import accounts
 
     reviewer = login("reviewer")  # Phòng Nội vụ Nha Trang in the demo
     page = reviewer.get("/summary?period=2023-Q3")

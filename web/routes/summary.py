@@ -8,12 +8,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from engine import access, dashboard
-from engine.accounts import UserView
+from engine.directory import access
+from engine.directory.accounts import UserView
+from engine.domain.periods import quarters_of
 from engine.errors import Forbidden, NotFound
-from engine.periods import quarters_of
-from engine.runtime import Runtime
-from engine.summary import (
+from engine.reporting import dashboard
+from engine.reporting.summary import (
     SORTS,
     province_summary,
     sorted_rows,
@@ -21,6 +21,7 @@ from engine.summary import (
     summary_json,
     summary_xlsx,
 )
+from engine.runtime import Runtime
 from web.deps import CurrentUser, Rt
 from web.routes.common import content_disposition
 from web.templating import render

@@ -13,11 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from engine.clock import VN_TZ
-from engine.export import export_docx, export_xlsx
-from engine.export.json_writer import canonical_json_bytes
-from engine.export.table import Cell, Column, Row, Table
-from engine.snapshot.model import AppendixSnapshot, Snapshot, UnitHeader
-from engine.summary.build import ProvinceSummary, Ratio, SummaryRow
+from engine.reporting.export import export_docx, export_xlsx
+from engine.reporting.export.json_writer import canonical_json_bytes
+from engine.reporting.export.table import Cell, Column, Row, Table
+from engine.reporting.snapshot.model import AppendixSnapshot, Snapshot, UnitHeader
+from engine.reporting.summary.build import ProvinceSummary, Ratio, SummaryRow
 
 TITLE = "TỔNG HỢP KẾT QUẢ THỰC HIỆN CÔNG TÁC CẢI CÁCH HÀNH CHÍNH CỦA CÁC XÃ, PHƯỜNG"
 SUMMARY_APPENDIX = 1  # the summary is the first appendix of the reviewing body's own report

@@ -5,7 +5,7 @@ table for the web, .xlsx, .docx and JSON."""
 
 from __future__ import annotations
 
-from engine.summary.build import (
+from engine.reporting.summary.build import (
     FROZEN_VI,
     LIVE_VI,
     PlanCell,
@@ -14,7 +14,7 @@ from engine.summary.build import (
     SummaryRow,
     province_summary,
 )
-from engine.summary.export import (
+from engine.reporting.summary.export import (
     SORTS,
     sorted_rows,
     summary_docx,

@@ -16,13 +16,20 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from engine import dashboard
-from engine.obligations import CANCELLED
-from engine.periods import ReportingPeriod, parse_period
+from engine.directory.units import UnitView, all_views, effective_cutoff_day, get_unit
+from engine.domain.periods import ReportingPeriod, parse_period
+from engine.domain.timeliness import effective_due
+from engine.reminders.obligations import CANCELLED
+from engine.reporting import dashboard
+from engine.reporting.snapshot.model import Snapshot
+from engine.reporting.statistics import (
+    StatisticsInput,
+    StatisticsSheet,
+    field_totals,
+    format_number_vi,
+)
+from engine.reporting.statistics.numbers import NOT_APPLICABLE, percent
 from engine.runtime import Runtime
-from engine.snapshot.model import Snapshot
-from engine.statistics import StatisticsInput, StatisticsSheet, field_totals, format_number_vi
-from engine.statistics.numbers import NOT_APPLICABLE, percent
 from engine.storage.models import (
     Obligation,
     ObligationDue,
@@ -32,8 +39,6 @@ from engine.storage.models import (
     UnitPlan,
 )
 from engine.storage.models import Snapshot as SnapshotRow
-from engine.timeliness import effective_due
-from engine.units import UnitView, all_views, effective_cutoff_day, get_unit
 
 FROZEN_VI, LIVE_VI = "đã chốt", "chưa chốt"
 
