@@ -21,8 +21,8 @@ from province_seed import COMMUNES, province_units
 from test_plan_identity import dump_units
 
 from engine import api
+from engine.domain.tasks import Actor, TaskKey, transition
 from engine.runtime import Runtime
-from engine.tasks import Actor, TaskKey, transition
 from plans import DEMO_BUNDLE
 
 CCHC = DEMO_BUNDLE / "cchc-2023.yaml"

@@ -201,8 +201,8 @@ def test_plan_load_cli_reports_per_unit_and_takes_at(tmp_path: Path) -> None:
 def test_a_reviewer_may_sit_at_any_ancestor(sqlite_rt: Runtime) -> None:
     """Since 1/7/2025 the province reviews its communes directly; before, a city did — and a
     province above a city still sees the communes under it."""
-    from engine import access
-    from engine.accounts import create_user
+    from engine.directory import access
+    from engine.directory.accounts import create_user
 
     rt = sqlite_rt
     province_units(rt)
