@@ -23,10 +23,12 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
     text_of,
 )
 
-from engine import accounts, api, dashboard
-from engine.attachments import list_attachments
+from engine import api
+from engine.directory import accounts
+from engine.domain.attachments import list_attachments
+from engine.domain.tasks import TaskKey
+from engine.reporting import dashboard
 from engine.runtime import Runtime
-from engine.tasks import TaskKey
 from web import create_app
 from web.settings import WebSettings
 
@@ -320,7 +322,7 @@ def test_serve_at_a_demo_date() -> None:
 
 
 def test_admin_manages_people_and_logins_on_the_web(login: Login, rt: Runtime) -> None:
-    from engine.people import list_people
+    from engine.directory.people import list_people
 
     admin = login("admin")
     page = admin.get("/admin/people").text

@@ -19,8 +19,8 @@ from web_browser import DESKTOP, PHONE, launch, open_as, require_browser, shot
 from web_server import LiveServer, cheap_hashes, demo_database, seed_failed_reminders
 
 from engine import api
-from engine.report_reader import read_docx, read_xlsx
-from engine.tasks import TaskKey
+from engine.domain.tasks import TaskKey
+from engine.reporting.reader import read_docx, read_xlsx
 
 pytestmark = pytest.mark.browser
 

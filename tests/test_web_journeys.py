@@ -28,8 +28,10 @@ from web_browser import (
 )
 from web_server import LOGINS, LiveServer, cheap_hashes, demo_database
 
-from engine import accounts, api, dashboard
-from engine.tasks import TaskKey
+from engine import api
+from engine.directory import accounts
+from engine.domain.tasks import TaskKey
+from engine.reporting import dashboard
 
 pytestmark = pytest.mark.browser
 
