@@ -20,7 +20,8 @@ never let an officer reopen a task.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import false, select
+from sqlalchemy.orm import Session
 
 from engine.directory.accounts import ROLES, UserView
 from engine.directory.units import UnitView, get_unit, view
@@ -99,17 +100,39 @@ def _unit(rt: Runtime, slug: str) -> Unit:
         return get_unit(session, slug)  # NotFound for an unknown unit, whoever asks
 
 
+def _reviewed_ids(session: Session, reviewer_unit: int) -> set[int]:
+    """Every unit below the reviewer's (a province over its communes since 1/7/2025, or a city
+    or district over its communes): the reviewing body may be any ancestor."""
+    below = {reviewer_unit}
+    found: set[int] = set()
+    while below:
+        below = set(session.scalars(select(Unit.id).where(Unit.parent_id.in_(below)))) - found
+        found |= below
+    return found
+
+
+def _reviews(rt: Runtime, user: UserView, unit: Unit) -> bool:
+    """The reviewer's unit is an ancestor of `unit`."""
+    with rt.db.read() as session:
+        parent = unit.parent_id
+        while parent is not None:
+            if parent == user.unit_id:
+                return True
+            parent = session.scalar(select(Unit.parent_id).where(Unit.id == parent))
+    return False
+
+
 def _display(unit: Unit) -> str:
     return f"{unit.kind} {unit.name}"
 
 
-def _reads(user: UserView, unit: Unit) -> bool:
+def _reads(rt: Runtime, user: UserView, unit: Unit) -> bool:
     if not user.active or user.role not in ALL_ROLES:
         return False
     if user.role == "admin":
         return True
     if user.role == "reviewer":
-        return user.unit_id is not None and unit.parent_id == user.unit_id
+        return user.unit_id is not None and _reviews(rt, user, unit)
     return user.unit_id is not None and unit.id == user.unit_id
 
 
@@ -120,7 +143,7 @@ def _writes(user: UserView, unit: Unit) -> bool:
 
 
 def can_read_unit(rt: Runtime, user: UserView, unit: str) -> bool:
-    return _reads(user, _unit(rt, unit))
+    return _reads(rt, user, _unit(rt, unit))
 
 
 def can_write_unit(rt: Runtime, user: UserView, unit: str) -> bool:
@@ -129,7 +152,7 @@ def can_write_unit(rt: Runtime, user: UserView, unit: str) -> bool:
 
 def require_read(rt: Runtime, user: UserView, unit: str) -> None:
     row = _unit(rt, unit)
-    if not _reads(user, row):
+    if not _reads(rt, user, row):
         raise Forbidden(f"Bạn không có quyền xem số liệu của {_display(row)}",
                         f"you may not read unit '{unit}'", field="unit", value=unit)
 
@@ -147,13 +170,15 @@ def require_write(rt: Runtime, user: UserView, unit: str) -> None:
 
 
 def readable_units(rt: Runtime, user: UserView) -> list[UnitView]:
-    """The units the user may open, by slug: own commune; the city's communes; all (admin)."""
+    """The units the user may open, by slug: own commune; every unit below the reviewing body
+    (province, city or district); all (admin)."""
     if not user.active or user.role not in ALL_ROLES:
         return []
     with rt.db.read() as session:
         q = select(Unit).order_by(Unit.slug)
         if user.role == "reviewer":
-            q = q.where(Unit.parent_id == user.unit_id)
+            q = q.where(Unit.id.in_(_reviewed_ids(session, user.unit_id))
+                        if user.unit_id is not None else false())
         elif user.role != "admin":
             q = q.where(Unit.id == user.unit_id)
         return [view(session, u, rt.settings.report_cutoff_day) for u in session.scalars(q)]
@@ -175,7 +200,7 @@ def can(rt: Runtime, user: UserView, action: str, unit: str | None = None) -> bo
     if action in GLOBAL_ACTIONS or unit is None:
         return action in GLOBAL_ACTIONS
     row = _unit(rt, unit)
-    return _writes(user, row) if action in WRITE_ACTIONS else _reads(user, row)
+    return _writes(user, row) if action in WRITE_ACTIONS else _reads(rt, user, row)
 
 
 def require(rt: Runtime, user: UserView, action: str, unit: str | None = None) -> None:

@@ -189,8 +189,10 @@ def _check_role_unit(role: str, unit: Unit | None) -> None:
             value=unit.slug)
     if role == "reviewer" and unit.kind in COMMUNE_KINDS:
         raise ValidationFailed(
-            f"Người thẩm định thuộc thành phố/huyện, không thuộc {unit.kind} {unit.name}",
-            "a reviewer belongs to the city/district above the communes", field="unit",
+            f"Người thẩm định thuộc cơ quan cấp trên của các xã (tỉnh, thành phố, huyện), không "
+            f"thuộc {unit.kind} {unit.name}",
+            "a reviewer belongs to a body above the communes (province, city, district)",
+            field="unit",
             value=unit.slug)
 
 
