@@ -247,5 +247,5 @@ def take_sheet(rt: Runtime, snap: Snapshot) -> StatisticsSheet:
 def frozen_units(session: Session, period: str) -> dict[int, str]:
     """unit id → content hash of every unit whose statistics of `period` are frozen."""
     return dict(session.execute(select(FrozenRow.unit_id, FrozenRow.content_hash).where(
-        FrozenRow.period == period)).tuples().all())
+        FrozenRow.period == period)).all())
 
