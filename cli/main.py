@@ -249,13 +249,16 @@ def _transition_command(trigger: str, doc: str) -> Callable[..., None]:
         on: Annotated[str | None, typer.Option(help="Ngày thực hiện dd/mm/yyyy")] = None,
         version: Annotated[int | None, typer.Option(
             help="Phiên bản bạn đã đọc (chống ghi đè)")] = None,
+        correction: Annotated[str, typer.Option(
+            "--dinh-chinh", help="Lãnh đạo: lý do đính chính khi ngày thuộc kỳ đã chốt")] = "",
         by: ByOpt = "cán bộ", role: RoleOpt = "officer",
         db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
     ) -> None:
         with session(json_, db, at) as rt:
             res = api.transition(rt, _key(unit, plan, code), trigger, api.Actor(by, role),
                                  evidence=doc_ or [], result=result, note=note,
-                                 on=_parse_day(on, "on"), expected_version=version)
+                                 on=_parse_day(on, "on"), expected_version=version,
+                                 correction=correction)
             _print_change(res, json_, rt)
 
     command.__doc__ = doc

@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.documents import DocumentRef
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.evidence import register_documents
+from engine.free_text import check_length
 from engine.runtime import Runtime
 from engine.storage.models import Obligation, ObligationDue, ObligationHistory, Unit
 from engine.storage.versioning import compare_and_set
@@ -451,6 +452,7 @@ def submit_obligation(
     today = rt.today()
     ref = parse_report_document(doc, today)
     note = nfc(note)
+    check_length(note, "note")
     machine = obligation_machine()
     label = f"{code} {period_key}"
     with rt.db.transaction() as session:
@@ -498,6 +500,7 @@ def reopen_obligation(rt: Runtime, unit: str, code: str, period_key: str, reason
                       actor: Actor, expected_version: int | None = None) -> ObligationChange:
     """A leader takes back a submission (wrong document, report refused): pending again."""
     reason = nfc(reason)
+    check_length(reason, "note")
     label = f"{code} {period_key}"
     with rt.db.transaction() as session:
         _u, _ob, due = _find(session, unit, code, period_key)

@@ -151,6 +151,13 @@ def parse_period(code: str, cutoff_day: int = NATIONAL_CUTOFF_DAY) -> ReportingP
     return _build(year, "year", 1, cutoff_day)
 
 
+def normalise_period(code: str) -> str:
+    """The one spelling of a period code ('2023-q3 ' → '2023-Q3'), or `ValidationFailed` with
+    the Vietnamese reason. Every lookup by period goes through this, so a frozen period is
+    found whatever case or spaces a URL or a command used."""
+    return parse_period(code).code
+
+
 def period_containing(
     d: date, kind: PeriodKind = "quarter", cutoff_day: int = NATIONAL_CUTOFF_DAY
 ) -> ReportingPeriod:
@@ -197,6 +204,7 @@ __all__ = [
     "PeriodKind",
     "ReportingPeriod",
     "format_date_vi",
+    "normalise_period",
     "parse_period",
     "period_containing",
     "quarters_of",

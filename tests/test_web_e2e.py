@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pdf_samples import clean_pdf
 from web_server import LOGINS, LiveServer, cheap_hashes, demo_database, seed_failed_reminders
 
 from engine import api
@@ -34,7 +35,7 @@ UNIT = "vinh-thanh"
 TASK = TaskKey(UNIT, "cchc-2023", "5")  # Chưa triển khai, Công chức Văn phòng - Thống kê
 BAD_DOC = "Kế hoạch số 223/KH-UBND ngày 24/02/20232"
 GOOD_DOC = "Kế hoạch số 223/KH-UBND ngày 06/3/2023"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = clean_pdf()  # a real one-page PDF: uploads are parsed and checked
 
 
 def _browser_reason() -> str | None:

@@ -43,6 +43,7 @@ from web.deps import (
     csrf_protect,
     is_api,
     new_anonymous_csrf,
+    refuse_nul,
 )
 from web.settings import WebSettings, get_web_settings
 from web.templating import STATIC_DIR, render
@@ -253,17 +254,33 @@ class SecurityMiddleware:
             return
 
         received = 0
+        exceeded = False
 
         async def receive_with_limit() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise RequestTooLarge(self.max_upload)  # → the CchcError handler
+                    exceeded = True
+                    raise RequestTooLarge(self.max_upload)
             return message
 
-        await self.app(scope, receive_with_limit, send_with_headers)
+        async def send_unless_exceeded(message: Message) -> None:
+            # A body without Content-Length (chunked) found too large while a route parsed it:
+            # whatever the parser made of the error (FastAPI answers 400), the answer is 413.
+            if not exceeded:
+                await send_with_headers(message)
+
+        try:
+            await self.app(scope, receive_with_limit, send_unless_exceeded)
+        except RequestTooLarge:
+            exceeded = True
+        if exceeded:
+            request = Request(scope, receive)
+            response = error_response(request, RequestTooLarge(self.max_upload), 413,
+                                      {"Connection": "close"})
+            await response(scope, receive, send_with_headers)
 
 
 # ---------------------------------------------------------------- factory
@@ -286,7 +303,7 @@ def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -
         title="CCHC",
         description="Theo dõi kế hoạch cải cách hành chính cấp xã",
         docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
-        dependencies=[Depends(csrf_protect)],
+        dependencies=[Depends(csrf_protect), Depends(refuse_nul)],
         lifespan=lifespan,
     )
     app.state.rt = runtime

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 
 class _Frozen(BaseModel):
@@ -96,6 +96,24 @@ class UnitHeader(_Frozen):
         return f"{self.kind} {self.name}"
 
 
+class SnapshotCorrection(_Frozen):
+    """A leader's correction of an earlier, frozen period, made during this period: reported
+    here because the frozen period's files never change."""
+
+    period: str  # the frozen period corrected, "2023-Q3"
+    plan_id: str
+    task: str
+    event: str  # the workflow step or "note"
+    effective_on: date  # the date inside the frozen period
+    recorded_on: date
+    actor: str
+    reason: str
+
+
+def _empty(value: object) -> bool:
+    return not value
+
+
 class Snapshot(_Frozen):
     unit: UnitHeader
     period: str  # "2023-Q3"
@@ -106,3 +124,5 @@ class Snapshot(_Frozen):
     frozen: bool = False
     content_hash: str | None = None  # sha256 of the canonical JSON, set when frozen
     appendices: list[AppendixSnapshot]
+    #: Left out of the JSON (and the hash) when empty, so earlier snapshots keep their bytes.
+    corrections: list[SnapshotCorrection] = Field(default=[], exclude_if=_empty)

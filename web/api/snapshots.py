@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from engine import access, api
 from engine.errors import NotFound
 from engine.export import export_docx, export_json, export_xlsx
-from engine.export.files import JSON_NAME, appendix_file_name
+from engine.export.files import JSON_NAME, appendix_file_name, download_name
 from engine.snapshot.build import build_snapshot
 from engine.snapshot.check import check_report
 from engine.snapshot.model import Snapshot
@@ -92,7 +92,7 @@ def get_file(unit: str, period: str, name: str, rt: Rt, user: Caller) -> Respons
             data, media = export_docx(snap, appendix), DOCX
         else:
             data, media = export_xlsx(snap, appendix), XLSX
-    download = f"{snap.unit.slug}-{snap.period}-{name}"
+    download = download_name(f"{snap.unit.slug}-{snap.period}-{name}", snap)
     return Response(data, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{download}"'})
 

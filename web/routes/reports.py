@@ -18,6 +18,7 @@ from engine import access, api, dashboard
 from engine.accounts import UserView
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.export import export_docx, export_json, export_xlsx
+from engine.export.files import download_name
 from engine.runtime import Runtime
 from engine.snapshot.model import Snapshot
 from engine.snapshot.store import frozen_snapshot
@@ -109,7 +110,8 @@ def download(unit: str, period: str, name: str, rt: Rt, user: CurrentUser) -> Re
         raise NotFound(f"Không có tệp '{name}' (có: phu-luc-N.docx, phu-luc-N.xlsx, "
                        "snapshot.json)", f"no file '{name}'", field="name", value=name)
     snap = api.take_snapshot(rt, unit, period.strip().upper())
-    headers = {"Content-Disposition": content_disposition(_download_name(snap, name))}
+    headers = {"Content-Disposition": content_disposition(
+        download_name(_download_name(snap, name), snap))}
     if snap.content_hash:
         headers["X-Content-Hash"] = snap.content_hash
     if m is None:

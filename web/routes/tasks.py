@@ -240,13 +240,15 @@ def task_transition(
     note: Annotated[str, Form()] = "",
     on: Annotated[str, Form()] = "",
     file: Annotated[UploadFile | None, File()] = None,
+    correction: Annotated[str, Form()] = "",
 ) -> Response:
-    """Start / complete (documents, result, date, PDF) / wait / nothing arose / reopen."""
+    """Start / complete (documents, result, date, PDF) / wait / nothing arose / reopen;
+    `correction` (leaders): the reason for a step dated inside a frozen period."""
     access.require_transition(rt, user, unit, trigger)
     key = TaskKey(unit, plan, code)
     form = {"name": f"transition:{trigger}", "docs": docs, "result": result, "note": note,
-            "on": on}
-    shown = {"docs", "result", "on", "file", "note"}
+            "on": on, "correction": correction}
+    shown = {"docs", "result", "on", "file", "note", "correction"}
     try:
         uploads = []
         if file is not None and file.filename:
@@ -257,7 +259,7 @@ def task_transition(
         evidence = [line.strip() for line in docs.splitlines() if line.strip()]
         api.transition(rt, key, trigger, access.actor_for(user), evidence=evidence,
                        result=result, note=note, on=parse_date_vi(on),
-                       expected_version=version, attachments=uploads)
+                       expected_version=version, attachments=uploads, correction=correction)
     except Refusal as exc:
         return _refused(request, rt, user, key, exc, form, shown)
     return RedirectResponse(f"{task_url(key)}?ok={trigger}", status_code=303)
