@@ -542,7 +542,7 @@ def _print_demo_accounts(res: Any) -> None:
     for a in res.accounts:
         console.print(f"  {a.username} / {a.password} — {role_label(a.role)}, {a.unit} "
                       f"({a.full_name})", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"Chạy web: cchc serve --db sqlite:///{res.database} rồi mở "
+    console.print(f"Chạy web: cchc serve --db sqlite:///{res.database} --demo rồi mở "
                   "http://127.0.0.1:8000/", markup=False, highlight=False, soft_wrap=True)
 
 

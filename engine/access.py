@@ -8,7 +8,8 @@ Roles (a `User.role`):
   deadlines and freezing a quarter's figures are the leader's.
 - `reviewer` (thẩm định, Phòng Nội vụ of the city): reads every unit whose parent is their city;
   never writes anything, whatever the action.
-- `admin`: every unit, every action.
+- `admin`: every action; an admin without a unit administers every unit, an admin with a unit
+  (a commune, a city, a province) only that unit and the units below it.
 
 Two questions, asked separately: *may this role do this action* (`ACTION_ROLES`, or the
 workflow for a trigger) and *is this unit in the user's scope* (read scope, write scope). Every
@@ -19,6 +20,8 @@ never let an officer reopen a task.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -88,29 +91,52 @@ def actor_for(user: UserView) -> Actor:
 # ---------------------------------------------------------------- unit scope
 
 
-def _unit(rt: Runtime, slug: str) -> Unit:
+@dataclass(frozen=True)
+class _Target:
+    """A unit as the policy needs it: id, parent, name, and the ids of it and all above it."""
+
+    id: int
+    parent_id: int | None
+    kind: str
+    name: str
+    chain: frozenset[int]
+
+
+def _unit(rt: Runtime, slug: str) -> _Target:
     with rt.db.read() as session:
-        return get_unit(session, slug)  # NotFound for an unknown unit, whoever asks
+        unit = get_unit(session, slug)  # NotFound for an unknown unit, whoever asks
+        chain, parent = {unit.id}, unit.parent_id
+        while parent is not None and parent not in chain:
+            chain.add(parent)
+            parent = session.scalar(select(Unit.parent_id).where(Unit.id == parent))
+        return _Target(unit.id, unit.parent_id, unit.kind, unit.name, frozenset(chain))
 
 
-def _display(unit: Unit) -> str:
+def _admin_covers(user: UserView, unit: _Target) -> bool:
+    """An admin without a unit covers all; with one, that unit and its descendants."""
+    return user.unit_id is None or user.unit_id in unit.chain
+
+
+def _display(unit: _Target) -> str:
     return f"{unit.kind} {unit.name}"
 
 
-def _reads(user: UserView, unit: Unit) -> bool:
+def _reads(user: UserView, unit: _Target) -> bool:
     if not user.active or user.role not in ALL_ROLES:
         return False
     if user.role == "admin":
-        return True
+        return _admin_covers(user, unit)
     if user.role == "reviewer":
         return user.unit_id is not None and unit.parent_id == user.unit_id
     return user.unit_id is not None and unit.id == user.unit_id
 
 
-def _writes(user: UserView, unit: Unit) -> bool:
+def _writes(user: UserView, unit: _Target) -> bool:
     if not user.active or user.role not in WRITERS:
         return False
-    return user.role == "admin" or (user.unit_id is not None and unit.id == user.unit_id)
+    if user.role == "admin":
+        return _admin_covers(user, unit)
+    return user.unit_id is not None and unit.id == user.unit_id
 
 
 def can_read_unit(rt: Runtime, user: UserView, unit: str) -> bool:
@@ -150,7 +176,22 @@ def readable_units(rt: Runtime, user: UserView) -> list[UnitView]:
             q = q.where(Unit.parent_id == user.unit_id)
         elif user.role != "admin":
             q = q.where(Unit.id == user.unit_id)
-        return [view(session, u, rt.settings.report_cutoff_day) for u in session.scalars(q)]
+        units = list(session.scalars(q))
+        if user.role == "admin" and user.unit_id is not None:
+            parents: dict[int, int | None] = {
+                i: p for i, p in session.execute(select(Unit.id, Unit.parent_id))}
+
+            def below(unit_id: int | None) -> bool:
+                seen: set[int] = set()
+                while unit_id is not None and unit_id not in seen:
+                    if unit_id == user.unit_id:
+                        return True
+                    seen.add(unit_id)
+                    unit_id = parents.get(unit_id)
+                return False
+
+            units = [u for u in units if below(u.id)]
+        return [view(session, u, rt.settings.report_cutoff_day) for u in units]
 
 
 # ---------------------------------------------------------------- actions and triggers

@@ -127,8 +127,10 @@ def load_session(request: Request) -> SessionView | None:
     raw = request.cookies.get(SESSION_COOKIE)
     found = None
     if raw and not is_api(request):
+        settings = get_settings(request)
         found = accounts.resolve_session(get_rt(request), raw,
-                                         lifetime=get_settings(request).session_lifetime)
+                                         lifetime=settings.session_lifetime,
+                                         absolute=settings.session_absolute)
     setattr(state, _STATE_SESSION, found)
     return found
 
