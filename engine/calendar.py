@@ -154,9 +154,18 @@ def load_calendar_file(path: Path | None = None) -> CalendarFile:
 
 @functools.lru_cache(maxsize=256)
 def _statutory(year: int) -> dict[dt.date, str]:
-    """Public holidays and nghỉ bù days of `year`, with their Vietnamese names."""
+    """Public holidays and nghỉ bù days of `year`, with their Vietnamese names (the swapped
+    weekdays the `holidays` package knows of included)."""
     calendar: Any = holidays.country_holidays("VN", years=year, language="vi")
     return {day: str(name) for day, name in calendar.items()}
+
+
+@functools.lru_cache(maxsize=256)
+def _package_make_up_days(year: int) -> frozenset[dt.date]:
+    """The weekend days worked to pay a swap back, as far as the `holidays` package knows them
+    (it records the day off of a swap as a holiday and its make-up day here)."""
+    calendar: Any = holidays.country_holidays("VN", years=year)
+    return frozenset(d for d in getattr(calendar, "weekend_workdays", ()) if d.year == year)
 
 
 @dataclass(frozen=True)
@@ -186,6 +195,7 @@ class WorkCalendar:
         swaps = self._swaps.get(year)
         extra_off = {d.date: d.note for d in swaps.extra_days_off} if swaps else {}
         make_up = {d.date for d in swaps.make_up_working_days} if swaps else set()
+        make_up |= _package_make_up_days(year)
         names.update(extra_off)
         for d in make_up:
             names.pop(d, None)
@@ -201,6 +211,15 @@ class WorkCalendar:
         return info
 
     # --- queries ------------------------------------------------------------------------------
+
+    def declared_years(self) -> list[int]:
+        """Years `workflows/calendar.yaml` declares (someone checked that year's announcements)."""
+        return sorted(self._swaps)
+
+    def missing_years(self, first: dt.date, last: dt.date) -> list[int]:
+        """Years between the two dates the calendar file does not declare: their working days
+        are the statutory ones only, and an announced swap may be missing."""
+        return [y for y in range(first.year, last.year + 1) if y not in self._swaps]
 
     def is_working_day(self, d: dt.date) -> bool:
         """True on a day the office is open: a weekday that is no holiday, or a make-up day."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from engine import api
 from engine.clock import fixed_clock
+from engine.draft import DRAFT_NAME, draft_report
 from engine.obligations import load_obligations
 from engine.people import load_people_file
 from engine.reminders.occurrence import Occurrence
@@ -150,6 +151,7 @@ def run_demo(out: Path, progress: Callable[[int, int], None] | None = None) -> D
     try:
         result = api.snapshot_and_export(rt, "vinh-thanh", DEMO_PERIOD, out, freeze=True,
                                          taken_by="Chủ tịch UBND xã Vĩnh Thạnh")
+        (out / DRAFT_NAME).write_bytes(draft_report(rt, result.snapshot))
         findings = check_report(rt, result.snapshot)
         seed = seed_report_path()
         seed_findings = check_report(rt, result.snapshot, against=seed) if seed else []

@@ -6,28 +6,34 @@ to the 14th of its last month (Q1 = 15/12 of the previous year – 14/3, Q2 = 15
 Q3 = 15/6 – 14/9, Q4 = 15/9 – 14/12); the six-month report 15/12 – 14/6; the year 15/12 – 14/12.
 Some provinces cut one day earlier — Khánh Hòa's Q3-2023 report covers 14/6/2023 – 13/9/2023 —
 so the cut-off day is a parameter (`cutoff_day`, 14 nationally) and a period starts the day after
-the previous period's cut-off.
+the previous period's cut-off. A cut-off day past the end of a month means that month's last day:
+31 gives calendar quarters (1/1–31/3, 1/4–30/6 …) and calendar months.
+
+Codes: 2023-Q3 (quarter), 2023-H1 / 2023-H2 (first / last six months), 2023-9M (nine months),
+2023-M07 (month), 2023-Y (year).
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 from engine.errors import ValidationFailed
 
 NATIONAL_CUTOFF_DAY = 14
 MIN_CUTOFF_DAY = 1
-MAX_CUTOFF_DAY = 28  # every start/end month (Mar, Jun, Sep, Dec) has a day 29 and beyond
+MAX_CUTOFF_DAY = 31  # past a month's end: its last day (31 = calendar quarters and months)
 MIN_YEAR = 2000
 MAX_YEAR = 2100
 
-PeriodKind = Literal["quarter", "half_year", "year"]
+PeriodKind = Literal["quarter", "half_year", "second_half", "nine_months", "month", "year"]
 
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
-_CODE = re.compile(r"(?P<year>[0-9]{4})-(?P<part>Q(?P<q>[0-9]+)|H(?P<h>[0-9]+)|Y)")
+_CODE = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<part>Q(?P<q>[0-9]+)|H(?P<h>[0-9]+)|M(?P<m>[0-9]+)|(?P<nine>9M)|Y)")
 
 
 def format_date_vi(d: date) -> str:
@@ -48,7 +54,7 @@ class ReportingPeriod:
     year: int
     start: date
     end: date
-    number: int = 1  # the quarter (1–4); 1 for the six-month and the year periods
+    number: int = 1  # the quarter (1–4), the month (1–12); the half (1–2); 1 otherwise
     cutoff_day: int = NATIONAL_CUTOFF_DAY
 
     @property
@@ -58,6 +64,12 @@ class ReportingPeriod:
             return f"Quý {_ROMAN[self.number]} năm {self.year}"
         if self.kind == "half_year":
             return f"6 tháng đầu năm {self.year}"
+        if self.kind == "second_half":
+            return f"6 tháng cuối năm {self.year}"
+        if self.kind == "nine_months":
+            return f"9 tháng năm {self.year}"
+        if self.kind == "month":
+            return f"tháng {self.number} năm {self.year}"
         return f"năm {self.year}"
 
     @property
@@ -86,27 +98,26 @@ def _check_cutoff(cutoff_day: int) -> None:
         )
 
 
-def _start_after_cutoff(year: int, month: int, cutoff_day: int) -> date:
-    """The day after the cut-off of `month` (month 0 is December of the year before)."""
+def _end_of(year: int, month: int, cutoff_day: int) -> date:
+    """The cut-off day of `month` (month 0 is December of the year before), or the month's last
+    day when the cut-off lies beyond it."""
     if month == 0:
-        return date(year - 1, 12, cutoff_day + 1)
-    return date(year, month, cutoff_day + 1)
+        year, month = year - 1, 12
+    return date(year, month, min(cutoff_day, calendar.monthrange(year, month)[1]))
 
 
 def _build(year: int, kind: PeriodKind, number: int, cutoff_day: int) -> ReportingPeriod:
-    if kind == "quarter":
-        code = f"{year}-Q{number}"
-        start = _start_after_cutoff(year, 3 * (number - 1), cutoff_day)
-        end = date(year, 3 * number, cutoff_day)
-    elif kind == "half_year":
-        code = f"{year}-H1"
-        start = _start_after_cutoff(year, 0, cutoff_day)
-        end = date(year, 6, cutoff_day)
-    else:
-        code = f"{year}-Y"
-        start = _start_after_cutoff(year, 0, cutoff_day)
-        end = date(year, 12, cutoff_day)
-    return ReportingPeriod(code, kind, year, start, end, number, cutoff_day)
+    first, last, code = {
+        "quarter": (3 * (number - 1), 3 * number, f"{year}-Q{number}"),
+        "half_year": (0, 6, f"{year}-H1"),
+        "second_half": (6, 12, f"{year}-H2"),
+        "nine_months": (0, 9, f"{year}-9M"),
+        "month": (number - 1, number, f"{year}-M{number:02d}"),
+        "year": (0, 12, f"{year}-Y"),
+    }[kind]
+    start = _end_of(year, first, cutoff_day) + timedelta(days=1)
+    return ReportingPeriod(code, kind, year, start, _end_of(year, last, cutoff_day), number,
+                           cutoff_day)
 
 
 def parse_period(code: str, cutoff_day: int = NATIONAL_CUTOFF_DAY) -> ReportingPeriod:
@@ -118,9 +129,11 @@ def parse_period(code: str, cutoff_day: int = NATIONAL_CUTOFF_DAY) -> ReportingP
         raise _bad(
             str(code),
             f"mã kỳ báo cáo '{code}' không hợp lệ: ghi theo dạng 2023-Q3 (quý), "
-            "2023-H1 (6 tháng đầu năm) hoặc 2023-Y (năm)",
+            "2023-H1 / 2023-H2 (6 tháng đầu / cuối năm), 2023-9M (9 tháng), 2023-M07 (tháng) "
+            "hoặc 2023-Y (năm)",
             f"reporting period code '{code}' is invalid: write 2023-Q3 (quarter), "
-            "2023-H1 (first six months) or 2023-Y (year)",
+            "2023-H1 / 2023-H2 (six months), 2023-9M (nine months), 2023-M07 (month) or "
+            "2023-Y (year)",
         )
     year = int(m.group("year"))
     if not MIN_YEAR <= year <= MAX_YEAR:
@@ -139,15 +152,24 @@ def parse_period(code: str, cutoff_day: int = NATIONAL_CUTOFF_DAY) -> ReportingP
             )
         return _build(year, "quarter", q, cutoff_day)
     if m.group("h") is not None:
-        if m.group("h") != "1":
+        if m.group("h") not in ("1", "2"):
             raise _bad(
                 code,
-                f"kỳ 'H{m.group('h')}' không có: báo cáo 6 tháng chỉ có 6 tháng đầu năm (H1); "
-                "cuối năm dùng báo cáo năm (Y)",
-                f"there is no period 'H{m.group('h')}': the six-month report is only H1; "
-                "the year-end report is Y",
+                f"kỳ 'H{m.group('h')}' không có: chỉ có H1 (6 tháng đầu năm) và H2 (6 tháng "
+                "cuối năm)",
+                f"there is no period 'H{m.group('h')}': only H1 and H2",
             )
+        if m.group("h") == "2":
+            return _build(year, "second_half", 2, cutoff_day)
         return _build(year, "half_year", 1, cutoff_day)
+    if m.group("m") is not None:
+        month = int(m.group("m")[:3])
+        if not 1 <= month <= 12:
+            raise _bad(code, f"tháng {m.group('m')} không tồn tại: từ M01 đến M12",
+                       f"month {m.group('m')} does not exist: use M01 to M12")
+        return _build(year, "month", month, cutoff_day)
+    if m.group("nine") is not None:
+        return _build(year, "nine_months", 1, cutoff_day)
     return _build(year, "year", 1, cutoff_day)
 
 
@@ -176,6 +198,10 @@ def period_containing(
         return _build(year, "quarter", (month - 1) // 3 + 1, cutoff_day)
     if kind == "year":
         return _build(year, "year", 1, cutoff_day)
+    if kind == "month":
+        return _build(year, "month", month, cutoff_day)
+    if kind == "second_half" and month > 6:
+        return _build(year, "second_half", 2, cutoff_day)
     if kind == "half_year":
         if month > 6:
             raise ValidationFailed(

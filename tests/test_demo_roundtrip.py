@@ -36,6 +36,9 @@ ATTACHMENT_LINE = ("(Đính kèm Báo cáo cải cách hành chính Quý III nă
                    "Vĩnh Thạnh)")
 FILES = {"phu-luc-1.docx", "phu-luc-2.docx", "phu-luc-3.docx", "phu-luc-1.xlsx",
          "phu-luc-2.xlsx", "phu-luc-3.xlsx", "snapshot.json"}
+# Phụ lục 4–6 (tests/test_statistics_seed.py compares them with the seed).
+STATISTICS_FILES = {"phu-luc-4.docx", "phu-luc-5.docx", "phu-luc-6.docx", "phu-luc-4.xlsx",
+                    "phu-luc-5.xlsx", "phu-luc-6.xlsx", "thong-ke.json"}
 # Kết quả cells we changed on purpose (README "Corrections"): seed text -> our text.
 CORRECTED = {
     (2, "3.1.2"): ("ngày 24/02/20232", "ngày 24/02/2023"),
@@ -83,8 +86,8 @@ def appendix_of(demo: DemoResult, number: int) -> AppendixSnapshot:
 
 
 def test_the_demo_writes_the_seven_files(demo: DemoResult, out: Path) -> None:
-    assert {p.name for p in demo.snapshot.files} == FILES
-    assert {p.name for p in out.iterdir()} >= FILES
+    assert {p.name for p in demo.snapshot.files} == FILES | STATISTICS_FILES
+    assert {p.name for p in out.iterdir()} >= FILES | STATISTICS_FILES
     assert demo.snapshot.snapshot.frozen
     totals = {a.number: (a.total, a.done, a.not_done) for a in demo.snapshot.snapshot.appendices}
     assert totals == TOTALS

@@ -7,6 +7,7 @@ are known.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def test_phu_luc_6_row_by_row(seed_text: str, sheet: StatisticsSheet) -> None:
     assert differs == {code: (s, o) for code, (s, o, _why) in CORRECTED.items()}
 
 
-def test_the_seeds_statistical_mistakes_are_named(demo: DemoResult) -> None:
+def test_the_seeds_statistical_mistakes_are_named(seed_text: str, demo: DemoResult) -> None:
     stats = [f for f in demo.seed_findings if f.code == "statistic_differs"]
     text = "\n".join(f.message_vi for f in stats)
     assert "3.2.2" in text and "98,5" in text and "1.117 / 1.117" in text and "100" in text
@@ -105,3 +106,75 @@ def test_demo_sheet_is_what_the_api_gives(demo: DemoResult, sheet: StatisticsShe
         rt.db.dispose()
     assert live == sheet
     assert Path(demo.database).exists()
+
+
+# ---------------------------------------------------------------- the files, read back
+
+
+def _docx_rows(path: Path, head_rows: int) -> list[list[str]]:
+    from docx import Document
+
+    table = Document(str(path)).tables[1]  # tables[0] is the NĐ 30 header block
+    out = []
+    for row in table.rows[head_rows:]:
+        cells: list[str] = []
+        for cell in row.cells:  # python-docx repeats a spanned cell: keep one per grid column
+            cells.append(cell.text)
+        out.append(cells)
+    return out
+
+
+def _xlsx_rows(path: Path, head_rows: int) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path).active
+    assert ws is not None
+    rows = [["" if v is None else v for v in r] for r in ws.iter_rows(values_only=True)]
+    start = next(i for i, r in enumerate(rows) if r and r[0] == "STT") + head_rows
+    return [[_shown(v) for v in r] for r in rows[start:]]
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return format_number_vi(Decimal(str(value)))
+
+
+@pytest.mark.parametrize("suffix", ["docx", "xlsx"])
+def test_phu_luc_4_file_is_the_seeds_table(seed_text: str, demo: DemoResult, suffix: str
+                                           ) -> None:
+    out = demo.database.parent
+    read = _docx_rows if suffix == "docx" else _xlsx_rows
+    assert read(out / f"phu-luc-4.{suffix}", 3) == seed_fields(seed_text)
+
+
+@pytest.mark.parametrize("suffix", ["docx", "xlsx"])
+def test_phu_luc_5_file_is_the_seeds_table(seed_text: str, demo: DemoResult, suffix: str
+                                           ) -> None:
+    out = demo.database.parent
+    read = _docx_rows if suffix == "docx" else _xlsx_rows
+    assert read(out / f"phu-luc-5.{suffix}", 1) == seed_procedures(seed_text)
+
+
+@pytest.mark.parametrize("suffix", ["docx", "xlsx"])
+def test_phu_luc_6_file_is_the_seeds_table_but_for_the_corrections(
+        seed_text: str, demo: DemoResult, sheet: StatisticsSheet, suffix: str) -> None:
+    out = demo.database.parent
+    read = _docx_rows if suffix == "docx" else _xlsx_rows
+    got = read(out / f"phu-luc-6.{suffix}", 2)
+    seed = seed_indicators(seed_text)
+    assert len(got) == len(seed) == len(sheet.indicators)
+    for printed, ours, row in zip(seed, got, sheet.indicators, strict=True):
+        if row.code in CORRECTED:
+            printed = [*printed[:3], CORRECTED[row.code][1], printed[4]]
+        assert ours == printed, row.code
+
+
+def test_statistics_json_carries_the_hash(demo: DemoResult, sheet: StatisticsSheet) -> None:
+    import json
+
+    data = json.loads((demo.database.parent / "thong-ke.json").read_bytes())
+    assert data["content_hash"] == sheet.content_hash and data["frozen"] is True
+    assert data["field_totals"]["received"] == 1134
+    assert StatisticsSheet.model_validate({k: v for k, v in data.items()
+                                           if k != "field_totals"}) == sheet

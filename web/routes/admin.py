@@ -123,8 +123,9 @@ def _unit_errors(rt: Rt, form: dict[str, str]) -> FormErrors:
     if form["parent"] and form["parent"] not in existing:
         errors.fields["parent"] = f"Không có đơn vị cấp trên '{form['parent']}'"
     cutoff = form["cutoff"]
-    if cutoff and not (cutoff.isdigit() and 1 <= int(cutoff) <= 28):
-        errors.fields["cutoff"] = "Ngày chốt số liệu phải là số từ 1 đến 28"
+    if cutoff and not (cutoff.isdigit() and 1 <= int(cutoff) <= 31):
+        errors.fields["cutoff"] = ("Ngày chốt số liệu phải là số từ 1 đến 31 "
+                                   "(31: ngày cuối tháng)")
     return errors
 
 
