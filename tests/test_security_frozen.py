@@ -19,14 +19,15 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
     login_clients,
 )
 
-from engine import accounts, api
+from engine import api
+from engine.directory import accounts
+from engine.domain.frozen_periods import PeriodFrozen
+from engine.domain.periods import normalise_period
 from engine.errors import Forbidden, ValidationFailed
-from engine.export import export_xlsx
-from engine.frozen_periods import PeriodFrozen
-from engine.periods import normalise_period
+from engine.reporting.export import export_xlsx
+from engine.reporting.snapshot.build import build_snapshot
+from engine.reporting.snapshot.store import frozen_snapshot
 from engine.runtime import Runtime
-from engine.snapshot.build import build_snapshot
-from engine.snapshot.store import frozen_snapshot
 from web import create_app
 from web.settings import WebSettings
 

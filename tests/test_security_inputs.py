@@ -10,7 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 from test_web_auth import make_users, seed_units
 
-from engine import accounts
+from engine.directory import accounts
 from engine.runtime import Runtime
 from web import create_app
 from web.settings import WebSettings

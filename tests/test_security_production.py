@@ -21,10 +21,11 @@ from test_web_auth import PASSWORD, make_users, seed_units
 from typer.testing import CliRunner
 from web_client import cheap_hashes_fixture  # noqa: F401 - registers the cheap hashes
 
-from engine import access, accounts, api
+from engine import api
 from engine.demo import create_demo_accounts
+from engine.directory import access, accounts
+from engine.directory.production import production_problems
 from engine.errors import Forbidden
-from engine.production import production_problems
 from engine.runtime import Runtime, open_runtime
 from web import create_app
 from web.settings import WebSettings

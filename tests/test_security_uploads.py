@@ -26,11 +26,11 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
 )
 
 from engine import api
-from engine.attachments import check_pdf, clean_filename, list_attachments
+from engine.domain.attachments import check_pdf, clean_filename, list_attachments
+from engine.domain.tasks import Actor
 from engine.errors import ValidationFailed
 from engine.runtime import Runtime
 from engine.settings import get_settings
-from engine.tasks import Actor
 from web import create_app
 from web.settings import WebSettings
 

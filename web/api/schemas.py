@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.free_text import max_text_chars
+from engine.domain.free_text import max_text_chars
 
 Timeliness = Literal["done_on_time", "done_late", "open_on_time", "open_overdue"]
 
@@ -62,8 +62,10 @@ class MeOut(_Out):
     role_label: str = Field(description="The role in Vietnamese")
     unit: str | None = Field(description="Slug of the user's unit (none for an admin)")
     unit_display: str | None = Field(description="e.g. 'xã Vĩnh Thạnh'")
-    actions: list[str] = Field(description="Actions of engine.access.ACTION_ROLES the role may "
-                                           "take (within its unit scope)")
+    actions: list[str] = Field(
+        description="Actions of engine.directory.access.ACTION_ROLES the role may take (within its "
+        "unit scope)"
+    )
 
 
 class UnitOut(_Out):
