@@ -39,6 +39,7 @@ from engine import api
 from engine.clock import VN_TZ, fixed_clock
 from engine.directory.access import role_label
 from engine.errors import CchcError
+from engine.logging_setup import configure_logging
 from engine.reporting.snapshot.check import Finding
 from engine.runtime import Runtime, open_runtime
 from plans.errors import DataFileError
@@ -598,6 +599,7 @@ def report_run_all(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Chốt và xuất phụ lục cho mọi đơn vị có kế hoạch (cuối quý)."""
+    configure_logging()
     with session(json_, db, at) as rt:
         with _progress(json_) as advance:
             results = api.run_all(rt, period, out, parent=parent, freeze=freeze, taken_by=by,

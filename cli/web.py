@@ -15,6 +15,7 @@ from engine.clock import VN_TZ, Clock, running_clock
 from engine.directory import accounts
 from engine.directory.access import role_label
 from engine.errors import CchcError
+from engine.logging_setup import configure_logging
 from engine.runtime import Runtime, open_runtime
 
 user_app = vi_typer("Tài khoản đăng nhập web và mã truy cập API")
@@ -73,9 +74,10 @@ def serve(
     if at:
         console.print(f"Ngày trình diễn: hôm nay là {rt.today().strftime('%d/%m/%Y')} "
                       "(không dùng cho số liệu thật).")
+    configure_logging()  # uvicorn's loggers go through it too (log_config=None)
     try:
         uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers,
-                    server_header=False, log_level="info")
+                    server_header=False, log_level="info", log_config=None)
     finally:
         rt.db.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,12 @@ class Settings(BaseSettings):
     max_data_file_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024,
         description="Largest YAML data file (plan, units, people, …) read or uploaded",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Level of long-running commands' logs (engine.logging_setup)"
+    )
+    log_json: bool = Field(
+        default=False, description="Log one JSON object per line instead of text lines"
     )
 
 
