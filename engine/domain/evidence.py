@@ -68,8 +68,3 @@ def register_documents(
             ) from None
         out.append(doc)
     return out
-
-
-def list_documents(session: Session, unit: Unit) -> list[Document]:
-    return list(session.scalars(
-        select(Document).where(Document.unit_id == unit.id).order_by(Document.issued_on)))
