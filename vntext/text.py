@@ -23,12 +23,3 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
     return _SPACES.sub(" ", stripped.lower()).strip()
-
-
-def format_date_vi(value: object) -> str:
-    """dd/mm/yyyy, the only date format officers see."""
-    from datetime import date
-
-    if not isinstance(value, date):
-        raise TypeError(f"expected a date, got {type(value).__name__}")
-    return value.strftime("%d/%m/%Y")

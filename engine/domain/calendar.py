@@ -26,7 +26,8 @@ import holidays
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from plans.loader import load_model
-from plans.schema import Text, parse_dmy
+from plans.schema import Text
+from vntext.dates import format_date_vi, parse_dmy
 
 DEFAULT_CALENDAR_FILE = Path(str(files("workflows").joinpath("calendar.yaml")))
 _WEEKDAY_VI = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
@@ -45,7 +46,7 @@ DayDate = Annotated[dt.date, BeforeValidator(_dmy_or_date)]
 
 
 def _show(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
+    return format_date_vi(day)
 
 
 class _Strict(BaseModel):

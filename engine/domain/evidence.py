@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.domain.documents import DocumentRef
 from engine.errors import Conflict
 from engine.storage.models import Document, Unit
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 
 def _key_columns(ref: DocumentRef) -> dict[str, object]:

@@ -59,7 +59,7 @@ from notifications.base import (
     Recipient,
     TransientError,
 )
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 Renderer = Callable[[Digest], Message]
 

@@ -15,10 +15,8 @@ from engine.directory.accounts import UserView
 from engine.errors import CchcError, ValidationFailed
 from engine.reporting.dashboard import units_with_plans
 from engine.runtime import Runtime
+from vntext.dates import NoSuchDate, parse_date_input
 from vntext.text import nfc
-
-_DATE = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})\s*$")
-_ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 
 
 def home_unit(rt: Runtime, user: UserView) -> str | None:
@@ -40,16 +38,13 @@ def parse_date_vi(text: str, field_name: str = "on") -> date | None:
     text = nfc(text or "")
     if not text:
         return None
-    m = _DATE.match(text)
-    iso = _ISO.match(text)
     try:
-        if m:
-            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        if iso:
-            return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
-    except ValueError:
+        return parse_date_input(text)
+    except NoSuchDate:
         raise ValidationFailed(f"Ngày '{text}' không tồn tại", f"date '{text}' does not exist",
                                field=field_name, value=text) from None
+    except ValueError:
+        pass
     raise ValidationFailed(f"Ngày '{text}' không đúng dạng ngày/tháng/năm (ví dụ 20/09/2023)",
                            f"date '{text}' is not dd/mm/yyyy", field=field_name, value=text)
 
