@@ -18,8 +18,12 @@ def squash(text: str) -> str:
     return _SPACES.sub(" ", nfc(text))
 
 
+def strip_marks(text: str) -> str:
+    """Vietnamese without its marks, case kept ("Công khai Đ" -> "Cong khai D")."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
 def fold(text: str) -> str:
     """Lower-case ASCII fold ("Công khai" -> "cong khai"); đ/Đ become d."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return _SPACES.sub(" ", stripped.lower()).strip()
+    return _SPACES.sub(" ", strip_marks(text).lower()).strip()

@@ -4,7 +4,6 @@ field, the one-line messages after a redirect, dates typed as dd/mm/yyyy, downlo
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,7 +15,7 @@ from engine.errors import CchcError, ValidationFailed
 from engine.reporting.dashboard import units_with_plans
 from engine.runtime import Runtime
 from vntext.dates import NoSuchDate, parse_date_input
-from vntext.text import nfc
+from vntext.text import nfc, strip_marks
 
 
 def home_unit(rt: Runtime, user: UserView) -> str | None:
@@ -77,9 +76,7 @@ class FormErrors:
 
 def content_disposition(filename: str, *, inline: bool = False) -> str:
     """`attachment; filename="ascii"; filename*=UTF-8''utf-8` (RFC 6266 / 5987)."""
-    decomposed = unicodedata.normalize("NFD", filename.replace("đ", "d").replace("Đ", "D"))
-    ascii_name = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    ascii_name = ascii_name.replace(" ", "-")
+    ascii_name = strip_marks(filename).replace(" ", "-")
     ascii_name = re.sub(r"[^A-Za-z0-9._-]", "", ascii_name) or "tep"
     kind = "inline" if inline else "attachment"
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
