@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from engine.domain.free_text import check_length
 from engine.errors import Conflict, Forbidden
 from engine.storage.models import Snapshot as SnapshotRow
-from vntext.text import format_date_vi, nfc
+from vntext.dates import format_date_vi
+from vntext.text import nfc
 
 CORRECTING_ROLES = frozenset({"leader", "admin", "system"})
 
