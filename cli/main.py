@@ -499,7 +499,8 @@ def report_draft(
 
 @report_app.command("summary")
 def report_summary(
-    body: Annotated[str, typer.Argument(help="Cơ quan tổng hợp: tỉnh hoặc thành phố (slug)")],
+    body: Annotated[str, typer.Argument(metavar="CƠ_QUAN",
+                                        help="Cơ quan tổng hợp: mã tỉnh hoặc thành phố")],
     period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
     out: Annotated[Path | None, typer.Option(
         help="Thư mục ghi tong-hop.xlsx, tong-hop.docx, tong-hop.json")] = None,
