@@ -139,8 +139,10 @@ def test_every_page_renders_for_each_allowed_role(login: Login, rt: Runtime, rol
         assert "<script>" not in r.text  # CSP: no inline scripts
         assert 'style="' not in r.text  # CSP: no inline styles
     dashboard = text_of(client.get("/dashboard").text)
-    if role == "reviewer":
-        assert "xã Vĩnh Thạnh" in dashboard and "89/124" in dashboard
+    if role == "reviewer":  # home: the per-commune summary of the reviewing body
+        assert "Tổng hợp các xã, phường" in dashboard and "Vĩnh Thạnh" in dashboard
+        assert "thành phố Nha Trang" in dashboard and 'id="summary"' in client.get(
+            "/dashboard").text
     else:
         assert "Tiến độ theo kế hoạch" in dashboard and "15/23" in dashboard
         assert "Báo cáo định kỳ sắp đến hạn" in dashboard
