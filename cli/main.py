@@ -43,7 +43,7 @@ from engine.logging_setup import configure_logging
 from engine.reporting.snapshot.check import Finding
 from engine.runtime import Runtime, open_runtime
 from plans.errors import DataFileError
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi, parse_dmy
 
 app = vi_typer("cchc — theo dõi kế hoạch cải cách hành chính cấp xã")
 db_app = vi_typer("Cơ sở dữ liệu")
@@ -98,8 +98,6 @@ def session(as_json: bool, db: str | None = None, at: str | None = None) -> Iter
 def _parse_day(value: str | None, field: str) -> date | None:
     if not value:
         return None
-    from plans.schema import parse_dmy
-
     try:
         return parse_dmy(value)
     except ValueError:

@@ -282,7 +282,9 @@ def test_seed_findings_name_their_place(demo: DemoResult, seed_text: str) -> Non
     assert "'54 nhiệm vụ | 47 | 03'" in totals[0].message_vi
     assert "'54 nhiệm vụ | 48 | 06'" in totals[0].message_vi
     assert not [f for f in findings if f.code == "state_differs"]  # every row agrees
-    assert {f.code for f in findings} == {"bad_reference", "number_reused", "totals_mismatch"}
+    # the statistical mistakes (Phụ lục 6 ratios) are asserted in test_statistics_seed.py
+    assert {f.code for f in findings} == {"bad_reference", "number_reused", "totals_mismatch",
+                                          "statistic_differs", "statistic_over_zero"}
 
 
 @pytest.mark.parametrize(("number", "suffix"), FORMATS)

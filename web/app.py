@@ -300,9 +300,18 @@ def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -
 
     app.include_router(auth.router)
     app.include_router(pages.router)
-    from web.routes import admin, behind, city, obligations, reports, summary, tasks
+    from web.routes import (
+        admin,
+        behind,
+        city,
+        obligations,
+        reports,
+        statistics,
+        summary,
+        tasks,
+    )
 
-    for module in (tasks, behind, obligations, reports, city, summary, admin):
+    for module in (tasks, behind, obligations, reports, statistics, city, summary, admin):
         app.include_router(module.router)
 
     from web import api as json_api

@@ -27,7 +27,8 @@ from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, Task, TaskEvidence, TaskHistory, Unit
 from engine.storage.versioning import compare_and_set
 from plans.deadlines import DeadlineError, parse_deadline
-from vntext.text import format_date_vi, nfc
+from vntext.dates import format_date_vi
+from vntext.text import nfc
 
 if TYPE_CHECKING:
     from engine.domain.attachments import NewAttachment

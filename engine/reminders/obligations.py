@@ -39,7 +39,8 @@ from engine.storage.models import Obligation, ObligationDue, ObligationHistory, 
 from engine.storage.versioning import compare_and_set
 from plans import ObligationsFile, ObligationSpec, load_model
 from plans.errors import Loc, SpecProblems
-from vntext.text import format_date_vi, nfc
+from vntext.dates import format_date_vi
+from vntext.text import nfc
 from workflows import load_workflow
 
 WORKFLOW = "obligation"

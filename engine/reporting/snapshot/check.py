@@ -24,7 +24,7 @@ from engine.reporting.reader import ReadAppendix, appendix_regions, read_report
 from engine.reporting.snapshot.model import Snapshot
 from engine.runtime import Runtime
 from engine.storage.models import Plan
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 Severity = Literal["error", "warning"]
 Source = Literal["snapshot", "against"]

@@ -18,7 +18,7 @@ from engine.errors import Conflict, ValidationFailed
 from engine.reporting.snapshot.model import Snapshot
 from engine.runtime import Runtime
 from engine.storage.models import Snapshot as SnapshotRow
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 
 def canonical_json(snapshot: Snapshot) -> str:
