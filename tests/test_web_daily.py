@@ -367,8 +367,10 @@ def test_admin_manages_people_and_logins_on_the_web(login: Login, rt: Runtime) -
     r = post("/admin/logins", username="Văn Sỹ", full_name="x", role="officer", unit=UNIT,
              password="Vinh-Thanh-2023-sy")
     assert r.status_code == 400 and 'id="err-login-username"' in r.text
-    r = post("/admin/logins/van.sy/active", active="0")
-    assert "Đã khóa tài khoản van.sy" in text_of(r.text)
+    page = admin.get("/admin/people").text
+    assert 'action="/admin/users/van.sy/lock"' in page  # the lock of the users page
+    r = post("/admin/users/van.sy/lock")
+    assert r.status_code == 303
     assert not accounts.get_user(rt, "van.sy").active
     x = admin.get("/admin/people", params={"xuat": "xlsx"})
     rows = list(openpyxl.load_workbook(io.BytesIO(x.content)).active.iter_rows(values_only=True))
