@@ -40,7 +40,7 @@ from engine.access import role_label
 from engine.clock import VN_TZ, fixed_clock
 from engine.errors import CchcError
 from engine.runtime import Runtime, open_runtime
-from engine.snapshot.check import Finding
+from engine.snapshot.check import Finding, count_vi
 from engine.text import format_date_vi
 from plans.errors import DataFileError
 
@@ -525,13 +525,14 @@ def _finding_place(f: Finding) -> tuple[str, str]:
         where = "Phần thân báo cáo"
     else:
         where = "nhiều chỗ"
-    task = f.task or (f"dòng {f.line}" if f.line is not None else "")
+    task = f.task or (f"{len(f.tasks)} nhiệm vụ" if f.tasks else "") or (
+        f"dòng {f.line}" if f.line is not None else "")
     if not task:
         task = {"number_reused": "nhiều chỗ", "totals_mismatch": "dòng tổng"}.get(f.code, "")
     return where, task
 
 
-def _print_findings(findings: list[Finding]) -> None:
+def _print_findings(findings: list[Finding], *, count: bool = True) -> None:
     if not findings:
         console.print("Không phát hiện sai sót.")
         return
@@ -540,8 +541,8 @@ def _print_findings(findings: list[Finding]) -> None:
         table.add_row("LỖI" if f.severity == "error" else "lưu ý", *_finding_place(f),
                       f.message_vi)
     console.print(table)
-    errors = sum(1 for f in findings if f.severity == "error")
-    console.print(f"{errors} lỗi, {len(findings) - errors} lưu ý.")
+    if count:
+        console.print(f"{count_vi(findings)}.")
 
 
 @report_app.command("run-all")
@@ -595,16 +596,20 @@ def _progress(quiet: bool) -> Iterator[Callable[[int, int], None]]:
 
 @app.command("demo")
 def demo(
-    out: Annotated[Path, typer.Option(help="Thư mục ghi cơ sở dữ liệu và phụ lục")] = Path(
+    out: Annotated[Path, typer.Option(metavar="THƯ_MỤC",
+                                      help="Thư mục ghi cơ sở dữ liệu và phụ lục")] = Path(
         "out/demo"),
+    seed: Annotated[Path | None, typer.Option(
+        metavar="TỆP", help="Báo cáo gốc (bản giấy, dạng .txt) để kiểm tra như người thẩm "
+        "định; không có thì không kiểm tra và nói rõ")] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Dựng lại báo cáo quý III/2023 của xã Vĩnh Thạnh từ dữ liệu mẫu và xuất phụ lục."""
+    """Dựng lại báo cáo quý III/2023 của xã Vĩnh Thạnh từ dữ liệu mẫu, xuất phụ lục và kiểm tra."""
     from engine.demo import run_demo
 
     try:
         with _progress(json_) as advance:
-            res = run_demo(out, progress=advance)
+            res = run_demo(out, progress=advance, seed=seed)
     except (CchcError, DataFileError) as exc:
         fail(exc, json_)
     if json_:
@@ -614,8 +619,16 @@ def demo(
     _print_snapshot(res.snapshot, False)
     console.print(f"Dự thảo báo cáo (phần lời, để hoàn thiện trong Word): "
                   f"{res.database.parent / 'bao-cao.docx'}")
-    console.print(f"Kiểm tra báo cáo gốc ({res.seed_name}):")
-    _print_findings(res.seed_findings)
+    console.print(res.own_check_vi, highlight=False)
+    errors = [f for f in res.findings if f.severity == "error"]
+    if errors:
+        _print_findings(errors, count=False)
+    console.print("  Xem đủ: cchc report check vinh-thanh --period 2023-Q3 "
+                  f"--db sqlite:///{res.database}", markup=False, highlight=False,
+                  soft_wrap=True)
+    console.print(res.seed.summary_vi, markup=False, highlight=False, soft_wrap=True)
+    if res.seed.ran:
+        _print_findings(res.seed_findings)
     _print_demo_reminders(res)
     _print_demo_accounts(res)
 
