@@ -60,6 +60,8 @@ from support import (
     peak_rss_mb,
 )
 
+from engine.logging_setup import configure_logging
+
 
 def _environment(dbs: list[str]) -> None:
     print(f"cchc benchmarks, {datetime.now():%Y-%m-%d %H:%M}")
@@ -82,7 +84,7 @@ def export_only(n: int) -> None:
     note(f"snapshot from {source}; median of {n}")
     ours = bench_export.median_ms(lambda: bench_export.ours(snapshot), n)
     bare = bench_export.median_ms(lambda: bench_export.raw(snapshot), n)
-    figure(section, "engine.export: 3 docx + 3 xlsx + json", ours, "ms")
+    figure(section, "engine.reporting.export: 3 docx + 3 xlsx + json", ours, "ms")
     figure(section, "bare python-docx/openpyxl, same cells", bare, "ms")
     figure(section, "ratio ours/bare", ours / bare, "x", target="<= 1.5", met=ours / bare <= 1.5)
     bench_export.part_figures(section, snapshot, n)
@@ -130,6 +132,7 @@ def summary(elapsed: float) -> None:
 
 def main() -> None:
     exit_cleanly_on_sigterm()
+    configure_logging()
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_UNITS} units, small subsets, fewer repetitions")

@@ -36,13 +36,14 @@ from cli.vietnamese import (
 from cli.web import serve as web_serve
 from cli.web import user_app as web_user_app
 from engine import api
-from engine.access import role_label
 from engine.clock import VN_TZ, fixed_clock
+from engine.directory.access import role_label
 from engine.errors import CchcError
+from engine.logging_setup import configure_logging
+from engine.reporting.snapshot.check import Finding, count_vi
 from engine.runtime import Runtime, open_runtime
-from engine.snapshot.check import Finding, count_vi
-from engine.text import format_date_vi
 from plans.errors import DataFileError
+from vntext.text import format_date_vi
 
 app = vi_typer("cchc — theo dõi kế hoạch cải cách hành chính cấp xã")
 db_app = vi_typer("Cơ sở dữ liệu")
@@ -216,7 +217,7 @@ def plan_rollover(
     at: AtOpt = None, db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Tạo kế hoạch năm sau từ kế hoạch năm nay (dời năm, văn bản mới) và chuyển tiếp nhiệm vụ."""
-    from engine.rollover import roll_over
+    from engine.domain.rollover import roll_over
 
     with session(json_, db, at) as rt:
         if not year or not issued_by:
@@ -481,7 +482,7 @@ def report_draft(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Soạn dự thảo Báo cáo (.docx) từ số liệu của kỳ; cán bộ hoàn thiện phần lời trong Word."""
-    from engine.draft import draft_report
+    from engine.reporting.draft import draft_report
 
     with session(json_, db, at) as rt:
         snap = api.take_snapshot(rt, unit, period)
@@ -493,6 +494,45 @@ def report_draft(
                        "bytes": len(data), "frozen": snap.frozen})
         else:
             console.print(f"Đã soạn dự thảo báo cáo {snap.period_label}: {out}")
+
+
+@report_app.command("summary")
+def report_summary(
+    body: Annotated[str, typer.Argument(help="Cơ quan tổng hợp: tỉnh hoặc thành phố (slug)")],
+    period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
+    out: Annotated[Path | None, typer.Option(
+        help="Thư mục ghi tong-hop.xlsx, tong-hop.docx, tong-hop.json")] = None,
+    sort: Annotated[str, typer.Option(help="Sắp xếp: name, on_time, online, overdue_tasks, "
+                                            "overdue_reports, not_done, status")] = "name",
+    desc: Annotated[bool, typer.Option("--desc", help="Giảm dần")] = False,
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Tổng hợp theo từng xã, phường của kỳ: số liệu đã chốt, hoặc 'chưa chốt'."""
+    from engine.reporting import summary as s
+
+    with session(json_, db, at) as rt:
+        summ = s.province_summary(rt, body, period)
+        rows = s.sorted_rows(summ, sort, desc)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "tong-hop.xlsx").write_bytes(s.summary_xlsx(summ, rows))
+            (out / "tong-hop.docx").write_bytes(s.summary_docx(summ, rows))
+            (out / "tong-hop.json").write_bytes(s.summary_json(summ))
+        if json_:
+            emit_json(summ.as_dict())
+            return
+        console.print(f"{summ.body.display} — {summ.period.label_vi}: {len(rows)} đơn vị, "
+                      f"{summ.frozen} đã chốt")
+        table = Table("STT", "Xã, phường", "Trạng thái",
+                      *(f"PL {n} đã/chưa" for n, _ in summ.plan_columns),
+                      "NV quá hạn", "BC quá hạn", "Đúng hạn (%)", "Trực tuyến (%)")
+        for i, r in enumerate(rows, start=1):
+            by_plan = {(p.appendix, p.plan): p for p in r.plans}
+            cells = [f"{p.done}/{p.not_done}" if (p := by_plan.get(k)) else "—"
+                     for k in summ.plan_columns]
+            table.add_row(str(i), r.name, r.status, *cells, str(r.overdue_tasks),
+                          str(r.overdue_reports), r.on_time.text or "—", r.online.text or "—")
+        console.print(table)
 
 
 @report_app.command("check")
@@ -557,6 +597,7 @@ def report_run_all(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Chốt và xuất phụ lục cho mọi đơn vị có kế hoạch (cuối quý)."""
+    configure_logging()
     with session(json_, db, at) as rt:
         with _progress(json_) as advance:
             results = api.run_all(rt, period, out, parent=parent, freeze=freeze, taken_by=by,
@@ -645,7 +686,7 @@ def _print_demo_reminders(res: Any) -> None:
 
 def _print_demo_accounts(res: Any) -> None:
     """The demo's web logins, one a line (never cut by a narrow terminal)."""
-    from engine.access import role_label
+    from engine.directory.access import role_label
 
     console.print("Tài khoản web dùng thử (tên đăng nhập / mật khẩu — chỉ để thử):")
     for a in res.accounts:

@@ -30,11 +30,11 @@ from cli.vietnamese import (
     role_code,
     vi_typer,
 )
-from engine.access import role_label
+from engine.directory.access import role_label
 from engine.errors import CchcError
 from engine.reminders.occurrence import Occurrence
 from engine.runtime import Runtime
-from engine.text import format_date_vi
+from vntext.text import format_date_vi
 
 reminders_app = vi_typer("Nhắc việc qua Zalo, email: xem trước, quy tắc")
 people_app = vi_typer("Người nhận nhắc việc (cán bộ, công chức, lãnh đạo)")
@@ -190,7 +190,7 @@ def _print_people(people: list[Any]) -> None:
 def people_load(file: Annotated[Path, typer.Argument(metavar="TỆP", help="Tệp people.yaml")],
                 db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Nạp danh sách người nhận nhắc việc từ tệp YAML (people.yaml); nạp lại không trùng."""
-    from engine.people import load_people_file
+    from engine.directory.people import load_people_file
 
     with _session(json_, db) as rt:
         res = load_people_file(rt, file)
@@ -219,7 +219,7 @@ def people_add(
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Thêm một người (hoặc sửa người cùng tên trong đơn vị)."""
-    from engine.people import add_person
+    from engine.directory.people import add_person
 
     with _session(json_, db) as rt:
         person = add_person(rt, unit=unit, name=name, role=role_code(role), title=title,
@@ -239,7 +239,7 @@ def people_list(
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Danh sách người nhận nhắc việc."""
-    from engine.people import list_people
+    from engine.directory.people import list_people
 
     with _session(json_, db) as rt:
         people = list_people(rt, unit)
@@ -260,7 +260,7 @@ def obligation_load(unit: UnitArg,
                     db: DbOpt = None, at: AtOpt = None,
                     json_: JsonOpt = False) -> None:
     """Nạp các báo cáo phải gửi cấp trên của đơn vị (nạp lại giữ nguyên trạng thái)."""
-    from engine.obligations import load_obligations
+    from engine.reminders.obligations import load_obligations
 
     with _session(json_, db, at) as rt:
         res = load_obligations(rt, unit, file)
@@ -282,7 +282,7 @@ def obligation_list(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Các kỳ báo cáo của đơn vị, theo hạn."""
-    from engine.obligations import list_obligation_dues
+    from engine.reminders.obligations import list_obligation_dues
 
     with _session(json_, db, at) as rt:
         dues = list_obligation_dues(rt, unit, year=year, state=state)
@@ -300,7 +300,7 @@ def obligation_list(
 
 
 def _print_change(res: Any, json_: bool) -> None:
-    from engine.obligations import obligation_machine
+    from engine.reminders.obligations import obligation_machine
 
     if json_:
         emit_json(res)
@@ -324,8 +324,8 @@ def obligation_submit(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Ghi nhận đã gửi báo cáo (ngày gửi là ngày của văn bản; sau hạn là gửi quá hạn)."""
-    from engine.obligations import submit_obligation
-    from engine.tasks import Actor
+    from engine.domain.tasks import Actor
+    from engine.reminders.obligations import submit_obligation
 
     with _session(json_, db, at) as rt:
         res = submit_obligation(rt, unit, code, period, doc, Actor(by, role_code(role)), version,
@@ -342,8 +342,8 @@ def obligation_reopen(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Mở lại kỳ báo cáo đã ghi gửi (lãnh đạo, cần --note lý do)."""
-    from engine.obligations import reopen_obligation
-    from engine.tasks import Actor
+    from engine.domain.tasks import Actor
+    from engine.reminders.obligations import reopen_obligation
 
     with _session(json_, db, at) as rt:
         res = reopen_obligation(rt, unit, code, period, note, Actor(by, role_code(role)), version)
@@ -359,8 +359,8 @@ def obligation_assign(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Phân công người phụ trách một kỳ báo cáo (lãnh đạo)."""
-    from engine.obligations import assign_obligation
-    from engine.tasks import Actor
+    from engine.domain.tasks import Actor
+    from engine.reminders.obligations import assign_obligation
 
     with _session(json_, db, at) as rt:
         res = assign_obligation(rt, unit, code, period, owner, Actor(by, role_code(role)), version)
@@ -375,7 +375,7 @@ def obligation_assign(
 def obligation_history_cmd(unit: UnitArg, code: ObligationArg, period: PeriodKeyArg,
                            db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Lịch sử một kỳ báo cáo (không thể sửa, không thể xóa)."""
-    from engine.obligations import obligation_history, obligation_machine
+    from engine.reminders.obligations import obligation_history, obligation_machine
 
     with _session(json_, db) as rt:
         hist = obligation_history(rt, unit, code, period)

@@ -17,7 +17,8 @@ from rich.table import Table
 
 from cli.output import console, emit_json
 from cli.vietnamese import ByOpt, DbOpt, JsonOpt, UnitArg, vi_typer
-from engine import api, statistics
+from engine import api
+from engine.reporting import statistics
 from engine.runtime import Runtime
 
 stats_app = vi_typer("Số liệu thống kê Phụ lục 4–6 (hồ sơ TTHC, chỉ tiêu CCHC)")

@@ -8,7 +8,8 @@ of the process. The conventions for a new command (also in docs/cli.md):
 - use the shared parameters below (`JsonOpt`, `DbOpt`, `AtOpt`, `ByOpt`, `RoleOpt`,
   `VersionOpt`, `UnitArg`, `PlanArg`, `CodeArg`); any other argument gets a Vietnamese
   `metavar` in capitals (`typer.Argument(metavar="TỆP")`), every option a Vietnamese `help`;
-- a value picked from a list (state, role) is read with `engine.choices.resolve_choice`, which
+- a value picked from a list (state, role) is read with `engine.domain.choices.resolve_choice`,
+which
   takes the code or the Vietnamese label and refuses anything else listing the valid ones;
 - refuse bad input with `CchcError(..., field="x")`; `FIELD_LABELS` gives the Vietnamese name
   `cli.output.fail` prints for field `x` (add yours there) — the English message is never shown.
@@ -90,8 +91,8 @@ FIELD_LABELS: dict[str, str] = {
 
 def role_code(value: str) -> str:
     """The role code of what was typed: 'cán bộ', 'Lãnh đạo UBND', 'quan tri' or `leader`."""
-    from engine.access import ROLE_LABELS
-    from engine.choices import resolve_choice
+    from engine.directory.access import ROLE_LABELS
+    from engine.domain.choices import resolve_choice
 
     return resolve_choice(value, ROLE_LABELS, field="role", what_vi="Vai trò", what_en="role")
 

@@ -10,10 +10,11 @@ from rich.table import Table
 
 from cli.output import console, emit_json, fail, vn_time
 from cli.vietnamese import DbOpt, JsonOpt, role_code, vi_typer
-from engine import accounts
-from engine.access import role_label
 from engine.clock import VN_TZ, Clock, running_clock
+from engine.directory import accounts
+from engine.directory.access import role_label
 from engine.errors import CchcError
+from engine.logging_setup import configure_logging
 from engine.runtime import open_runtime
 
 user_app = vi_typer("Tài khoản đăng nhập web và mã truy cập API")
@@ -59,9 +60,10 @@ def serve(
     if at:
         console.print(f"Ngày trình diễn: hôm nay là {rt.today().strftime('%d/%m/%Y')} "
                       "(không dùng cho số liệu thật).")
+    configure_logging()  # uvicorn's loggers go through it too (log_config=None)
     try:
         uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers,
-                    server_header=False, log_level="info")
+                    server_header=False, log_level="info", log_config=None)
     finally:
         rt.db.dispose()
 

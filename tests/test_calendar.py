@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.calendar import (
+from engine.domain.calendar import (
     DEFAULT_CALENDAR_FILE,
     CalendarFile,
     WorkCalendar,

@@ -21,7 +21,7 @@ from conftest import require_seed
 from typer.testing import CliRunner, Result
 
 from cli.main import app
-from engine.report_reader import read_report
+from engine.reporting.reader import read_report
 from plans import DEMO_BUNDLE
 
 UNIT = "vinh-thanh"

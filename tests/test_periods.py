@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.errors import ValidationFailed
-from engine.periods import (
+from engine.domain.periods import (
     NATIONAL_CUTOFF_DAY,
     ReportingPeriod,
     format_date_vi,
@@ -18,6 +17,7 @@ from engine.periods import (
     period_containing,
     quarters_of,
 )
+from engine.errors import ValidationFailed
 
 
 def test_national_cutoff_is_14() -> None:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from engine import api
 from engine.errors import DataFileError, ValidationFailed
-from engine.report_definition import DEFAULT_REPORT, report_definition
+from engine.reporting.report_definition import DEFAULT_REPORT, report_definition
 from engine.runtime import Runtime
 from plans import DEMO_BUNDLE, parse_model
 from plans.report_schema import ReportDefinition
@@ -151,8 +151,8 @@ def test_a_copy_still_naming_last_year_loads_with_a_warning(rt: Runtime, tmp_pat
 
 def test_rollover_makes_next_years_plan_and_links_carried_tasks(
         rt: Runtime, tmp_path: Path) -> None:
-    from engine.rollover import roll_over
-    from engine.tasks import Actor, TaskKey, history, transition
+    from engine.domain.rollover import roll_over
+    from engine.domain.tasks import Actor, TaskKey, history, transition
 
     rt.clock.set("2026-12-20T09:00")  # type: ignore[attr-defined]
     province_units(rt)

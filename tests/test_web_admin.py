@@ -31,9 +31,9 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
 from web_server import LOGINS
 
 from engine import api
-from engine.people import list_people
+from engine.directory.people import list_people
+from engine.directory.units import list_units
 from engine.runtime import Runtime
-from engine.units import list_units
 from web import create_app
 from web.settings import WebSettings
 

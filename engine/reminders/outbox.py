@@ -543,7 +543,7 @@ def list_outbox(rt: Runtime, *, state: str | None = None, unit: str | None = Non
     c = OUTBOX.c
     q = select(OUTBOX).order_by(c.id.desc()).limit(limit)
     if state:
-        from engine.choices import resolve_choice
+        from engine.domain.choices import resolve_choice
 
         state = resolve_choice(state, STATE_LABELS, field="state", what_vi="Trạng thái",
                                what_en="outbox state")

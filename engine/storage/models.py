@@ -69,6 +69,7 @@ class Plan(Base):
     issuer: Mapped[str | None] = mapped_column(String(64))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    columns: Mapped[list[str] | None] = mapped_column(JSON)  # optional columns (0007)
     kind: Mapped[str] = mapped_column(String(20))
     year: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
@@ -116,6 +117,7 @@ class PlanTask(Base):
     default_owner: Mapped[str | None] = mapped_column(String(200))
     deadline: Mapped[str | None] = mapped_column(String(200))
     product: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict[str, str] | None] = mapped_column(JSON)  # optional column values (0007)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -437,7 +439,7 @@ class Attachment(Base):
 class PeriodStatistics(Base):
     """A unit's typed statistics of one period (Phụ lục 4–6 inputs) until the period is frozen.
 
-    `payload` is the canonical JSON of `engine.statistics.StatisticsInput`; every save is
+    `payload` is the canonical JSON of `engine.reporting.statistics.StatisticsInput`; every save is
     validated whole, so a stored payload always passes the rules.
     """
 

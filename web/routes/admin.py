@@ -16,15 +16,16 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, accounts, api
-from engine.accounts import UserView
+from engine import api
+from engine.directory import access, accounts
+from engine.directory.accounts import UserView
+from engine.directory.people import add_person, list_people
+from engine.directory.units import list_units
 from engine.errors import CchcError, ValidationFailed
-from engine.people import add_person, list_people
 from engine.reminders import outbox
-from engine.text import nfc
-from engine.units import list_units
 from plans.errors import DataFileError, FileProblem
 from plans.people_schema import CHANNELS
+from vntext.text import nfc
 from web.deps import CurrentUser, Rt, Settings, require_role
 from web.routes.common import FormErrors, status_of
 from web.templating import render
