@@ -38,6 +38,7 @@ from cli.web import user_app as web_user_app
 from engine import api
 from engine.clock import VN_TZ, fixed_clock
 from engine.directory.access import role_label
+from engine.domain.choices import resolve_choice
 from engine.errors import CchcError
 from engine.logging_setup import configure_logging
 from engine.reporting.snapshot.check import Finding, count_vi
@@ -496,14 +497,24 @@ def report_draft(
             console.print(f"Đã soạn dự thảo báo cáo {snap.period_label}: {out}")
 
 
+#: The summary's sort orders (engine.reporting.summary.SORTS) as officers name them.
+_SUMMARY_SORTS = {"name": "Tên", "status": "Trạng thái", "done": "Đã thực hiện",
+                  "not_done": "Chưa thực hiện", "overdue_tasks": "Nhiệm vụ quá hạn",
+                  "overdue_reports": "Báo cáo quá hạn", "on_time": "Đúng hạn",
+                  "online": "Trực tuyến"}
+
+
 @report_app.command("summary")
 def report_summary(
-    body: Annotated[str, typer.Argument(help="Cơ quan tổng hợp: tỉnh hoặc thành phố (slug)")],
-    period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
+    body: Annotated[str, typer.Argument(
+        metavar="ĐƠN_VỊ", help="Cơ quan tổng hợp: mã của tỉnh hoặc thành phố")],
+    period: Annotated[str, typer.Option(metavar="KỲ", help="Kỳ báo cáo, ví dụ 2023-Q3")],
     out: Annotated[Path | None, typer.Option(
-        help="Thư mục ghi tong-hop.xlsx, tong-hop.docx, tong-hop.json")] = None,
-    sort: Annotated[str, typer.Option(help="Sắp xếp: name, on_time, online, overdue_tasks, "
-                                            "overdue_reports, not_done, status")] = "name",
+        metavar="THƯ_MỤC", help="Thư mục ghi tong-hop.xlsx, tong-hop.docx, tong-hop.json")
+    ] = None,
+    sort: Annotated[str, typer.Option(
+        metavar="CỘT", help="Sắp xếp theo: " + ", ".join(
+            f"'{label}'" for label in _SUMMARY_SORTS.values()))] = "tên",
     desc: Annotated[bool, typer.Option("--desc", help="Giảm dần")] = False,
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
@@ -512,7 +523,8 @@ def report_summary(
 
     with session(json_, db, at) as rt:
         summ = s.province_summary(rt, body, period)
-        rows = s.sorted_rows(summ, sort, desc)
+        rows = s.sorted_rows(summ, resolve_choice(
+            sort, _SUMMARY_SORTS, field="sort", what_vi="Cách sắp xếp", what_en="sort"), desc)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             (out / "tong-hop.xlsx").write_bytes(s.summary_xlsx(summ, rows))
