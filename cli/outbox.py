@@ -21,7 +21,7 @@ from engine.logging_setup import configure_logging
 from engine.reminders import outbox as ob
 from engine.reminders.outbox import OutboxRow
 from engine.runtime import Runtime
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 outbox_app = vi_typer("Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi")
 scheduler_app = vi_typer("Tiến trình nhắc việc chạy nền")

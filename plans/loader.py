@@ -7,6 +7,7 @@ map each pydantic error location back to the line of its node.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 from pathlib import Path
@@ -203,6 +204,26 @@ def parse_model(model: type[M], text: str, source: str) -> M:
 
 def load_model(model: type[M], path: Path) -> M:
     return parse_model(model, read_text(path), str(path))
+
+
+@functools.lru_cache(maxsize=32)
+def _load_cached(model: type[BaseModel], path: str, mtime_ns: int) -> BaseModel:
+    return load_model(model, Path(path))
+
+
+def load_model_cached(model: type[M], path: Path) -> M:
+    """`load_model`, read again only when the file's modification time changes.
+
+    For the files every command consults (calendar, reminder rules): a clerk's edit is picked up
+    by a running scheduler or web app on the next call, without re-parsing on every call.
+    """
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = -1  # load_model reports the missing file in both languages
+    loaded = _load_cached(model, str(path), mtime)
+    assert isinstance(loaded, model)
+    return loaded
 
 
 def content_hash(text: str) -> str:

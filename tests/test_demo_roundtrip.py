@@ -288,8 +288,10 @@ def test_seed_findings_name_their_place(demo: DemoResult, seed_text: str) -> Non
         if f.code == "done_without_result":  # the line of the row marked x with nothing written
             assert f.line is not None and "\tx\t" in lines[f.line - 1], f
             assert f.message_vi.startswith(f"Phụ lục {f.appendix}, nhiệm vụ {f.task}: ")
-    assert {f.code for f in findings if f.appendix not in (4, 5, 6)} == {
-        "bad_reference", "number_reused", "totals_mismatch", "done_without_result"}
+    # the statistical mistakes (Phụ lục 6 ratios) are asserted in test_statistics_seed.py
+    assert {f.code for f in findings} == {"bad_reference", "number_reused", "totals_mismatch",
+                                          "done_without_result", "statistic_differs",
+                                          "statistic_over_zero"}
 
 
 @pytest.mark.parametrize(("number", "suffix"), FORMATS)
