@@ -384,19 +384,29 @@ def test_demo_then_check_the_seed_end_to_end(tmp_path: Path) -> None:
     assert any("Phụ lục 1 (cchc-2023)" in r and "│ 16 " in r for r in rows), rows
     assert any("Phụ lục 3 (kl91-2023)" in r and "│ 35 " in r for r in rows), rows
     assert " ()" not in text and "│ : '" not in text
+    # Phụ lục 1–3 and the body: 6, and 3 done rows with an empty Kết quả; Phụ lục 6: four
+    # ratios that are not what their own rows give (3.2.2, 7.1.2, 7.1.2.b, 7.2.3) and three
+    # ratios over 0 (1.3.2, 2.2.b, 2.3.b).
     assert text.count("13 lỗi, 3 lưu ý.") == 2  # the summary line and the table's end
+    assert any("Phụ lục 6" in r and "│ 3.2.2 " in r for r in rows), rows
 
     check = subprocess.run([str(CCHC), "report", "check", UNIT, "--period", "2023-Q3",
                             "--against", str(seed), "--json"], env=env, capture_output=True,
                            text=True, timeout=120, check=False)
     assert check.returncode == 1, check.stderr  # the seed has errors
-    against = [f for f in json.loads(check.stdout)
-               if f["source"] == "against" and f["appendix"] not in (4, 5, 6)]
-    assert sorted((f["code"], f["appendix"], f["task"]) for f in against) == [
+    against = [f for f in json.loads(check.stdout) if f["source"] == "against"]
+    assert sorted((f["code"], f["appendix"], f["task"] or "") for f in against) == [
         ("bad_reference", 1, "16"), ("bad_reference", 2, "4.1.1"),
         ("bad_reference", 3, "35"), ("bad_reference", 3, "5"),
         ("done_without_result", 2, "1.4.2"), ("done_without_result", 2, "6.2.3"),
-        ("done_without_result", 3, "46"), ("number_reused", None, None),
-        ("totals_mismatch", 2, None)]
+        ("done_without_result", 3, "46"),
+        ("number_reused", None, ""),
+        ("statistic_differs", 6, "3.2.2"), ("statistic_differs", 6, "7.1.2"),
+        ("statistic_differs", 6, "7.1.2.b"), ("statistic_differs", 6, "7.2.3"),
+        ("statistic_over_zero", 6, "1.3.2"), ("statistic_over_zero", 6, "2.2.b"),
+        ("statistic_over_zero", 6, "2.3.b"),
+        ("totals_mismatch", 2, "")]
+    ratio = next(f for f in against if f["task"] == "3.2.2")
+    assert "ghi 98,5 % nhưng 1.117 / 1.117 = 100 %" in ratio["message_vi"]
     reused = next(f for f in against if f["code"] == "number_reused")
     assert "Phụ lục 1, nhiệm vụ 7; Phụ lục 2, nhiệm vụ 5.7.1" in reused["message_vi"]
