@@ -17,10 +17,11 @@ from rich.table import Table
 
 from cli.output import console, emit_json, vn_time
 from cli.vietnamese import ByOpt, DbOpt, JsonOpt, vi_typer
+from engine.logging_setup import configure_logging
 from engine.reminders import outbox as ob
 from engine.reminders.outbox import OutboxRow
 from engine.runtime import Runtime
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 outbox_app = vi_typer("Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi")
 scheduler_app = vi_typer("Tiến trình nhắc việc chạy nền")
@@ -176,6 +177,7 @@ def scheduler_run(
     """
     from engine.reminders.scheduler import ReminderService, build_channels, run_scheduler
 
+    configure_logging()
     with _session(False, db) as rt:
         service = ReminderService(rt, build_channels(rt=rt), instance=instance, out_dir=out)
         console.print(f"Đang chạy nhắc việc (tiến trình {service.instance}, kênh: "
