@@ -312,13 +312,16 @@ def _transition_command(trigger: str, doc: str) -> Callable[..., None]:
         note: Annotated[str, typer.Option(help="Ghi chú / lý do")] = "",
         on: Annotated[str | None, typer.Option(help="Ngày thực hiện dd/mm/yyyy")] = None,
         version: VersionOpt = None,
+        correction: Annotated[str, typer.Option(
+            "--dinh-chinh", help="Lãnh đạo: lý do đính chính khi ngày thuộc kỳ đã chốt")] = "",
         by: ByOpt = "cán bộ", role: RoleOpt = "cán bộ",
         db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
     ) -> None:
         with session(json_, db, at) as rt:
             res = api.transition(rt, _key(unit, plan, code), trigger, _actor(by, role),
                                  evidence=doc_ or [], result=result, note=note,
-                                 on=_parse_day(on, "on"), expected_version=version)
+                                 on=_parse_day(on, "on"), expected_version=version,
+                                 correction=correction)
             _print_change(res, json_, rt)
 
     command.__doc__ = doc
@@ -677,7 +680,7 @@ def _print_demo_accounts(res: Any) -> None:
     for a in res.accounts:
         console.print(f"  {a.username} / {a.password} — {role_label(a.role)}, {a.unit} "
                       f"({a.full_name})", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"Chạy web: cchc serve --db sqlite:///{res.database} rồi mở "
+    console.print(f"Chạy web: cchc serve --db sqlite:///{res.database} --demo rồi mở "
                   "http://127.0.0.1:8000/", markup=False, highlight=False, soft_wrap=True)
 
 

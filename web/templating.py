@@ -54,6 +54,7 @@ NAV: list[NavItem] = [
     NavItem("Cán bộ", "/admin/people", frozenset({"admin"})),
     NavItem("Đơn vị", "/admin/units", frozenset({"admin"})),
     NavItem("Kế hoạch", "/admin/plans", frozenset({"admin"})),
+    NavItem("Tài khoản", "/admin/users", frozenset({"admin"})),
 ]
 
 

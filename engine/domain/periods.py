@@ -165,6 +165,13 @@ def parse_period(code: str, cutoff_day: int = NATIONAL_CUTOFF_DAY) -> ReportingP
     return _build(year, "year", 1, cutoff_day)
 
 
+def normalise_period(code: str) -> str:
+    """The one spelling of a period code ('2023-q3 ' → '2023-Q3'), or `ValidationFailed` with
+    the Vietnamese reason. Every lookup by period goes through this, so a frozen period is
+    found whatever case or spaces a URL or a command used."""
+    return parse_period(code).code
+
+
 def period_containing(
     d: date, kind: PeriodKind = "quarter", cutoff_day: int = NATIONAL_CUTOFF_DAY
 ) -> ReportingPeriod:
@@ -214,6 +221,7 @@ __all__ = [
     "NATIONAL_CUTOFF_DAY",
     "PeriodKind",
     "ReportingPeriod",
+    "normalise_period",
     "parse_period",
     "period_containing",
     "quarters_of",

@@ -21,7 +21,7 @@ from engine.directory import access, accounts
 from engine.directory.accounts import UserView
 from engine.directory.people import add_person, list_people, owner_key
 from engine.directory.units import list_units
-from engine.errors import CchcError, NotFound, ValidationFailed
+from engine.errors import CchcError, Forbidden, NotFound, ValidationFailed
 from engine.reminders import outbox
 from plans.errors import DataFileError, FileProblem
 from plans.people_schema import CHANNELS
@@ -97,6 +97,15 @@ def _manage(rt: Rt, user: UserView) -> None:
     access.require(rt, user, "users.manage")
 
 
+def _in_scope(rt: Rt, user: UserView, units: list[str]) -> None:
+    """An admin with a unit acts only on it and the units below it (403 otherwise); unknown
+    units are left to the form's own check."""
+    known = {u.slug for u in list_units(rt)}
+    for unit in units:
+        if unit in known:
+            access.require_write(rt, user, unit)
+
+
 def _unit_errors(rt: Rt, form: dict[str, str]) -> FormErrors:
     """Vietnamese reasons next to each bad field of the add-unit form (nothing saved)."""
     errors = FormErrors()
@@ -149,6 +158,10 @@ def units_add(request: Request, rt: Rt, user: CurrentUser,
               kind: Annotated[str, Form()] = "", parent: Annotated[str, Form()] = "",
               cutoff: Annotated[str, Form()] = "") -> Response:
     _manage(rt, user)
+    if user.unit_id is not None and not nfc(parent):  # a top-level unit: unscoped admins only
+        raise Forbidden(f"Quản trị của {user.unit_display} chỉ thêm được đơn vị trực thuộc",
+                        "a unit's admin adds only units below it", field="parent")
+    _in_scope(rt, user, [nfc(parent)])
     form = {"slug": nfc(slug), "name": nfc(name), "kind": nfc(kind), "parent": nfc(parent),
             "cutoff": nfc(cutoff)}
     errors = _unit_errors(rt, form)
@@ -228,6 +241,7 @@ def people_add(request: Request, rt: Rt, user: CurrentUser,
     already in that unit is refused unless the admin confirms it is the same person
     (`cung_nguoi`): nobody is overwritten by accident."""
     _manage(rt, user)
+    _in_scope(rt, user, [nfc(unit)])
     form: dict[str, Any] = {
         "unit": nfc(unit), "name": nfc(name), "role": nfc(role), "title": nfc(title),
         "email": nfc(email), "phone": nfc(phone), "zalo_user_id": nfc(zalo_user_id),
@@ -346,6 +360,7 @@ def plans_upload(request: Request, rt: Rt, user: CurrentUser, settings: Settings
                  file: Annotated[UploadFile | None, File()] = None) -> Response:
     _manage(rt, user)
     chosen = [u for u in (units or []) if u]
+    _in_scope(rt, user, chosen)
     errors = FormErrors()
     known = {u.slug for u in list_units(rt)}
     if not chosen:
@@ -381,4 +396,44 @@ def plans_upload(request: Request, rt: Rt, user: CurrentUser, settings: Settings
                               status_code=status_of(exc))
     plan_id = loaded[0].plan_id if loaded else ""
     return RedirectResponse(f"/admin/plans?ok={quote(plan_id)}&n={len(chosen)}",
+                            status_code=303)
+
+
+# ---------------------------------------------------------------- users: lock and unlock
+
+
+def _managed_users(rt: Rt, user: UserView) -> list[UserView]:
+    """The accounts this admin may lock: all (no unit), else those of its units."""
+    mine = {u.slug for u in access.readable_units(rt, user)}
+    return [u for u in accounts.list_users(rt)
+            if user.unit_id is None or (u.unit_slug is not None and u.unit_slug in mine)]
+
+
+@router.get("/users", include_in_schema=False)
+def users_list(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None) -> Response:
+    _manage(rt, user)
+    messages = [("ok", ok)] if ok else []
+    return render(request, "admin_users.html", {
+        "title": "Tài khoản", "users": _managed_users(rt, user), "messages": messages})
+
+
+@router.post("/users/{username}/{action}", include_in_schema=False)
+def users_lock(request: Request, username: str, action: str, rt: Rt,
+               user: CurrentUser) -> Response:
+    """Lock (sessions end, API tokens stop working) or unlock an account of this admin's
+    units; an admin cannot lock itself out."""
+    _manage(rt, user)
+    if action not in ("lock", "unlock"):
+        raise NotFound("Không có thao tác này", f"no action '{action}'", field="action")
+    target = next((u for u in _managed_users(rt, user)
+                   if u.username == accounts.normalise_username(username)), None)
+    if target is None:
+        raise NotFound(f"Không có tài khoản '{username}' trong phạm vi quản lý",
+                       f"no user '{username}' in your scope", field="username")
+    if target.id == user.id:
+        raise Forbidden("Không thể tự khóa tài khoản của mình", "you cannot lock yourself",
+                        field="username")
+    accounts.set_active(rt, target.username, action == "unlock")
+    done = "Đã mở khóa" if action == "unlock" else "Đã khóa"
+    return RedirectResponse(f"/admin/users?ok={quote(done + ' ' + target.username)}",
                             status_code=303)
