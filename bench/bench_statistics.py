@@ -170,7 +170,11 @@ def national(rt: Runtime, kind: str, n: int) -> None:
     upsert_units(rt, unit_specs(n))
     load_plans_bulk(rt, slugs, CCHC)
     note(f"set-up: {n} communes with the CCHC plan in {time.perf_counter() - t0:.1f} s")
-    folder = Path(tempfile.mkdtemp(prefix="cchc_stats_"))
+    with tempfile.TemporaryDirectory(prefix="cchc_stats_") as tmp:
+        _national(rt, kind, n, slugs, Path(tmp))
+
+
+def _national(rt: Runtime, kind: str, n: int, slugs: list[str], folder: Path) -> None:
     inputs = [write_inputs(folder, i) for i in range(n)]
     cache = DefinitionCache()
     t_imp = t_bare_imp = t_comp = t_exp = t_bare_exp = 0.0
@@ -221,10 +225,12 @@ def province(rt: Runtime, kind: str) -> None:
                                        "parent": "tinh-thu"}) for i, s in enumerate(slugs)]
     upsert_units(rt, specs)
     load_plans_bulk(rt, slugs, CCHC)
-    folder = Path(tempfile.mkdtemp(prefix="cchc_sum_"))
+    with tempfile.TemporaryDirectory(prefix="cchc_sum_") as tmp:
+        for i, slug in enumerate(slugs):
+            if i % 6 != 5:  # a third of the live half has no statistics
+                path = write_inputs(Path(tmp), 10_000 + i)[0]
+                statistics.import_file(rt, slug, PERIOD, path, "x")
     for i, slug in enumerate(slugs):
-        if i % 6 != 5:  # a third of the live half has no statistics
-            statistics.import_file(rt, slug, PERIOD, write_inputs(folder, 10_000 + i)[0], "x")
         if i % 2 == 0:
             api.take_snapshot(rt, slug, PERIOD, freeze=True, taken_by="bench")
 
