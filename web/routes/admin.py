@@ -29,7 +29,7 @@ from vntext.text import nfc
 from web import lists
 from web.deps import CurrentUser, Rt, Settings, require_role
 from web.routes.common import FormErrors, status_of
-from web.templating import render
+from web.templating import render, when_vi
 
 router = APIRouter(prefix="/admin")
 
@@ -46,19 +46,34 @@ def step_label(step: str) -> str:
     return f"{label} ({days} ngày)" if days else label
 
 
+OUTBOX_COLUMNS = ["Số thư", "Người nhận", "Kênh", "Đơn vị", "Nội dung", "Bước nhắc", "Hạn",
+                  "Gửi ngày", "Đã gửi lúc", "Trạng thái", "Số lần gửi", "Lỗi gần nhất"]
+
+
 def outbox_page(request: Request, rt: Rt, state: str | None, *, status_code: int = 200,
-                messages: list[tuple[str, str]] | None = None) -> Response:
+                messages: list[tuple[str, str]] | None = None,
+                trang: str | None = None) -> Response:
+    """The reminder log (newest `LIMIT` rows, filtered by state), paged; `?xuat=xlsx` exports
+    every row the filter keeps."""
     state = state or None
     if state is not None and state not in outbox.STATES:
         raise ValidationFailed(f"Trạng thái '{state}' không có", f"unknown state '{state}'",
                                field="state", value=state)
     rows = outbox.list_outbox(rt, state=state, limit=LIMIT)
     units = {u.id: u.display for u in list_units(rt)}
+    names = outbox.people_names(rt, {r.person_id for r in rows})
+    if lists.wants_xlsx(request):
+        return lists.xlsx_response("Nhật ký nhắc việc", OUTBOX_COLUMNS, [
+            [r.id, names.get(r.person_id, f"#{r.person_id}"),
+             CHANNEL_LABELS.get(r.channel, r.channel), units.get(r.unit_id, ""),
+             r.payload.get("title", ""), step_label(r.step), r.due_on, r.send_on,
+             when_vi(r.sent_at, ""), r.state_label, r.attempts, r.last_error]
+            for r in rows], "nhat-ky-nhac-viec")
     return render(request, "outbox.html", {
-        "title": "Nhắc việc", "rows": rows, "state": state or "",
+        "title": "Nhắc việc", "page": lists.paginate(rows, trang), "state": state or "",
         "states": [(s, outbox.STATE_LABELS[s]) for s in outbox.STATES],
         "counts": outbox.count_by_state(rt), "limit": LIMIT,
-        "names": outbox.people_names(rt, {r.person_id for r in rows}), "units": units,
+        "names": names, "units": units,
         "channel_label": lambda c: CHANNEL_LABELS.get(c, c), "step_label": step_label,
         "messages": messages or [],
     }, status_code=status_code)
@@ -66,10 +81,10 @@ def outbox_page(request: Request, rt: Rt, state: str | None, *, status_code: int
 
 @router.get("/outbox", include_in_schema=False)
 def outbox_list(request: Request, rt: Rt, _user: Admin, state: str | None = None,
-                ok: str | None = None) -> Response:
+                ok: str | None = None, trang: str | None = None) -> Response:
     messages = [("ok", f"Đã đưa thư nhắc số {ok} vào hàng chờ gửi lại")] if (
         ok and ok.isdigit()) else []
-    return outbox_page(request, rt, state, messages=messages)
+    return outbox_page(request, rt, state, messages=messages, trang=trang)
 
 
 @router.post("/outbox/{row_id}/retry", include_in_schema=False)
@@ -131,12 +146,16 @@ def _unit_errors(rt: Rt, form: dict[str, str]) -> FormErrors:
     return errors
 
 
+UNIT_COLUMNS = ["Mã đơn vị", "Tên đơn vị", "Cấp", "Đơn vị cấp trên", "Ngày chốt số liệu"]
+
+
 def units_page(request: Request, rt: Rt, *, form: dict[str, str] | None = None,
                errors: FormErrors | None = None, ok: str | None = None,
-               status_code: int = 200) -> Response:
+               status_code: int = 200, trang: str | None = None) -> Response:
     units = list_units(rt)
     return render(request, "admin_units.html", {
-        "title": "Đơn vị", "units": units, "kinds": UNIT_KINDS,
+        "title": "Đơn vị", "units": units, "page": lists.paginate(units, trang),
+        "kinds": UNIT_KINDS,
         "names": {u.slug: u.display for u in units},
         "form": form or {}, "errors": errors or FormErrors(),
         "messages": [("ok", f"Đã thêm đơn vị {ok}")] if ok else [],
@@ -144,12 +163,20 @@ def units_page(request: Request, rt: Rt, *, form: dict[str, str] | None = None,
 
 
 @router.get("/units", include_in_schema=False)
-def units_list(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None) -> Response:
+def units_list(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None,
+               trang: str | None = None) -> Response:
+    """`?trang=N` pages the list; `?xuat=xlsx` exports every unit."""
     _manage(rt, user)
+    if lists.wants_xlsx(request):
+        units = list_units(rt)
+        names = {u.slug: u.display for u in units}
+        return lists.xlsx_response("Đơn vị", UNIT_COLUMNS, [
+            [u.slug, u.name, u.kind, names.get(u.parent_slug, u.parent_slug)
+             if u.parent_slug else None, u.cutoff_day] for u in units], "don-vi")
     shown = None
     if ok:
         shown = next((u.display for u in list_units(rt) if u.slug == ok), None)
-    return units_page(request, rt, ok=shown)
+    return units_page(request, rt, ok=shown, trang=trang)
 
 
 @router.post("/units", include_in_schema=False)
@@ -326,20 +353,31 @@ def login_add(request: Request, rt: Rt, user: CurrentUser,
 def plans_page(request: Request, rt: Rt, *, chosen: list[str] | None = None,
                errors: FormErrors | None = None, problems: list[FileProblem] | None = None,
                messages: list[tuple[str, str]] | None = None,
-               status_code: int = 200) -> Response:
+               status_code: int = 200, trang: str | None = None) -> Response:
     return render(request, "admin_plans.html", {
-        "title": "Kế hoạch", "plans": api.list_plans(rt), "unit_list": list_units(rt),
+        "title": "Kế hoạch", "page": lists.paginate(api.list_plans(rt), trang),
+        "unit_list": list_units(rt),
         "chosen": chosen or [], "errors": errors or FormErrors(), "problems": problems or [],
         "messages": messages or [],
     }, status_code=status_code)
 
 
+PLAN_COLUMNS = ["Mã kế hoạch", "Tên kế hoạch", "Cơ quan ban hành", "Năm", "Phụ lục",
+                "Số nhiệm vụ", "Số đơn vị"]
+
+
 @router.get("/plans", include_in_schema=False)
 def plans_list(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None,
-               n: int | None = None) -> Response:
+               n: int | None = None, trang: str | None = None) -> Response:
+    """`?trang=N` pages the list; `?xuat=xlsx` exports every plan."""
     _manage(rt, user)
+    if lists.wants_xlsx(request):
+        return lists.xlsx_response("Kế hoạch", PLAN_COLUMNS, [
+            [p["id"], p["title"], p["issued_by"], p["year"], p["appendix"], p["tasks"],
+             p["units"]]
+            for p in api.list_plans(rt)], "ke-hoach")
     messages = [("ok", f"Đã nạp kế hoạch {ok} cho {n or 0} đơn vị")] if ok else []
-    return plans_page(request, rt, messages=messages)
+    return plans_page(request, rt, messages=messages, trang=trang)
 
 
 def _upload_name(filename: str) -> str:
