@@ -16,6 +16,7 @@ import pytest
 from web_client import (  # noqa: F401 - the *_fixture names register the demo fixtures
     Login,
     cheap_hashes_fixture,
+    csrf,
     demo_db_fixture,
     demo_rt_fixture,
     login_clients,
@@ -26,11 +27,13 @@ from web_server import seed_failed_reminders
 from engine import api
 from engine.directory.units import list_units
 from engine.reminders import outbox
+from engine.reminders.obligations import list_obligation_dues
 from engine.runtime import Runtime
 from web import create_app
 from web.settings import WebSettings
 
 PLAN_FILE = Path(__file__).resolve().parents[1] / "plans/data/vinh-thanh-2023/cchc-2023.yaml"
+UNIT = "vinh-thanh"
 STT = re.compile(r'<td class="stt num" data-label="STT">(\d+)</td>')
 
 
@@ -131,11 +134,11 @@ def test_plans_are_numbered_paged_and_exported(login: Login, rt: Runtime,
     text = PLAN_FILE.read_text(encoding="utf-8")
     files = []
     for i in range(1, 28):
-        copy = text.replace("id: cchc-2023", f"id: kh-thu-{i:02d}", 1).replace(
+        plan = text.replace("id: cchc-2023", f"id: kh-thu-{i:02d}", 1).replace(
             "title: Kế hoạch cải cách hành chính xã Vĩnh Thạnh năm 2023",
             f"title: Kế hoạch thử số {i:02d}", 1)
         path = tmp_path / f"kh-thu-{i:02d}.yaml"
-        path.write_text(copy, encoding="utf-8")
+        path.write_text(plan, encoding="utf-8")
         files.append(path)
     api.load_plans(rt, ["vinh-thanh"], files)
     plans = api.list_plans(rt)
@@ -152,8 +155,45 @@ def test_plans_are_numbered_paged_and_exported(login: Login, rt: Runtime,
                        "Phụ lục", "Số nhiệm vụ", "Số đơn vị")
     assert len(rows) == 1 + len(plans)
     assert [r[1] for r in rows[1:]] == [p["id"] for p in plans]
-    copy = next(r for r in rows if r[2] == "Kế hoạch thử số 05")
+    exported = next(r for r in rows if r[2] == "Kế hoạch thử số 05")
     original = next(p for p in plans if p["title"] == "Kế hoạch thử số 05")
-    assert copy[3:] == (original["issued_by"], original["year"], original["appendix"],
+    assert exported[3:] == (original["issued_by"], original["year"], original["appendix"],
                         original["tasks"], 1)
     assert original["tasks"] > 0
+
+
+def test_report_calendar_is_numbered_and_exports_every_period(login: Login,
+                                                              rt: Runtime) -> None:
+    officer = login("officer")
+    first = list_obligation_dues(rt, UNIT)[0]
+    doc = f"Báo cáo số 120/BC-UBND ngày {first.due_on.strftime('%d/%m/%Y')}"
+    r = officer.post(f"/units/{UNIT}/obligations/{first.id}/submit",
+                     data={"version": first.version, "doc": doc, "csrf_token": csrf(officer)},
+                     follow_redirects=False)
+    assert r.status_code == 303, text_of(r.text)
+    second = list_obligation_dues(rt, UNIT)[1]
+    refused = officer.post(f"/units/{UNIT}/obligations/{second.id}/submit",
+                           data={"version": second.version, "doc": "Báo cáo số 1",
+                                 "csrf_token": csrf(officer)})
+    assert refused.status_code == 400 and f'id="due-{second.id}"' in refused.text
+    assert "xuat=xlsx" not in refused.text  # no links to the POST address it is shown at
+    dues = list_obligation_dues(rt, UNIT)
+    page = officer.get(f"/units/{UNIT}/obligations").text
+    numbers = re.findall(r'<span class="stt num" title="STT">(\d+)\.</span>', page)
+    assert numbers == [str(i) for i in range(1, min(len(dues), 25) + 1)]
+    assert f"{len(dues)} kỳ báo cáo" in text_of(page) and "Xuất Excel" in text_of(page)
+    assert ('class="pager"' in page) == (len(dues) > 25)
+    x = officer.get(f"/units/{UNIT}/obligations", params={"xuat": "xlsx"})
+    assert f"bao-cao-dinh-ky_{UNIT}.xlsx" in x.headers["content-disposition"]
+    rows = workbook_rows(x.content)
+    assert rows[0] == ("STT", "Hạn gửi", "Tên báo cáo", "Kỳ báo cáo", "Nơi nhận",
+                       "Người phụ trách", "Trạng thái", "Văn bản báo cáo", "Ngày gửi")
+    assert len(rows) == 1 + len(dues)
+    assert [r[2] for r in rows[1:]] == [d.title for d in dues]
+    assert [r[1] for r in rows[1:]] == [d.due_on.strftime("%d/%m/%Y") for d in dues]
+    assert [r[6] for r in rows[1:]] == ["Quá hạn" if d.overdue else d.state_label
+                                        for d in dues]
+    sent = next(r for r in rows[1:] if r[2] == first.title and r[3] == first.period_label)
+    stored = next(d for d in dues if d.id == first.id).report_doc
+    assert stored and "120/BC-UBND" in stored
+    assert sent[6:8] == ("Đã gửi đúng hạn", stored) and re.fullmatch(r"\d\d/\d\d/\d{4}", sent[8])

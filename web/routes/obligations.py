@@ -26,6 +26,7 @@ from engine.reminders.obligations import (
 )
 from engine.reporting import dashboard
 from engine.runtime import Runtime
+from web import lists
 from web.deps import CurrentUser, Rt
 from web.routes.common import FormErrors, status_of
 from web.templating import render
@@ -52,16 +53,34 @@ def _month(d: ObligationDueView) -> str:
     return f"Tháng {d.due_on.month}/{d.due_on.year}"
 
 
+EXPORT_COLUMNS = ["Hạn gửi", "Tên báo cáo", "Kỳ báo cáo", "Nơi nhận", "Người phụ trách",
+                  "Trạng thái", "Văn bản báo cáo", "Ngày gửi"]
+
+
 def calendar_page(request: Request, rt: Runtime, user: UserView, unit: str, *,
                   status_code: int = 200, form: dict[str, Any] | None = None,
-                  errors: FormErrors | None = None, ok: str | None = None) -> Response:
+                  errors: FormErrors | None = None, ok: str | None = None,
+                  trang: str | None = None) -> Response:
+    """The unit's report calendar by month, paged (each report numbered STT across pages);
+    `?xuat=xlsx` exports every report period."""
     access.require_read(rt, user, unit)
     dues = list_obligation_dues(rt, unit)
-    months = [(label, list(items)) for label, items in groupby(dues, key=_month)]
+    if lists.wants_xlsx(request):
+        return lists.xlsx_response("Báo cáo định kỳ", EXPORT_COLUMNS, [
+            [d.due_on, d.title, d.period_label, d.recipient, d.owner,
+             "Quá hạn" if d.overdue else d.state_label, d.report_doc, d.submitted_on]
+            for d in dues], f"bao-cao-dinh-ky_{unit}")
+    if trang is None and form and form.get("id") is not None:  # a refused form: its page
+        at = next((i for i, d in enumerate(dues) if d.id == form["id"]), 0)
+        trang = str(at // lists.PAGE_SIZE + 1)
+    page = lists.paginate(dues, trang)
+    numbered = [(page.stt(i), d) for i, d in enumerate(page.items)]
+    months = [(label, list(items))
+              for label, items in groupby(numbered, key=lambda nd: _month(nd[1]))]
     message = OK_MESSAGES.get(ok or "")
     return render(request, "obligations.html", {
         "title": "Báo cáo định kỳ", "nav_path": "/obligations",
-        "unit": dashboard.unit_view(rt, unit), "months": months, "count": len(dues),
+        "unit": dashboard.unit_view(rt, unit), "months": months, "page": page,
         "overdue": sum(1 for d in dues if d.overdue), "today": rt.today(),
         "can_submit": access.can(rt, user, "obligation.update", unit),
         "form": form or {}, "errors": errors or FormErrors(),
@@ -92,8 +111,8 @@ def due_page(request: Request, rt: Runtime, user: UserView, unit: str, due_id: i
 
 @router.get("/units/{unit}/obligations", include_in_schema=False)
 def obligations(request: Request, unit: str, rt: Rt, user: CurrentUser,
-                ok: str | None = None) -> Response:
-    return calendar_page(request, rt, user, unit, ok=ok)
+                ok: str | None = None, trang: str | None = None) -> Response:
+    return calendar_page(request, rt, user, unit, ok=ok, trang=trang)
 
 
 @router.get("/units/{unit}/obligations/{due_id}", include_in_schema=False)
