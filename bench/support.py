@@ -315,10 +315,23 @@ def count_tasks(rt: Runtime) -> int:
         return int(session.scalar(select(func.count()).select_from(Task)) or 0)
 
 
+_DOC_KINDS = (  # what a commune cites for its tasks: its own plans, decisions, letters, reports
+    "Kế hoạch số {n}/KH-UBND ngày 06/3/2023",
+    "Quyết định số {n}/QĐ-UBND ngày 31/01/2023",
+    "Công văn số {n}/UBND-VP ngày 15/5/2023",
+    "Báo cáo số {n}/BC-UBND ngày 20/6/2023",
+)
+
+
 def evidence_of(slug: str) -> str:
-    """The one document each unit cites for the tasks it marks done (its own register)."""
+    """The first of a unit's evidence documents (see `documents_of`)."""
+    return documents_of(slug)[0]
+
+
+def documents_of(slug: str) -> tuple[str, ...]:
+    """The four documents of a unit's register its tasks cite (numbers differ by unit)."""
     number = 100 + sum(map(ord, slug)) % 800
-    return f"Kế hoạch số {number}/KH-UBND ngày 06/3/2023"
+    return tuple(kind.format(n=number + i) for i, kind in enumerate(_DOC_KINDS))
 
 
 def tasks_by_unit(rt: Runtime, state: str | None = "not_started") -> list[tuple[str, str, str]]:
@@ -333,11 +346,31 @@ def tasks_by_unit(rt: Runtime, state: str | None = "not_started") -> list[tuple[
         return [(u, p, c) for u, p, c in session.execute(q)]
 
 
+_RESULT_WORDS = (
+    "triển khai", "ban hành", "tuyên truyền", "rà soát", "niêm yết", "công khai", "tiếp nhận",
+    "giải quyết", "hồ sơ", "trực tuyến", "một cửa", "Trang thông tin điện tử", "cán bộ",
+    "người dân", "đúng hạn", "kịp thời", "đầy đủ", "theo quy định", "kế hoạch", "báo cáo",
+)
+
+
+def result_text(slug: str, plan: str, code: str, i: int) -> str:
+    """A result as an officer writes it: different for every task (about 150 characters)."""
+    words = [_RESULT_WORDS[(i * 7 + k * 13 + len(slug)) % len(_RESULT_WORDS)] for k in range(12)]
+    return (f"{RESULT} Nhiệm vụ {code} ({plan}): đã {' '.join(words)}; "
+            f"UBND {slug} thực hiện lần {i % 9 + 1}.")
+
+
 def done_changes(keys: list[tuple[str, str, str]]) -> list[BulkChange]:
-    """Mark-done changes: a result text and the unit's one evidence document."""
-    cache: dict[str, tuple[str, ...]] = {}
-    return [BulkChange(TaskKey(u, p, c), evidence=cache.setdefault(u, (evidence_of(u),)),
-                       result=RESULT) for u, p, c in keys]
+    """Mark-done changes as an import of real results looks: a distinct result text per task
+    and, per unit, four documents, each task citing one or two of them in turn."""
+    out = []
+    for i, (u, p, c) in enumerate(keys):
+        docs = documents_of(u)
+        first = i % len(docs)
+        evidence = docs[first:first + 1 + i % 2] or docs[:1]
+        out.append(BulkChange(TaskKey(u, p, c), evidence=evidence,
+                              result=result_text(u, p, c, i)))
+    return out
 
 
 def every_other(keys: list[tuple[str, str, str]], parity: int = 0) -> list[tuple[str, str, str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,8 +21,8 @@ from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.evidence import register_documents
 from engine.free_text import check_dates
 from engine.runtime import Runtime
-from engine.storage.models import Plan, PlanTask, Task, TaskEvidence, TaskHistory, Unit
-from engine.storage.versioning import compare_and_set
+from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit
+from engine.task_writes import Event, StaleVersion, TaskWrite, writer_for
 from engine.text import format_date_vi, nfc
 from engine.units import get_unit
 from engine.workflow.machine import Command
@@ -80,13 +80,76 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False
     if for_change:
         definition = session.get(PlanTask, (key.plan, key.code))
         if definition is not None and definition.retired:
-            raise ValidationFailed(
-                f"Nhiệm vụ {key.code} đã được bỏ khỏi kế hoạch '{key.plan}'; chỉ xem được, "
-                "không cập nhật được",
-                f"task {key} was removed from the plan; it is read-only", field="code",
-                value=key.code,
-            )
+            raise retired(key)
     return unit, task
+
+
+def retired(key: TaskKey) -> ValidationFailed:
+    """The refusal of any change to a task removed from its plan (read-only now)."""
+    return ValidationFailed(
+        f"Nhiệm vụ {key.code} đã được bỏ khỏi kế hoạch '{key.plan}'; chỉ xem được, "
+        "không cập nhật được",
+        f"task {key} was removed from the plan; it is read-only", field="code", value=key.code,
+    )
+
+
+def clean_text(raw: str, field_name: str) -> str:
+    """A result or note as stored: NFC, its dates checked (a wrong date refuses the command)."""
+    text = nfc(raw)
+    check_dates(text, field_name)
+    return text
+
+
+def check_on(on: date | None, today: date) -> None:
+    """The date an officer states for a change may not be in the future."""
+    if on is not None and on > today:
+        raise ValidationFailed(
+            f"Ngày thực hiện {format_date_vi(on)} ở tương lai (hôm nay {format_date_vi(today)})",
+            "the stated date is in the future", field="on",
+        )
+
+
+def evidence_entries(refs: Sequence[DocumentRef]) -> list[dict[str, str]]:
+    """The evidence list a history row keeps: each reference as rendered, its number, date."""
+    return [{"ref": r.render(), "no": r.render_number(), "on": r.issued_on.isoformat()}
+            for r in refs]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a transition does to a task row, decided by the rules before anything is written."""
+
+    to_state: str
+    values: tuple[tuple[str, Any], ...]  # task columns set besides the version, sorted by name
+    effective: date
+
+
+def decide(rt: Runtime, state: str, command: Command, refs: Sequence[DocumentRef],
+           on: date | None, today: date, now: datetime, old_note: str | None) -> Decision:
+    """The workflow's answer (the shared machine), the effective date and the new column values
+    of a task in `state` receiving `command`: the one rule source of `transition` and of
+    `engine.bulk.transition_many`. Raises the refusal with its reason."""
+    new_state = rt.machine.fire(state, command)
+    effective = _effective_date(rt, refs, on, today, new_state)
+    result, note = command.result, command.note
+    values: dict[str, Any] = {"state": new_state, "updated_at": now}
+    if rt.machine.is_done(new_state):
+        values.update(result=result or None, done_on=effective, note=note or None)
+    else:
+        values.update(done_on=None, note=note or result or old_note)
+        if result:
+            values["result"] = result
+    return Decision(new_state, tuple(sorted(values.items())), effective)
+
+
+def stale(key: TaskKey, current: int | None) -> Conflict:
+    """The refusal when the task's version moved between reading it and writing it."""
+    return Conflict(
+        f"Nhiệm vụ {key.code} vừa được người khác cập nhật (phiên bản {current}); "
+        "hãy tải lại rồi thử lại",
+        f"task {key} was updated concurrently (now v{current}); reload and retry",
+        field="version",
+    )
 
 
 def parse_evidence(texts: Sequence[str], today: date) -> list[DocumentRef]:
@@ -127,31 +190,27 @@ def _check_version(task: Task, expected: int | None, key: TaskKey) -> None:
         )
 
 
-def _bump(session: Session, task: Task, expected_version: int, values: dict[str, object],
-          key: TaskKey) -> int:
-    """Compare-and-set on the version column: the only way a task row changes."""
-    current = compare_and_set(session, Task, task.id, expected_version, values)
-    if current is not None:
-        raise Conflict(
-            f"Nhiệm vụ {key.code} vừa được người khác cập nhật (phiên bản {current}); "
-            "hãy tải lại rồi thử lại",
-            f"task {key} was updated concurrently (now v{current}); reload and retry",
-            field="version",
-        )
-    return expected_version + 1
-
-
-def _history(session: Session, task: Task, version: int, event: str, from_state: str,
-             to_state: str, actor: Actor, at: datetime, effective_on: date,
-             **extra: object) -> TaskHistory:
-    row = TaskHistory(
-        task_id=task.id, seq=version, event=event, from_state=from_state, to_state=to_state,
-        actor=actor.name, role=actor.role, at=at, effective_on=effective_on,
-        version=version, evidence=extra.pop("evidence", []), **extra,
-    )
-    session.add(row)
-    session.flush()
-    return row
+def _write(session: Session, key: TaskKey, task: Task, event: str, actor: Actor, at: datetime,
+           values: Sequence[tuple[str, Any]], effective: date, *, to_state: str | None = None,
+           note: str | None = None, result: str | None = None,
+           refs: Sequence[DocumentRef] = (), documents: Sequence[int] = (),
+           owner: str | None = None, deadline: str | None = None) -> int:
+    """Every change of one task, through the writer `transition_many` uses too: the
+    compare-and-set version bump with `values`, the history row, the evidence links. Returns
+    the new history row's id; a version moved since `task` was read refuses the command."""
+    conn = session.connection()
+    writer = writer_for(conn.dialect)
+    write = TaskWrite(task.id, task.version, task.state, to_state or task.state,
+                      tuple(sorted(values)), effective, note, result,
+                      writer.serialize(evidence_entries(refs)), tuple(dict.fromkeys(documents)),
+                      owner, deadline)
+    try:
+        history_ids, _links = writer.write(conn, Event(event, actor.name, actor.role, at),
+                                           [write])
+    except StaleVersion:
+        current = session.scalar(select(Task.version).where(Task.id == task.id))
+        raise stale(key, current) from None
+    return history_ids[task.id]
 
 
 def transition(
@@ -169,50 +228,28 @@ def transition(
 ) -> ChangeResult:
     """Fire a workflow trigger on one task, with its evidence, result and note; `attachments`
     (PDFs checked by `engine.attachments.check_pdf`) are stored in the same transaction,
-    linked to the new history row."""
-    today = rt.today()
-    result, note = nfc(result), nfc(note)
-    check_dates(result, "result")
-    check_dates(note, "note")
+    linked to the new history row. The rules (`decide`) and the writer
+    (`engine.task_writes`) are the ones `engine.bulk.transition_many` uses."""
+    today, now = rt.today(), rt.now()
+    result, note = clean_text(result, "result"), clean_text(note, "note")
     refs = parse_evidence(evidence, today)
-    if on is not None and on > today:
-        raise ValidationFailed(
-            f"Ngày thực hiện {format_date_vi(on)} ở tương lai (hôm nay {format_date_vi(today)})",
-            "the stated date is in the future", field="on",
-        )
+    check_on(on, today)
     with rt.db.transaction() as session:
         unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
         command = Command(trigger=trigger, actor=actor.name, role=actor.role,
                           evidence=refs, result=result, note=note)
-        new_state = rt.machine.fire(task.state, command)
-        effective = _effective_date(rt, refs, on, today, new_state)
-        values: dict[str, object] = {"state": new_state, "updated_at": rt.now()}
-        if rt.machine.is_done(new_state):
-            values.update(result=result or None, done_on=effective, note=note or None)
-        else:
-            values.update(done_on=None, note=note or result or task.note)
-            if result:
-                values["result"] = result
-        docs = register_documents(session, unit, refs, rt.now())
-        version = _bump(session, task, task.version, values, key)
-        hist = _history(
-            session, task, version, trigger, task.state, new_state, actor, rt.now(), effective,
-            note=note or None, result=result or None,
-            evidence=[{"ref": r.render(), "no": r.render_number(),
-                       "on": r.issued_on.isoformat()} for r in refs],
-        )
-        existing = set(session.scalars(
-            select(TaskEvidence.document_id).where(TaskEvidence.task_id == task.id)))
-        for d in docs:
-            if d.id not in existing:
-                session.add(TaskEvidence(task_id=task.id, document_id=d.id, history_id=hist.id))
+        decision = decide(rt, task.state, command, refs, on, today, now, task.note)
+        docs = register_documents(session, unit, refs, now)
+        history_id = _write(session, key, task, trigger, actor, now, decision.values,
+                            decision.effective, to_state=decision.to_state, note=note or None,
+                            result=result or None, refs=refs, documents=[d.id for d in docs])
         if attachments:
             from engine.attachments import store
 
-            store(session, task, hist, attachments, actor.name, rt.now())
-        return ChangeResult(key, trigger, task.state, new_state, version, effective,
-                            [d.rendered for d in docs])
+            store(session, task, history_id, attachments, actor.name, now)
+        return ChangeResult(key, trigger, task.state, decision.to_state, task.version + 1,
+                            decision.effective, [d.rendered for d in docs])
 
 
 def _effective_date(rt: Runtime, refs: Sequence[DocumentRef], on: date | None, today: date,
@@ -251,11 +288,11 @@ def assign(rt: Runtime, key: TaskKey, owner: str, actor: Actor,
     with rt.db.transaction() as session:
         _unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
-        version = _bump(session, task, task.version, {"owner": owner, "updated_at": rt.now()},
-                        key)
-        _history(session, task, version, "assign", task.state, task.state, actor, rt.now(),
-                 rt.today(), owner=owner, note=f"Phân công: {owner}")
-        return ChangeResult(key, "assign", task.state, task.state, version, rt.today())
+        _write(session, key, task, "assign", actor, rt.now(),
+               [("owner", owner), ("updated_at", rt.now())], rt.today(), owner=owner,
+               note=f"Phân công: {owner}")
+        return ChangeResult(key, "assign", task.state, task.state, task.version + 1,
+                            rt.today())
 
 
 def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
@@ -279,11 +316,11 @@ def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
                 field="deadline", value=deadline,
             ) from None
         _check_version(task, expected_version, key)
-        version = _bump(session, task, task.version,
-                        {"deadline": deadline, "due_on": due, "updated_at": rt.now()}, key)
-        _history(session, task, version, "set_deadline", task.state, task.state, actor,
-                 rt.now(), rt.today(), deadline=deadline, note=f"Thời hạn: {deadline}")
-        return ChangeResult(key, "set_deadline", task.state, task.state, version, rt.today())
+        _write(session, key, task, "set_deadline", actor, rt.now(),
+               [("deadline", deadline), ("due_on", due), ("updated_at", rt.now())], rt.today(),
+               deadline=deadline, note=f"Thời hạn: {deadline}")
+        return ChangeResult(key, "set_deadline", task.state, task.state, task.version + 1,
+                            rt.today())
 
 
 def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | None = None,
@@ -305,11 +342,9 @@ def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | N
     with rt.db.transaction() as session:
         _unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
-        version = _bump(session, task, task.version, {"note": note, "updated_at": rt.now()},
-                        key)
-        _history(session, task, version, "note", task.state, task.state, actor, rt.now(),
-                 on or today, note=note)
-        return ChangeResult(key, "note", task.state, task.state, version, on or today)
+        _write(session, key, task, "note", actor, rt.now(),
+               [("note", note), ("updated_at", rt.now())], on or today, note=note)
+        return ChangeResult(key, "note", task.state, task.state, task.version + 1, on or today)
 
 
 @dataclass(frozen=True)
