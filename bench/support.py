@@ -187,24 +187,28 @@ class CpuClock:
         self.rt = rt
         self._tick = os.sysconf("SC_CLK_TCK")
 
-    def _server(self) -> float:
+    def server(self) -> float:
+        """CPU seconds of the PostgreSQL server processes now serving this database (0 on
+        SQLite, which runs inside its caller)."""
         if self.rt.db.is_sqlite:
             return 0.0  # SQLite runs inside this process
         with self.rt.db.engine.connect() as conn:
             pids = list(conn.scalars(text(
                 "select pid from pg_stat_activity where datname = current_database()")))
-        total = 0
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/stat", "rb") as fh:
-                    fields = fh.read().rsplit(b")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])  # utime + stime
-            except OSError:
-                continue
-        return total / self._tick
+        return sum(process_cpu_seconds(pid) for pid in pids)
 
     def read(self) -> float:
-        return time.process_time() + self._server()
+        return time.process_time() + self.server()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` (0 if it is gone), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager

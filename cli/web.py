@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -27,6 +28,10 @@ def serve(
     proxy_headers: Annotated[bool, typer.Option(
         "--proxy-headers", help="Tin X-Forwarded-For của reverse proxy (nginx) trên máy này")
     ] = False,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Số tiến trình phục vụ (nên bằng số lõi CPU; SQLite: 1)")] = 1,
+    access_log: Annotated[bool, typer.Option(
+        "--access-log", help="Ghi nhật ký từng yêu cầu (mặc định tắt)")] = False,
 ) -> None:
     """Chạy ứng dụng web (mở http://HOST:PORT trong trình duyệt)."""
     import uvicorn
@@ -34,14 +39,20 @@ def serve(
     from web.app import create_app
 
     try:
-        rt = open_runtime(db)
+        rt = open_runtime(db)  # migrated once here, before any worker starts
     except CchcError as exc:
         fail(exc, False)
-    app = create_app(rt)
     console.print(f"Ứng dụng web: http://{host}:{port}/ (Ctrl+C để dừng)")
+    options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": proxy_headers,
+                               "server_header": False, "log_level": "info",
+                               "access_log": access_log}
     try:
-        uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers,
-                    server_header=False, log_level="info")
+        if workers > 1:
+            # Each worker process builds its own app (and engine) from the environment.
+            os.environ["CCHC_DATABASE_URL"] = rt.db.url
+            uvicorn.run("web.app:create_worker_app", factory=True, workers=workers, **options)
+        else:
+            uvicorn.run(create_app(rt), **options)
     finally:
         rt.db.dispose()
 

@@ -61,12 +61,17 @@ class ChangeResult:
 
 def find_task(session: Session, key: TaskKey, *, for_change: bool = False
               ) -> tuple[Unit, Task]:
-    """The task row; `for_change` also refuses a task removed from the plan (read-only now)."""
+    """The task row; `for_change` also refuses a task removed from the plan (read-only now).
+    Looked up once per scope when the session has a scope cache (see `get_unit`)."""
     unit = get_unit(session, key.unit)
-    task = session.scalar(
+    cache: dict[object, object] | None = session.info.get("cache")
+    found = cache.get(("task", key)) if cache is not None else None
+    task = found if isinstance(found, Task) else session.scalar(
         select(Task).where(Task.unit_id == unit.id, Task.plan_id == key.plan,
                            Task.code == key.code)
     )
+    if cache is not None and task is not None:
+        cache[("task", key)] = task
     if task is None:
         if session.get(Plan, key.plan) is None:
             raise NotFound(
@@ -420,16 +425,29 @@ def get_view(rt: Runtime, key: TaskKey) -> TaskView:
 
 
 def _view(rt: Runtime, unit: Unit, task: Task, d: PlanTask) -> TaskView:
+    return _view_of(rt, unit.slug, task.plan_id, task.code, d.section_code, d.text, task.state,
+                    task.owner, task.deadline, task.due_on, task.done_on, task.result,
+                    task.note, task.version)
+
+
+def _view_of(rt: Runtime, unit: str, plan: str, code: str, section: str, text: str, state: str,
+             owner: str | None, deadline: str | None, due_on: date | None,
+             done_on: date | None, result: str | None, note: str | None,
+             version: int) -> TaskView:
     from engine.timeliness import timeliness
 
-    status = timeliness(task.due_on, task.done_on, rt.today(), rt.calendar)
+    status = timeliness(due_on, done_on, rt.today(), rt.calendar)
     return TaskView(
-        unit=unit.slug, plan=task.plan_id, code=task.code, section=d.section_code,
-        text=d.text, state=task.state, state_label=rt.machine.definition.label(task.state),
-        owner=task.owner, deadline=task.deadline, due_on=task.due_on, done_on=task.done_on,
-        result=task.result, note=task.note, version=task.version,
+        unit=unit, plan=plan, code=code, section=section, text=text, state=state,
+        state_label=rt.machine.definition.label(state), owner=owner, deadline=deadline,
+        due_on=due_on, done_on=done_on, result=result, note=note, version=version,
         timeliness=str(status.value) if hasattr(status, "value") else str(status),
     )
+
+
+_VIEW_COLUMNS = (Task.plan_id, Task.code, PlanTask.section_code, PlanTask.text, Task.state,
+                 Task.owner, Task.deadline, Task.due_on, Task.done_on, Task.result, Task.note,
+                 Task.version)
 
 
 def list_tasks(
@@ -443,12 +461,12 @@ def list_tasks(
     overdue: bool = False,
     search: str | None = None,
 ) -> list[TaskView]:
-    from engine.text import fold
-
+    """A unit's tasks in appendix order, filtered (see `filter_tasks`). Read as plain rows,
+    not ORM objects: a list page shows every task of the unit."""
     with rt.db.read() as session:
         unit = get_unit(session, unit_slug)
         q = (
-            select(Task, PlanTask)
+            select(*_VIEW_COLUMNS)
             .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
             .join(Plan, Plan.id == Task.plan_id)
             .where(Task.unit_id == unit.id, PlanTask.retired.is_(False))
@@ -458,15 +476,41 @@ def list_tasks(
             q = q.where(Task.plan_id == plan)
         if state:
             q = q.where(Task.state == state)
-        views = [_view(rt, unit, t, d) for t, d in session.execute(q).all()]
+        views = [_view_of(rt, unit_slug, p, c, sec, text, st, own, dl, due, done, res, note, v)
+                 for p, c, sec, text, st, own, dl, due, done, res, note, v
+                 in session.execute(q)]
+    return filter_tasks(views, plan=plan, section=section, owner=owner, state=state,
+                        overdue=overdue, search=search)
+
+
+def filter_tasks(
+    views: Sequence[TaskView],
+    *,
+    plan: str | None = None,
+    section: str | None = None,
+    owner: str | None = None,
+    state: str | None = None,
+    overdue: bool = False,
+    search: str | None = None,
+) -> list[TaskView]:
+    """The task-list filters: plan, section (and its sub-sections), owner and search text
+    without diacritics, state, overdue. One implementation for `list_tasks` and for a page
+    that already holds the unit's whole list."""
+    from engine.text import fold
+
+    out = list(views)
+    if plan:
+        out = [v for v in out if v.plan == plan]
+    if state:
+        out = [v for v in out if v.state == state]
     if section:
-        views = [v for v in views if v.section == section or v.section.startswith(section + ".")]
+        out = [v for v in out if v.section == section or v.section.startswith(section + ".")]
     if owner:
         f = fold(owner)
-        views = [v for v in views if v.owner and f in fold(v.owner)]
+        out = [v for v in out if v.owner and f in fold(v.owner)]
     if overdue:
-        views = [v for v in views if v.timeliness == "open_overdue"]
+        out = [v for v in out if v.timeliness == "open_overdue"]
     if search:
         f = fold(search)
-        views = [v for v in views if f in fold(v.text) or f in fold(v.result or "")]
-    return views
+        out = [v for v in out if f in fold(v.text) or f in fold(v.result or "")]
+    return out

@@ -27,6 +27,11 @@ class WebSettings(BaseSettings):
     login_max_failures: int = Field(
         default=5, ge=1, description="Failed logins allowed per username and address …")
     login_window_minutes: int = Field(default=15, ge=1, description="… in this many minutes")
+    threads: int = Field(
+        default=4, ge=1, le=64,
+        description="Threads running the (synchronous) page and API handlers per worker "
+                    "process: few, since they share one interpreter lock",
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Public address of the app, for links in reminders and e-mails",

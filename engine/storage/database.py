@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -95,3 +95,86 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def scoped(self) -> ScopedDatabase:
+        """This database seen through one connection and one session until `close()`: what
+        a web request uses, so its engine calls share them (see `ScopedDatabase`)."""
+        return ScopedDatabase(self)
+
+
+class _ScopeSession(Session):
+    """A scope's session keeps every object it loads until the scope ends: the identity map
+    alone holds them weakly, so a unit looked up by id twice in one request (a parent, say)
+    would be read twice."""
+
+
+@event.listens_for(_ScopeSession, "loaded_as_persistent")
+def _keep_loaded(session: Session, instance: object) -> None:
+    session.info["keep"].append(instance)
+
+
+class ScopedDatabase(Database):
+    """One connection and one ORM session for every `read()` and `transaction()` of a scope
+    (a web request) instead of a session — and a connection checkout — per engine call.
+
+    `read()` ends the read's transaction when it leaves (objects stay loaded: the sessions do
+    not expire on commit), so nothing holds a snapshot or a SQLite read lock between calls;
+    `transaction()` commits or rolls back exactly as `Database.transaction()` does. The
+    session's `info["cache"]` is a per-scope memo for lookups by key (`engine.units.get_unit`,
+    `engine.tasks.find_task`): cleared whenever a transaction starts or ends, so a change is
+    never hidden by it.
+    """
+
+    def __init__(self, base: Database) -> None:
+        self.url, self.is_sqlite, self.engine = base.url, base.is_sqlite, base.engine
+        self._base = base
+        self._conn: Connection | None = None
+        self._session: Session | None = None
+
+    def _current(self) -> Session:
+        if self._session is None:
+            self._conn = self.engine.connect()
+            self._session = _ScopeSession(bind=self._conn, expire_on_commit=False,
+                                          info={"cache": {}, "keep": []})
+        return self._session
+
+    def _settle(self, session: Session) -> None:
+        """End the open (read) transaction, keeping what was loaded."""
+        if session.in_transaction():
+            session.commit()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self._current()
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        self._settle(session)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        session = self._current()
+        self._settle(session)
+        session.info["cache"].clear()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.info["cache"].clear()
+
+    def scoped(self) -> ScopedDatabase:
+        return self
+
+    def close(self) -> None:
+        """Give the connection back to the pool (the scope ends)."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def dispose(self) -> None:
+        self.close()  # the engine belongs to the base database
