@@ -17,8 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.outbox import outbox_app, run_once_command, scheduler_app
-from cli.output import console, emit_json, fail, vn_time
+from cli.output import console, emit_json, err_console, fail, vn_time
 from cli.reminders import obligation_app, people_app, reminders_app
+from cli.stats import stats_app
 from cli.web import serve as web_serve
 from cli.web import user_app as web_user_app
 from engine import api
@@ -50,6 +51,7 @@ app.add_typer(reminders_app, name="reminders")  # cli/reminders.py: preview, rul
 reminders_app.command("run-once")(run_once_command)  # cli/outbox.py: one sweep + dispatch
 app.add_typer(outbox_app, name="outbox")  # cli/outbox.py: reminder log, retry
 app.add_typer(scheduler_app, name="scheduler")  # cli/outbox.py: the long-running timer
+app.add_typer(stats_app, name="stats")  # cli/stats.py: Phụ lục 4–6 statistics
 
 T = TypeVar("T")
 
@@ -157,21 +159,70 @@ def unit_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 @plan_app.command("load")
 def plan_load(
-    unit: Annotated[list[str], typer.Argument(help="Mã đơn vị (một hoặc nhiều)")],
     file: Annotated[list[Path], typer.Option("--file", "-f", help="Tệp kế hoạch YAML")],
-    db: DbOpt = None, json_: JsonOpt = False,
+    unit: Annotated[list[str] | None, typer.Argument(
+        help="Mã đơn vị được giao (khung chung); kế hoạch riêng có 'owner' thì bỏ trống")] = None,
+    allow_other_units: Annotated[bool, typer.Option(
+        "--allow-other-units", help="Cho phép sửa khung chung đang dùng ở đơn vị khác")] = False,
+    allow_drop: Annotated[bool, typer.Option(
+        "--allow-drop", help="Cho phép bỏ nhiệm vụ đã có cập nhật (lịch sử vẫn giữ)")] = False,
+    at: AtOpt = None, db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
-    """Nạp kế hoạch cho đơn vị (nạp lại giữ nguyên trạng thái các nhiệm vụ)."""
-    with session(json_, db) as rt:
-        loaded = api.load_plans(rt, unit, file)
+    """Nạp kế hoạch (nạp lại giữ nguyên trạng thái các nhiệm vụ); báo từng đơn vị thay đổi gì."""
+    with session(json_, db, at) as rt:
+        loaded = api.load_plans(rt, unit or [], file, allow_other_units=allow_other_units,
+                                allow_drop_state=allow_drop)
         if json_:
             emit_json(loaded)
             return
         for p in loaded:
+            scope = "kế hoạch riêng" if p.scope == "unit" else "khung chung"
             change = "cập nhật" if p.changed else "không đổi"
-            console.print(f"Kế hoạch {p.plan_id}: {p.tasks} nhiệm vụ ({change}); "
-                          f"thêm {p.new_tasks_per_unit} nhiệm vụ mới cho mỗi đơn vị "
-                          f"({p.units} đơn vị).")
+            console.print(f"Kế hoạch {p.plan_id} ({scope}): {p.tasks} nhiệm vụ ({change}), "
+                          f"{p.units} đơn vị.")
+            table = Table("Đơn vị", "Thêm mới", "Sửa", "Giữ nguyên", "Bỏ")
+            for u in p.per_unit:
+                table.add_row(u.unit, str(u.created), str(u.changed), str(u.unchanged),
+                              str(u.retired))
+            console.print(table)
+            for w in p.warnings:
+                console.print(f"[yellow]Cảnh báo:[/] {w}")
+
+
+@plan_app.command("rollover")
+def plan_rollover(
+    plan: Annotated[str, typer.Argument(help="Kế hoạch năm nay, ví dụ cchc-2026")],
+    unit: Annotated[str | None, typer.Argument(
+        help="Đơn vị có kế hoạch riêng này (bỏ trống nếu là khung chung)")] = None,
+    year: Annotated[int, typer.Option(help="Năm của kế hoạch mới")] = 0,
+    issued_by: Annotated[str, typer.Option(
+        "--issued-by", help="Văn bản ban hành kế hoạch mới, ví dụ 'Kế hoạch số 5/KH-UBND "
+        "ngày 10/01/2027'")] = "",
+    new_id: Annotated[str | None, typer.Option("--id", help="Mã kế hoạch mới")] = None,
+    carry: Annotated[list[str] | None, typer.Option(
+        "--carry", help="Mã nhiệm vụ chưa xong được chuyển tiếp (lặp lại cho nhiều nhiệm vụ)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Thư mục ghi tệp kế hoạch mới")] = Path("plans/new"),
+    at: AtOpt = None, db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Tạo kế hoạch năm sau từ kế hoạch năm nay (dời năm, văn bản mới) và chuyển tiếp nhiệm vụ."""
+    from engine.rollover import roll_over
+
+    with session(json_, db, at) as rt:
+        if not year or not issued_by:
+            raise CchcError("Phải nêu --year và --issued-by", "--year and --issued-by are "
+                            "required", field="year" if not year else "issued_by")
+        res = roll_over(rt, unit, plan, year=year, issued_by=issued_by, out_dir=out,
+                        new_id=new_id, carry=carry or [])
+        if json_:
+            emit_json(res)
+            return
+        console.print(f"Đã tạo kế hoạch {res.loaded.plan_id} từ {res.source_plan} "
+                      f"({res.loaded.tasks} nhiệm vụ, {res.loaded.units} đơn vị); tệp: {res.file}")
+        for c in res.carried:
+            console.print(f"Chuyển tiếp: {c}")
+        for w in res.loaded.warnings:
+            console.print(f"[yellow]Cảnh báo:[/] {w}")
 
 
 @plan_app.command("list")
@@ -470,10 +521,19 @@ def report_run_all(
         with _progress(json_) as advance:
             results = api.run_all(rt, period, out, parent=parent, freeze=freeze, taken_by=by,
                                   workers=workers, progress=advance)
+        failed = [r for r in results if r.error is not None]
         if json_:
             emit_json([r.as_dict() for r in results])
         else:
-            console.print(f"Đã xuất phụ lục cho {len(results)} đơn vị vào {out}.")
+            console.print(f"Đã xuất phụ lục cho {len(results) - len(failed)} đơn vị vào {out}.")
+            for r in failed:
+                err_console.print(f"[bold red]Không xuất được {r.unit}:[/bold red]", end=" ")
+                err_console.print(r.error, markup=False, highlight=False)
+        if failed:
+            if not json_:
+                err_console.print(f"{len(failed)} đơn vị lỗi: "
+                                  + ", ".join(r.unit for r in failed))
+            raise SystemExit(1)
 
 
 @contextmanager

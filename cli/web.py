@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, time
 from typing import Annotated, Any
 
 import typer
@@ -11,7 +12,8 @@ from rich.table import Table
 from cli.output import console, emit_json, fail, vn_time
 from engine import accounts
 from engine.access import role_label
-from engine.errors import CchcError
+from engine.clock import VN_TZ, Clock, running_clock
+from engine.errors import CchcError, ValidationFailed
 from engine.runtime import open_runtime
 
 user_app = typer.Typer(help="Tài khoản đăng nhập web và mã truy cập API", no_args_is_help=True)
@@ -21,6 +23,16 @@ DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
                                            help="URL cơ sở dữ liệu (mặc định SQLite)")]
 
 
+def demo_clock(text: str) -> Clock:
+    """A clock that reads 09:00 (Vietnam time) of the day `text` (dd/mm/yyyy) now and runs on
+    in real time, so history rows still get increasing times."""
+    from web.routes.common import parse_date_vi
+
+    day = parse_date_vi(text, "at")
+    assert day is not None
+    return running_clock(datetime.combine(day, time(9, 0), tzinfo=VN_TZ))
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Cổng")] = 8000,
@@ -28,6 +40,10 @@ def serve(
     proxy_headers: Annotated[bool, typer.Option(
         "--proxy-headers", help="Tin X-Forwarded-For của reverse proxy (nginx) trên máy này")
     ] = False,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="Chạy như thể hôm nay là ngày này (dd/mm/yyyy), đồng hồ chạy tiếp từ "
+                     "9 giờ sáng ngày đó — để trình diễn dữ liệu của năm cũ, ví dụ 20/09/2023")
+    ] = None,
     workers: Annotated[int, typer.Option(
         min=1, help="Số tiến trình phục vụ (nên bằng số lõi CPU; SQLite: 1)")] = 1,
     access_log: Annotated[bool, typer.Option(
@@ -38,11 +54,18 @@ def serve(
 
     from web.app import create_app
 
+    if at and workers > 1:
+        fail(ValidationFailed("Ngày trình diễn (--at) chỉ dùng với một tiến trình (--workers 1)",
+                              "--at needs --workers 1", field="workers"), False)
     try:
-        rt = open_runtime(db)  # migrated once here, before any worker starts
+        clock = demo_clock(at) if at else None
+        rt = open_runtime(db, clock=clock)  # migrated once here, before any worker starts
     except CchcError as exc:
         fail(exc, False)
     console.print(f"Ứng dụng web: http://{host}:{port}/ (Ctrl+C để dừng)")
+    if at:
+        console.print(f"Ngày trình diễn: hôm nay là {rt.today().strftime('%d/%m/%Y')} "
+                      "(không dùng cho số liệu thật).")
     options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": proxy_headers,
                                "server_header": False, "log_level": "info",
                                "access_log": access_log}

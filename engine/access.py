@@ -32,7 +32,7 @@ from engine.units import UnitView, get_unit, view
 ROLE_LABELS: dict[str, str] = {
     "officer": "Cán bộ, công chức",
     "leader": "Lãnh đạo UBND",
-    "reviewer": "Thẩm định (thành phố)",
+    "reviewer": "Thẩm định",
     "admin": "Quản trị hệ thống",
 }
 ALL_ROLES = frozenset(ROLES)
@@ -69,7 +69,7 @@ ACTION_LABELS: dict[str, str] = {
     "task.assign": "phân công nhiệm vụ",
     "task.deadline": "đặt thời hạn",
     "report.freeze": "chốt số liệu",
-    "city.read": "xem tổng hợp của thành phố",
+    "city.read": "xem tổng hợp các xã, phường",
     "reminders.manage": "quản lý nhắc việc",
     "users.manage": "quản lý tài khoản",
 }

@@ -10,9 +10,10 @@ apply the *same* rules with set-based statements:
   from it), then the unit instances as plain Core inserts, with each task's due date parsed once
   per plan task instead of once per unit; all in one transaction, like `load_plans`.
 - `transition_many`: every change is validated first by the functions `transition` calls
-  (`engine.tasks.clean_text`, `parse_evidence`, `check_on`, the retired-task and version
-  refusals, `decide` — the runtime's one shared `WorkflowMachine` and the effective date —
-  and the register's `check_same_document`), and only when all of them pass are the rows
+  (`engine.tasks.check_command` — texts, references, date, guards, all problems at once —,
+  the own-plan resolution, the retired-task and version refusals, `decide` — the runtime's
+  one shared `WorkflowMachine` and the effective date — and the register's
+  `check_same_document`), and only when all of them pass are the rows
   written, in batched transactions, by the one task writer (`engine.task_writes`) the per-task
   commands use: one `UPDATE … FROM` per set of changed columns for the version bumps, one
   set insert for the history rows and one for the evidence links, whatever the texts. The
@@ -53,13 +54,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.api import UnitExport, snapshot_and_export
+from engine.api import UnitExport, export_unit
 from engine.clock import fixed_clock
 from engine.deadline_due import due_date
 from engine.documents import DocumentRef
 from engine.errors import CchcError, Conflict, Problem, ValidationFailed
 from engine.evidence import check_same_document
-from engine.plan_loading import LoadedPlan, _upsert_definition, read_plan_file
+from engine.plan_loading import LoadedPlan, pick_plan_id, prepare_load, read_plan_files
 from engine.runtime import Runtime, open_runtime
 from engine.snapshot.build import DefinitionCache
 from engine.storage.models import (
@@ -78,14 +79,14 @@ from engine.tasks import (
     Decision,
     TaskKey,
     _check_version,
-    check_on,
-    clean_text,
+    check_command,
     decide,
     evidence_entries,
     find_task,
     parse_evidence,
     retired,
 )
+from engine.text import nfc
 from engine.units import get_unit
 from engine.workflow.machine import Command
 
@@ -166,23 +167,25 @@ def instantiate_bulk(session: Session, rt: Runtime, unit_ids: Sequence[int],
     return inserted
 
 
-def load_plans_bulk(rt: Runtime, unit_slugs: Iterable[str],
-                    files: Sequence[Path]) -> list[LoadedPlan]:
+def load_plans_bulk(rt: Runtime, unit_slugs: Iterable[str], files: Sequence[Path], *,
+                    allow_other_units: bool = False,
+                    allow_drop_state: bool = False) -> list[LoadedPlan]:
     """`plan_loading.load_plans` for thousands of units: same validation, same result rows."""
-    specs = [read_plan_file(f, rt.today()) for f in files]
-    ids = [s.id for s, _ in specs]
-    if len(set(ids)) != len(ids):
-        raise ValidationFailed("Hai tệp cùng mã kế hoạch", "two files share a plan id",
-                               field="plan")
+    specs = read_plan_files(files, rt.today())
     slugs = list(dict.fromkeys(unit_slugs))
     out = []
     with rt.db.transaction() as session:
         unit_ids = _unit_ids(session, slugs)
+        rows: dict[int, Unit] = {}
+        for part in _chunks(unit_ids, _INSERT_CHUNK):
+            rows.update((u.id, u) for u in session.scalars(select(Unit).where(Unit.id.in_(part))))
+        units = [rows[i] for i in unit_ids]
         for (spec, digest), path in zip(specs, files, strict=True):
-            changed = _upsert_definition(session, spec, digest, rt)
-            new = instantiate_bulk(session, rt, unit_ids, spec.id)
-            out.append(LoadedPlan(spec.id, str(path), changed, len(spec.iter_tasks()),
-                                  new // max(len(unit_ids), 1), len(unit_ids)))
+            prepared = prepare_load(session, rt, spec, digest, path, units,
+                                    allow_other_units=allow_other_units,
+                                    allow_drop_state=allow_drop_state)
+            instantiate_bulk(session, rt, [u.id for u in prepared.units], prepared.plan_id)
+            out.append(prepared.result)
     return out
 
 
@@ -250,14 +253,14 @@ def _located(exc: CchcError, index: int, key: TaskKey) -> CchcError:
     return type(exc)(problems[0].message_vi, problems[0].message_en, problems=problems)
 
 
-_Row = tuple[int, str, int, str | None]  # a task as read: id, state, version, note
+_Row = tuple[int, str, str, int, str | None]  # a task as read: id, plan, state, version, note
 
 
 class _Validator:
     """Phase one: for every change, the checks `transition` makes, by the functions it calls
-    (`clean_text`, `parse_evidence`, `check_on`, `find_task`'s refusals, `decide` — which asks
-    the runtime's one shared machine —, the register's `check_same_document`), in its order,
-    before any write. Only the parsing of an evidence list is done once per distinct list."""
+    (`check_command`, `find_task`'s refusals, `decide` — which asks the runtime's one shared
+    machine —, the register's `check_same_document`), in its order, before any write. Only
+    the parsing of an evidence list is done once per distinct list."""
 
     def __init__(self, rt: Runtime, trigger: str, actor: Actor, retired: set[tuple[str, str]]
                  ) -> None:
@@ -278,21 +281,24 @@ class _Validator:
             done = self.refs[evidence] = parse_evidence(evidence, self.today)
         return done
 
+    def _parse(self, texts: Sequence[str], today: date) -> list[DocumentRef]:
+        """`parse_evidence`, once per distinct list of texts (`check_command`'s parser)."""
+        return self._refs(tuple(texts))
+
     def prepare(self, session: Session, change: BulkChange, unit_id: int, row: _Row | None
                 ) -> _Prepared:
         """The change checked and decided, or the refusal `transition` would give."""
-        result = clean_text(change.result, "result")
-        note = clean_text(change.note, "note")
+        result, note = nfc(change.result), nfc(change.note)
         evidence = tuple(change.evidence)
-        refs = self._refs(evidence)
-        check_on(change.on, self.today)
+        refs = check_command(self.rt, self.trigger, self.actor, evidence, result, note,
+                             change.on, parse=self._parse)
         key = change.key
         if row is None:
             find_task(session, key)  # raises the NotFound (unit, plan, code)
             raise AssertionError(f"{key} disappeared")  # pragma: no cover
-        if (key.plan, key.code) in self.retired:
+        task_id, plan_id, state, version, old_note = row
+        if (plan_id, key.code) in self.retired:
             raise retired(key)
-        task_id, state, version, old_note = row
         if change.expected_version is not None:
             _check_version(Task(version=version), change.expected_version, key)
         command = Command(trigger=self.trigger, actor=self.actor.name, role=self.actor.role,
@@ -359,8 +365,12 @@ def _validate(rt: Runtime, trigger: str, actor: Actor, changes: Sequence[BulkCha
                 select(Unit.slug, Unit.id).where(Unit.slug.in_(chunk))).all())
         for chunk in _chunks(slugs, _VALIDATE_UNITS):
             ids = [units[u] for u in chunk if u in units]
+            has_plans: dict[int, set[str]] = defaultdict(set)
+            for unit_id, plan_id in session.execute(
+                    select(UnitPlan.unit_id, UnitPlan.plan_id).where(UnitPlan.unit_id.in_(ids))):
+                has_plans[unit_id].add(plan_id)
             rows: dict[tuple[int, str, str], _Row] = {
-                (unit_id, plan_id, code): (task_id, state, version, note)
+                (unit_id, plan_id, code): (task_id, plan_id, state, version, note)
                 for task_id, unit_id, plan_id, code, state, version, note in session.execute(
                     select(Task.id, Task.unit_id, Task.plan_id, Task.code, Task.state,
                            Task.version, Task.note).where(Task.unit_id.in_(ids)))}
@@ -371,9 +381,10 @@ def _validate(rt: Runtime, trigger: str, actor: Actor, changes: Sequence[BulkCha
                     if first_error is not None and i > first_error[0]:
                         break  # a change before this one is refused already
                     c = changes[i]
+                    plan_id = pick_plan_id(slug, c.key.plan, has_plans[unit_id])
                     try:
                         prepared[i] = v.prepare(
-                            session, c, unit_id, rows.get((unit_id, c.key.plan, c.key.code)))
+                            session, c, unit_id, rows.get((unit_id, plan_id, c.key.code)))
                     except CchcError as exc:
                         first_error = (i, _located(exc, i + 1, c.key))
                         break
@@ -497,9 +508,8 @@ def _export_units(slugs: Sequence[str], period: str, out: str, freeze: bool,
     rt, cache = _worker
     done = []
     for slug in slugs:
-        r = snapshot_and_export(rt, slug, period, Path(out) / slug, freeze=freeze,
-                                taken_by=taken_by, cache=cache)
-        done.append(UnitExport.of(r))
+        done.append(export_unit(rt, slug, period, Path(out), freeze=freeze, taken_by=taken_by,
+                                cache=cache))
     return done
 
 

@@ -8,18 +8,19 @@ officers saving the same task at once get a clear conflict, never a silent overw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.documents import DocumentRef, parse_reference
-from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.errors import Conflict, NotFound, Problem, ValidationFailed
 from engine.evidence import register_documents
 from engine.free_text import check_dates
+from engine.plan_loading import resolve_plan_id
 from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit
 from engine.task_writes import Event, StaleVersion, TaskWrite, writer_for
@@ -67,7 +68,8 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False
     cache: dict[object, object] | None = session.info.get("cache")
     found = cache.get(("task", key)) if cache is not None else None
     task = found if isinstance(found, Task) else session.scalar(
-        select(Task).where(Task.unit_id == unit.id, Task.plan_id == key.plan,
+        select(Task).where(Task.unit_id == unit.id,
+                           Task.plan_id == resolve_plan_id(session, unit, key.plan),
                            Task.code == key.code)
     )
     if cache is not None and task is not None:
@@ -83,7 +85,7 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False
             f"task {key} not found", field="code", value=key.code,
         )
     if for_change:
-        definition = session.get(PlanTask, (key.plan, key.code))
+        definition = session.get(PlanTask, (task.plan_id, key.code))
         if definition is not None and definition.retired:
             raise retired(key)
     return unit, task
@@ -96,22 +98,6 @@ def retired(key: TaskKey) -> ValidationFailed:
         "không cập nhật được",
         f"task {key} was removed from the plan; it is read-only", field="code", value=key.code,
     )
-
-
-def clean_text(raw: str, field_name: str) -> str:
-    """A result or note as stored: NFC, its dates checked (a wrong date refuses the command)."""
-    text = nfc(raw)
-    check_dates(text, field_name)
-    return text
-
-
-def check_on(on: date | None, today: date) -> None:
-    """The date an officer states for a change may not be in the future."""
-    if on is not None and on > today:
-        raise ValidationFailed(
-            f"Ngày thực hiện {format_date_vi(on)} ở tương lai (hôm nay {format_date_vi(today)})",
-            "the stated date is in the future", field="on",
-        )
 
 
 def evidence_entries(refs: Sequence[DocumentRef]) -> list[dict[str, str]]:
@@ -158,18 +144,20 @@ def stale(key: TaskKey, current: int | None) -> Conflict:
 
 
 def parse_evidence(texts: Sequence[str], today: date) -> list[DocumentRef]:
-    """Parse every reference; the first bad one refuses the whole command."""
+    """Parse every reference; any bad one refuses the whole command, and the refusal names
+    every bad one (`doc[2]`, `doc[3]`), not only the first."""
     refs: list[DocumentRef] = []
+    problems: list[Problem] = []
     for i, text in enumerate(texts):
         try:
             refs.append(parse_reference(nfc(text), today=today))
         except ValidationFailed as exc:
             label = f"doc[{i + 1}]" if len(texts) > 1 else "doc"
-            raise ValidationFailed(
-                f"Văn bản '{text}': {exc.message_vi}",
-                f"document '{text}': {exc.message_en}",
-                field=label, value=text,
-            ) from None
+            problems.append(Problem(label, f"Văn bản '{text}': {exc.message_vi}",
+                                    f"document '{text}': {exc.message_en}", text))
+    if problems:
+        raise ValidationFailed(problems[0].message_vi, problems[0].message_en,
+                               problems=problems)
     seen: dict[tuple[object, ...], DocumentRef] = {}
     for ref in refs:
         if ref.key in seen and seen[ref.key].issued_on != ref.issued_on:
@@ -182,6 +170,41 @@ def parse_evidence(texts: Sequence[str], today: date) -> list[DocumentRef]:
             )
         seen[ref.key] = ref
     return list({r.key: r for r in refs}.values())
+
+
+def check_command(rt: Runtime, trigger: str, actor: Actor, evidence: Sequence[str],
+                  result: str, note: str, on: date | None, *,
+                  parse: Callable[[Sequence[str], date], list[DocumentRef]] | None = None,
+                  ) -> list[DocumentRef]:
+    """Everything about a transition's input that can be checked without the task: dates in
+    the texts, each document reference, a date in the future, and the workflow's guards
+    (evidence, result, reason required). Refuses with ALL the problems at once, so a form
+    marks every wrong field in one go; returns the parsed references."""
+    today = rt.today()
+    problems: list[Problem] = []
+    refs: list[DocumentRef] = []
+    for text, name in ((result, "result"), (note, "note")):
+        try:
+            check_dates(text, name)
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+    try:
+        refs = (parse or parse_evidence)(evidence, today)
+    except ValidationFailed as exc:
+        problems.extend(exc.problems)
+    if on is not None and on > today:
+        problems.append(Problem(
+            "on", f"Ngày thực hiện {format_date_vi(on)} ở tương lai (hôm nay "
+                  f"{format_date_vi(today)})", "the stated date is in the future"))
+    command = Command(trigger=trigger, actor=actor.name, role=actor.role,
+                      evidence=list(evidence), result=result, note=note)
+    guard = rt.machine.guard_problems(command)
+    known = {p.field.split("[", 1)[0] for p in problems}
+    problems += [p for p in guard if p.field not in known]
+    if problems:
+        raise ValidationFailed(problems[0].message_vi, problems[0].message_en,
+                               problems=problems)
+    return refs
 
 
 def _check_version(task: Task, expected: int | None, key: TaskKey) -> None:
@@ -233,12 +256,11 @@ def transition(
 ) -> ChangeResult:
     """Fire a workflow trigger on one task, with its evidence, result and note; `attachments`
     (PDFs checked by `engine.attachments.check_pdf`) are stored in the same transaction,
-    linked to the new history row. The rules (`decide`) and the writer
+    linked to the new history row. The rules (`check_command`, `decide`) and the writer
     (`engine.task_writes`) are the ones `engine.bulk.transition_many` uses."""
     today, now = rt.today(), rt.now()
-    result, note = clean_text(result, "result"), clean_text(note, "note")
-    refs = parse_evidence(evidence, today)
-    check_on(on, today)
+    result, note = nfc(result), nfc(note)
+    refs = check_command(rt, trigger, actor, evidence, result, note, on)
     with rt.db.transaction() as session:
         unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
@@ -310,7 +332,7 @@ def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
                         "only a leader may set deadlines", field="role")
     with rt.db.transaction() as session:
         _unit, task = find_task(session, key, for_change=True)
-        plan = session.get(Plan, key.plan)
+        plan = session.get(Plan, task.plan_id)
         assert plan is not None
         try:
             due = parse_deadline(deadline, plan.year).due
@@ -419,7 +441,7 @@ def count_tasks(session: Session, unit_id: int) -> int:
 def get_view(rt: Runtime, key: TaskKey) -> TaskView:
     with rt.db.read() as session:
         unit, task = find_task(session, key)
-        d = session.get(PlanTask, (key.plan, key.code))
+        d = session.get(PlanTask, (task.plan_id, key.code))
         assert d is not None
         return _view(rt, unit, task, d)
 
@@ -450,6 +472,10 @@ _VIEW_COLUMNS = (Task.plan_id, Task.code, PlanTask.section_code, PlanTask.text, 
                  Task.version)
 
 
+def _has_words(haystack: str, words: Sequence[str]) -> bool:
+    return all(w in haystack for w in words)
+
+
 def list_tasks(
     rt: Runtime,
     unit_slug: str,
@@ -462,8 +488,14 @@ def list_tasks(
     search: str | None = None,
 ) -> list[TaskView]:
     """A unit's tasks in appendix order, filtered (see `filter_tasks`). Read as plain rows,
-    not ORM objects: a list page shows every task of the unit."""
+    not ORM objects: a list page shows every task of the unit. Read once per scope (a web
+    request: the page and its menu's counts) when the session has a scope cache."""
     with rt.db.read() as session:
+        cache: dict[object, object] | None = session.info.get("cache")
+        whole = not plan and not state
+        if whole and cache is not None and ("tasks", unit_slug) in cache:
+            return filter_tasks(cast(list[TaskView], cache[("tasks", unit_slug)]),
+                                section=section, owner=owner, overdue=overdue, search=search)
         unit = get_unit(session, unit_slug)
         q = (
             select(*_VIEW_COLUMNS)
@@ -473,12 +505,14 @@ def list_tasks(
             .order_by(Plan.appendix_number, PlanTask.position)
         )
         if plan:
-            q = q.where(Task.plan_id == plan)
+            q = q.where(Task.plan_id == resolve_plan_id(session, unit, plan))
         if state:
             q = q.where(Task.state == state)
         views = [_view_of(rt, unit_slug, p, c, sec, text, st, own, dl, due, done, res, note, v)
                  for p, c, sec, text, st, own, dl, due, done, res, note, v
                  in session.execute(q)]
+        if whole and cache is not None:
+            cache[("tasks", unit_slug)] = views
     return filter_tasks(views, plan=plan, section=section, owner=owner, state=state,
                         overdue=overdue, search=search)
 
@@ -499,8 +533,10 @@ def filter_tasks(
     from engine.text import fold
 
     out = list(views)
-    if plan:
-        out = [v for v in out if v.plan == plan]
+    if plan:  # the unit's own plan of that code (code@unit) first, else the framework
+        own = {v.plan for v in out if v.plan == f"{plan}@{v.unit}"}
+        wanted = own or {plan}
+        out = [v for v in out if v.plan in wanted]
     if state:
         out = [v for v in out if v.state == state]
     if section:
@@ -510,7 +546,7 @@ def filter_tasks(
         out = [v for v in out if v.owner and f in fold(v.owner)]
     if overdue:
         out = [v for v in out if v.timeliness == "open_overdue"]
-    if search:
-        f = fold(search)
-        out = [v for v in out if f in fold(v.text) or f in fold(v.result or "")]
+    if search:  # every word, in any order, with or without diacritics
+        words = fold(search).split()
+        out = [v for v in out if _has_words(f"{fold(v.text)}\n{fold(v.result or '')}", words)]
     return out

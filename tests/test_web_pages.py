@@ -41,6 +41,7 @@ from engine.reminders import outbox
 from engine.report_reader import read_docx, read_xlsx
 from engine.runtime import Runtime, open_runtime
 from engine.tasks import TaskKey
+from engine.text import fold
 from web import create_app
 from web.settings import WebSettings
 
@@ -353,10 +354,13 @@ def test_stale_version_shows_the_conflict_and_keeps_the_input(login: Login, rt: 
                      data=complete_form(officer, before[0]))  # the version read before
     assert r.status_code == 409
     shown = text_of(r.text)
-    assert (f"Nhiệm vụ 5 đã được người khác cập nhật (phiên bản hiện tại {before[0] + 1}, "
-            f"bạn đang sửa phiên bản {before[0]}); hãy tải lại rồi thử lại") in shown
+    assert "vừa được người khác cập nhật" in shown
+    assert "Nội dung bạn nhập vẫn còn nguyên" in shown
+    assert "tải lại" not in shown  # reloading would lose what was typed
     assert html.escape(RESULT) in r.text  # what was typed is still there
     assert "Công chức Tư pháp - Hộ tịch" in shown  # and the page shows the current task
+    # the form now carries the current version: sending it again saves
+    assert f'name="version" value="{after_assign[0]}"' in r.text
     assert state_of(rt, OPEN_TASK) == after_assign
     r = officer.post(url(OPEN_TASK, "/note"),
                      data={"csrf_token": csrf(officer), "version": str(before[0]),
@@ -457,7 +461,7 @@ def test_oversize_pdf_is_refused(login: Login, rt: Runtime) -> None:
 # ---------------------------------------------------------------- list and search
 
 
-def test_search_without_diacritics_finds_the_vietnamese_text(login: Login) -> None:
+def test_search_without_diacritics_finds_the_vietnamese_text(login: Login, rt: Runtime) -> None:
     client = login("officer")
     def found(query: str) -> list[str]:
         page = client.get(f"/units/{UNIT}/tasks", params={"q": query}).text
@@ -466,9 +470,20 @@ def test_search_without_diacritics_finds_the_vietnamese_text(login: Login) -> No
     plain = found("cong khai")
     assert plain and plain == found("công khai") == found("CÔNG KHAI") == found("Cong Khai")
     assert "cchc-2023/1" in plain  # "Cập nhật, công khai đầy đủ thông tin…"
-    assert "Tìm thấy 22 trên 124 nhiệm vụ" in text_of(
+    both = [t for t in api.list_tasks(rt, UNIT)
+            if "cong" in fold(t.text + " " + (t.result or ""))
+            and "khai" in fold(t.text + " " + (t.result or ""))]
+    assert len(both) > 25  # more than one page
+    assert f"Tìm thấy {len(both)} trên 124 nhiệm vụ" in text_of(
         client.get(f"/units/{UNIT}/tasks", params={"q": "cong khai"}).text)
     assert found("khong co nhiem vu nao nhu the nay") == []
+    # words in any order, without diacritics: "Khảo sát sự hài lòng …"
+    any_order = found("khao sat hai long")
+    assert any_order and any_order == found("hai long khao sat") == found("HÀI LÒNG sát khảo")
+    for ref in any_order:
+        plan, code = ref.split("/")
+        text = fold(api.get_task(rt, TaskKey(UNIT, plan, code)).text)
+        assert all(w in text for w in ("khao", "sat", "hai", "long"))
 
 
 def test_task_list_filters(login: Login) -> None:
@@ -528,14 +543,33 @@ def test_freeze_and_download_the_appendices(login: Login, rt: Runtime, tmp_path:
     q3 = text_of(leader.get(f"/units/{UNIT}/reports").text)  # the quarter being reported
     assert "Quý III năm 2023" in q3 and "Đã chốt lúc 20/09/2023 09:00" in q3
     r = leader.post(f"/units/{UNIT}/reports/2023-Q3/freeze", data={"csrf_token": csrf(leader)})
-    assert r.status_code == 409 and "Kỳ 2023-Q3 đã được chốt trước đó" in text_of(r.text)
+    assert r.status_code == 409 and "Kỳ Quý III năm 2023 đã được chốt trước đó" in text_of(
+        r.text)
     r = leader.post(f"/units/{UNIT}/reports/2023-Q4/freeze", data={"csrf_token": csrf(leader)})
     assert r.status_code == 400 and "Chưa đến ngày chốt số liệu của kỳ 2023-Q4" in text_of(
         r.text)
 
     q2 = leader.get(f"/units/{UNIT}/reports?period=2023-Q2").text
     assert "Chưa chốt" in text_of(q2) and "/reports/2023-Q2/freeze" in q2
-    r = leader.post(f"/units/{UNIT}/reports/2023-Q2/freeze", data={"csrf_token": csrf(leader)},
+    # the check's findings, counted and grouped; every error must be confirmed one by one
+    findings = api.check(rt, UNIT, "2023-Q2")
+    errors = [f for f in findings if f.severity == "error"]
+    notes = len(findings) - len(errors)
+    assert errors, "the demo's Q2 has errors to confirm"
+    found = re.search(r'<p id="check-summary">(.*?)</p>', q2, re.S)
+    assert found
+    summary = text_of(found.group(1))
+    assert summary.strip() == f"{len(errors)} lỗi {notes} lưu ý"
+    keys = re.findall(r'name="xac_nhan" value="([^"]+)"', q2)
+    assert len(keys) == len(errors)
+    r = leader.post(f"/units/{UNIT}/reports/2023-Q2/freeze",
+                    data={"csrf_token": csrf(leader), "xac_nhan": keys[:-1]})
+    assert r.status_code == 400
+    assert "còn 1 lỗi chưa được xác nhận" in text_of(r.text)
+    assert re.findall(r'value="([^"]+)" checked', r.text) == keys[:-1]  # ticks kept
+    assert api.take_snapshot(rt, UNIT, "2023-Q2").frozen is False
+    r = leader.post(f"/units/{UNIT}/reports/2023-Q2/freeze",
+                    data={"csrf_token": csrf(leader), "xac_nhan": keys},
                     follow_redirects=False)
     assert (r.status_code, r.headers["location"]) == (
         303, f"/units/{UNIT}/reports?period=2023-Q2&ok=freeze")
@@ -591,6 +625,37 @@ def test_city_overview_for_reviewer_and_admin(login: Login) -> None:
         assert f'/units/{UNIT}/reports?period=2023-Q3' in page
     for role in ("officer", "leader"):
         assert login(role).get("/city").status_code == 403
+
+
+def test_city_shows_empty_communes_periods_sorts_and_exports(login: Login) -> None:
+    admin = login("admin")
+    r = admin.post("/admin/units", data={
+        "slug": "vinh-luong", "name": "Vĩnh Lương", "kind": "xã", "parent": "nha-trang",
+        "cutoff": "", "csrf_token": csrf(admin)}, follow_redirects=False)
+    assert r.status_code == 303
+    reviewer = login("reviewer")
+    page = reviewer.get("/city").text
+    shown = text_of(page)
+    assert "thành phố Nha Trang" in shown and "2 đơn vị, 1 đơn vị có kế hoạch" in shown
+    empty = re.search(r'<tr data-unit="vinh-luong".*?</tr>', page, re.S)
+    assert empty and "Chưa có kế hoạch nào được nạp" in empty.group(0)  # shown, never dropped
+    # a period other than the quarter reported on: Q2 is not frozen in the demo
+    q2 = text_of(reviewer.get("/city", params={"period": "2023-Q2"}).text)
+    assert "Quý II năm 2023" in q2 and "Chưa chốt" in q2
+    assert reviewer.get("/city", params={"period": "2023-Q9"}).status_code == 400
+    # sorted by overdue tasks: the commune with data first
+    by_late = reviewer.get("/city", params={"sort": "qua-han"}).text
+    assert by_late.index('data-unit="vinh-thanh"') < by_late.index('data-unit="vinh-luong"')
+    # Excel: every row, with STT, the year's rate and the empty commune marked as such
+    x = reviewer.get("/city", params={"xuat": "xlsx"})
+    assert x.headers["content-type"] == XLSX
+    ws = openpyxl.load_workbook(io.BytesIO(x.content)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][0] == "STT" and "Năm 2023: tỷ lệ hoàn thành (%)" in rows[0]
+    by_unit = {r[1]: r for r in rows[1:]}
+    assert set(by_unit) == {"xã Vĩnh Thạnh", "xã Vĩnh Lương"}
+    assert by_unit["xã Vĩnh Lương"][-1] == "Chưa có kế hoạch"
+    assert by_unit["xã Vĩnh Thạnh"][rows[0].index("Năm 2023: tỷ lệ hoàn thành (%)")] == 71
 
 
 # ---------------------------------------------------------------- admin

@@ -3,24 +3,49 @@
 Why: SQLite is the embedded default (one file, WAL so readers never block the writer, a busy
 timeout so two processes queue instead of failing), PostgreSQL by URL for many instances. The
 schema is only ever created by Alembic migrations, so a database made today upgrades tomorrow.
+Alembic itself (and its DDL machinery for every dialect) is imported only when a migration has
+to run or a `db` command asks for it: every other command finds the schema at the head
+revision with one query (`upgrade`'s fast path) and starts without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]+)?=\s*(.+)$", re.M)
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration's revision id, read from the migration files' `revision` and
+    `down_revision` lines (None if they cannot be read that simply: ask Alembic then)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict((k, v.strip()) for k, v in _REVISION.findall(path.read_text("utf-8")))
+        rev, down = found.get("revision", ""), found.get("down_revision", "")
+        if not re.fullmatch(r"[\"'][\w-]+[\"']", rev) or not re.fullmatch(
+                r"None|[\"'][\w-]+[\"']", down):
+            return None  # a merge point or an unusual file: not for this fast path
+        revisions.add(rev[1:-1])
+        if down != "None":
+            parents.add(down[1:-1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -62,23 +87,44 @@ class Database:
         return self.engine.dialect.name
 
     def alembic_config(self) -> Config:
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         return cfg
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration (creates it on an empty database)."""
+        """Bring the schema to the newest migration (creates it on an empty database).
+        Nothing to do — the usual case — costs one query and no Alembic import."""
+        head = head_revision()
+        if head is not None and self._stored_revision() == head:
+            return
+        from alembic import command
+
         cfg = self.alembic_config()
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
+    def _stored_revision(self) -> str | None:
+        """The revision in `alembic_version`, read with plain SQL (None: no such table yet)."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        except DBAPIError:
+            return None
+        return rows[0][0] if len(rows) == 1 else None
+
     def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def is_up_to_date(self) -> bool:
+        from alembic.script import ScriptDirectory
+
         head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
         return self.current_revision() == head
 
@@ -86,6 +132,23 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: everything inside commits together or not at all."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def serialized(self, lock_id: int | None = None) -> Iterator[Session]:
+        """A write transaction that holds a write lock from its first statement.
+
+        SQLite has no row locks: `BEGIN IMMEDIATE` takes the database's write lock up front, so
+        two such transactions run one after the other (the busy timeout queues the second), and
+        one that reads before it writes cannot fail with SQLITE_BUSY when another process wrote
+        in between. PostgreSQL: with `lock_id`, a transaction-scoped advisory lock serialises
+        the transactions that name the same id (without it, nothing special).
+        """
+        with self.transaction() as session:
+            if self.is_sqlite:
+                session.execute(text("BEGIN IMMEDIATE"))
+            elif lock_id is not None:
+                session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
             yield session
 
     @contextmanager
@@ -100,6 +163,21 @@ class Database:
         """This database seen through one connection and one session until `close()`: what
         a web request uses, so its engine calls share them (see `ScopedDatabase`)."""
         return ScopedDatabase(self)
+
+
+T = TypeVar("T")
+
+
+def scope_memo(session: Session, key: object, compute: Callable[[], T]) -> T:
+    """`compute()`, once per scope for `key` when `session` is a scope's (a web request, see
+    `ScopedDatabase`: the memo is dropped whenever a transaction starts or ends); otherwise
+    simply `compute()`. For read-only results that several parts of one page ask for."""
+    cache: dict[object, object] | None = session.info.get("cache")
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cast(T, cache[key])
 
 
 class _ScopeSession(Session):

@@ -15,7 +15,7 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from engine.errors import Forbidden, TransitionNotAllowed, ValidationFailed
+from engine.errors import Forbidden, Problem, TransitionNotAllowed, ValidationFailed
 from workflows import WorkflowDef
 
 
@@ -85,6 +85,8 @@ GUARDS: dict[str, Guard] = {
             field="result",
         )),
 }
+
+
 class WorkflowMachine:
     def __init__(self, definition: WorkflowDef) -> None:
         self.definition = definition
@@ -134,6 +136,18 @@ class WorkflowMachine:
                 f"cannot '{command.trigger}' from state '{state}'",
                 field="state",
             )
+
+    def guard_problems(self, command: Command) -> list[Problem]:
+        """Every guard of the command's transition that refuses it, each with its reason —
+        all of them, so a form can show every missing field at once (`fire` stops at the
+        first)."""
+        t = self.definition.transition(command.trigger)
+        out: list[Problem] = []
+        for name in t.guards if t is not None else ():
+            guard = GUARDS[name]
+            if not guard.holds(command):
+                out.extend(guard.refusal().problems)
+        return out
 
     def fire(self, state: str, command: Command) -> str:
         """Run the command against a task in `state`; return the new state or raise.
