@@ -10,16 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from cli.lazy import lazy
 from cli.output import console, emit_json, vn_time
-from engine.reminders import outbox as ob
-from engine.reminders.outbox import OutboxRow
-from engine.runtime import Runtime
 from engine.text import format_date_vi
+
+if TYPE_CHECKING:
+    from engine.reminders import outbox as ob
+    from engine.reminders.outbox import OutboxRow
+    from engine.runtime import Runtime
+else:
+    ob = lazy("engine.reminders.outbox")
 
 outbox_app = typer.Typer(help="Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi",
                          no_args_is_help=True)

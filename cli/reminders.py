@@ -13,16 +13,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from cli.output import console, emit_json
 from engine.errors import CchcError
-from engine.reminders.occurrence import Occurrence
-from engine.runtime import Runtime
 from engine.text import format_date_vi
+
+if TYPE_CHECKING:
+    from engine.reminders.occurrence import Occurrence
+    from engine.runtime import Runtime
 
 reminders_app = typer.Typer(help="Nhắc việc qua Zalo, email: xem trước, quy tắc",
                             no_args_is_help=True)

@@ -10,14 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from cli.lazy import lazy
 from cli.output import console, emit_json
-from engine import api, statistics
-from engine.runtime import Runtime
+
+if TYPE_CHECKING:
+    from engine import api, statistics
+    from engine.runtime import Runtime
+else:
+    api = lazy("engine.api")
+    statistics = lazy("engine.statistics")
 
 stats_app = typer.Typer(help="Số liệu thống kê Phụ lục 4–6 (hồ sơ TTHC, chỉ tiêu CCHC)",
                         no_args_is_help=True)

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
+from cli.lazy import lazy
 from cli.output import console, emit_json, fail, vn_time
-from engine import accounts
-from engine.access import role_label
 from engine.clock import VN_TZ, Clock, running_clock
 from engine.errors import CchcError, ValidationFailed
-from engine.runtime import open_runtime
+
+if TYPE_CHECKING:
+    from engine import access, accounts, runtime
+else:
+    access = lazy("engine.access")
+    accounts = lazy("engine.accounts")
+    runtime = lazy("engine.runtime")
 
 user_app = typer.Typer(help="Tài khoản đăng nhập web và mã truy cập API", no_args_is_help=True)
 
@@ -59,7 +64,7 @@ def serve(
                               "--at needs --workers 1", field="workers"), False)
     try:
         clock = demo_clock(at) if at else None
-        rt = open_runtime(db, clock=clock)  # migrated once here, before any worker starts
+        rt = runtime.open_runtime(db, clock=clock)  # migrated here, before any worker starts
     except CchcError as exc:
         fail(exc, False)
     console.print(f"Ứng dụng web: http://{host}:{port}/ (Ctrl+C để dừng)")
@@ -95,7 +100,7 @@ def user_add(
     if password is None:
         password = typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True)
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             user = accounts.create_user(rt, username, password=password, role=role,
                                         full_name=name, unit=unit)
@@ -109,14 +114,14 @@ def user_add(
     else:
         where = f", {user.unit_display}" if user.unit_display else ""
         console.print(f"Đã tạo tài khoản [bold]{user.username}[/bold] ({user.full_name}, "
-                      f"{role_label(user.role)}{where}).")
+                      f"{access.role_label(user.role)}{where}).")
 
 
 @user_app.command("list")
 def user_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Danh sách tài khoản."""
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             users = accounts.list_users(rt)
         finally:
@@ -132,7 +137,7 @@ def user_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     for u in users:
         last = vn_time(u.last_login_at).strftime("%H:%M %d/%m/%Y") if u.last_login_at else ""
         name = u.full_name if u.active else f"{u.full_name} (đã khóa)"
-        table.add_row(u.username, name, role_label(u.role), u.unit_display, last)
+        table.add_row(u.username, name, access.role_label(u.role), u.unit_display, last)
     console.print(table)
 
 
@@ -144,7 +149,7 @@ def user_token(
 ) -> None:
     """Cấp mã truy cập API mới (chỉ hiện một lần; hệ thống chỉ lưu bản băm)."""
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             raw, token = accounts.create_api_token(rt, username, name)
         finally:
@@ -172,7 +177,7 @@ def user_passwd(
     if password is None:
         password = typer.prompt("Mật khẩu mới", hide_input=True, confirmation_prompt=True)
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             user = accounts.set_password(rt, username, password)
         finally:
@@ -188,7 +193,7 @@ def user_tokens(username: Annotated[str | None, typer.Argument()] = None, db: Db
                 json_: JsonOpt = False) -> None:
     """Các mã truy cập API (không hiện mã, chỉ phần đầu để nhận ra)."""
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             tokens = accounts.list_api_tokens(rt, username)
         finally:
@@ -210,7 +215,7 @@ def user_tokens(username: Annotated[str | None, typer.Argument()] = None, db: Db
 def user_revoke_token(token_id: int, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Thu hồi một mã truy cập API (theo số của nó)."""
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             token = accounts.revoke_api_token(rt, token_id)
         finally:

@@ -5,22 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
 from engine.errors import CchcError
-from engine.export import write_all
 from engine.plan_loading import LoadedPlan
 from engine.plan_loading import load_plans as _load_plans
 from engine.runtime import Runtime
 from engine.snapshot.build import DefinitionCache, build_snapshot
-from engine.snapshot.check import Finding, check_report
 from engine.snapshot.model import Snapshot
 from engine.snapshot.store import freeze as _freeze
 from engine.snapshot.store import frozen_snapshot
-from engine.statistics import take_sheet
-from engine.statistics.export import has_statistics, write_statistics
 from engine.storage.models import Plan, PlanTask, Unit, UnitPlan
 from engine.tasks import (
     Actor,
@@ -39,6 +35,9 @@ from engine.tasks import (
 )
 from engine.units import UnitView, list_units, upsert_units
 from plans import DataFileError, UnitsFile, UnitSpec, load_model
+
+if TYPE_CHECKING:
+    from engine.snapshot.check import Finding
 
 
 def load_units_file(rt: Runtime, path: Path) -> list[UnitView]:
@@ -122,6 +121,12 @@ def take_snapshot(rt: Runtime, unit: str, period: str, *, freeze: bool = False,
 def snapshot_and_export(rt: Runtime, unit: str, period: str, out: Path, *,
                         freeze: bool = False, taken_by: str = "",
                         cache: DefinitionCache | None = None) -> SnapshotResult:
+    # The writers (openpyxl, python-docx) and the statistics are loaded when a report is
+    # written, not by every command that imports this module (`cchc task done` starts faster).
+    from engine.export import write_all
+    from engine.statistics import take_sheet
+    from engine.statistics.export import has_statistics, write_statistics
+
     snap = take_snapshot(rt, unit, period, freeze=freeze, taken_by=taken_by, cache=cache)
     out.mkdir(parents=True, exist_ok=True)
     files = write_all(snap, out)
@@ -134,6 +139,8 @@ def snapshot_and_export(rt: Runtime, unit: str, period: str, out: Path, *,
 def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -> list[Finding]:
     """What a reviewer would send back; data the report cannot even be built from (two plans
     in force for one appendix, a plan no appendix takes) is a finding with its place."""
+    from engine.snapshot.check import Finding, check_report  # the readers: only when checking
+
     try:
         snap = take_snapshot(rt, unit, period)
     except DataFileError as exc:
