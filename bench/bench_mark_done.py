@@ -1,9 +1,9 @@
 """Benchmark: marking half of all tasks done in bulk, against a bare Core insert of the history.
 
 Why: a quarter's results for every commune arrive at once (an import, a province-wide sweep).
-`engine.bulk.transition_many` validates every change by the functions the per-task command
-calls — evidence references, texts, the trigger/role/state/guards through the runtime's ONE
-shared workflow machine, the register — then writes, in batched transactions, the
+`engine.domain.bulk.transition_many` validates every change by the functions the
+per-task command calls — evidence references, texts, the trigger/role/state/guards through
+the runtime's ONE shared workflow machine, the register — then writes, in batched transactions, the
 compare-and-set version bump (one UPDATE … FROM per batch), the append-only history rows, the
 documents and the evidence links. The inputs look like a real import: every task has its own
 result text (about 150 characters) and each unit has four documents, each task citing one or
@@ -44,7 +44,7 @@ from support import (
     tasks_by_unit,
 )
 
-from engine.bulk import transition_many
+from engine.domain.bulk import transition_many
 from engine.runtime import Runtime
 from engine.storage.models import Task, TaskEvidence, TaskHistory
 

@@ -9,9 +9,17 @@ dispatcher tries the person's next channel (Zalo → email). Channels never touc
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import ClassVar
+
+Clock = Callable[[], datetime]
+"""Gives 'now' as an aware datetime; the engine passes its own (Vietnam time), default UTC."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,10 @@ from argon2 import PasswordHasher
 from docx import Document as DocxDocument
 from sqlalchemy import func, select
 
-from engine import accounts, api
+from engine import api
 from engine.clock import VN_TZ, fixed_clock
 from engine.demo import PLAN_FILES, run_demo
+from engine.directory import accounts
 from engine.runtime import Runtime, open_runtime
 from engine.storage.models import Document, ObligationHistory, TaskHistory
 from plans import DEMO_BUNDLE
@@ -192,7 +193,7 @@ def test_me_for_each_role(demo: Demo) -> None:
     assert "report.freeze" in demo.get("/api/me", LEADER)["actions"]
     reviewer = demo.get("/api/me", REVIEWER)
     assert reviewer["role"] == "reviewer" and reviewer["unit"] == "nha-trang"
-    assert reviewer["actions"] == ["city.read", "report.export", "unit.read"]
+    assert reviewer["actions"] == ["city.read", "report.export", "review.comment", "unit.read"]
     admin = demo.get("/api/me", ADMIN)
     assert admin["role"] == "admin" and "users.manage" in admin["actions"]
 
@@ -758,6 +759,7 @@ API_PATHS = {
     "/api/units/{unit}/snapshots/{period}", "/api/units/{unit}/snapshots/{period}/freeze",
     "/api/units/{unit}/snapshots/{period}/files/{name}",
     "/api/units/{unit}/snapshots/{period}/check", "/api/city/{city}/overview",
+    "/api/summary/{body}/{period}",
 }
 
 
@@ -780,7 +782,7 @@ def test_openapi_describes_the_api_with_the_bearer_scheme(demo: Demo) -> None:
                 "$ref": "#/components/schemas/ErrorBody"}
             if method in ("post", "put") and not path.endswith("/freeze"):
                 assert "409" in op["responses"] and "400" in op["responses"]
-    assert methods == 18
+    assert methods == 19  # 18 + GET /api/summary/{body}/{period}
     body = schema["paths"]["/api/units/{unit}/tasks/{plan}/{code}/transitions"]["post"]
     assert body["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/TransitionIn"}

@@ -26,8 +26,8 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
 )
 
 from engine import api
+from engine.domain.tasks import TaskKey
 from engine.runtime import Runtime
-from engine.tasks import TaskKey
 from web import create_app
 
 UNIT = "vinh-thanh"

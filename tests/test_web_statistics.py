@@ -21,7 +21,7 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
     text_of,
 )
 
-from engine import statistics
+from engine.reporting import statistics
 from engine.runtime import Runtime
 from web import create_app
 from web.settings import WebSettings
@@ -61,3 +61,45 @@ def test_statistics_downloads_next_to_the_appendices(login: Login, rt: Runtime) 
     js = reviewer.get(f"/units/{UNIT}/reports/2023-Q3/thong-ke.json").json()
     assert js["content_hash"] == frozen.content_hash
     assert {r["code"]: r["text"] for r in js["indicators"]}["3.2.2"] == "100"
+
+
+def test_draft_button_downloads_the_report_body(login: Login) -> None:
+    leader = login("leader")
+    page = leader.get(f"/units/{UNIT}/reports?period=2023-Q3").text
+    assert 'href="/units/vinh-thanh/reports/2023-Q3/bao-cao.docx"' in page
+    r = leader.get(f"/units/{UNIT}/reports/2023-Q3/bao-cao.docx")
+    assert r.status_code == 200 and r.headers["content-type"] == DOCX
+    assert 'filename="bao-cao_vinh-thanh_2023-Q3.docx"' in r.headers["content-disposition"]
+    import docx
+
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(r.content)).paragraphs)
+    assert "Tỷ lệ giải quyết đúng hạn: 100 %" in text
+
+
+def test_province_summary_page_downloads_and_api(login: Login, rt: Runtime) -> None:
+    from engine.directory import accounts
+
+    reviewer = login("reviewer")  # Phòng Nội vụ Nha Trang in the demo
+    page = reviewer.get("/summary?period=2023-Q3")
+    assert page.status_code == 200
+    shown = text_of(page.text)
+    assert "thành phố Nha Trang · Quý III năm 2023" in shown
+    assert "1 đã chốt số liệu" in shown
+    row = page.text.split('data-unit="vinh-thanh"')[1].split("</tr>")[0]
+    assert "đã chốt" in row and "15 / 8" in row and ">100<" in row and ">20,55<" in row
+    q4 = text_of(reviewer.get("/summary?period=2023-Q4&sort=online&desc=1").text)
+    assert "chưa chốt" in q4 and "0 đã chốt số liệu" in q4
+    assert reviewer.get("/summary?body=khanh-hoa").status_code == 403  # not their body
+    assert login("officer").get("/summary").status_code == 403
+    admin = login("admin")
+    assert "tỉnh Khánh Hòa" in text_of(admin.get("/summary?body=khanh-hoa&period=2023-Q3").text)
+    x = reviewer.get("/summary/nha-trang/2023-Q3/tong-hop.xlsx")
+    assert x.status_code == 200 and x.headers["content-type"] == XLSX
+    assert 'filename="tong-hop_nha-trang_2023-Q3.xlsx"' in x.headers["content-disposition"]
+    d = reviewer.get("/summary/nha-trang/2023-Q3/tong-hop.docx")
+    assert d.status_code == 200 and d.headers["content-type"] == DOCX
+    token = accounts.create_api_token(rt, "thamdinh.nhatrang", "tổng hợp")[0]
+    data = reviewer.get("/api/summary/nha-trang/2023-Q3",
+                        headers={"Authorization": f"Bearer {token}"}).json()
+    assert data["rows"][0]["unit"] == "vinh-thanh" and data["rows"][0]["status"] == "đã chốt"
+    assert data["rows"][0]["online_text"] == "20,55"

@@ -28,6 +28,7 @@ from zalo_fake import (
     FakeZalo,
 )
 
+from engine.reminders.zalo_tokens import SqlTokenStore
 from engine.storage.database import Database
 from engine.storage.models import ZaloToken
 from notifications.base import (
@@ -50,7 +51,6 @@ from notifications.zalo import (
     ZaloClient,
     normalise_phone,
 )
-from notifications.zalo.sql_tokens import SqlTokenStore
 
 T = TypeVar("T")
 DATA = {"ten": "Nguyễn Văn A", "han": "20/09/2023", "viec": "Báo cáo CCHC quý III"}

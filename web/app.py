@@ -27,7 +27,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.accounts import LoginThrottled
+from engine.directory.accounts import LoginThrottled
 from engine.errors import (
     CchcError,
     Conflict,
@@ -341,9 +341,9 @@ def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -
 
     app.include_router(auth.router)
     app.include_router(pages.router)
-    from web.routes import admin, behind, city, obligations, reports, tasks
+    from web.routes import admin, behind, city, obligations, reports, summary, tasks
 
-    for module in (tasks, behind, obligations, reports, city, admin):
+    for module in (tasks, behind, obligations, reports, city, summary, admin):
         app.include_router(module.router)
 
     from web import api as json_api

@@ -33,9 +33,9 @@ from typing import Any, Final, TypeVar
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from engine.calendar import WorkCalendar
 from engine.clock import VN_TZ, local_date
-from engine.people import owner_key, reachable
+from engine.directory.people import owner_key, reachable
+from engine.domain.calendar import WorkCalendar
 from engine.reminders import outbox as ob
 from engine.reminders.outbox import OutboxRow
 from engine.runtime import Runtime
@@ -48,7 +48,6 @@ from engine.storage.models import (
     Task,
     Unit,
 )
-from engine.text import format_date_vi
 from notifications.base import (
     Channel,
     Delivery,
@@ -61,6 +60,7 @@ from notifications.base import (
     Recipient,
     TransientError,
 )
+from vntext.text import format_date_vi
 
 Renderer = Callable[[Digest], Message]
 

@@ -9,7 +9,7 @@ A due date's steps, for the person in charge (one "ladder", in order):
       a day off moves the step to the previous working day (two steps may then share a day);
   overdue:2, overdue:4, …            — every `overdue.every_working_days` working days after
       the effective due date (the due date, or the next working day when it is a day off, as
-      `engine.timeliness` counts lateness), up to `overdue.stop_after_working_days`;
+      `engine.domain.timeliness` counts lateness), up to `overdue.stop_after_working_days`;
 and for the unit's leader:
   escalate                           — once, `escalation.after_working_days` working days
       after the effective due date.
@@ -24,8 +24,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from engine.calendar import WorkCalendar
 from engine.clock import VN_TZ, local_date
+from engine.domain.calendar import WorkCalendar
 from plans.loader import load_model
 from workflows import WORKFLOW_DIR
 from workflows.reminder_schema import ReminderRules

@@ -437,7 +437,7 @@ class Attachment(Base):
 class PeriodStatistics(Base):
     """A unit's typed statistics of one period (Phụ lục 4–6 inputs) until the period is frozen.
 
-    `payload` is the canonical JSON of `engine.statistics.StatisticsInput`; every save is
+    `payload` is the canonical JSON of `engine.reporting.statistics.StatisticsInput`; every save is
     validated whole, so a stored payload always passes the rules.
     """
 
@@ -465,3 +465,46 @@ class StatisticsSnapshot(Base):
     indicator_set: Mapped[str] = mapped_column(String(100))
     content_hash: Mapped[str] = mapped_column(String(64))
     payload: Mapped[str] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------- daily web use (migration 0006)
+
+
+class Comment(Base):
+    """A remark the commune sees on a task (`task_id`) or on a period's report (`period`):
+    a leader's instruction ("ý kiến chỉ đạo") or the reviewing body's comment. Never printed
+    in the report; never changed once written."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_unit_task", "unit_id", "task_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    period: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(20))  # instruction | review
+    author: Mapped[str] = mapped_column(String(200))
+    author_unit: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TaskSeen(Base):
+    """The task version a login last opened: a task reassigned or reopened since is flagged
+    in that officer's "Việc của tôi" until they open it."""
+
+    __tablename__ = "task_seen"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class StagedUpload(Base):
+    """A PDF chosen in a form that was refused for another field, kept so the officer need
+    not pick it again (used by the next submit of the same user, purged after a day)."""
+
+    __tablename__ = "staged_uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

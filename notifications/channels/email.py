@@ -40,9 +40,9 @@ from typing import ClassVar
 
 import aiosmtplib
 
-from engine.clock import Clock, system_clock
 from notifications.base import (
     Channel,
+    Clock,
     Delivery,
     DeliveryError,
     FallbackError,
@@ -50,6 +50,7 @@ from notifications.base import (
     PermanentError,
     Recipient,
     TransientError,
+    utc_now,
 )
 from notifications.settings import SmtpSettings
 
@@ -127,7 +128,7 @@ class EmailChannel(Channel):
 
     name: ClassVar[str] = "email"
 
-    def __init__(self, settings: SmtpSettings, *, clock: Clock = system_clock) -> None:
+    def __init__(self, settings: SmtpSettings, *, clock: Clock = utc_now) -> None:
         self.settings = settings
         self._clock = clock
         try:

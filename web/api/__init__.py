@@ -2,7 +2,8 @@
 
 Authentication is a Bearer token per user (`cchc user token USERNAME --name …`; revoked with
 `cchc user revoke-token ID`); `/api/` never reads the session cookie, so it needs no CSRF token.
-Authorization is `engine.access`, exactly as for pages; every change goes through the engine's
+Authorization is `engine.directory.access`, exactly as for pages; every change goes through the
+engine's
 commands with the caller as actor, so it lands in the task's history with their name and role,
 and a refused request writes nothing. Errors are `web.app.error_payload` JSON (`ErrorBody`).
 
@@ -20,7 +21,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from web.api import obligations, snapshots, tasks, units
+from web.api import obligations, snapshots, summary, tasks, units
 from web.api.common import bearer_scheme
 
 PREFIX = "/api"
@@ -37,7 +38,7 @@ ISO `YYYY-MM-DD`.
 """
 
 router = APIRouter(prefix=PREFIX)
-for _module in (units, tasks, obligations, snapshots):
+for _module in (units, tasks, obligations, snapshots, summary):
     router.include_router(_module.router)
 
 

@@ -1,5 +1,5 @@
 """Chốt số liệu: a period's totals per appendix, freezing them (leaders), the report check and
-the downloads (Phụ lục N as .docx/.xlsx, snapshot.json) built by `engine.export`.
+the downloads (Phụ lục N as .docx/.xlsx, snapshot.json) built by `engine.reporting.export`.
 
 A frozen period always shows and downloads the frozen snapshot (the same bytes every time); a
 period not yet frozen shows the live figures as of now and its files say so in their hash-less
@@ -15,24 +15,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, api, dashboard
-from engine.accounts import UserView
+from engine import api
+from engine.directory import access
+from engine.directory.accounts import UserView
+from engine.domain import comments
+from engine.domain.periods import parse_period
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.export import export_docx, export_json, export_xlsx
-from engine.periods import parse_period
-from engine.runtime import Runtime
-from engine.snapshot.check import Finding
-from engine.snapshot.model import Snapshot
-from engine.snapshot.store import frozen_snapshot
-from engine.statistics import take_sheet
-from engine.statistics.export import (
+from engine.reporting import dashboard
+from engine.reporting.draft import DRAFT_NAME, draft_report
+from engine.reporting.export import export_docx, export_json, export_xlsx
+from engine.reporting.snapshot.check import Finding
+from engine.reporting.snapshot.model import Snapshot
+from engine.reporting.snapshot.store import frozen_snapshot
+from engine.reporting.statistics import take_sheet
+from engine.reporting.statistics.export import (
     FIELDS_APPENDIX,
     INDICATORS_APPENDIX,
     PROCEDURES_APPENDIX,
     export_page,
     export_sheet_json,
 )
-from engine.statistics.export import JSON_NAME as STATS_JSON
+from engine.reporting.statistics.export import JSON_NAME as STATS_JSON
+from engine.runtime import Runtime
 from web.deps import CurrentUser, Rt
 from web.routes.common import content_disposition, status_of
 from web.templating import render
@@ -47,7 +51,8 @@ STATISTICS_APPENDICES = (FIELDS_APPENDIX, PROCEDURES_APPENDIX, INDICATORS_APPEND
 STATISTICS_TITLES = {FIELDS_APPENDIX: "Hồ sơ thủ tục hành chính theo lĩnh vực",
                      PROCEDURES_APPENDIX: "Hồ sơ trực tuyến theo thủ tục",
                      INDICATORS_APPENDIX: "Thống kê số liệu cải cách hành chính định kỳ"}
-OK_MESSAGES = {"freeze": "Đã chốt số liệu; các phụ lục tải về từ nay là số liệu đã chốt"}
+OK_MESSAGES = {"freeze": "Đã chốt số liệu; các phụ lục tải về từ nay là số liệu đã chốt",
+               "comment": "Đã gửi ý kiến thẩm định; xã, phường sẽ thấy ý kiến này"}
 
 
 def _period(rt: Runtime, unit: str, period: str | None) -> str:
@@ -128,6 +133,8 @@ def reports_page(request: Request, rt: Runtime, user: UserView, unit: str,
         "base": f"/units/{unit}/reports/{snap.period}", "findings": findings,
         "groups": groups, "confirmed": confirmed or set(),
         "period_label": lambda c: _label(c, choices),
+        "comments": comments.list_comments(rt, unit, period=snap.period),
+        "can_comment": access.can(rt, user, "review.comment", unit),
         "errors_count": sum(1 for f in findings or [] if f.severity == "error"),
         "notes_count": sum(1 for f in findings or [] if f.severity != "error"),
         "messages": messages or [],
@@ -188,6 +195,22 @@ def freeze(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser,
     return RedirectResponse(f"/units/{unit}/reports?period={code}&ok=freeze", status_code=303)
 
 
+@router.post("/units/{unit}/reports/{period}/comment", include_in_schema=False)
+def report_comment(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser,
+                   body: Annotated[str, Form()] = "") -> Response:
+    """The reviewing body's comment on a period's report (the commune sees it here)."""
+    access.require(rt, user, "review.comment", unit)
+    code = period.strip().upper()
+    try:
+        comments.add_comment(rt, unit, body, kind="review", author=user.full_name,
+                             role=user.role, author_unit=user.unit_display or "", period=code)
+    except ValidationFailed as exc:
+        return reports_page(request, rt, user, unit, code, status_code=400,
+                            messages=[("error", exc.message_vi)])
+    return RedirectResponse(f"/units/{unit}/reports?period={code}&ok=comment#comments",
+                            status_code=303)
+
+
 def _download_name(snap: Snapshot, name: str) -> str:
     stem, _, ext = name.rpartition(".")
     return f"{stem}_{snap.unit.slug}_{snap.period}.{ext}"
@@ -197,6 +220,10 @@ def _download_name(snap: Snapshot, name: str) -> str:
 def download(unit: str, period: str, name: str, rt: Rt, user: CurrentUser) -> Response:
     """`phu-luc-N.docx`, `phu-luc-N.xlsx` or `snapshot.json` of the period."""
     access.require(rt, user, "report.export", unit)
+    if name == DRAFT_NAME:  # the report body drafted from the period's facts
+        snap = api.take_snapshot(rt, unit, period.strip().upper())
+        return Response(draft_report(rt, snap), media_type=DOCX, headers={
+            "Content-Disposition": content_disposition(_download_name(snap, name))})
     m = _FILE.match(name)
     if m is None and name not in ("snapshot.json", STATS_JSON):
         raise NotFound(f"Không có tệp '{name}' (có: phu-luc-N.docx, phu-luc-N.xlsx, "
