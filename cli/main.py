@@ -43,13 +43,14 @@ from plans.errors import DataFileError
 from vntext.text import format_date_vi
 
 if TYPE_CHECKING:
-    from engine import api, runtime
+    from engine import api, logging_setup, runtime
     from engine.directory import access
     from engine.reporting.snapshot.check import Finding
     from engine.runtime import Runtime
 else:
     access = lazy("engine.directory.access")
     api = lazy("engine.api")
+    logging_setup = lazy("engine.logging_setup")
     runtime = lazy("engine.runtime")
 
 app = vi_typer("cchc — theo dõi kế hoạch cải cách hành chính cấp xã")
@@ -603,6 +604,7 @@ def report_run_all(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Chốt và xuất phụ lục cho mọi đơn vị có kế hoạch (cuối quý)."""
+    logging_setup.configure_logging()
     with session(json_, db, at) as rt:
         with _progress(json_) as advance:
             results = api.run_all(rt, period, out, parent=parent, freeze=freeze, taken_by=by,

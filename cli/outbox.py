@@ -21,11 +21,13 @@ from cli.vietnamese import ByOpt, DbOpt, JsonOpt, vi_typer
 from vntext.text import format_date_vi
 
 if TYPE_CHECKING:
+    from engine import logging_setup
     from engine.reminders import outbox as ob
     from engine.reminders.outbox import OutboxRow
     from engine.runtime import Runtime
 else:
     ob = lazy("engine.reminders.outbox")
+    logging_setup = lazy("engine.logging_setup")
 
 outbox_app = vi_typer("Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi")
 scheduler_app = vi_typer("Tiến trình nhắc việc chạy nền")
@@ -181,6 +183,7 @@ def scheduler_run(
     """
     from engine.reminders.scheduler import ReminderService, build_channels, run_scheduler
 
+    logging_setup.configure_logging()
     with _session(False, db) as rt:
         service = ReminderService(rt, build_channels(rt=rt), instance=instance, out_dir=out)
         console.print(f"Đang chạy nhắc việc (tiến trình {service.instance}, kênh: "

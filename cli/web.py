@@ -16,12 +16,13 @@ from engine.clock import VN_TZ, Clock, running_clock
 from engine.errors import CchcError, ValidationFailed
 
 if TYPE_CHECKING:
-    from engine import runtime
+    from engine import logging_setup, runtime
     from engine.directory import access, accounts
 else:
     access = lazy("engine.directory.access")
     accounts = lazy("engine.directory.accounts")
     runtime = lazy("engine.runtime")
+    logging_setup = lazy("engine.logging_setup")
 
 user_app = vi_typer("Tài khoản đăng nhập web và mã truy cập API")
 
@@ -74,7 +75,8 @@ def serve(
                       "(không dùng cho số liệu thật).")
     options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": proxy_headers,
                                "server_header": False, "log_level": "info",
-                               "access_log": access_log}
+                               "access_log": access_log, "log_config": None}
+    logging_setup.configure_logging()  # uvicorn logs through it too (log_config=None)
     try:
         if workers > 1:
             # Each worker process builds its own app (and engine) from the environment.

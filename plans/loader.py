@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from engine.settings import get_settings
 from plans.errors import DataFileError, FileProblem, SpecProblems
+from plans.settings import get_data_file_settings
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -24,7 +24,7 @@ M = TypeVar("M", bound=BaseModel)
 def max_data_file_bytes() -> int:
     """Largest data file read (bytes of UTF-8), checked before YAML sees a character
     (`CCHC_MAX_DATA_FILE_BYTES`, 4 MiB: the whole country's units list is well under 1 MB)."""
-    return get_settings().max_data_file_bytes
+    return get_data_file_settings().max_data_file_bytes
 
 
 class _NoAliasLoader(yaml.SafeLoader):

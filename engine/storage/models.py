@@ -69,6 +69,7 @@ class Plan(Base):
     issuer: Mapped[str | None] = mapped_column(String(64))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    columns: Mapped[list[str] | None] = mapped_column(JSON)  # optional columns (0007)
     kind: Mapped[str] = mapped_column(String(20))
     year: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
@@ -116,6 +117,7 @@ class PlanTask(Base):
     default_owner: Mapped[str | None] = mapped_column(String(200))
     deadline: Mapped[str | None] = mapped_column(String(200))
     product: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict[str, str] | None] = mapped_column(JSON)  # optional column values (0007)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

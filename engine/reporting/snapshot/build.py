@@ -175,6 +175,14 @@ def build_snapshot(
     )
 
 
+def _column_values(columns: list[str], t: PlanTask, s: TaskAsOf) -> dict[str, str]:
+    """The declared optional columns of one row: owner and deadline as of the cut-off, the
+    rest as the plan gives them."""
+    given: dict[str, str | None] = {**(t.extra or {}), "product": t.product,
+                                    "owner": s.owner, "deadline": s.deadline}
+    return {c: v for c in columns if (v := given.get(c))}
+
+
 def _appendix(rt: Runtime, d: _PlanDef, number: int, ids: dict[tuple[str, str], int],
               hist: dict[int, list[TaskHistory]], period: ReportingPeriod) -> AppendixSnapshot:
     from engine.domain.deadline_due import due_date
@@ -191,6 +199,7 @@ def _appendix(rt: Runtime, d: _PlanDef, number: int, ids: dict[tuple[str, str], 
             result=ket_qua(rt, s), evidence=[e["ref"] for e in s.evidence],
             effective_on=s.done_on, owner=s.owner, due=due,
             timeliness=getattr(status, "value", status),
+            columns=_column_values(d.plan.columns or [], t, s),
         ))
     children: dict[str | None, list[PlanSection]] = defaultdict(list)
     for sec in d.sections:
@@ -205,4 +214,5 @@ def _appendix(rt: Runtime, d: _PlanDef, number: int, ids: dict[tuple[str, str], 
         plan_id=d.plan.id, number=number, title=d.plan.appendix_title,
         layout=d.plan.layout,
         groups=[group(s) for s in children.get(None, [])],
+        columns=list(d.plan.columns or []),
     )
