@@ -170,7 +170,7 @@ T = TypeVar("T")
 
 def scope_memo(session: Session, key: object, compute: Callable[[], T]) -> T:
     """`compute()`, once per scope for `key` when `session` is a scope's (a web request, see
-    `ScopedDatabase`: the memo is dropped whenever a transaction starts or ends); otherwise
+    `ScopedDatabase`: the memo is dropped whenever a transaction ends); otherwise
     simply `compute()`. For read-only results that several parts of one page ask for."""
     cache: dict[object, object] | None = session.info.get("cache")
     if cache is None:
@@ -198,9 +198,11 @@ class ScopedDatabase(Database):
     `read()` ends the read's transaction when it leaves (objects stay loaded: the sessions do
     not expire on commit), so nothing holds a snapshot or a SQLite read lock between calls;
     `transaction()` commits or rolls back exactly as `Database.transaction()` does. The
-    session's `info["cache"]` is a per-scope memo for lookups by key (`engine.units.get_unit`,
-    `engine.tasks.find_task`): cleared whenever a transaction starts or ends, so a change is
-    never hidden by it.
+    session's `info["cache"]` is a per-scope memo for lookups by key (`get_unit`, `find_task`,
+    `scope_memo`): cleared whenever a transaction ends, so what the scope reads after a write
+    is read again. A write may start from a memoised row: rows that writes change are
+    versioned (compare-and-set), so a row changed meanwhile by someone else is refused, never
+    overwritten.
     """
 
     def __init__(self, base: Database) -> None:
@@ -235,7 +237,6 @@ class ScopedDatabase(Database):
     def transaction(self) -> Iterator[Session]:
         session = self._current()
         self._settle(session)
-        session.info["cache"].clear()
         try:
             with session.begin():
                 yield session
