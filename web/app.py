@@ -12,6 +12,7 @@ this state, 429 too many logins, 401 not logged in).
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -224,13 +225,24 @@ class RequestScope:
 
     def __init__(self, app: ASGIApp, *, slots: int) -> None:
         self.app = app
-        self.slots = asyncio.Semaphore(slots)
+        self.size = slots
+        # One semaphore per event loop (a uvicorn worker has one; a test client may run each
+        # request in a loop of its own, and an asyncio semaphore belongs to one loop).
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary())
+
+    def slots(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        found = self._slots.get(loop)
+        if found is None:
+            found = self._slots[loop] = asyncio.Semaphore(self.size)
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        async with self.slots:
+        async with self.slots():
             try:
                 await self.app(scope, receive, send)
             finally:
