@@ -18,7 +18,7 @@ from rich.table import Table
 from cli.lazy import lazy
 from cli.output import console, emit_json, vn_time
 from cli.vietnamese import ByOpt, DbOpt, JsonOpt, vi_typer
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 if TYPE_CHECKING:
     from engine import logging_setup

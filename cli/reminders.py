@@ -32,7 +32,7 @@ from cli.vietnamese import (
     vi_typer,
 )
 from engine.errors import CchcError
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi, parse_date_input
 
 if TYPE_CHECKING:
     from engine.directory import access
@@ -76,10 +76,8 @@ def step_label(step: str) -> str:
 
 def _parse_date(value: str) -> date:
     """YYYY-MM-DD as scripts write it, or dd/mm/yyyy as officers do."""
-    from plans.schema import parse_dmy
-
     try:
-        return date.fromisoformat(value) if "-" in value else parse_dmy(value)
+        return parse_date_input(value)
     except ValueError:
         raise CchcError(f"Ngày '{value}' phải có dạng YYYY-MM-DD hoặc dd/mm/yyyy và có thật",
                         "--date must be a real YYYY-MM-DD or dd/mm/yyyy date",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +19,7 @@ from engine.errors import CchcError, ValidationFailed
 if TYPE_CHECKING:
     from engine import logging_setup, runtime
     from engine.directory import access, accounts
+    from engine.runtime import Runtime
 else:
     access = lazy("engine.directory.access")
     accounts = lazy("engine.directory.accounts")
@@ -55,10 +57,14 @@ def serve(
         min=1, help="Số tiến trình phục vụ (nên bằng số lõi CPU; SQLite: 1)")] = 1,
     access_log: Annotated[bool, typer.Option(
         "--access-log", help="Ghi nhật ký từng yêu cầu (mặc định tắt)")] = False,
+    demo: Annotated[bool, typer.Option(
+        "--demo", help="Cho phép chạy khi còn tài khoản trình diễn (chỉ để trình diễn, "
+                       "không dùng cho số liệu thật)")] = False,
 ) -> None:
     """Chạy ứng dụng web (mở http://HOST:PORT trong trình duyệt)."""
     import uvicorn
 
+    from engine.directory.production import production_problems
     from web.app import create_app
 
     if at and workers > 1:
@@ -69,6 +75,15 @@ def serve(
         rt = runtime.open_runtime(db, clock=clock)  # migrated here, before any worker starts
     except CchcError as exc:
         fail(exc, False)
+    problems = production_problems(rt)
+    if problems and not demo:
+        rt.db.dispose()
+        for p in problems:
+            console.print(f"[red]Không chạy được:[/red] {p}.")
+        console.print("Để trình diễn với dữ liệu mẫu, chạy lại với --demo.")
+        raise typer.Exit(1)
+    for p in problems:
+        console.print(f"[yellow]Chế độ trình diễn:[/yellow] {p}.")
     console.print(f"Ứng dụng web: http://{host}:{port}/ (Ctrl+C để dừng)")
     if at:
         console.print(f"Ngày trình diễn: hôm nay là {rt.today().strftime('%d/%m/%Y')} "
@@ -178,19 +193,52 @@ def user_passwd(
         help="Mật khẩu mới (nếu bỏ trống sẽ được hỏi)")] = None,
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
-    """Đặt lại mật khẩu (mọi phiên đăng nhập của tài khoản kết thúc)."""
+    """Đặt lại mật khẩu (mọi phiên đăng nhập kết thúc, mọi mã truy cập API bị thu hồi)."""
     if password is None:
         password = typer.prompt("Mật khẩu mới", hide_input=True, confirmation_prompt=True)
+    new_password = password
+    user = _account_change(db, json_, lambda rt: accounts.set_password(rt, username,
+                                                                       new_password))
+    emit_json({"username": user.username}) if json_ else console.print(
+        f"Đã đặt lại mật khẩu cho {user.username}.")
+
+
+def _account_change(db: str | None, json_: bool,
+                    change: Callable[[Runtime], accounts.UserView]) -> accounts.UserView:
+    """Run one change of an account on the database; a refusal ends the command."""
     try:
         rt = runtime.open_runtime(db)
         try:
-            user = accounts.set_password(rt, username, password)
+            return change(rt)
         finally:
             rt.db.dispose()
     except CchcError as exc:
         fail(exc, json_)
-    emit_json({"username": user.username}) if json_ else console.print(
-        f"Đã đặt lại mật khẩu cho {user.username}.")
+
+
+def _set_active(username: str, active: bool, db: str | None, json_: bool) -> None:
+    user = _account_change(db, json_, lambda rt: accounts.set_active(rt, username, active))
+    if json_:
+        emit_json({"username": user.username, "active": user.active})
+    elif active:
+        console.print(f"Đã mở khóa tài khoản {user.username}.")
+    else:
+        console.print(f"Đã khóa tài khoản {user.username}: mọi phiên đăng nhập kết thúc, mã "
+                      "truy cập API không còn dùng được.")
+
+
+@user_app.command("lock")
+def user_lock(username: UserArg,
+              db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Khóa tài khoản: không đăng nhập được, mọi phiên kết thúc, mã truy cập API ngừng."""
+    _set_active(username, False, db, json_)
+
+
+@user_app.command("unlock")
+def user_unlock(username: UserArg,
+                db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Mở khóa tài khoản đã khóa."""
+    _set_active(username, True, db, json_)
 
 
 @user_app.command("tokens")

@@ -34,7 +34,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from urllib.parse import urljoin
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from notifications.base import Digest, DueItem, Message
+from vntext.dates import format_date_vi
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -94,11 +94,6 @@ def status_vi(days: int) -> str:
     return f"quá hạn {-days} ngày"
 
 
-def date_vi(day: date) -> str:
-    """dd/mm/yyyy, the only date format officers see."""
-    return f"{day:%d/%m/%Y}"
-
-
 @dataclass(frozen=True)
 class ItemView:
     """One `DueItem` with every value already formatted for the templates."""
@@ -134,7 +129,7 @@ def _item_view(item: DueItem, app_url: str) -> ItemView:
         code=one_line(item.code),
         plan=one_line(item.plan),
         unit_name=one_line(item.unit_name),
-        due=date_vi(item.due_on),
+        due=format_date_vi(item.due_on),
         status=status_vi(item.days),
         days=item.days,
         overdue=item.days < 0,
@@ -167,7 +162,7 @@ def context(digest: Digest) -> dict[str, Any]:
         "so_qua_han": sum(1 for i in items if i.days < 0),
         "don_vi": units_label([i.unit_name for i in items]),
         "escalation": digest.escalation,
-        "ngay_gui": date_vi(digest.send_on),
+        "ngay_gui": format_date_vi(digest.send_on),
         "app_url": app_url if app_url.startswith(("https://", "http://")) else "",
         "items": [_item_view(i, app_url) for i in items],
     }

@@ -7,6 +7,7 @@ map each pydantic error location back to the line of its node.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 from pathlib import Path
@@ -142,6 +143,34 @@ def line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
+
+#: PyYAML's syntax complaints (English) as a clerk editing the file reads them.
+YAML_PROBLEMS_VI = (
+    ("mapping values are not allowed", "dấu hai chấm đặt sai chỗ (giá trị có dấu ':' thì "
+                                       "đặt trong ngoặc kép)"),
+    ("could not find expected ':'", "thiếu dấu hai chấm sau tên mục"),
+    ("cannot start any token", "có ký tự không dùng được ở đầu giá trị (thụt lề bằng dấu "
+                               "cách, không dùng Tab; ký tự @ ` % thì đặt trong ngoặc kép)"),
+    ("expected <block end>", "thụt lề không thẳng hàng với các dòng trên"),
+    ("did not find expected key", "thụt lề không thẳng hàng hoặc thiếu dấu gạch đầu dòng"),
+    ("did not find expected '-'", "thiếu dấu gạch đầu dòng '- ' của phần tử danh sách"),
+    ("unexpected end of stream", "tệp kết thúc giữa chừng (thiếu dấu ngoặc kép hoặc ngoặc "
+                                 "đóng?)"),
+    ("unknown escape character", "ký tự '\\' không hợp lệ trong chuỗi ngoặc kép"),
+    ("found duplicate", "một mục được ghi hai lần"),
+    ("expected ',' or ']'", "thiếu dấu phẩy hoặc ngoặc vuông đóng ']'"),
+    ("expected ',' or '}'", "thiếu dấu phẩy hoặc ngoặc nhọn đóng '}'"),
+)
+
+
+def yaml_problem_vi(problem: str) -> str:
+    """PyYAML's complaint in Vietnamese (the English stays in `message_en`)."""
+    for english, vietnamese in YAML_PROBLEMS_VI:
+        if english in problem:
+            return vietnamese
+    return "cấu trúc không đúng (thụt lề, dấu hai chấm hoặc dấu ngoặc)"
+
+
 def parse_model(model: type[M], text: str, source: str) -> M:
     """Validate YAML `text` against `model`; `source` names the file in errors.
 
@@ -168,7 +197,7 @@ def parse_model(model: type[M], text: str, source: str) -> M:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise DataFileError(
-            [FileProblem(source, "", line, f"lỗi cú pháp YAML: {problem}",
+            [FileProblem(source, "", line, f"lỗi cú pháp: {yaml_problem_vi(problem)}",
                          f"YAML syntax error: {problem}")]
         ) from None
     if not isinstance(data, dict):
@@ -203,6 +232,26 @@ def parse_model(model: type[M], text: str, source: str) -> M:
 
 def load_model(model: type[M], path: Path) -> M:
     return parse_model(model, read_text(path), str(path))
+
+
+@functools.lru_cache(maxsize=32)
+def _load_cached(model: type[BaseModel], path: str, mtime_ns: int) -> BaseModel:
+    return load_model(model, Path(path))
+
+
+def load_model_cached(model: type[M], path: Path) -> M:
+    """`load_model`, read again only when the file's modification time changes.
+
+    For the files every command consults (calendar, reminder rules): a clerk's edit is picked up
+    by a running scheduler or web app on the next call, without re-parsing on every call.
+    """
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = -1  # load_model reports the missing file in both languages
+    loaded = _load_cached(model, str(path), mtime)
+    assert isinstance(loaded, model)
+    return loaded
 
 
 def content_hash(text: str) -> str:

@@ -6,7 +6,6 @@ with its place in the file, never loaded half-way. Unknown keys are refused for 
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -22,6 +21,7 @@ from pydantic import (
 
 from plans.deadlines import DeadlineError, parse_deadline
 from plans.errors import Loc, SpecProblems
+from vntext.dates import parse_dmy
 
 
 def _nfc(value: str) -> str:
@@ -37,19 +37,6 @@ def _nonempty(value: str) -> str:
 Text = Annotated[str, AfterValidator(_nfc), AfterValidator(_nonempty)]
 OptText = Annotated[str, AfterValidator(_nfc)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-
-
-def parse_dmy(value: str) -> date:
-    """dd/mm/yyyy as officers write it; anything else is an error with the reason."""
-    m = _DMY.match(value.strip())
-    if not m:
-        raise ValueError(f"ngày phải có dạng dd/mm/yyyy / date must be dd/mm/yyyy: {value!r}")
-    d, mo, y = (int(g) for g in m.groups())
-    try:
-        return date(y, mo, d)
-    except ValueError:
-        raise ValueError(f"ngày không tồn tại / no such date: {value!r}") from None
 
 
 class _Strict(BaseModel):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pdf_samples import clean_pdf
 from web_browser import DESKTOP, PHONE, launch, open_as, require_browser, shot
 from web_server import LiveServer, cheap_hashes, demo_database, seed_failed_reminders
 
@@ -28,7 +29,7 @@ UNIT = "vinh-thanh"
 TASK = TaskKey(UNIT, "cchc-2023", "5")  # Chưa triển khai, Công chức Văn phòng - Thống kê
 BAD_DOC = "Kế hoạch số 223/KH-UBND ngày 24/02/20232"
 GOOD_DOC = "Kế hoạch số 223/KH-UBND ngày 06/3/2023"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = clean_pdf()  # a real one-page PDF: uploads are parsed and checked
 
 
 @pytest.fixture(scope="module")

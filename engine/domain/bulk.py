@@ -61,6 +61,7 @@ from engine.directory.units import get_unit
 from engine.domain.deadline_due import due_date
 from engine.domain.documents import DocumentRef
 from engine.domain.evidence import check_same_document
+from engine.domain.frozen_periods import guard_change
 from engine.domain.plan_loading import LoadedPlan, pick_plan_id, prepare_load, read_plan_files
 from engine.domain.task_writes import Event, Rows, StaleVersion, TaskWrite, writer_for
 from engine.domain.tasks import (
@@ -273,6 +274,7 @@ class _Validator:
         self.retired = retired
         self.refs: dict[tuple[str, ...], list[DocumentRef]] = {}
         self.docs: dict[_DocKey, _Doc] = {}
+        self.open_days: set[tuple[int, date]] = set()  # (unit, day) outside frozen periods
         # (unit id, evidence texts) -> the register keys they cite; checked once per pair
         self.cited: dict[tuple[int, tuple[str, ...]], list[_DocKey]] = {}
 
@@ -306,6 +308,10 @@ class _Validator:
                           evidence=refs, result=result, note=note)
         decision = decide(self.rt, state, command, refs, change.on, self.today, self.now,
                           old_note)
+        frozen = (unit_id, decision.effective)
+        if frozen not in self.open_days:  # a day of a frozen period refuses the change
+            guard_change(session, unit_id, decision.effective, self.actor.role, "")
+            self.open_days.add(frozen)
         if (unit_id, evidence) not in self.cited:
             self.cited[(unit_id, evidence)] = self._register(unit_id, refs)
         return _Prepared(task_id, unit_id, version, state, decision, note or None,

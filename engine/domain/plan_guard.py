@@ -21,7 +21,7 @@ from engine.errors import Conflict, Problem
 from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit, UnitPlan
 from plans import PlanSpec, parse_deadline
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 _CHUNK = 5000
 _SHOWN = 20

@@ -125,6 +125,8 @@ class TaskWrite:
     documents: tuple[int, ...]  # register ids of the cited documents
     owner: str | None = None  # set by an assignment (history column)
     deadline: str | None = None  # set by a new deadline (history column)
+    corrects_period: str | None = None  # a correction of a frozen period: which, and why
+    correction_reason: str | None = None
 
 
 class StaleVersion(Exception):
@@ -137,7 +139,7 @@ class StaleVersion(Exception):
 
 _HISTORY_COLUMNS = ("task_id", "seq", "event", "from_state", "to_state", "actor", "role", "at",
                     "effective_on", "note", "result", "owner", "deadline", "evidence",
-                    "version")
+                    "version", "corrects_period", "correction_reason")
 _LINK_COLUMNS = ("task_id", "document_id", "history_id")
 
 
@@ -167,13 +169,15 @@ class TaskWriter:
             self._pg_history = Rows(dialect, "hr", [
                 ("task_id", Integer), ("seq", Integer), ("from_state", String),
                 ("to_state", String), ("effective_on", Date), ("note", Text), ("result", Text),
-                ("owner", String), ("deadline", String), ("evidence", Text)])
+                ("owner", String), ("deadline", String), ("evidence", Text),
+                ("corrects_period", String), ("correction_reason", Text)])
             r = self._pg_history.table
             self._history = insert(h).from_select(list(_HISTORY_COLUMNS), select(
                 r.c.task_id, r.c.seq, bindparam("event", type_=String), r.c.from_state,
                 r.c.to_state, bindparam("actor", type_=String), bindparam("role", type_=String),
                 bindparam("at", type_=h.c.at.type), r.c.effective_on, r.c.note, r.c.result,
                 r.c.owner, r.c.deadline, sql_cast(r.c.evidence, JSON), r.c.seq,
+                r.c.corrects_period, r.c.correction_reason,
             ).order_by(r.c.ord)).returning(h.c.task_id, h.c.id)
             self._pg_links = Rows(dialect, "ln", [(c, Integer) for c in _LINK_COLUMNS])
             lr = self._pg_links.table
@@ -232,7 +236,8 @@ class TaskWriter:
                 "event": event.name, "actor": event.actor, "role": event.role, "at": event.at,
                 **self._pg_history.params([
                     (w.task_id, w.version + 1, w.from_state, w.to_state, w.effective, w.note,
-                     w.result, w.owner, w.deadline, w.evidence) for w in batch])}).all())
+                     w.result, w.owner, w.deadline, w.evidence, w.corrects_period,
+                     w.correction_reason) for w in batch])}).all())
         first = conn.execute(select(func.coalesce(func.max(_HISTORY.c.id), 0))).scalar_one() + 1
         days: dict[date, Any] = {}
         day, at = self._day, self._at(event.at)
@@ -241,7 +246,8 @@ class TaskWriter:
              event.actor, event.role, at,
              days[w.effective] if w.effective in days
              else days.setdefault(w.effective, day(w.effective)),
-             w.note, w.result, w.owner, w.deadline, w.evidence, w.version + 1)
+             w.note, w.result, w.owner, w.deadline, w.evidence, w.version + 1,
+             w.corrects_period, w.correction_reason)
             for i, w in enumerate(batch)])
         return {w.task_id: first + i for i, w in enumerate(batch)}
 

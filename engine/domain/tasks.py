@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from engine.directory.units import get_unit
 from engine.domain.documents import DocumentRef, parse_reference
 from engine.domain.evidence import register_documents
-from engine.domain.free_text import check_dates
+from engine.domain.free_text import check_dates, check_length
+from engine.domain.frozen_periods import guard_change
 from engine.domain.plan_loading import resolve_plan_id
 from engine.domain.task_writes import Event, StaleVersion, TaskWrite, writer_for
 from engine.domain.workflow.machine import Command
@@ -27,7 +28,8 @@ from engine.errors import Conflict, NotFound, Problem, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit
 from plans.deadlines import DeadlineError, parse_deadline
-from vntext.text import format_date_vi, nfc
+from vntext.dates import format_date_vi
+from vntext.text import nfc
 
 if TYPE_CHECKING:
     from engine.domain.attachments import NewAttachment
@@ -185,6 +187,7 @@ def check_command(rt: Runtime, trigger: str, actor: Actor, evidence: Sequence[st
     refs: list[DocumentRef] = []
     for text, name in ((result, "result"), (note, "note")):
         try:
+            check_length(text, name)
             check_dates(text, name)
         except ValidationFailed as exc:
             problems.extend(exc.problems)
@@ -222,7 +225,8 @@ def _write(session: Session, key: TaskKey, task: Task, event: str, actor: Actor,
            values: Sequence[tuple[str, Any]], effective: date, *, to_state: str | None = None,
            note: str | None = None, result: str | None = None,
            refs: Sequence[DocumentRef] = (), documents: Sequence[int] = (),
-           owner: str | None = None, deadline: str | None = None) -> int:
+           owner: str | None = None, deadline: str | None = None,
+           corrects: tuple[str, str] | None = None) -> int:
     """Every change of one task, through the writer `transition_many` uses too: the
     compare-and-set version bump with `values`, the history row, the evidence links. Returns
     the new history row's id; a version moved since `task` was read refuses the command."""
@@ -231,7 +235,7 @@ def _write(session: Session, key: TaskKey, task: Task, event: str, actor: Actor,
     write = TaskWrite(task.id, task.version, task.state, to_state or task.state,
                       tuple(sorted(values)), effective, note, result,
                       writer.serialize(evidence_entries(refs)), tuple(dict.fromkeys(documents)),
-                      owner, deadline)
+                      owner, deadline, *(corrects or (None, None)))
     try:
         history_ids, _links = writer.write(conn, Event(event, actor.name, actor.role, at),
                                            [write])
@@ -253,11 +257,14 @@ def transition(
     on: date | None = None,
     expected_version: int | None = None,
     attachments: Sequence[NewAttachment] = (),
+    correction: str = "",
 ) -> ChangeResult:
     """Fire a workflow trigger on one task, with its evidence, result and note; `attachments`
     (PDFs checked by `engine.domain.attachments.check_pdf`) are stored in the same transaction,
-    linked to the new history row. The rules (`check_command`, `decide`) and the writer
-    (`engine.domain.task_writes`) are the ones `engine.domain.bulk.transition_many` uses."""
+    linked to the new history row. A step dated inside a frozen period needs `correction`
+    (the reason; leaders only, see `engine.domain.frozen_periods`). The rules
+    (`check_command`, `decide`, `guard_change`) and the writer (`engine.domain.task_writes`)
+    are the ones `engine.domain.bulk.transition_many` uses."""
     today, now = rt.today(), rt.now()
     result, note = nfc(result), nfc(note)
     refs = check_command(rt, trigger, actor, evidence, result, note, on)
@@ -267,16 +274,24 @@ def transition(
         command = Command(trigger=trigger, actor=actor.name, role=actor.role,
                           evidence=refs, result=result, note=note)
         decision = decide(rt, task.state, command, refs, on, today, now, task.note)
+        corrects = guard_change(session, unit.id, decision.effective, actor.role, correction)
         docs = register_documents(session, unit, refs, now)
         history_id = _write(session, key, task, trigger, actor, now, decision.values,
                             decision.effective, to_state=decision.to_state, note=note or None,
-                            result=result or None, refs=refs, documents=[d.id for d in docs])
+                            result=result or None, refs=refs, documents=[d.id for d in docs],
+                            corrects=corrects)
         if attachments:
             from engine.domain.attachments import store
 
             store(session, task, history_id, attachments, actor.name, now)
         return ChangeResult(key, trigger, task.state, decision.to_state, task.version + 1,
                             decision.effective, [d.rendered for d in docs])
+
+
+def _correction_fields(corrects: tuple[str, str] | None) -> dict[str, object]:
+    if corrects is None:
+        return {}
+    return {"corrects_period": corrects[0], "correction_reason": corrects[1]}
 
 
 def _effective_date(rt: Runtime, refs: Sequence[DocumentRef], on: date | None, today: date,
@@ -351,7 +366,7 @@ def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
 
 
 def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | None = None,
-             expected_version: int | None = None) -> ChangeResult:
+             expected_version: int | None = None, correction: str = "") -> ChangeResult:
     """A remark on the task's progress (printed in Kết quả) without changing its state."""
     note = nfc(note)
     if actor.role not in ("officer", "leader", "admin", "system"):
@@ -361,16 +376,19 @@ def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | N
                         f"role '{actor.role}' may not add notes", field="role")
     if not note:
         raise ValidationFailed("Phải ghi nội dung", "the note is empty", field="note")
+    check_length(note, "note")
     check_dates(note, "note")
     today = rt.today()
     if on is not None and on > today:
         raise ValidationFailed(f"Ngày {format_date_vi(on)} ở tương lai",
                                "the stated date is in the future", field="on")
     with rt.db.transaction() as session:
-        _unit, task = find_task(session, key, for_change=True)
+        unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
+        corrects = guard_change(session, unit.id, on or today, actor.role, correction)
         _write(session, key, task, "note", actor, rt.now(),
-               [("note", note), ("updated_at", rt.now())], on or today, note=note)
+               [("note", note), ("updated_at", rt.now())], on or today, note=note,
+               corrects=corrects)
         return ChangeResult(key, "note", task.state, task.state, task.version + 1, on or today)
 
 

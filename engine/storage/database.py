@@ -122,12 +122,6 @@ class Database:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
-    def is_up_to_date(self) -> bool:
-        from alembic.script import ScriptDirectory
-
-        head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
-        return self.current_revision() == head
-
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: everything inside commits together or not at all."""

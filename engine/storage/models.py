@@ -201,6 +201,9 @@ class TaskHistory(Base):
     deadline: Mapped[str | None] = mapped_column(String(200))
     evidence: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer)
+    #: A leader's correction of a frozen period: that period's code and the reason given.
+    corrects_period: Mapped[str | None] = mapped_column(String(16), default=None)
+    correction_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Snapshot(Base):

@@ -21,7 +21,7 @@ from engine.directory import access, accounts
 from engine.directory.accounts import UserView
 from engine.directory.people import add_person, list_people, owner_key
 from engine.directory.units import list_units
-from engine.errors import CchcError, NotFound, ValidationFailed
+from engine.errors import CchcError, Forbidden, NotFound, ValidationFailed
 from engine.reminders import outbox
 from plans.errors import DataFileError, FileProblem
 from plans.people_schema import CHANNELS
@@ -97,6 +97,15 @@ def _manage(rt: Rt, user: UserView) -> None:
     access.require(rt, user, "users.manage")
 
 
+def _in_scope(rt: Rt, user: UserView, units: list[str]) -> None:
+    """An admin with a unit acts only on it and the units below it (403 otherwise); unknown
+    units are left to the form's own check."""
+    known = {u.slug for u in list_units(rt)}
+    for unit in units:
+        if unit in known:
+            access.require_write(rt, user, unit)
+
+
 def _unit_errors(rt: Rt, form: dict[str, str]) -> FormErrors:
     """Vietnamese reasons next to each bad field of the add-unit form (nothing saved)."""
     errors = FormErrors()
@@ -149,6 +158,10 @@ def units_add(request: Request, rt: Rt, user: CurrentUser,
               kind: Annotated[str, Form()] = "", parent: Annotated[str, Form()] = "",
               cutoff: Annotated[str, Form()] = "") -> Response:
     _manage(rt, user)
+    if user.unit_id is not None and not nfc(parent):  # a top-level unit: unscoped admins only
+        raise Forbidden(f"Quản trị của {user.unit_display} chỉ thêm được đơn vị trực thuộc",
+                        "a unit's admin adds only units below it", field="parent")
+    _in_scope(rt, user, [nfc(parent)])
     form = {"slug": nfc(slug), "name": nfc(name), "kind": nfc(kind), "parent": nfc(parent),
             "cutoff": nfc(cutoff)}
     errors = _unit_errors(rt, form)
@@ -190,7 +203,7 @@ def people_page(request: Request, rt: Rt, user: UserView, *,
                                  "channels": []})
     return render(request, "people.html", {
         "title": "Cán bộ", "page": lists.paginate(people_rows, trang, size=50),
-        "units": names, "unit_list": units, "users": accounts.list_users(rt),
+        "units": names, "unit_list": units, "users": _managed_users(rt, user),
         "roles": PERSON_ROLES, "login_roles": LOGIN_ROLES,
         "channels": CHANNELS, "channel_label": lambda c: CHANNEL_LABELS.get(c, c),
         "form": form, "errors": errors or FormErrors(),
@@ -228,6 +241,7 @@ def people_add(request: Request, rt: Rt, user: CurrentUser,
     already in that unit is refused unless the admin confirms it is the same person
     (`cung_nguoi`): nobody is overwritten by accident."""
     _manage(rt, user)
+    _in_scope(rt, user, [nfc(unit)])
     form: dict[str, Any] = {
         "unit": nfc(unit), "name": nfc(name), "role": nfc(role), "title": nfc(title),
         "email": nfc(email), "phone": nfc(phone), "zalo_user_id": nfc(zalo_user_id),
@@ -272,6 +286,7 @@ def person_active(request: Request, person_id: int, rt: Rt, user: CurrentUser,
     if p is None:
         raise NotFound(f"Không có cán bộ số {person_id}", f"person {person_id} not found",
                        field="person_id")
+    _in_scope(rt, user, [p.unit])
     add_person(rt, unit=p.unit, name=p.name, role=p.role, title=p.title, email=p.email,
                zalo_user_id=p.zalo_user_id, phone=p.phone, channels=p.channels or None,
                active=active)
@@ -283,8 +298,14 @@ def login_add(request: Request, rt: Rt, user: CurrentUser,
               username: Annotated[str, Form()] = "", full_name: Annotated[str, Form()] = "",
               role: Annotated[str, Form()] = "officer", unit: Annotated[str, Form()] = "",
               password: Annotated[str, Form()] = "") -> Response:
-    """A new web login (the password is typed by the admin and given to the person)."""
+    """A new web login (the password is typed by the admin and given to the person), in
+    this admin's units; a login for every unit only by an admin of every unit."""
     _manage(rt, user)
+    _in_scope(rt, user, [unit])
+    if not unit and user.unit_id is not None:
+        raise Forbidden("Chỉ quản trị toàn hệ thống mới tạo được tài khoản không gắn đơn vị",
+                        "only a system-wide admin may create a login without a unit",
+                        field="unit")
     form = {"username": nfc(username), "full_name": nfc(full_name), "role": role,
             "unit": unit}
     try:
@@ -300,20 +321,6 @@ def login_add(request: Request, rt: Rt, user: CurrentUser,
                            status_code=status_of(exc))
     return people_page(request, rt, user, messages=[
         ("ok", f"Đã tạo tài khoản {created.username} ({created.full_name})")])
-
-
-@router.post("/logins/{username}/active", include_in_schema=False)
-def login_active(request: Request, username: str, rt: Rt, user: CurrentUser,
-                 active: Annotated[bool, Form()] = False) -> Response:
-    """Lock (its sessions end at once) or unlock a login; never one's own."""
-    _manage(rt, user)
-    if accounts.normalise_username(username) == user.username:
-        raise ValidationFailed("Không tự khóa tài khoản đang dùng", "cannot lock yourself",
-                               field="username", value=username)
-    changed = accounts.set_active(rt, username, active)
-    state = "mở khóa" if active else "khóa"
-    return people_page(request, rt, user, messages=[
-        ("ok", f"Đã {state} tài khoản {changed.username}")])
 
 
 def plans_page(request: Request, rt: Rt, *, chosen: list[str] | None = None,
@@ -346,6 +353,7 @@ def plans_upload(request: Request, rt: Rt, user: CurrentUser, settings: Settings
                  file: Annotated[UploadFile | None, File()] = None) -> Response:
     _manage(rt, user)
     chosen = [u for u in (units or []) if u]
+    _in_scope(rt, user, chosen)
     errors = FormErrors()
     known = {u.slug for u in list_units(rt)}
     if not chosen:
@@ -381,4 +389,44 @@ def plans_upload(request: Request, rt: Rt, user: CurrentUser, settings: Settings
                               status_code=status_of(exc))
     plan_id = loaded[0].plan_id if loaded else ""
     return RedirectResponse(f"/admin/plans?ok={quote(plan_id)}&n={len(chosen)}",
+                            status_code=303)
+
+
+# ---------------------------------------------------------------- users: lock and unlock
+
+
+def _managed_users(rt: Rt, user: UserView) -> list[UserView]:
+    """The accounts this admin may lock: all (no unit), else those of its units."""
+    mine = {u.slug for u in access.readable_units(rt, user)}
+    return [u for u in accounts.list_users(rt)
+            if user.unit_id is None or (u.unit_slug is not None and u.unit_slug in mine)]
+
+
+@router.get("/users", include_in_schema=False)
+def users_list(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None) -> Response:
+    _manage(rt, user)
+    messages = [("ok", ok)] if ok else []
+    return render(request, "admin_users.html", {
+        "title": "Tài khoản", "users": _managed_users(rt, user), "messages": messages})
+
+
+@router.post("/users/{username}/{action}", include_in_schema=False)
+def users_lock(request: Request, username: str, action: str, rt: Rt,
+               user: CurrentUser) -> Response:
+    """Lock (sessions end, API tokens stop working) or unlock an account of this admin's
+    units; an admin cannot lock itself out."""
+    _manage(rt, user)
+    if action not in ("lock", "unlock"):
+        raise NotFound("Không có thao tác này", f"no action '{action}'", field="action")
+    target = next((u for u in _managed_users(rt, user)
+                   if u.username == accounts.normalise_username(username)), None)
+    if target is None:
+        raise NotFound(f"Không có tài khoản '{username}' trong phạm vi quản lý",
+                       f"no user '{username}' in your scope", field="username")
+    if target.id == user.id:
+        raise Forbidden("Không thể tự khóa tài khoản của mình", "you cannot lock yourself",
+                        field="username")
+    accounts.set_active(rt, target.username, action == "unlock")
+    done = "Đã mở khóa" if action == "unlock" else "Đã khóa"
+    return RedirectResponse(f"/admin/users?ok={quote(done + ' ' + target.username)}",
                             status_code=303)

@@ -119,6 +119,20 @@ class UnitHeader(_Frozen):
         return f"{self.kind} {self.name}"
 
 
+class SnapshotCorrection(_Frozen):
+    """A leader's correction of an earlier, frozen period, made during this period: reported
+    here because the frozen period's files never change."""
+
+    period: str  # the frozen period corrected, "2023-Q3"
+    plan_id: str
+    task: str
+    event: str  # the workflow step or "note"
+    effective_on: date  # the date inside the frozen period
+    recorded_on: date
+    actor: str
+    reason: str
+
+
 class Snapshot(_Frozen):
     unit: UnitHeader
     period: str  # "2023-Q3"
@@ -129,3 +143,9 @@ class Snapshot(_Frozen):
     frozen: bool = False
     content_hash: str | None = None  # sha256 of the canonical JSON, set when frozen
     appendices: list[AppendixSnapshot]
+    #: Left out of the JSON (and the hash) when empty, so earlier snapshots keep their bytes.
+    corrections: list[SnapshotCorrection] = []
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_empty(handler(self), "corrections")

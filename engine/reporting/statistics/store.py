@@ -31,7 +31,7 @@ from engine.reporting.statistics.values_file import load_values_file
 from engine.runtime import Runtime
 from engine.storage.models import PeriodStatistics, Plan
 from engine.storage.models import StatisticsSnapshot as FrozenRow
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 
 class StatisticsRefused(ValidationFailed):
