@@ -30,6 +30,9 @@ DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
                                            help="URL cơ sở dữ liệu (mặc định SQLite)")]
 InstanceOpt = Annotated[str | None, typer.Option(
     "--instance", envvar="CCHC_INSTANCE", help="Tên tiến trình (mặc định máy:pid)")]
+DemoOpt = Annotated[bool, typer.Option(
+    "--demo", help="Chạy thử: đường dẫn trong lời nhắc trỏ về http://127.0.0.1:8000 khi chưa "
+    "đặt CCHC_WEB_BASE_URL")]
 
 KIND_LABELS = {"task": "Nhiệm vụ", "obligation": "Báo cáo", "snapshot": "Chốt số liệu"}
 CHANNEL_LABELS = {"email": "Email", "zalo": "Zalo"}
@@ -171,15 +174,26 @@ def scheduler_run(
         "out/snapshots"),
     instance: InstanceOpt = None,
     db: DbOpt = None,
+    demo: DemoOpt = False,
 ) -> None:
     """Chạy nền: mỗi phút tìm việc đến hạn và gửi nhắc; cuối quý tự chốt số liệu.
 
+    Cần CCHC_WEB_BASE_URL (địa chỉ trang web, cho đường dẫn trong lời nhắc), trừ khi --demo.
     Dừng bằng Ctrl+C hoặc SIGTERM: việc đang làm dở được làm xong rồi mới thoát.
     """
-    from engine.reminders.scheduler import ReminderService, build_channels, run_scheduler
+    from engine.logs import configure_logging
+    from engine.reminders.scheduler import (
+        ReminderService,
+        build_channels,
+        reminder_base_url,
+        run_scheduler,
+    )
 
     with _session(False, db) as rt:
-        service = ReminderService(rt, build_channels(rt=rt), instance=instance, out_dir=out)
+        app_url = reminder_base_url(demo=demo)
+        configure_logging()
+        service = ReminderService(rt, build_channels(rt=rt), instance=instance, out_dir=out,
+                                  app_url=app_url)
         console.print(f"Đang chạy nhắc việc (tiến trình {service.instance}, kênh: "
                       f"{', '.join(CHANNEL_LABELS.get(c, c) for c in service.channels)}). "
                       "Nhấn Ctrl+C để dừng.")
@@ -191,16 +205,22 @@ def run_once_command(
     now: Annotated[str, typer.Option(
         "--now", help="Thời điểm chạy YYYY-MM-DDTHH:MM (giờ Việt Nam)")],
     instance: InstanceOpt = None,
-    db: DbOpt = None, json_: JsonOpt = False,
+    db: DbOpt = None, json_: JsonOpt = False, demo: DemoOpt = False,
 ) -> None:
-    """Chạy một lượt: tìm việc đến hạn tới thời điểm --now và gửi nhắc, rồi thoát."""
+    """Chạy một lượt: tìm việc đến hạn tới thời điểm --now và gửi nhắc, rồi thoát.
+
+    Cần CCHC_WEB_BASE_URL (địa chỉ trang web, cho đường dẫn trong lời nhắc), trừ khi --demo.
+    """
+    from engine.logs import configure_logging
     from engine.reminders.dispatch import close_channels
-    from engine.reminders.scheduler import build_channels, run_once
+    from engine.reminders.scheduler import build_channels, reminder_base_url, run_once
 
     with _session(json_, db, now) as rt:
+        app_url = reminder_base_url(demo=demo)
+        configure_logging()
         channels = build_channels(rt=rt)
         try:
-            res = run_once(rt, rt.now(), channels, instance=instance)
+            res = run_once(rt, rt.now(), channels, instance=instance, app_url=app_url)
         finally:
             close_channels(channels)
         if json_:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,3 +53,28 @@ class ZaloSettings(BaseSettings):
     @property
     def configured(self) -> bool:
         return bool(self.app_id and self.secret_key and (self.access_token or self.refresh_token))
+
+
+DEMO_BASE_URL = "http://127.0.0.1:8000"
+
+
+class LinkSettings(BaseSettings):
+    """`CCHC_WEB_BASE_URL`: the public address of the web app, the base of every link in a
+    reminder (e-mail, ZNS `link`, Zalo button). The same variable `web.settings` reads."""
+
+    model_config = SettingsConfigDict(env_prefix="CCHC_WEB_", env_file=".env", extra="ignore")
+
+    base_url: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")) or "://" not in value[:9] or \
+                len(value.split("://", 1)[1]) == 0:
+            raise ValueError(
+                f"CCHC_WEB_BASE_URL '{value}' phải là địa chỉ tuyệt đối bắt đầu bằng https:// "
+                "hoặc http:// / must be an absolute http(s) URL")
+        return value

@@ -11,6 +11,7 @@ import asyncio
 import email.utils
 import json
 import random
+import re
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ from engine.reminders.dispatch import (
     dispatch,
     quiet_hours_from_rules,
 )
+from engine.reminders.installation import installation_id
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.scheduler import (
     JOB_DISPATCH,
@@ -114,13 +116,13 @@ def test_three_items_go_out_as_one_digest_once(rt: Runtime) -> None:
     assert (report.claimed, report.messages, report.sent) == (3, 1, 3)
     [msg] = email_.sent
     assert msg.recipient.email == "nhi@vinhthanh.example.vn"
-    assert "3 việc đến hạn" in msg.subject
+    assert msg.subject == "[CCHC] Nhắc trước hạn: 3 việc — xã Vĩnh Thạnh"
     assert "Nhiệm vụ 1: rà soát thủ tục hành chính" in msg.text
     assert "Báo cáo công tác CCHC" in msg.text and "Phòng Nội vụ" in msg.text
     assert "còn 7 ngày" in msg.text
     out = rows(rt)
     assert {r.state for r in out} == {"sent"}
-    assert {r.message_key for r in out} == {ob.message_key_of(r.id for r in out)}
+    assert {r.message_key for r in out} == {ob.message_key_of(out, installation_id(rt))}
     assert msg.tracking_id == out[0].message_key
     assert {r.provider_message_id for r in out} == {f"<email.{msg.tracking_id}>"}
     assert all(r.sent_at is not None and r.lease_owner == "A" for r in out)
@@ -146,7 +148,7 @@ def test_digests_are_per_person_channel_and_day_escalations_apart(rt: Runtime) -
     assert report.messages == 4
     assert len(by_person["Nguyễn Thị Bích Nhi"]) == 2  # 14/11 digest (3 items) + 17/11
     assert len(by_person["Nguyễn Quốc Bảo"]) == 2  # his own task, and the escalation
-    esc = [m for m in email_.sent if m.subject.startswith("[CCHC] Quá hạn")]
+    esc = [m for m in email_.sent if m.subject.startswith("[CCHC] Báo lãnh đạo")]
     assert len(esc) == 1 and "Kính báo để theo dõi, chỉ đạo" in esc[0].text
 
 
@@ -259,7 +261,7 @@ def test_transient_errors_back_off_exponentially_then_fail(rt: Runtime) -> None:
     errors = r.detail["errors"]
     assert isinstance(errors, list) and [e["kind"] for e in errors] == ["transient"] * 3
     # the same digest key across the retries (same Message-ID for the receiving side)
-    assert r.message_key == ob.message_key_of([r.id])
+    assert r.message_key == ob.message_key_of([r], installation_id(rt))
 
 
 def test_backoff_is_capped_at_an_hour() -> None:
@@ -447,19 +449,29 @@ def test_run_once_command_sends_then_sends_nothing_new(sqlite_rt: Runtime,
     with smtp_server() as (sink, port):
         monkeypatch.setenv("CCHC_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("CCHC_SMTP_PORT", str(port))
+        monkeypatch.delenv("CCHC_WEB_BASE_URL", raising=False)
         args = ["run-once", "--now", "2023-11-14T08:30", "--db", rt.db.url]
+        # Without the web address a reminder cannot say where to act: refused, nothing queued.
         res = runner.invoke(app, args, env={"COLUMNS": "250"})
+        assert res.exit_code == 2 and "Chưa đặt CCHC_WEB_BASE_URL" in res.output
+        assert rows(rt) == []
+        res = runner.invoke(app, args, env={"COLUMNS": "250",
+                                            "CCHC_WEB_BASE_URL": "https://cchc.vinhthanh.gov.vn/"})
         assert res.exit_code == 0, res.output
         # Nhi prefers Zalo, which is not configured: both reminders fall back to e-mail.
         assert "2 lời nhắc mới vào hàng đợi; đã gửi 1 thư (2 lời nhắc)" in res.output
         assert "2 lời nhắc chuyển kênh khác" in res.output
-        res = runner.invoke(app, [*args, "--json"])
+        res = runner.invoke(app, [*args, "--json", "--demo"])
         assert res.exit_code == 0, res.output
-        data = json.loads(res.output)
+        data = json.loads(res.stdout)
         assert (data["inserted"], data["dispatch"]["messages"]) == (0, 0)
         res = runner.invoke(app, ["run-once", "--now", "14/11/2023", "--db", rt.db.url])
         assert res.exit_code == 2
-    assert len(sink.messages()) == 1
+    [mail] = sink.messages()
+    body = mail.get_body(("plain",))
+    assert body is not None
+    # every item carries an absolute link into the web app
+    assert "https://cchc.vinhthanh.gov.vn/units/vinh-thanh/tasks/" in body.get_content()
     assert sorted((r.item_kind, r.channel, r.state) for r in rows(rt)) == [
         ("obligation", "email", "sent"), ("obligation", "zalo", "fallback"),
         ("task", "email", "sent"), ("task", "zalo", "fallback")]
@@ -529,7 +541,8 @@ def test_scheduler_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     script = ("import typer; from cli.outbox import scheduler_app; "
               "app = typer.Typer(); app.add_typer(scheduler_app, name='scheduler'); app()")
     env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "200",
-           "CCHC_SMTP_HOST": "127.0.0.1", "CCHC_SMTP_PORT": "9"}
+           "CCHC_SMTP_HOST": "127.0.0.1", "CCHC_SMTP_PORT": "9",
+           "CCHC_WEB_BASE_URL": "https://cchc.example.vn"}
     proc = subprocess.Popen([sys.executable, "-c", script, "scheduler", "run", "--db", db,
                              "--instance", "sigterm-test", "--out", str(tmp_path / "out")],
                             cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -560,6 +573,26 @@ def test_scheduler_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "Đang chạy nhắc việc (tiến trình sigterm-test" in out
     assert "Đã dừng tiến trình nhắc việc." in out
+    # configured logging: timestamped, levelled lines (INFO is not dropped)
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+07:00 INFO +"
+                     r"engine\.reminders\.scheduler: signal", err, re.M), err
+
+
+def test_scheduler_refuses_to_start_without_the_web_address(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli.outbox import scheduler_app
+
+    monkeypatch.delenv("CCHC_WEB_BASE_URL", raising=False)
+    app = typer.Typer()
+    app.add_typer(scheduler_app, name="scheduler")
+    app.command("noop")(lambda: None)
+    db = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    res = CliRunner().invoke(app, ["scheduler", "run", "--db", db], env={"COLUMNS": "250"})
+    assert res.exit_code == 2
+    assert "Chưa đặt CCHC_WEB_BASE_URL" in res.output and "Đang chạy" not in res.output
+    res = CliRunner().invoke(app, ["scheduler", "run", "--db", db],
+                             env={"COLUMNS": "250", "CCHC_WEB_BASE_URL": "ftp://x"})
+    assert res.exit_code == 2 and "phải là địa chỉ tuyệt đối" in res.output
 
 
 # ---------------------------------------------------------------- quarter end

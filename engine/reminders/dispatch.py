@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import socket
@@ -35,8 +36,10 @@ from sqlalchemy.orm import Session
 
 from engine.calendar import WorkCalendar
 from engine.clock import VN_TZ, local_date
+from engine.obligations import period_label
 from engine.people import owner_key, reachable
 from engine.reminders import outbox as ob
+from engine.reminders.installation import installation_id
 from engine.reminders.outbox import OutboxRow
 from engine.runtime import Runtime
 from engine.storage.models import (
@@ -49,6 +52,7 @@ from engine.storage.models import (
     Unit,
 )
 from engine.text import format_date_vi
+from engine.timeliness import days_to_deadline
 from notifications.base import (
     Channel,
     Delivery,
@@ -63,6 +67,8 @@ from notifications.base import (
 )
 
 Renderer = Callable[[Digest], Message]
+
+delivery_log = logging.getLogger("cchc.delivery")
 
 PAUSE_ENV: Final = "CCHC_TEST_PAUSE_AT"  # "after_claim" | "after_send" (crash tests only)
 PAUSE_FILE_ENV: Final = "CCHC_TEST_PAUSE_FILE"
@@ -173,7 +179,7 @@ class _TaskInfo:
     owner: str | None
     due_on: date | None
     code: str
-    plan: str
+    plan: str  # the plan's title and the document that issued it
     unit_id: int
     text: str
     product: str | None
@@ -193,6 +199,7 @@ class _DueInfo:
     retired: bool
     unit_id: int
     document: str
+    period: str  # "6 tháng đầu năm 2023"; "" for a one-off report
 
 
 @dataclass
@@ -216,20 +223,23 @@ def _load_context(session: Session, rows: Sequence[OutboxRow]) -> _Context:
     task_ids = [r.item_id for r in rows if r.item_kind == "task"]
     for ids in _chunks(task_ids):
         q = (select(Task.id, Task.state, Task.owner, Task.due_on, Task.code, Task.unit_id,
-                    Plan.title, PlanTask.text, PlanTask.product, PlanTask.retired)
+                    Plan.title, Plan.issued_by, PlanTask.text, PlanTask.product,
+                    PlanTask.retired)
              .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
              .join(Plan, Plan.id == Task.plan_id)
              .where(Task.id.in_(ids)))
         for t in session.execute(q):
-            ctx.tasks[t.id] = _TaskInfo(t.state, t.owner, t.due_on, t.code, t.title,
-                                        t.unit_id, t.text, t.product, bool(t.retired))
+            ctx.tasks[t.id] = _TaskInfo(t.state, t.owner, t.due_on, t.code,
+                                        plan_label(t.title, t.issued_by), t.unit_id, t.text,
+                                        t.product, bool(t.retired))
     due_ids = [r.item_id for r in rows if r.item_kind == "obligation"]
     for ids in _chunks(due_ids):
         q2 = (select(ObligationDue.id, ObligationDue.state, ObligationDue.owner,
                      ObligationDue.due_on, ObligationDue.submitted_on, Obligation.title,
                      Obligation.code, Obligation.recipient, Obligation.source_plan,
                      Obligation.retired, Obligation.unit_id, Obligation.spec,
-                     Obligation.owner.label("default_owner"))
+                     Obligation.owner.label("default_owner"), ObligationDue.period_key,
+                     Obligation.schedule)
               .join(Obligation, Obligation.id == ObligationDue.obligation_id)
               .where(ObligationDue.id.in_(ids)))
         for d in session.execute(q2):
@@ -237,7 +247,8 @@ def _load_context(session: Session, rows: Sequence[OutboxRow]) -> _Context:
             ctx.dues[d.id] = _DueInfo(
                 d.state, d.owner or d.default_owner, d.due_on, d.submitted_on, d.title, d.code,
                 d.recipient, d.source_plan, bool(d.retired), d.unit_id,
-                str(spec.get("document") or spec.get("product") or ""))
+                str(spec.get("document") or spec.get("product") or ""),
+                "" if d.schedule == "once" else period_label(d.period_key))
     unit_ids = {r.unit_id for r in rows} | {t.unit_id for t in ctx.tasks.values()}
     for ids in _chunks(list(unit_ids)):
         for u in session.execute(select(Unit.id, Unit.kind, Unit.name).where(Unit.id.in_(ids))):
@@ -291,23 +302,36 @@ def _payload_str(row: OutboxRow, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def due_item(row: OutboxRow, ctx: _Context, today: date) -> DueItem:
-    days = (row.due_on - today).days
+def plan_label(title: str, issued_by: str | None) -> str:
+    """ "Kế hoạch CCHC xã Vĩnh Thạnh năm 2023 (Quyết định số 19/QĐ-UBND ngày 31/01/2023)"."""
+    issued = (issued_by or "").strip()
+    return f"{title} ({issued})" if issued and issued not in title else title
+
+
+def due_item(row: OutboxRow, ctx: _Context, today: date, calendar: WorkCalendar) -> DueItem:
+    """What the message says of one row's item: lateness by `days_to_deadline` (working days
+    overdue, the real deadline when the due date is a day off), plan, period and owner."""
     unit_name = ctx.units.get(row.unit_id, "")
     link = _payload_str(row, "link")
+    deadline = calendar.next_working_day(row.due_on)
     if row.item_kind == "task" and row.item_id in ctx.tasks:
         t = ctx.tasks[row.item_id]
         first_line = next((ln.strip() for ln in t.text.splitlines() if ln.strip()), t.text)
         return DueItem(kind="task", title=first_line, due_on=row.due_on, step=row.step,
-                       days=days, unit_name=ctx.units.get(t.unit_id, unit_name), plan=t.plan,
-                       code=t.code, document=t.product or "", link=link)
+                       days=days_to_deadline(row.due_on, today, calendar),
+                       unit_name=ctx.units.get(t.unit_id, unit_name), plan=t.plan,
+                       code=t.code, document=t.product or "", link=link, deadline=deadline,
+                       owner=t.owner or "")
     if row.item_kind == "obligation" and row.item_id in ctx.dues:
         d = ctx.dues[row.item_id]
         return DueItem(kind="obligation", title=d.title, due_on=row.due_on, step=row.step,
-                       days=days, unit_name=ctx.units.get(d.unit_id, unit_name),
+                       days=days_to_deadline(row.due_on, today, calendar),
+                       unit_name=ctx.units.get(d.unit_id, unit_name),
                        plan=d.source_plan, code=d.code, recipient_body=d.recipient,
-                       document=d.document or _payload_str(row, "document"), link=link)
+                       document=d.document or _payload_str(row, "document"), link=link,
+                       deadline=deadline, owner=d.owner or "", period=d.period)
     # Other kinds (the quarter-end notice) are news, not deadlines: never "quá hạn".
+    days = (row.due_on - today).days
     return DueItem(kind=row.item_kind, title=_payload_str(row, "title") or row.item_kind,
                    due_on=row.due_on, step=row.step, days=max(days, 0), unit_name=unit_name,
                    plan=_payload_str(row, "plan"), code=_payload_str(row, "code"),
@@ -332,7 +356,8 @@ class _Job:
     person: Person
 
 
-def _group(rows: Sequence[OutboxRow]) -> list[tuple[str, list[OutboxRow], bool]]:
+def _group(rows: Sequence[OutboxRow], installation: str
+           ) -> list[tuple[str, list[OutboxRow], bool]]:
     """(message_key, rows, is_new_key). Rows that already carry a key (a retry, or a digest
     whose sender died) keep it, so the same digest is re-sent under the same Message-ID."""
     keyed: dict[str, list[OutboxRow]] = {}
@@ -343,7 +368,7 @@ def _group(rows: Sequence[OutboxRow]) -> list[tuple[str, list[OutboxRow], bool]]
         else:
             fresh.setdefault((*r.group, is_escalation(r.step)), []).append(r)
     out = [(k, v, False) for k, v in keyed.items()]
-    out += [(ob.message_key_of(r.id for r in v), v, True) for v in fresh.values()]
+    out += [(ob.message_key_of(v, installation), v, True) for v in fresh.values()]
     return out
 
 
@@ -359,6 +384,7 @@ class Dispatcher:
         self.quiet, self.retry, self.renderers, self.rng = quiet, retry, renderers, rng
         self.app_url, self.loop, self.time_budget = app_url, loop, time_budget
         self.report = DispatchReport(instance=instance)
+        self.installation = installation_id(rt)
         self.mark_conn: Connection | None = None
         self._stack = contextlib.ExitStack()
 
@@ -387,13 +413,13 @@ class Dispatcher:
             live = [r for r in rows if r.id not in reasons]
             today = local_date(self.now)
             jobs: list[_Job] = []
-            groups = _group(live)
+            groups = _group(live, self.installation)
             ob.set_message_keys(session, {r.id: key for key, grp, new in groups if new
                                           for r in grp}, instance=self.instance)
             for key, grp, _new in groups:
                 first = grp[0]
                 person = ctx.people[first.person_id]
-                items = tuple(due_item(r, ctx, today) for r in grp)
+                items = tuple(due_item(r, ctx, today, rt.calendar) for r in grp)
                 digest = Digest(key=key, recipient=recipient_of(person), send_on=first.send_on,
                                 items=items, escalation=any(is_escalation(r.step) for r in grp),
                                 app_url=self.app_url)
@@ -439,6 +465,7 @@ class Dispatcher:
     # -- mark phase (a new transaction per digest) --
 
     def _record(self, job: _Job, outcome: Delivery | BaseException) -> None:
+        _log_delivery(job, outcome)
         rows, n = job.rows, len(job.rows)
         conn = self._mark_connection() if isinstance(outcome, Delivery) else None
         if isinstance(outcome, Delivery) and not outcome.refused and conn is not None:
@@ -544,6 +571,18 @@ class Dispatcher:
         if self.mark_conn is None and not self.rt.db.is_sqlite:
             self.mark_conn = self._stack.enter_context(ob.mark_connection(self.rt))
         return self.mark_conn
+
+
+def _log_delivery(job: _Job, outcome: Delivery | BaseException) -> None:
+    """One log line per digest: who, which channel, how many reminders, what happened."""
+    who = f"digest={job.key} person={job.person.id} channel={job.channel} rows={len(job.rows)}"
+    if isinstance(outcome, Delivery):
+        refused = f" refused={len(outcome.refused)}" if outcome.refused else ""
+        delivery_log.info("sent %s provider_id=%s%s", who, outcome.provider_message_id, refused)
+        return
+    kind = type(outcome).__name__
+    reason = outcome.reason if isinstance(outcome, DeliveryError) else str(outcome)
+    delivery_log.warning("not sent %s outcome=%s reason=%s", who, kind, reason)
 
 
 def default_renderers() -> dict[str, Renderer]:

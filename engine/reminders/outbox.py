@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from sqlalchemy import Connection, Table, and_, bindparam, or_, select, text, update
 from sqlalchemy.dialects import sqlite
@@ -79,10 +79,29 @@ def from_db(at: datetime | None) -> datetime | None:
     return db_time(at)
 
 
-def message_key_of(row_ids: Iterable[int]) -> str:
-    """The digest's stable id: a hash of its sorted row ids (the e-mail Message-ID / tracking)."""
-    joined = ",".join(str(i) for i in sorted(set(row_ids)))
-    return hashlib.sha256(f"outbox:{joined}".encode()).hexdigest()[:32]
+class _Keyed(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def created_at(self) -> datetime | None: ...
+
+
+def message_key_of(rows: Iterable[_Keyed], installation: str) -> str:
+    """The digest's stable id (the e-mail Message-ID, the Zalo tracking id): a hash of the
+    installation id and its rows' ids and creation times.
+
+    Unique per installation (`engine.reminders.installation`), and unique even after a restore
+    from a backup makes row ids repeat (the re-created rows have other creation times); the
+    same rows always give the same key, so a retry keeps it.
+    """
+    parts = sorted({(r.id, _micros(r.created_at)) for r in rows})
+    joined = ",".join(f"{i}.{t}" for i, t in parts)
+    return hashlib.sha256(f"outbox:{installation}:{joined}".encode()).hexdigest()[:32]
+
+
+def _micros(at: datetime | None) -> int:
+    return 0 if at is None else int(db_time(at).timestamp() * 1_000_000)
 
 
 def key_for_channel(idempotency_key: str, old_channel: str, new_channel: str) -> str:

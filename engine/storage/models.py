@@ -324,6 +324,15 @@ class ZaloToken(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class InstallationValue(Base):
+    """Values generated once per installation (database), e.g. its id (`installation_id`)."""
+
+    __tablename__ = "installation"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class SweepRun(Base):
     """When each sweep ran and how far it looked: what an admin checks after an outage."""
 
