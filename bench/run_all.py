@@ -85,6 +85,7 @@ def export_only(n: int) -> None:
     figure(section, "engine.export: 3 docx + 3 xlsx + json", ours, "ms")
     figure(section, "bare python-docx/openpyxl, same cells", bare, "ms")
     figure(section, "ratio ours/bare", ours / bare, "x", target="<= 1.5", met=ours / bare <= 1.5)
+    bench_export.part_figures(section, snapshot, n)
 
 
 def one_database(kind: str, args: argparse.Namespace) -> None:

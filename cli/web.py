@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from rich.table import Table
 from cli.output import console, emit_json, fail, vn_time
 from engine import accounts
 from engine.access import role_label
+from engine.clock import VN_TZ, Clock, running_clock
 from engine.errors import CchcError
 from engine.runtime import open_runtime
 
@@ -20,6 +22,16 @@ DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
                                            help="URL cơ sở dữ liệu (mặc định SQLite)")]
 
 
+def demo_clock(text: str) -> Clock:
+    """A clock that reads 09:00 (Vietnam time) of the day `text` (dd/mm/yyyy) now and runs on
+    in real time, so history rows still get increasing times."""
+    from web.routes.common import parse_date_vi
+
+    day = parse_date_vi(text, "at")
+    assert day is not None
+    return running_clock(datetime.combine(day, time(9, 0), tzinfo=VN_TZ))
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Cổng")] = 8000,
@@ -27,6 +39,10 @@ def serve(
     proxy_headers: Annotated[bool, typer.Option(
         "--proxy-headers", help="Tin X-Forwarded-For của reverse proxy (nginx) trên máy này")
     ] = False,
+    at: Annotated[str | None, typer.Option(
+        "--at", help="Chạy như thể hôm nay là ngày này (dd/mm/yyyy), đồng hồ chạy tiếp từ "
+                     "9 giờ sáng ngày đó — để trình diễn dữ liệu của năm cũ, ví dụ 20/09/2023")
+    ] = None,
 ) -> None:
     """Chạy ứng dụng web (mở http://HOST:PORT trong trình duyệt)."""
     import uvicorn
@@ -34,11 +50,15 @@ def serve(
     from web.app import create_app
 
     try:
-        rt = open_runtime(db)
+        clock = demo_clock(at) if at else None
+        rt = open_runtime(db, clock=clock)
     except CchcError as exc:
         fail(exc, False)
     app = create_app(rt)
     console.print(f"Ứng dụng web: http://{host}:{port}/ (Ctrl+C để dừng)")
+    if at:
+        console.print(f"Ngày trình diễn: hôm nay là {rt.today().strftime('%d/%m/%Y')} "
+                      "(không dùng cho số liệu thật).")
     try:
         uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers,
                     server_header=False, log_level="info")

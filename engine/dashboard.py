@@ -109,6 +109,7 @@ class UnitDashboard:
     obligations: list[ObligationDueView]
     person: PersonView | None = None
     my_tasks: list[TaskView] = field(default_factory=list)
+    obligations_overdue: list[ObligationDueView] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -203,6 +204,19 @@ def due_between(rt: Runtime, tasks: Iterable[TaskView], start: date, end: date
     return [t for _due, t in sorted(out, key=lambda x: x[0])]
 
 
+def work_order(rt: Runtime, tasks: Iterable[TaskView]) -> list[TaskView]:
+    """The order an officer works in: open tasks first — overdue ones, then by due date
+    (no date last) — then finished ones; ties keep the given (appendix) order."""
+    far = date.max
+
+    def key(t: TaskView) -> tuple[int, date]:
+        if rt.machine.is_done(t.state):
+            return (2, t.due_on or far)
+        return (0 if is_overdue(t) else 1, t.due_on or far)
+
+    return sorted(tasks, key=key)
+
+
 def owned_by(rt: Runtime, tasks: Iterable[TaskView], person: PersonView, *,
              open_only: bool = True) -> list[TaskView]:
     """Tasks whose owner text names `person`'s title or name (NFC, any case, dashes
@@ -273,11 +287,17 @@ def my_tasks(rt: Runtime, user: UserView, *, open_only: bool = True) -> list[Tas
 
 def obligations_coming_due(rt: Runtime, unit: str, *, days: int = OBLIGATIONS_AHEAD_DAYS,
                            today: date | None = None) -> list[ObligationDueView]:
-    """Sub-reports not yet sent that are overdue or due within `days` days, by due date."""
+    """Sub-reports not yet sent, not overdue, due within `days` days, by due date (the
+    overdue ones are `obligations_overdue`: "sắp đến hạn" never lists a late report)."""
     today = today or rt.today()
     horizon = today + timedelta(days=days)
     return [d for d in list_obligation_dues(rt, unit, state=PENDING)
-            if d.overdue or d.due_on <= horizon]
+            if not d.overdue and d.due_on <= horizon]
+
+
+def obligations_overdue(rt: Runtime, unit: str) -> list[ObligationDueView]:
+    """Sub-reports not yet sent whose (effective) due date has passed, oldest first."""
+    return [d for d in list_obligation_dues(rt, unit, state=PENDING) if d.overdue]
 
 
 def unit_dashboard(rt: Runtime, unit: str, *, user: UserView | None = None,
@@ -294,7 +314,8 @@ def unit_dashboard(rt: Runtime, unit: str, *, user: UserView | None = None,
         overdue=[t for t in tasks if is_overdue(t)],
         obligations=obligations_coming_due(rt, unit, today=today),
         person=person,
-        my_tasks=owned_by(rt, tasks, person) if person is not None else [],
+        my_tasks=work_order(rt, owned_by(rt, tasks, person)) if person is not None else [],
+        obligations_overdue=obligations_overdue(rt, unit),
     )
 
 
@@ -306,6 +327,88 @@ def plan_sections(rt: Runtime, plan: str | None = None) -> list[SectionView]:
             q = q.where(PlanSection.plan_id == plan)
         rows = session.scalars(q.order_by(PlanSection.plan_id, PlanSection.position))
         return [SectionView(s.plan_id, s.code, s.title, s.parent_code) for s in rows]
+
+
+# ---------------------------------------------------------------- who is behind
+
+
+@dataclass(frozen=True)
+class PersonLoad:
+    """One person of a commune as the leader's "who is behind" view counts them."""
+
+    person: PersonView
+    open: int
+    overdue: int
+    done: int
+
+    @property
+    def total(self) -> int:
+        return self.open + self.done
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Per person: open / overdue / done; the tasks nobody owns; owners that are nobody."""
+
+    people: list[PersonLoad]
+    unassigned_open: int
+    unassigned_overdue: int
+    unknown_owners: list[tuple[str, int]]  # owner text matching no person, open tasks
+
+
+def owner_choices(people: Iterable[PersonView]) -> list[tuple[str, str, str]]:
+    """The assignee picker: (group, value saved as owner, label). First each position once
+    ("Công chức Tư pháp - Hộ tịch – Nguyễn Thị Bích Nhi, Nguyễn Văn Sỹ": everyone holding it
+    is reminded), then each person by name. Only active people of the unit."""
+    active = [p for p in people if p.active]
+    holders: dict[str, tuple[str, list[str]]] = {}
+    for p in active:
+        if p.title:
+            holders.setdefault(owner_key(p.title), (p.title, []))[1].append(p.name)
+    titles = sorted(holders.values(), key=lambda h: h[0])
+    out = [("Chức danh", title, f"{title} – {', '.join(names)}") for title, names in titles]
+    out += sorted((("Cán bộ", p.name, p.name + (f" ({p.title})" if p.title else ""))
+                   for p in active), key=lambda c: c[2])
+    return out
+
+
+def workload(rt: Runtime, unit: str, tasks: Sequence[TaskView] | None = None) -> Workload:
+    """Who is behind in `unit`: each active person's open, overdue and done tasks (a task whose
+    owner is a title shared by several people counts for each of them), the open tasks with no
+    owner, and owner texts that match nobody. People most overdue first."""
+    tasks = list(tasks) if tasks is not None else list_tasks(rt, unit)
+    people = [p for p in list_people(rt, unit) if p.active]
+    keys: dict[str, list[int]] = {}
+    for i, p in enumerate(people):
+        keys.setdefault(owner_key(p.name), []).append(i)
+        if p.title:
+            keys.setdefault(owner_key(p.title), []).append(i)
+    counts = [[0, 0, 0] for _ in people]
+    unassigned = [0, 0]
+    unknown: dict[str, int] = {}
+    for t in tasks:
+        done = rt.machine.is_done(t.state)
+        late = is_overdue(t)
+        if not t.owner:
+            if not done:
+                unassigned[0] += 1
+                unassigned[1] += late
+            continue
+        hits = sorted(set(keys.get(owner_key(t.owner), [])))
+        if not hits:
+            if not done:
+                unknown[t.owner] = unknown.get(t.owner, 0) + 1
+            continue
+        for i in hits:
+            c = counts[i]
+            if done:
+                c[2] += 1
+            else:
+                c[0] += 1
+                c[1] += late
+    rows = [PersonLoad(p, *c) for p, c in zip(people, counts, strict=True)]
+    rows.sort(key=lambda r: (-r.overdue, -r.open, r.person.name))
+    return Workload(rows, unassigned[0], unassigned[1], sorted(unknown.items()))
 
 
 # ---------------------------------------------------------------- periods and the city
@@ -455,11 +558,13 @@ def city_overview(rt: Runtime, units: Iterable[UnitView], *, today: date | None 
 __all__ = [
     "OBLIGATIONS_AHEAD_DAYS",
     "FrozenPeriod",
+    "PersonLoad",
     "PlanProgress",
     "SectionView",
     "UnitDashboard",
     "UnitOverview",
     "Week",
+    "Workload",
     "city_overview",
     "cutoff_day",
     "due_between",
@@ -468,8 +573,10 @@ __all__ = [
     "is_overdue",
     "my_tasks",
     "obligations_coming_due",
+    "obligations_overdue",
     "overdue_tasks",
     "owned_by",
+    "owner_choices",
     "period_choices",
     "person_of",
     "plan_progress",
@@ -482,4 +589,6 @@ __all__ = [
     "unit_plans",
     "unit_view",
     "week_of",
+    "work_order",
+    "workload",
 ]

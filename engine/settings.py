@@ -20,6 +20,10 @@ class Settings(BaseSettings):
         default=14, ge=1, le=28,
         description="National default: quarters end on the 14th (Nghị định 09/2019/NĐ-CP)",
     )
+    max_data_file_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024,
+        description="Largest YAML data file (plan, units, people, …) read or uploaded",
+    )
 
 
 @cache

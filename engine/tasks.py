@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.documents import DocumentRef, parse_reference
-from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.errors import Conflict, NotFound, Problem, ValidationFailed
 from engine.evidence import register_documents
 from engine.free_text import check_dates
 from engine.runtime import Runtime
@@ -90,18 +90,20 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False
 
 
 def parse_evidence(texts: Sequence[str], today: date) -> list[DocumentRef]:
-    """Parse every reference; the first bad one refuses the whole command."""
+    """Parse every reference; any bad one refuses the whole command, and the refusal names
+    every bad one (`doc[2]`, `doc[3]`), not only the first."""
     refs: list[DocumentRef] = []
+    problems: list[Problem] = []
     for i, text in enumerate(texts):
         try:
             refs.append(parse_reference(nfc(text), today=today))
         except ValidationFailed as exc:
             label = f"doc[{i + 1}]" if len(texts) > 1 else "doc"
-            raise ValidationFailed(
-                f"Văn bản '{text}': {exc.message_vi}",
-                f"document '{text}': {exc.message_en}",
-                field=label, value=text,
-            ) from None
+            problems.append(Problem(label, f"Văn bản '{text}': {exc.message_vi}",
+                                    f"document '{text}': {exc.message_en}", text))
+    if problems:
+        raise ValidationFailed(problems[0].message_vi, problems[0].message_en,
+                               problems=problems)
     seen: dict[tuple[object, ...], DocumentRef] = {}
     for ref in refs:
         if ref.key in seen and seen[ref.key].issued_on != ref.issued_on:
@@ -114,6 +116,39 @@ def parse_evidence(texts: Sequence[str], today: date) -> list[DocumentRef]:
             )
         seen[ref.key] = ref
     return list({r.key: r for r in refs}.values())
+
+
+def check_command(rt: Runtime, trigger: str, actor: Actor, evidence: Sequence[str],
+                  result: str, note: str, on: date | None) -> list[DocumentRef]:
+    """Everything about a transition's input that can be checked without the task: dates in
+    the texts, each document reference, a date in the future, and the workflow's guards
+    (evidence, result, reason required). Refuses with ALL the problems at once, so a form
+    marks every wrong field in one go; returns the parsed references."""
+    today = rt.today()
+    problems: list[Problem] = []
+    refs: list[DocumentRef] = []
+    for text, name in ((result, "result"), (note, "note")):
+        try:
+            check_dates(text, name)
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+    try:
+        refs = parse_evidence(evidence, today)
+    except ValidationFailed as exc:
+        problems.extend(exc.problems)
+    if on is not None and on > today:
+        problems.append(Problem(
+            "on", f"Ngày thực hiện {format_date_vi(on)} ở tương lai (hôm nay "
+                  f"{format_date_vi(today)})", "the stated date is in the future"))
+    command = Command(trigger=trigger, actor=actor.name, role=actor.role,
+                      evidence=list(evidence), result=result, note=note)
+    guard = rt.machine.guard_problems(command)
+    known = {p.field.split("[", 1)[0] for p in problems}
+    problems += [p for p in guard if p.field not in known]
+    if problems:
+        raise ValidationFailed(problems[0].message_vi, problems[0].message_en,
+                               problems=problems)
+    return refs
 
 
 def _check_version(task: Task, expected: int | None, key: TaskKey) -> None:
@@ -172,14 +207,7 @@ def transition(
     linked to the new history row."""
     today = rt.today()
     result, note = nfc(result), nfc(note)
-    check_dates(result, "result")
-    check_dates(note, "note")
-    refs = parse_evidence(evidence, today)
-    if on is not None and on > today:
-        raise ValidationFailed(
-            f"Ngày thực hiện {format_date_vi(on)} ở tương lai (hôm nay {format_date_vi(today)})",
-            "the stated date is in the future", field="on",
-        )
+    refs = check_command(rt, trigger, actor, evidence, result, note, on)
     with rt.db.transaction() as session:
         unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
@@ -397,6 +425,10 @@ def _view(rt: Runtime, unit: Unit, task: Task, d: PlanTask) -> TaskView:
     )
 
 
+def _has_words(haystack: str, words: Sequence[str]) -> bool:
+    return all(w in haystack for w in words)
+
+
 def list_tasks(
     rt: Runtime,
     unit_slug: str,
@@ -431,7 +463,8 @@ def list_tasks(
         views = [v for v in views if v.owner and f in fold(v.owner)]
     if overdue:
         views = [v for v in views if v.timeliness == "open_overdue"]
-    if search:
-        f = fold(search)
-        views = [v for v in views if f in fold(v.text) or f in fold(v.result or "")]
+    if search:  # every word, in any order, with or without diacritics
+        words = fold(search).split()
+        views = [v for v in views
+                 if _has_words(f"{fold(v.text)}\n{fold(v.result or '')}", words)]
     return views

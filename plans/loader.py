@@ -15,9 +15,37 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from engine.settings import get_settings
 from plans.errors import DataFileError, FileProblem, SpecProblems
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def max_data_file_bytes() -> int:
+    """Largest data file read (bytes of UTF-8), checked before YAML sees a character
+    (`CCHC_MAX_DATA_FILE_BYTES`, 4 MiB: the whole country's units list is well under 1 MB)."""
+    return get_settings().max_data_file_bytes
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """The safe loader, refusing aliases (`*name`, also in `<<: *name`) as it meets them.
+
+    Why: a few hundred bytes of nested aliases ("billion laughs") expand to gigabytes when the
+    tree is walked; data files a clerk edits never need them. The refusal happens while the
+    node tree is composed, before anything is expanded.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _AliasRefused(event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+class _AliasRefused(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
 
 _PYDANTIC_VI = {
     "missing": "thiếu trường bắt buộc",
@@ -80,6 +108,10 @@ def _nfc_tree(value: Any) -> Any:
 
 def read_text(path: Path) -> str:
     try:
+        limit = max_data_file_bytes()
+        size = path.stat().st_size
+        if size > limit:
+            raise _size_problem(str(path), size, limit)
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataFileError(
@@ -92,11 +124,34 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+def _size_problem(source: str, size: int, limit: int) -> DataFileError:
+    return DataFileError(
+        [FileProblem(source, "", None,
+                     f"tệp quá lớn ({size:,} byte; tối đa {limit:,} byte)".replace(",", "."),
+                     f"file too large ({size} bytes; at most {limit})")])
+
+
 def parse_model(model: type[M], text: str, source: str) -> M:
-    """Validate YAML `text` against `model`; `source` names the file in errors."""
+    """Validate YAML `text` against `model`; `source` names the file in errors.
+
+    Refused before anything is expanded: a text above `max_data_file_bytes()` and any alias.
+    """
+    limit = max_data_file_bytes()
+    if len(text) > limit or len(text.encode("utf-8")) > limit:
+        raise _size_problem(source, len(text.encode("utf-8")), limit)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = _NoAliasLoader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        finally:
+            loader.dispose()
+    except _AliasRefused as exc:
+        raise DataFileError(
+            [FileProblem(source, "", exc.line,
+                         "không dùng bí danh YAML (*tên, <<: *tên): hãy chép nội dung ra",
+                         "YAML aliases (*name) are not allowed: write the content out")]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -231,12 +231,12 @@ def test_secure_cookie_flag_follows_the_setting(sqlite_rt: Runtime) -> None:
 def test_navigation_follows_the_role(web: Web) -> None:
     web.login("thamdinh.nt")
     page = web.client.get("/dashboard").text
-    assert ">Thành phố<" in page and ">Nhiệm vụ<" not in page and ">Nhắc việc<" not in page
+    assert ">Các xã, phường<" in page and ">Nhiệm vụ<" not in page and ">Nhắc việc<" not in page
     assert "thành phố Nha Trang" in page
     web.client.post("/logout", data={"csrf_token": web.token("/dashboard")})
     web.login("quantri")
     page = web.client.get("/dashboard").text
-    assert ">Nhắc việc<" in page and ">Thành phố<" in page and "Toàn hệ thống" in page
+    assert ">Nhắc việc<" in page and ">Các xã, phường<" in page and "Toàn hệ thống" in page
 
 
 def test_login_never_redirects_off_site(web: Web) -> None:

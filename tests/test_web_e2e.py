@@ -215,7 +215,7 @@ def test_leader_freezes_the_quarter_and_downloads_the_appendices(
 def test_reviewer_sees_the_city_overview_read_only(browser: Any, server: LiveServer) -> None:
     page = open_as(browser, server, "reviewer")
     shot(page, "dashboard-reviewer-desktop")
-    page.click("nav.mainnav >> text=Thành phố")
+    page.click("nav.mainnav >> text=Các xã, phường")
     page.wait_for_url("**/city")
     row = page.locator(f"tr[data-unit='{UNIT}']")
     assert "xã Vĩnh Thạnh" in row.inner_text()

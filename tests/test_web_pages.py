@@ -41,6 +41,7 @@ from engine.reminders import outbox
 from engine.report_reader import read_docx, read_xlsx
 from engine.runtime import Runtime, open_runtime
 from engine.tasks import TaskKey
+from engine.text import fold
 from web import create_app
 from web.settings import WebSettings
 
@@ -353,10 +354,13 @@ def test_stale_version_shows_the_conflict_and_keeps_the_input(login: Login, rt: 
                      data=complete_form(officer, before[0]))  # the version read before
     assert r.status_code == 409
     shown = text_of(r.text)
-    assert (f"Nhiệm vụ 5 đã được người khác cập nhật (phiên bản hiện tại {before[0] + 1}, "
-            f"bạn đang sửa phiên bản {before[0]}); hãy tải lại rồi thử lại") in shown
+    assert "vừa được người khác cập nhật" in shown
+    assert "Nội dung bạn nhập vẫn còn nguyên" in shown
+    assert "tải lại" not in shown  # reloading would lose what was typed
     assert html.escape(RESULT) in r.text  # what was typed is still there
     assert "Công chức Tư pháp - Hộ tịch" in shown  # and the page shows the current task
+    # the form now carries the current version: sending it again saves
+    assert f'name="version" value="{after_assign[0]}"' in r.text
     assert state_of(rt, OPEN_TASK) == after_assign
     r = officer.post(url(OPEN_TASK, "/note"),
                      data={"csrf_token": csrf(officer), "version": str(before[0]),
@@ -457,7 +461,7 @@ def test_oversize_pdf_is_refused(login: Login, rt: Runtime) -> None:
 # ---------------------------------------------------------------- list and search
 
 
-def test_search_without_diacritics_finds_the_vietnamese_text(login: Login) -> None:
+def test_search_without_diacritics_finds_the_vietnamese_text(login: Login, rt: Runtime) -> None:
     client = login("officer")
     def found(query: str) -> list[str]:
         page = client.get(f"/units/{UNIT}/tasks", params={"q": query}).text
@@ -466,9 +470,20 @@ def test_search_without_diacritics_finds_the_vietnamese_text(login: Login) -> No
     plain = found("cong khai")
     assert plain and plain == found("công khai") == found("CÔNG KHAI") == found("Cong Khai")
     assert "cchc-2023/1" in plain  # "Cập nhật, công khai đầy đủ thông tin…"
-    assert "Tìm thấy 22 trên 124 nhiệm vụ" in text_of(
+    both = [t for t in api.list_tasks(rt, UNIT)
+            if "cong" in fold(t.text + " " + (t.result or ""))
+            and "khai" in fold(t.text + " " + (t.result or ""))]
+    assert len(both) > 25  # more than one page
+    assert f"Tìm thấy {len(both)} trên 124 nhiệm vụ" in text_of(
         client.get(f"/units/{UNIT}/tasks", params={"q": "cong khai"}).text)
     assert found("khong co nhiem vu nao nhu the nay") == []
+    # words in any order, without diacritics: "Khảo sát sự hài lòng …"
+    any_order = found("khao sat hai long")
+    assert any_order and any_order == found("hai long khao sat") == found("HÀI LÒNG sát khảo")
+    for ref in any_order:
+        plan, code = ref.split("/")
+        text = fold(api.get_task(rt, TaskKey(UNIT, plan, code)).text)
+        assert all(w in text for w in ("khao", "sat", "hai", "long"))
 
 
 def test_task_list_filters(login: Login) -> None:

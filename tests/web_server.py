@@ -24,7 +24,7 @@ from types import TracebackType
 import uvicorn
 from argon2 import PasswordHasher
 
-from engine import accounts
+from engine import accounts, clock
 from engine.clock import VN_TZ, Clock
 from engine.runtime import Runtime, open_runtime
 from web.app import create_app
@@ -73,12 +73,7 @@ def demo_database(directory: Path, *, freeze: bool = False) -> Path:
 
 def running_clock(start: datetime = DEMO_NOW) -> Clock:
     """A clock that reads `start` now and runs on in real time."""
-    origin = time.monotonic()
-
-    def now() -> datetime:
-        return start + timedelta(seconds=time.monotonic() - origin)
-
-    return now
+    return clock.running_clock(start)
 
 
 def seed_failed_reminders(rt: Runtime, now: datetime = DEMO_NOW) -> list[int]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -121,12 +121,27 @@ def error_response(request: Request, exc: CchcError | DataFileError, status: int
 # ---------------------------------------------------------------- handlers
 
 
+def _return_to(request: Request) -> str | None:
+    """Where to come back after logging in: the page asked for; for a form sent after the
+    session ended, the page the form was on (its same-site Referer) — the browser keeps what
+    was typed (static/app.js) and puts it back there."""
+    if request.method == "GET":
+        if request.url.path in ("/", "/login"):
+            return None
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/") \
+            or referer.path in ("/", "/login"):
+        return None
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
 async def _cchc_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CchcError)
     if isinstance(exc, LoginRequired) and not wants_json(request):
         target = "/login"
-        if request.method == "GET" and request.url.path not in ("/", "/login"):
-            path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        path = _return_to(request)
+        if path is not None:
             target += "?next=" + quote(path, safe="")
         return RedirectResponse(target, status_code=303)
     headers = {"WWW-Authenticate": "Bearer"} if status_for(exc) == 401 else None
@@ -284,9 +299,9 @@ def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -
 
     app.include_router(auth.router)
     app.include_router(pages.router)
-    from web.routes import admin, city, obligations, reports, tasks
+    from web.routes import admin, behind, city, obligations, reports, tasks
 
-    for module in (tasks, obligations, reports, city, admin):
+    for module in (tasks, behind, obligations, reports, city, admin):
         app.include_router(module.router)
 
     from web import api as json_api

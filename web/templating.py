@@ -35,6 +35,7 @@ class NavItem:
     label: str
     path: str
     roles: frozenset[str]
+    badge: str | None = None  # a key of `nav_badges` (the count shown next to the label)
 
 
 _ALL = frozenset({"officer", "leader", "reviewer", "admin"})
@@ -42,10 +43,12 @@ _UNIT = frozenset({"officer", "leader", "admin"})
 #: The menu. Pages helpers: change paths here when the pages exist; order is display order.
 NAV: list[NavItem] = [
     NavItem("Tổng quan", "/dashboard", _ALL),
-    NavItem("Nhiệm vụ", "/tasks", _UNIT),
-    NavItem("Báo cáo định kỳ", "/obligations", _UNIT),
+    NavItem("Việc của tôi", "/my-tasks", frozenset({"officer", "leader"}), badge="mine"),
+    NavItem("Nhiệm vụ", "/tasks", _UNIT, badge="overdue"),
+    NavItem("Tiến độ theo người", "/behind", frozenset({"leader", "admin"})),
+    NavItem("Báo cáo định kỳ", "/obligations", _UNIT, badge="obligations_overdue"),
     NavItem("Chốt số liệu", "/reports", _UNIT),
-    NavItem("Thành phố", "/city", frozenset({"reviewer", "admin"})),
+    NavItem("Các xã, phường", "/city", frozenset({"reviewer", "admin"})),
     NavItem("Nhắc việc", "/admin/outbox", frozenset({"admin"})),
     NavItem("Cán bộ", "/admin/people", frozenset({"admin"})),
     NavItem("Đơn vị", "/admin/units", frozenset({"admin"})),
@@ -126,6 +129,55 @@ def csrf_token_global(ctx: Context) -> str:
     return csrf_token(ctx["request"])
 
 
+@pass_context
+def page_url_global(ctx: Context, **changes: object) -> str:
+    """`{{ page_url(trang=2) }}`: this page's address with query parameters changed."""
+    from web.lists import page_url
+
+    return page_url(ctx["request"], **changes)
+
+
+#: A task due within this many days is shown amber ("sắp đến hạn").
+SOON_DAYS = 7
+
+
+@pass_context
+def due_soon(ctx: Context, due: date | None) -> bool:
+    """Due from today to `SOON_DAYS` days ahead (an overdue date is not "soon")."""
+    if due is None:
+        return False
+    today: date = ctx["request"].app.state.rt.today()
+    return 0 <= (due - today).days <= SOON_DAYS
+
+
+@pass_context
+def nav_badges(ctx: Context) -> dict[str, tuple[int, str]]:
+    """The counts in the menu (count, kind: "late" red or "" grey), once per request: the
+    user's open tasks, the commune's overdue tasks and overdue sub-reports."""
+    request: Request = ctx["request"]
+    cached: dict[str, tuple[int, str]] | None = getattr(request.state, "nav_badges", None)
+    if cached is not None:
+        return cached
+    user = optional_user(request)
+    out: dict[str, tuple[int, str]] = {}
+    if user is not None and user.role in ("officer", "leader") and user.unit_slug:
+        from engine import dashboard
+        from engine.tasks import list_tasks
+
+        rt = request.app.state.rt
+        tasks = list_tasks(rt, user.unit_slug)
+        person = dashboard.person_of(rt, user)
+        if person is not None:
+            mine = dashboard.owned_by(rt, tasks, person)
+            late = any(dashboard.is_overdue(t) for t in mine)
+            out["mine"] = (len(mine), "late" if late else "")
+        out["overdue"] = (sum(1 for t in tasks if dashboard.is_overdue(t)), "late")
+        out["obligations_overdue"] = (len(dashboard.obligations_overdue(rt, user.unit_slug)),
+                                      "late")
+    request.state.nav_badges = out
+    return out
+
+
 def _context(request: Request) -> dict[str, Any]:
     user = optional_user(request)
     return {
@@ -146,7 +198,8 @@ def make_templates() -> Jinja2Templates:
     env.filters.update(date_vi=date_vi, datetime_vi=datetime_vi, when_vi=when_vi,
                        state_label=state_label, role_label=role_label,
                        timeliness_label=timeliness_label)
-    env.globals.update(csrf_input=csrf_input, csrf_token=csrf_token_global)
+    env.globals.update(csrf_input=csrf_input, csrf_token=csrf_token_global,
+                       page_url=page_url_global, due_soon=due_soon, nav_badges=nav_badges)
     return Jinja2Templates(env=env, context_processors=[_context])
 
 

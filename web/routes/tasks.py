@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -19,13 +20,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from engine import access, api, attachments, dashboard
 from engine.accounts import UserView
-from engine.errors import Conflict, TransitionNotAllowed, ValidationFailed
+from engine.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
 from engine.people import list_people
 from engine.runtime import Runtime
 from engine.tasks import TaskKey
+from web import lists
 from web.deps import CurrentUser, Rt, Settings
 from web.routes.common import FormErrors, content_disposition, parse_date_vi, status_of
-from web.templating import render
+from web.templating import render, timeliness_label
 
 router = APIRouter()
 
@@ -40,8 +42,14 @@ OK_MESSAGES = {
     "assign": "Đã phân công người phụ trách",
     "deadline": "Đã đặt thời hạn",
     "note": "Đã ghi nhận tiến độ",
+    "instruction": "Đã ghi ý kiến chỉ đạo",
 }
 FormFields = set[str]
+#: A change refused because someone saved the task in between: the page shows their change
+#: (history) and the form again with what was typed, ready to send once more.
+CONFLICT_MESSAGE = ("Chưa lưu: trong lúc bạn nhập, nhiệm vụ này vừa được người khác cập nhật "
+                    "(xem phần Lịch sử cập nhật). Nội dung bạn nhập vẫn còn nguyên trong biểu "
+                    "mẫu bên dưới; hãy xem lại rồi bấm lưu một lần nữa.")
 
 
 def task_url(key: TaskKey) -> str:
@@ -92,11 +100,24 @@ def _opt(value: str | None) -> str | None:
     return value or None
 
 
+#: "Xuất Excel" of the task list: the columns after STT.
+EXPORT_COLUMNS = ["Phụ lục", "Số", "Nội dung", "Phụ trách", "Thời hạn", "Hạn (ngày)",
+                  "Trạng thái", "Đúng hạn / quá hạn", "Kết quả"]
+#: The list's orders: appendix order (the report's) or the order work is done in.
+SORTS = {"phu-luc": "Theo thứ tự phụ lục", "han": "Việc cần làm trước (quá hạn, gần hạn)"}
+
+
 @router.get("/units/{unit}/tasks", include_in_schema=False)
 def task_list(request: Request, unit: str, rt: Rt, user: CurrentUser,
               plan: str | None = None, section: str | None = None, state: str | None = None,
               owner: str | None = None, overdue: bool = False, mine: bool = False,
-              q: str | None = None) -> Response:
+              q: str | None = None, done: bool = False, sort: str | None = None,
+              person_id: int | None = None, unassigned: bool = False,
+              trang: str | None = None) -> Response:
+    """The commune's tasks. `mine=1` ("Việc của tôi") lists the user's open tasks — the
+    dashboard's count — and `done=1` adds the finished ones after them; `sort=han` (the
+    default for "mine") puts overdue first, then by due date. Paged (`trang`), `xuat=xlsx`
+    exports every row the filters keep."""
     access.require_read(rt, user, unit)
     plan, section, state, owner, q = map(_opt, (plan, section, state, owner, q))
     if section and "|" in section:  # "cchc-2023|II" from the grouped picker
@@ -105,19 +126,43 @@ def task_list(request: Request, unit: str, rt: Rt, user: CurrentUser,
     tasks = api.list_tasks(rt, unit, plan=plan, section=section, state=state, owner=owner,
                            overdue=overdue, search=q)
     person = dashboard.person_of(rt, user) if user.unit_slug == unit else None
+    mine = mine and person is not None
     if mine and person is not None:
-        tasks = dashboard.owned_by(rt, tasks, person, open_only=False)
+        tasks = dashboard.owned_by(rt, tasks, person, open_only=not done)
+    chosen = None
+    if person_id is not None:  # a row of "who is behind"
+        chosen = next((p for p in list_people(rt, unit) if p.id == person_id), None)
+        if chosen is None:
+            raise NotFound(f"Không có cán bộ số {person_id} trong đơn vị này",
+                           f"person {person_id} not in unit '{unit}'", field="person_id")
+        tasks = dashboard.owned_by(rt, tasks, chosen, open_only=False)
+    if unassigned:
+        tasks = [t for t in tasks if not t.owner]
+    sort = sort if sort in SORTS else ("han" if mine else "phu-luc")
+    if sort == "han":
+        tasks = dashboard.work_order(rt, tasks)
     plans = dashboard.unit_plans(rt, unit)
+    appendix = {p.id: p.appendix_number for p in plans}
+    if lists.wants_xlsx(request):
+        return lists.xlsx_response("Nhiệm vụ", EXPORT_COLUMNS, [
+            [f"Phụ lục {appendix.get(t.plan, '')}", t.code, t.text, t.owner, t.deadline,
+             t.due_on, t.state_label, timeliness_label(t.timeliness), t.result]
+            for t in tasks], f"nhiem-vu_{unit}")
     sections = [s for p in plans for s in dashboard.plan_sections(rt, p.id)]
     owners = sorted({t.owner for t in all_tasks if t.owner})
     states = [(s.name, s.label) for s in rt.machine.definition.states]
     return render(request, "tasks.html", {
-        "title": "Nhiệm vụ", "nav_path": "/tasks", "unit": dashboard.unit_view(rt, unit),
-        "tasks": tasks, "total": len(all_tasks), "plans": plans, "sections": sections,
-        "owners": owners, "states": states, "person": person,
+        "title": "Việc của tôi" if mine else "Nhiệm vụ",
+        "nav_path": "/my-tasks" if mine else "/tasks", "unit": dashboard.unit_view(rt, unit),
+        "page": lists.paginate(tasks, trang), "total": len(all_tasks), "plans": plans,
+        "appendix": appendix, "sections": sections, "owners": owners, "states": states,
+        "person": person, "sorts": SORTS, "chosen": chosen,
         "filters": {"plan": plan or "", "section": section or "", "state": state or "",
-                    "owner": owner or "", "overdue": overdue, "mine": mine, "q": q or ""},
-        "filtered": any((plan, section, state, owner, overdue, mine, q)),
+                    "owner": owner or "", "overdue": overdue, "mine": mine, "q": q or "",
+                    "done": done, "sort": sort, "person_id": person_id or "",
+                    "unassigned": unassigned},
+        "filtered": any((plan, section, state, owner, overdue, q, chosen, unassigned)),
+        "more_filters": any((plan, section, state, owner)),
     })
 
 
@@ -126,7 +171,8 @@ def task_list(request: Request, unit: str, rt: Rt, user: CurrentUser,
 
 def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
               status_code: int = 200, form: dict[str, Any] | None = None,
-              errors: FormErrors | None = None, ok: str | None = None) -> Response:
+              errors: FormErrors | None = None, ok: str | None = None,
+              open_form: str | None = None) -> Response:
     access.require_read(rt, user, key.unit)
     task = api.get_task(rt, key)
     history = api.history(rt, key)
@@ -153,7 +199,11 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
         "can_deadline": access.can(rt, user, "task.deadline", key.unit),
         "can_note": access.can(rt, user, "task.note", key.unit),
         "can_attach": access.can(rt, user, "task.attach", key.unit),
-        "people": list_people(rt, key.unit) if can_assign else [],
+        "owner_groups": [(g, list(items)) for g, items in groupby(
+            dashboard.owner_choices(list_people(rt, key.unit)) if can_assign else [],
+            key=lambda c: c[0])],
+        "instructions": [h for h in history if h.event == "note" and h.role == "leader"],
+        "open_form": open_form,
         "form": form or {}, "errors": errors or FormErrors(),
         "messages": [("ok", message)] if message and not errors else [],
     }, status_code=status_code)
@@ -161,8 +211,9 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
 
 @router.get("/units/{unit}/tasks/{plan}/{code}", include_in_schema=False)
 def task_detail(request: Request, unit: str, plan: str, code: str, rt: Rt, user: CurrentUser,
-                ok: str | None = None) -> Response:
-    return task_page(request, rt, user, TaskKey(unit, plan, code), ok=ok)
+                ok: str | None = None, form: str | None = None) -> Response:
+    """One task; `?form=complete` opens that form (the quick buttons under the title)."""
+    return task_page(request, rt, user, TaskKey(unit, plan, code), ok=ok, open_form=form)
 
 
 Refusal = (ValidationFailed, Conflict, TransitionNotAllowed)
@@ -172,6 +223,8 @@ def _refused(request: Request, rt: Runtime, user: UserView, key: TaskKey,
              exc: ValidationFailed | Conflict | TransitionNotAllowed, form: dict[str, Any],
              shown: FormFields) -> Response:
     errors = FormErrors.of(exc, {"doc": "docs", "owner": "owner"}, shown)
+    if isinstance(exc, Conflict):  # keep what was typed; the form now carries the new version
+        errors = FormErrors(general=[CONFLICT_MESSAGE])
     return task_page(request, rt, user, key, status_code=status_of(exc), form=form,
                      errors=errors)
 
@@ -216,6 +269,12 @@ def task_assign(request: Request, unit: str, plan: str, code: str, rt: Rt, user:
     access.require(rt, user, "task.assign", unit)
     key = TaskKey(unit, plan, code)
     try:
+        choices = dashboard.owner_choices(list_people(rt, unit))
+        if owner not in {value for _group, value, _label in choices}:
+            raise ValidationFailed(
+                "Hãy chọn người phụ trách trong danh sách cán bộ của đơn vị"
+                + (f" ('{owner}' không có trong danh sách)" if owner.strip() else ""),
+                "the owner must be one of the unit's people", field="owner", value=owner)
         api.assign(rt, key, owner, access.actor_for(user), expected_version=version)
     except Refusal as exc:
         return _refused(request, rt, user, key, exc, {"name": "assign", "owner": owner},
