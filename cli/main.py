@@ -21,6 +21,7 @@ from cli.output import console, emit_json, fail, vn_time
 from cli.reminders import obligation_app, people_app, reminders_app
 from cli.web import serve as web_serve
 from cli.web import user_app as web_user_app
+from cli.zalo import zalo_app
 from engine import api
 from engine.clock import VN_TZ, fixed_clock
 from engine.errors import CchcError
@@ -50,6 +51,7 @@ app.add_typer(reminders_app, name="reminders")  # cli/reminders.py: preview, rul
 reminders_app.command("run-once")(run_once_command)  # cli/outbox.py: one sweep + dispatch
 app.add_typer(outbox_app, name="outbox")  # cli/outbox.py: reminder log, retry
 app.add_typer(scheduler_app, name="scheduler")  # cli/outbox.py: the long-running timer
+app.add_typer(zalo_app, name="zalo")  # cli/zalo.py: the OA's tokens (authorize, status)
 
 T = TypeVar("T")
 

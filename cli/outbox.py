@@ -34,7 +34,8 @@ DemoOpt = Annotated[bool, typer.Option(
     "--demo", help="Chạy thử: đường dẫn trong lời nhắc trỏ về http://127.0.0.1:8000 khi chưa "
     "đặt CCHC_WEB_BASE_URL")]
 
-KIND_LABELS = {"task": "Nhiệm vụ", "obligation": "Báo cáo", "snapshot": "Chốt số liệu"}
+KIND_LABELS = {"task": "Nhiệm vụ", "obligation": "Báo cáo", "snapshot": "Chốt số liệu",
+               "alert": "Cảnh báo hệ thống"}
 CHANNEL_LABELS = {"email": "Email", "zalo": "Zalo"}
 
 
@@ -55,6 +56,7 @@ def step_label(step: str) -> str:
         "overdue": f"quá hạn {n} ngày làm việc",
         "escalate": "báo lãnh đạo",
         "snapshot": "báo chốt số liệu",
+        "alert": "báo quản trị viên",
     }.get(name, step)
 
 
@@ -64,6 +66,19 @@ def _when(value: object) -> str:
     return vn_time(value).strftime("%d/%m/%Y %H:%M") if isinstance(value, datetime) else "—"
 
 
+def channel_label(r: OutboxRow) -> str:
+    """The row's channel, and where the reminder went instead / came from: "Zalo → Email"
+    (this channel could not reach the person), "Email (thay Zalo)" (the one that delivered)."""
+    label = CHANNEL_LABELS.get(r.channel, r.channel)
+    to = r.detail.get("fallback_to")
+    if r.state == ob.FALLBACK and isinstance(to, str):
+        return f"{label} → {CHANNEL_LABELS.get(to, to)}"
+    came = r.payload.get("fallback_from_channel")
+    if isinstance(came, str):
+        return f"{label} (thay {CHANNEL_LABELS.get(came, came)})"
+    return label
+
+
 def _item(r: OutboxRow) -> str:
     return f"{KIND_LABELS.get(r.item_kind, r.item_kind)} #{r.item_id}"
 
@@ -71,7 +86,7 @@ def _item(r: OutboxRow) -> str:
 @outbox_app.command("list")
 def outbox_list(
     state: Annotated[str | None, typer.Option(
-        help="pending, sending, sent, failed, cancelled, fallback")] = None,
+        help="pending, sending, sent, failed, cancelled, fallback, unknown")] = None,
     unit: Annotated[str | None, typer.Option(help="Mã đơn vị")] = None,
     limit: Annotated[int, typer.Option(help="Số dòng tối đa (mới nhất trước)")] = 100,
     db: DbOpt = None, json_: JsonOpt = False,
@@ -88,7 +103,7 @@ def outbox_list(
         for r in rows:
             when = r.sent_at if r.state == ob.SENT else r.next_attempt_at
             table.add_row(str(r.id), r.state_label, names.get(r.person_id, f"#{r.person_id}"),
-                          CHANNEL_LABELS.get(r.channel, r.channel), _item(r),
+                          channel_label(r), _item(r),
                           format_date_vi(r.due_on), step_label(r.step), _when(when),
                           str(r.attempts), r.last_error or "")
         console.print(table)
@@ -111,7 +126,7 @@ def outbox_show(row_id: Annotated[int, typer.Argument(help="Số thư nhắc")],
         name = ob.people_names(rt, [r.person_id]).get(r.person_id, f"#{r.person_id}")
         lines = [
             f"[bold]Thư nhắc số {r.id}[/bold] — {r.state_label}",
-            f"Người nhận: {name} · Kênh: {CHANNEL_LABELS.get(r.channel, r.channel)}",
+            f"Người nhận: {name} · Kênh: {channel_label(r)}",
             f"Việc: {_item(r)} · Hạn: {format_date_vi(r.due_on)} · Lời nhắc: "
             f"{step_label(r.step)} · Ngày gửi dự kiến: {format_date_vi(r.send_on)}",
             f"Số lần gửi: {r.attempts} · Lần gửi tới: {_when(r.next_attempt_at)}",
@@ -137,7 +152,7 @@ def outbox_show(row_id: Annotated[int, typer.Argument(help="Số thư nhắc")],
         if r.errors:
             table = Table("Lúc", "Lần", "Loại", "Lý do")
             kinds = {"transient": "tạm thời", "permanent": "vĩnh viễn",
-                     "fallback": "chuyển kênh"}
+                     "fallback": "chuyển kênh", "unknown": "không rõ kết quả"}
             for e in r.errors:
                 table.add_row(str(e.get("at", ""))[:16].replace("T", " "),
                               str(e.get("attempt", "")), kinds.get(str(e.get("kind")), "?"),
@@ -233,7 +248,9 @@ def run_once_command(
                       f"({d.sent} lời nhắc).")
         extra = [(d.cancelled, "hủy vì việc đã xong hoặc đã đổi"),
                  (d.deferred, "hoãn đến giờ gửi"), (d.retried, "sẽ gửi lại"),
-                 (d.fallback, "chuyển kênh khác"), (d.failed, "gửi không được")]
+                 (d.fallback, "chuyển kênh khác"), (d.failed, "gửi không được"),
+                 (d.unknown, "không rõ đã đến chưa (không tự gửi lại)"),
+                 (d.alerts, "cảnh báo gửi quản trị viên (kênh hỏng)")]
         for n, label in extra:
             if n:
                 console.print(f"  {n} lời nhắc {label}.")

@@ -12,8 +12,9 @@ Template variables (the same for every template):
   so_qua_han    how many of them are overdue (int)
   don_vi        unit name(s) of the items ("xã Vĩnh Thạnh"; "" when none)
   escalation    True when the digest tells a leader about overdue work of others
-  urgency       the digest's most urgent item: "escalation", "overdue", "today", "soon"
-                (≤ 3 days left) or "ahead" — the subject's wording follows it
+  urgency       the digest's most urgent item: "escalation", "alert" (a channel is broken,
+                to the admin), "overdue", "today", "soon" (≤ 3 days left) or "ahead" — the
+                subject's wording follows it
   ngay_gui      send date, dd/mm/yyyy
   app_url       link to the application ("" when not configured)
   link          absolute link of the first item, else `app_url`
@@ -82,7 +83,8 @@ OA_TABLE_KEY_LIMIT = 25
 OA_TABLE_VALUE_LIMIT = 100
 OA_BUTTON_TITLE_LIMIT = 100
 
-KIND_LABELS = {"task": "Nhiệm vụ", "obligation": "Báo cáo"}
+KIND_LABELS = {"task": "Nhiệm vụ", "obligation": "Báo cáo", "snapshot": "Chốt số liệu",
+               "alert": "Cảnh báo"}
 
 _SPACES = re.compile(r"\s+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -128,6 +130,8 @@ def urgency(items: list[DueItem], escalation: bool) -> str:
     """The digest's most urgent item, for the subject: escalation, overdue, today, soon, ahead."""
     if escalation:
         return "escalation"
+    if any(i.kind == "alert" for i in items):
+        return "alert"
     if not items:
         return "ahead"
     nearest = min(i.days for i in items)

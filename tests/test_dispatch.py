@@ -244,7 +244,9 @@ def test_transient_errors_back_off_exponentially_then_fail(rt: Runtime) -> None:
         report = dispatch(rt, now, {"email": email_}, instance="A", retry=policy, rng=rng)
         assert report.retried == 1
         [r] = rows(rt)
-        assert (r.state, r.attempts, r.last_error) == ("pending", attempt, "421 try later")
+        assert (r.state, r.attempts, r.last_error) == (
+            "pending", attempt, "máy chủ thư tạm thời chưa nhận thư, sẽ gửi lại sau "
+            "(421 try later)")
         delay = ob.db_time(r.next_attempt_at) - now
         base = 60 * 2 ** (attempt - 1)
         assert timedelta(seconds=base / 2) <= delay <= timedelta(seconds=base)
@@ -257,7 +259,8 @@ def test_transient_errors_back_off_exponentially_then_fail(rt: Runtime) -> None:
     assert report.failed == 1
     [r] = rows(rt)
     assert (r.state, r.attempts) == ("failed", 3)
-    assert r.last_error == "421 try later (đã thử 3 lần)"
+    assert r.last_error == ("máy chủ thư tạm thời chưa nhận thư, sẽ gửi lại sau (421 try later)"
+                            " (đã thử 3 lần)")
     errors = r.detail["errors"]
     assert isinstance(errors, list) and [e["kind"] for e in errors] == ["transient"] * 3
     # the same digest key across the retries (same Message-ID for the receiving side)
@@ -278,8 +281,10 @@ def test_permanent_error_fails_with_the_providers_reason(rt: Runtime) -> None:
                                                      code="550")])
     report = dispatch(rt, at(NOW), {"email": email_}, instance="A")
     assert (report.failed, report.sent) == (3, 0)
+    # the reason in Vietnamese for the officer, the server's reply kept for the admin
     assert {(r.state, r.last_error) for r in rows(rt)} == {
-        ("failed", "550 5.1.1 <nhi@…> mailbox unavailable")}
+        ("failed", "máy chủ thư từ chối địa chỉ người nhận (hộp thư không tồn tại hoặc sai "
+                   "địa chỉ) (550 5.1.1 <nhi@…> mailbox unavailable)")}
     # An admin fixes the address and retries: sent on the next run, same digest key.
     assert len(ob.retry_failed(rt, at("2023-11-14T09:00"), all_failed=True)) == 3
     report = dispatch(rt, at("2023-11-14T09:00"), {"email": email_}, instance="A")
@@ -298,7 +303,8 @@ def test_fallback_inserts_a_row_for_the_next_channel(rt: Runtime) -> None:
     assert (report.fallback, report.fallback_rows, report.sent) == (3, 3, 0)
     out = rows(rt)
     assert [r.state for r in out] == ["fallback"] * 3 + ["pending"] * 3
-    assert all(r.last_error == "not an OA follower" for r in out[:3])
+    assert all(r.last_error == "người nhận chưa quan tâm (theo dõi) OA (not an OA follower)"
+               for r in out[:3])
     assert [r.idempotency_key for r in out[3:]] == [
         r.idempotency_key.removesuffix(":zalo") + ":email" for r in out[:3]]
     assert all(r.payload["fallback_from"] == o.id for r, o in zip(out[3:], out[:3],

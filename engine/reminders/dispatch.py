@@ -39,6 +39,7 @@ from engine.clock import VN_TZ, local_date
 from engine.obligations import period_label
 from engine.people import owner_key, reachable
 from engine.reminders import outbox as ob
+from engine.reminders.alerts import queue_channel_alert
 from engine.reminders.installation import installation_id
 from engine.reminders.outbox import OutboxRow
 from engine.runtime import Runtime
@@ -55,6 +56,7 @@ from engine.text import format_date_vi
 from engine.timeliness import days_to_deadline
 from notifications.base import (
     Channel,
+    ChannelBroken,
     Delivery,
     DeliveryError,
     Digest,
@@ -64,7 +66,9 @@ from notifications.base import (
     PermanentError,
     Recipient,
     TransientError,
+    UnknownOutcome,
 )
+from notifications.reasons import vietnamese_reason
 
 Renderer = Callable[[Digest], Message]
 
@@ -162,6 +166,8 @@ class DispatchReport:
     failed: int = 0
     fallback: int = 0
     fallback_rows: int = 0  # rows inserted for the next channel
+    unknown: int = 0  # sent, no answer, not repeated (channel without idempotency key)
+    alerts: int = 0  # alert rows queued for a unit's admin (a channel broken)
     released: int = 0  # claimed but given back unsent (run out of lease time)
     lost: int = 0  # lease taken over by another worker before we could mark
     message_keys: list[str] = field(default_factory=list)
@@ -450,17 +456,34 @@ class Dispatcher:
             return TransientError(f"{type(exc).__name__}: {exc}")
 
     async def _send_all(self, jobs: list[_Job], deadline: float) -> None:
-        for i, job in enumerate(jobs):
-            if _time.monotonic() > deadline:
-                rest = [r for j in jobs[i:] for r in j.rows]
-                with ob.write_transaction(self.rt) as session:
-                    self.report.released += ob.release(session, rest,
-                                                       instance=self.instance, now=self.now)
-                return
-            outcome = await self._send(job)
-            if isinstance(outcome, Delivery):
-                _pause("after_send")
-            self._record(job, outcome)
+        """Send the digests, each channel with at most `Channel.concurrency` sends in flight,
+        channels side by side: a hung Zalo request delays neither e-mail nor other Zalo
+        sends beyond its own timeout. Each result is recorded as soon as it is known; jobs
+        not started by the lease deadline are given back."""
+        gates: dict[str, asyncio.Semaphore] = {}
+        for job in jobs:
+            if job.channel not in gates:
+                channel = self.channels.get(job.channel)
+                gates[job.channel] = asyncio.Semaphore(max(1, channel.concurrency
+                                                           if channel is not None else 1))
+        late: list[_Job] = []
+
+        async def one(job: _Job) -> None:
+            async with gates[job.channel]:
+                if _time.monotonic() > deadline:
+                    late.append(job)
+                    return
+                outcome = await self._send(job)
+                if isinstance(outcome, Delivery):
+                    _pause("after_send")
+                self._record(job, outcome)
+
+        await asyncio.gather(*(one(job) for job in jobs))
+        if late:
+            rest = [r for j in late for r in j.rows]
+            with ob.write_transaction(self.rt) as session:
+                self.report.released += ob.release(session, rest, instance=self.instance,
+                                                   now=self.now)
 
     # -- mark phase (a new transaction per digest) --
 
@@ -487,29 +510,46 @@ class Dispatcher:
                 self.report.messages += 1 if done else 0
                 self.report.message_keys.append(job.key)
             elif isinstance(outcome, FallbackError):
+                if isinstance(outcome, ChannelBroken):
+                    self.report.alerts += queue_channel_alert(
+                        session, unit_id=job.rows[0].unit_id, channel=job.channel,
+                        reason=vietnamese_reason(outcome), now=self.now)
                 done = self._fallback(session, job, outcome)
             elif isinstance(outcome, PermanentError):
                 done = ob.mark_failed(session, rows, instance=self.instance, now=self.now,
-                                      reason=outcome.reason, code=outcome.code)
+                                      reason=vietnamese_reason(outcome), code=outcome.code)
                 self.report.failed += done
+            elif isinstance(outcome, UnknownOutcome) and not self._idempotent(job.channel):
+                done = ob.mark_failed(
+                    session, rows, instance=self.instance, now=self.now,
+                    reason=(f"{vietnamese_reason(outcome)}; không gửi lại tự động để tránh "
+                            "gửi hai lần — hỏi người nhận, rồi gửi lại bằng cchc outbox retry"),
+                    kind="unknown", code=outcome.code, state=ob.UNKNOWN)
+                self.report.unknown += done
             else:
                 err = (outcome if isinstance(outcome, DeliveryError)
                        else TransientError(str(outcome)))
                 done = self._transient(session, job, err)
         self.report.lost += n - done
 
+    def _idempotent(self, channel: str) -> bool:
+        found = self.channels.get(channel)
+        return found is not None and found.idempotent
+
     def _transient(self, session: Session, job: _Job, err: DeliveryError) -> int:
         attempt = max(r.attempts - int(r.detail.get("attempts_at_retry") or 0)
                       for r in job.rows)
         if attempt >= self.retry.max_attempts:
+            reason = f"{vietnamese_reason(err)} (đã thử {attempt} lần)"
+            if self._next_channel(job) is not None:  # e.g. connection refused all day
+                return self._fallback(session, job, err, reason)
             done = ob.mark_failed(session, job.rows, instance=self.instance, now=self.now,
-                                  reason=f"{err.reason} (đã thử {attempt} lần)",
-                                  kind="transient", code=err.code)
+                                  reason=reason, kind="transient", code=err.code)
             self.report.failed += done
             return done
         at = self.now + self.retry.delay(attempt, self.rng)
         done = ob.mark_retry(session, job.rows, instance=self.instance, now=self.now,
-                             next_attempt_at=at, reason=err.reason, code=err.code)
+                             next_attempt_at=at, reason=vietnamese_reason(err), code=err.code)
         self.report.retried += done
         return done
 
@@ -526,11 +566,14 @@ class Dispatcher:
                 return name
         return None
 
-    def _fallback(self, session: Session, job: _Job, err: FallbackError) -> int:
+    def _fallback(self, session: Session, job: _Job, err: DeliveryError,
+                  reason: str | None = None) -> int:
         nxt = self._next_channel(job)
+        if reason is None:  # the dispatcher's own reasons (no code) are Vietnamese already
+            reason = err.reason if err.code is None else vietnamese_reason(err)
         if nxt is None:
             done = ob.mark_failed(session, job.rows, instance=self.instance, now=self.now,
-                                  reason=f"{err.reason}; không còn kênh nào khác",
+                                  reason=f"{reason}; không còn kênh nào khác",
                                   kind="fallback", code=err.code)
             self.report.failed += done
             return done
@@ -538,10 +581,11 @@ class Dispatcher:
             key=ob.key_for_channel(r.idempotency_key, r.channel, nxt), unit_id=r.unit_id,
             person_id=r.person_id, channel=nxt, item_kind=r.item_kind, item_id=r.item_id,
             due_on=r.due_on, step=r.step, send_on=r.send_on, not_before=self.now, now=self.now,
-            payload={**r.payload, "fallback_from": r.id}) for r in job.rows]
+            payload={**r.payload, "fallback_from": r.id,
+                     "fallback_from_channel": r.channel}) for r in job.rows]
         inserted = ob.insert_rows(session, values)
         done = ob.mark_failed(session, job.rows, instance=self.instance, now=self.now,
-                              reason=err.reason, kind="fallback", code=err.code,
+                              reason=reason, kind="fallback", code=err.code,
                               state=ob.FALLBACK, extra={"fallback_to": nxt})
         self.report.fallback += done
         self.report.fallback_rows += inserted

@@ -14,6 +14,9 @@ States (see docs/reminders.md for the diagram):
   failed    permanent error or too many attempts (`last_error`); `cchc outbox retry` revives it
   cancelled the item was done / its due date or owner changed before sending (`last_error`)
   fallback  this channel cannot reach the person; a row for the next channel was inserted
+  unknown   the request went out and no answer came (timeout) on a channel without an
+            idempotency key (Zalo): not repeated automatically; `cchc outbox retry` after
+            checking with the recipient
 
 Datetimes are written in Asia/Ho_Chi_Minh: SQLite stores them as local wall-clock text (without
 offset), so every value must use the same zone for comparisons in SQL to hold; PostgreSQL stores
@@ -49,8 +52,10 @@ SENT: Final = "sent"
 FAILED: Final = "failed"
 CANCELLED: Final = "cancelled"
 FALLBACK: Final = "fallback"
-STATES: Final = (PENDING, SENDING, SENT, FAILED, CANCELLED, FALLBACK)
-FINAL_STATES: Final = frozenset({SENT, FAILED, CANCELLED, FALLBACK})
+UNKNOWN: Final = "unknown"
+STATES: Final = (PENDING, SENDING, SENT, FAILED, CANCELLED, FALLBACK, UNKNOWN)
+FINAL_STATES: Final = frozenset({SENT, FAILED, CANCELLED, FALLBACK, UNKNOWN})
+RETRYABLE: Final = frozenset({FAILED, UNKNOWN})
 
 STATE_LABELS: Final[Mapping[str, str]] = {
     PENDING: "Chờ gửi",
@@ -59,6 +64,7 @@ STATE_LABELS: Final[Mapping[str, str]] = {
     FAILED: "Gửi không được",
     CANCELLED: "Đã hủy",
     FALLBACK: "Chuyển kênh khác",
+    UNKNOWN: "Không rõ đã đến chưa",
 }
 
 INSERT_BATCH: Final = 500  # rows per INSERT statement (23 columns: well under both limits)
@@ -603,9 +609,10 @@ def get_outbox(rt: Runtime, row_id: int) -> OutboxRow:
 
 def retry_failed(rt: Runtime, now: datetime, *, ids: Sequence[int] = (),
                  all_failed: bool = False, by: str = "admin") -> list[int]:
-    """failed → pending, due now. Attempts are kept; the error history stays in detail.
+    """failed (or unknown) → pending, due now. Attempts are kept; the error history stays in
+    detail.
 
-    Refuses a row that is not `failed` (a sent reminder is never re-sent from here).
+    Refuses a row that is not `failed`/`unknown` (a sent reminder is never re-sent from here).
     """
     c = OUTBOX.c
     at = db_time(now)
@@ -624,10 +631,10 @@ def retry_failed(rt: Runtime, now: datetime, *, ids: Sequence[int] = (),
                            f"outbox row {missing[0]} not found", field="id",
                            value=str(missing[0]))
         for r in rows:
-            if r.state != FAILED:
+            if r.state not in RETRYABLE:
                 raise ValidationFailed(
                     f"Thư nhắc số {r.id} đang ở trạng thái '{r.state_label}', chỉ thư "
-                    "'Gửi không được' mới gửi lại được",
+                    "'Gửi không được' hoặc 'Không rõ đã đến chưa' mới gửi lại được",
                     f"row {r.id} is {r.state}; only failed rows can be retried",
                     field="id", value=str(r.id))
         for r in rows:
@@ -638,7 +645,7 @@ def retry_failed(rt: Runtime, now: datetime, *, ids: Sequence[int] = (),
             # The retry budget (max attempts) starts again from here; `attempts` keeps counting.
             detail["attempts_at_retry"] = r.attempts
             session.execute(
-                update(OUTBOX).where(c.id == r.id, c.state == FAILED)
+                update(OUTBOX).where(c.id == r.id, c.state.in_(sorted(RETRYABLE)))
                 .values(state=PENDING, next_attempt_at=at, lease_owner=None, lease_until=None,
                         detail=detail, updated_at=at))
         return [r.id for r in rows]
@@ -650,10 +657,12 @@ __all__ = [
     "FALLBACK",
     "OUTBOX",
     "PENDING",
+    "RETRYABLE",
     "SENDING",
     "SENT",
     "STATES",
     "STATE_LABELS",
+    "UNKNOWN",
     "OutboxRow",
     "claim",
     "claim_transaction",

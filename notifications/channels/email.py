@@ -126,6 +126,9 @@ class EmailChannel(Channel):
     """Sends `Message`s by SMTP (aiosmtplib) with the settings of `SmtpSettings`."""
 
     name: ClassVar[str] = "email"
+    # A repeat carries the same Message-ID, which servers and clients de-duplicate by, so a
+    # send whose outcome is unknown (timeout during DATA) may be repeated.
+    idempotent: ClassVar[bool] = True
 
     def __init__(self, settings: SmtpSettings, *, clock: Clock = system_clock) -> None:
         self.settings = settings
@@ -206,7 +209,7 @@ class EmailChannel(Channel):
                 self._drop()
                 raise TransientError(
                     f"SMTP exchange with {self._where()} timed out after "
-                    f"{self.settings.timeout:g} s"
+                    f"{self.settings.timeout:g} s", code="timeout"
                 ) from None
             except asyncio.CancelledError:
                 self._drop()  # cancelled mid-exchange: the session state is unknown
@@ -255,7 +258,8 @@ class EmailChannel(Channel):
             await smtp.rcpt(primary)
         except aiosmtplib.SMTPRecipientRefused as exc:
             await self._reset(smtp)
-            error = TransientError if 400 <= exc.code < 500 else PermanentError
+            # 5xx at RCPT: this address cannot receive mail; another channel may reach them.
+            error = TransientError if 400 <= exc.code < 500 else FallbackError
             reason = self._scrub(f"recipient {primary} refused: {_reply(exc)}")
             raise error(reason, code=str(exc.code)) from exc
         accepted = [primary]
@@ -368,9 +372,10 @@ class EmailChannel(Channel):
         if _is_certificate_error(exc):
             return PermanentError(self._scrub(f"TLS certificate of {where} not trusted: {exc}"))
         if isinstance(exc, TimeoutError | aiosmtplib.SMTPTimeoutError):
-            return TransientError(self._scrub(f"SMTP {where} timed out: {exc}"))
+            return TransientError(self._scrub(f"SMTP {where} timed out: {exc}"), code="timeout")
         if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError | OSError):
-            return TransientError(self._scrub(f"SMTP connection to {where} failed: {exc}"))
+            return TransientError(self._scrub(f"SMTP connection to {where} failed: {exc}"),
+                                  code="connection")
         # SMTPNotSupported and plain SMTPException: STARTTLS/AUTH not offered, bad options.
         return PermanentError(self._scrub(f"SMTP server {where}: {exc}"))
 
