@@ -29,6 +29,10 @@ class SmtpSettings(BaseSettings):
     )
     timeout: float = Field(default=30.0, gt=0, description="seconds for the whole exchange")
     validate_certs: bool = True
+    max_attachment_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=0,
+        description="Attachments of one e-mail together at most this size (before base64); "
+        "files beyond it are named in the text but not attached")
 
 
 class ZaloSettings(BaseSettings):

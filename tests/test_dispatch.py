@@ -132,11 +132,11 @@ def test_three_items_go_out_as_one_digest_once(rt: Runtime) -> None:
     assert len(email_.sent) == 1
 
 
-def test_digests_are_per_person_channel_and_day_escalations_apart(rt: Runtime) -> None:
+def test_one_digest_per_person_and_sending_day_escalations_apart(rt: Runtime) -> None:
     w = World(rt)
-    occs = w.occurrences()
+    occs = w.occurrences()  # 14/11, missed (no run until 17/11) …
     occs.append(occ(w.unit, w.nhi, w.tasks[0], due_on=DUE, step="before:3",
-                    send_on=date(2023, 11, 17)))  # another day: another digest
+                    send_on=date(2023, 11, 17)))  # … merges into the 17/11 digest
     occs.append(occ(w.unit, w.bao, w.tasks[0], due_on=DUE, step="escalate"))
     occs.append(occ(w.unit, w.bao, w.tasks[1], due_on=DUE, step="before:7"))
     w.sweep(occs)
@@ -145,8 +145,13 @@ def test_digests_are_per_person_channel_and_day_escalations_apart(rt: Runtime) -
     by_person: dict[str, list[int]] = {}
     for m in email_.sent:
         by_person.setdefault(m.recipient.name, []).append(len(m.text))
-    assert report.messages == 4
-    assert len(by_person["Nguyễn Thị Bích Nhi"]) == 2  # 14/11 digest (3 items) + 17/11
+    assert report.messages == 3 and report.sent == 6
+    assert len(by_person["Nguyễn Thị Bích Nhi"]) == 1  # one message on the sending day
+    [nhi] = [m for m in email_.sent if m.recipient.name == "Nguyễn Thị Bích Nhi"]
+    # task 1's superseded "còn 7 ngày" row travels in the digest, the item is named once
+    assert nhi.text.count("Nhiệm vụ 1:") == 1 and "còn 4 ngày" in nhi.text
+    assert nhi.subject == "[CCHC] Nhắc trước hạn: 3 việc — xã Vĩnh Thạnh"
+    assert {r.message_key for r in rows(rt) if r.person_id == w.nhi} == {nhi.tracking_id}
     assert len(by_person["Nguyễn Quốc Bảo"]) == 2  # his own task, and the escalation
     esc = [m for m in email_.sent if m.subject.startswith("[CCHC] Báo lãnh đạo")]
     assert len(esc) == 1 and "Kính báo để theo dõi, chỉ đạo" in esc[0].text
@@ -640,6 +645,22 @@ def test_quarter_end_freezes_exports_and_notifies_the_leader(sqlite_rt: Runtime,
     assert "Quý IV năm 2023" in msg.text and "số liệu đã chốt" in msg.text
     assert Path(res.files[0]).name in msg.text
     assert "quá hạn" not in msg.text
+    # the exported files go with the e-mail, within the size limit
+    assert [a.path for a in msg.attachments] == [Path(f) for f in res.files]
+    sizes = {Path(f).name: Path(f).stat().st_size for f in res.files}
+    with smtp_server() as (sink, port):
+        channel = EmailChannel(SmtpSettings(host="127.0.0.1", port=port))
+        asyncio.run(channel.send(msg))
+        tight = EmailChannel(SmtpSettings(host="127.0.0.1", port=port,
+                                          max_attachment_bytes=sum(sizes.values()) - 1))
+        asyncio.run(tight.send(msg))
+    full, cut = sink.messages()
+    attached = {p.get_filename(): p.get_content() for p in full.iter_attachments()}
+    assert set(attached) == set(sizes)
+    assert all(len(attached[n]) == sizes[n] for n in sizes)
+    # over the limit: a file that does not fit stays out (the text still names it)
+    left = {p.get_filename() for p in cut.iter_attachments()}
+    assert left == set(sizes) - {Path(res.files[-1]).name}
 
 
 def test_sweep_run_records_now(rt: Runtime) -> None:

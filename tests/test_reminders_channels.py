@@ -33,7 +33,8 @@ from cli.outbox import outbox_app
 from cli.zalo import zalo_app
 from engine.reminders import outbox as ob
 from engine.reminders.dispatch import RetryPolicy, SendLoop, close_channels, dispatch
-from engine.reminders.sweep import sweep
+from engine.reminders.occurrence import Occurrence
+from engine.reminders.sweep import Source, sweep
 from engine.runtime import Runtime
 from notifications.base import Channel
 from notifications.channels.email import EmailChannel
@@ -107,6 +108,10 @@ class World:
         sweep(self.rt, at(iso), lambda _r, _n: [
             type(one)(one.unit_id, one.person_id, one.channel, one.item_kind, one.item_id,
                       one.due_on, one.step, one.send_on, one.not_before, payload)])
+
+
+def _source(occs: list[Occurrence]) -> Source:
+    return lambda _rt, _now: occs
 
 
 def channels(rt: Runtime, smtp_port: int, zalo: ZaloSettings) -> dict[str, Channel]:
@@ -326,3 +331,37 @@ def test_a_hung_zalo_request_is_unknown_not_repeated_and_holds_nobody_up(
         close_channels(chans, loop)
     assert [r.state for r in rows(rt) if r.channel == "zalo"] == ["sent"]
     assert ob.STATE_LABELS["unknown"] == "Không rõ đã đến chưa"
+
+
+# ---------------------------------------------------------------- lateness: the Tết case
+
+
+def test_tet_due_date_names_the_real_last_day_and_counts_working_days(rt: Runtime) -> None:
+    """Due Saturday 10/02/2024, inside Tết (08–14/02 off): the last day is Thursday 15/02.
+    On 15/02 the report is not late (as the report and the web say: done that day is on
+    time); on 19/02 it is 2 working days late (16/02, 19/02) — not "9 days"."""
+    from reminder_seed import RecordingChannel, add_obligation_due
+
+    from engine.timeliness import Timeliness, days_to_deadline, timeliness
+
+    unit = add_unit(rt)
+    nhi = add_person(rt, unit, "Nguyễn Thị Bích Nhi", title=OWNER, email_="nhi@example.vn")
+    due = date(2024, 2, 10)
+    report = add_obligation_due(rt, unit, "bc-tet", due, OWNER)
+    email_ = RecordingChannel()
+    for iso, step in (("2024-02-15T08:30", "due"), ("2024-02-19T08:30", "overdue:2")):
+        one = occ(unit, nhi, report, due_on=due, kind="obligation", step=step,
+                  send_on=at(iso).date(), owner=OWNER)
+        sweep(rt, at(iso), _source([one]))
+        dispatch(rt, at(iso), {"email": email_}, instance="A", app_url=APP)
+    on_day, late = email_.sent
+    assert "Hạn: 10/02/2024 (ngày nghỉ; hạn cuối là ngày làm việc 15/02/2024) — đến hạn hôm nay"\
+        in on_day.text
+    assert on_day.subject.startswith("[CCHC] Hạn hôm nay: 1 việc")
+    assert "quá hạn 2 ngày làm việc" in late.text and "quá hạn 9" not in late.text
+    assert late.subject.startswith("[CCHC] Quá hạn: 1/1 việc")
+    # one definition: the same figures as the timeliness the reports and the web use
+    assert days_to_deadline(due, date(2024, 2, 15), rt.calendar) == 0
+    assert timeliness(due, date(2024, 2, 15), date(2024, 2, 15), rt.calendar) \
+        is Timeliness.DONE_ON_TIME
+    assert days_to_deadline(due, date(2024, 2, 19), rt.calendar) == -2

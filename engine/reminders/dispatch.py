@@ -55,6 +55,7 @@ from engine.storage.models import (
 from engine.text import format_date_vi
 from engine.timeliness import days_to_deadline
 from notifications.base import (
+    Attachment,
     Channel,
     ChannelBroken,
     Delivery,
@@ -362,12 +363,33 @@ class _Job:
     person: Person
 
 
+def step_rank(step: str) -> tuple[int, int]:
+    """Order of steps on an item's ladder: before:7 < before:3 < due < overdue:2 < overdue:4."""
+    name, _, n = step.partition(":")
+    number = int(n) if n.isdigit() else 0
+    return {"before": (0, -number), "due": (1, 0), "overdue": (2, number)}.get(name, (3, 0))
+
+
+def latest_per_item(rows: Sequence[OutboxRow]) -> list[OutboxRow]:
+    """One row per item: the latest step (by send day, then ladder). A digest that merges rows
+    of missed days names each item once, as its newest step says it ("còn 3 ngày", not also
+    "còn 7 ngày"); the superseded rows travel in the digest and are marked with it."""
+    best: dict[tuple[str, int], OutboxRow] = {}
+    for r in rows:
+        key = (r.item_kind, r.item_id)
+        seen = best.get(key)
+        if seen is None or (r.send_on, step_rank(r.step)) > (seen.send_on, step_rank(seen.step)):
+            best[key] = r
+    return sorted(best.values(), key=lambda r: r.id)
+
+
 def _group(rows: Sequence[OutboxRow], installation: str
            ) -> list[tuple[str, list[OutboxRow], bool]]:
-    """(message_key, rows, is_new_key). Rows that already carry a key (a retry, or a digest
-    whose sender died) keep it, so the same digest is re-sent under the same Message-ID."""
+    """(message_key, rows, is_new_key): one digest per person and channel (escalations to a
+    leader apart). Rows that already carry a key (a retry, or a digest whose sender died) keep
+    it, so the same digest is re-sent under the same Message-ID."""
     keyed: dict[str, list[OutboxRow]] = {}
-    fresh: dict[tuple[int, str, date, bool], list[OutboxRow]] = {}
+    fresh: dict[tuple[int, str, bool], list[OutboxRow]] = {}
     for r in rows:
         if r.message_key:
             keyed.setdefault(r.message_key, []).append(r)
@@ -376,6 +398,12 @@ def _group(rows: Sequence[OutboxRow], installation: str
     out = [(k, v, False) for k, v in keyed.items()]
     out += [(ob.message_key_of(v, installation), v, True) for v in fresh.values()]
     return out
+
+
+def _attachments(rows: Sequence[OutboxRow]) -> tuple[Attachment, ...]:
+    """The files a row carries (the quarter-end notice: the exported report), in order."""
+    return tuple(Attachment(Path(f)) for r in rows
+                 for f in (r.payload.get("files") or []) if isinstance(f, str))
 
 
 class Dispatcher:
@@ -425,10 +453,10 @@ class Dispatcher:
             for key, grp, _new in groups:
                 first = grp[0]
                 person = ctx.people[first.person_id]
-                items = tuple(due_item(r, ctx, today, rt.calendar) for r in grp)
-                digest = Digest(key=key, recipient=recipient_of(person), send_on=first.send_on,
+                items = tuple(due_item(r, ctx, today, rt.calendar) for r in latest_per_item(grp))
+                digest = Digest(key=key, recipient=recipient_of(person), send_on=today,
                                 items=items, escalation=any(is_escalation(r.step) for r in grp),
-                                app_url=self.app_url)
+                                app_url=self.app_url, attachments=_attachments(grp))
                 jobs.append(_Job(key, first.channel, grp, digest, person))
             session.expunge_all()
         return jobs

@@ -161,9 +161,10 @@ class OutboxRow:
         )
 
     @property
-    def group(self) -> tuple[int, str, date]:
-        """Rows of one person, channel and send day travel in one digest."""
-        return (self.person_id, self.channel, self.send_on)
+    def group(self) -> tuple[int, str]:
+        """Rows of one person and channel due at one claim travel in one digest (the send
+        day's, with any rows that missed their own day)."""
+        return (self.person_id, self.channel)
 
     @property
     def state_label(self) -> str:
@@ -345,39 +346,48 @@ def due_condition(now: datetime) -> ColumnElement[bool]:
     )
 
 
+#: pg_advisory_xact_lock class id of "claiming a person's outbox rows" (any fixed number).
+CLAIM_LOCK_CLASS: Final = 10_710
+
+_PG_TRY_LOCK_PEOPLE: Final = text(
+    "SELECT p FROM unnest(CAST(:ids AS integer[])) WITH ORDINALITY AS t(p, n) "
+    "WHERE pg_try_advisory_xact_lock(:cls, p) ORDER BY n")
+
+
 def claim(session: Session, now: datetime, *, instance: str, limit: int,
           lease: timedelta) -> list[OutboxRow]:
-    """Lease up to about `limit` due rows to `instance` (attempts + 1), whole digests at a time.
+    """Lease every due row of about `limit` rows' worth of people to `instance` (attempts + 1).
 
-    Run inside `claim_transaction`. First the rows of workers whose lease expired (they may
-    have been sent already: they keep their digest key), then the oldest pending due rows —
-    two queries, each an ordered scan of `ix_outbox_state_next_attempt_at` that stops after
-    `limit` rows (one query with an OR would sort every due row). Then the other due rows of
-    the same person + channel + send day, so a digest is never split between two claims
-    (which would send two messages under one digest key).
+    Run inside `claim_transaction`. Claims go **by person**: a person's due rows (all channels,
+    all send days — rows that missed their day merge into today's digest) are taken together
+    by one dispatcher, so concurrent dispatchers never split a digest. Candidates: people with
+    rows under an expired lease first (a dead worker's), then those with the oldest due pending
+    rows — each an ordered scan of `ix_outbox_state_next_attempt_at` stopping after `limit`
+    rows, read without locking. On PostgreSQL each candidate is then taken with a
+    transaction-scoped advisory lock (`pg_try_advisory_xact_lock`); people another dispatcher
+    holds are skipped. Their due rows are then read again and locked, and leased. (SQLite:
+    the whole claim runs under the database write lock, `BEGIN IMMEDIATE`.)
     """
     c = OUTBOX.c
     at = db_time(now)
-    due = due_condition(now)
-    cols = (c.id, c.person_id, c.channel, c.send_on)
-    first = list(session.execute(
-        select(*cols).where(c.state == SENDING, c.lease_until < at).order_by(c.lease_until)
-        .limit(limit).with_for_update(skip_locked=True)).all())
-    if len(first) < limit:
-        first += session.execute(
-            select(*cols).where(c.state == PENDING, c.next_attempt_at <= at)
-            .order_by(c.next_attempt_at).limit(limit - len(first))
-            .with_for_update(skip_locked=True)).all()
-    if not first:
+    expired = session.execute(
+        select(c.person_id).where(c.state == SENDING, c.lease_until < at)
+        .order_by(c.lease_until).limit(limit)).scalars().all()
+    pending = session.execute(
+        select(c.person_id).where(c.state == PENDING, c.next_attempt_at <= at)
+        .order_by(c.next_attempt_at).limit(limit)).scalars().all()
+    people = list(dict.fromkeys([*expired, *pending]))
+    if not people:
         return []
-    ids = {r.id for r in first}
-    groups = {(r.person_id, r.channel, r.send_on) for r in first}
-    persons = sorted({r.person_id for r in first})
-    for start in range(0, len(persons), 500):
-        extra = session.execute(
-            select(*cols).where(due, c.person_id.in_(persons[start:start + 500]))
-            .with_for_update(skip_locked=True)).all()
-        ids.update(r.id for r in extra if (r.person_id, r.channel, r.send_on) in groups)
+    if session.get_bind().dialect.name == "postgresql":
+        people = list(session.execute(_PG_TRY_LOCK_PEOPLE,
+                                      {"ids": people, "cls": CLAIM_LOCK_CLASS}).scalars())
+    due = due_condition(now)
+    ids: list[int] = []
+    for start in range(0, len(people), 500):
+        ids += session.execute(
+            select(c.id).where(due, c.person_id.in_(people[start:start + 500]))
+            .with_for_update()).scalars().all()
     id_list = sorted(ids)
     for start in range(0, len(id_list), 1000):
         session.execute(
