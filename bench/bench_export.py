@@ -222,12 +222,12 @@ def _from_plans(t: Texts) -> list[AppendixSnapshot] | None:
     return [
         AppendixSnapshot(
             plan_id=p.id,
-            number=p.appendix.number,
+            number=p.appendix.number or 0,
             title=p.appendix.title,
             layout=p.appendix.layout,
             groups=[group(s) for s in p.sections],
         )
-        for p in sorted(plans, key=lambda p: p.appendix.number)
+        for p in sorted(plans, key=lambda p: p.appendix.number or 0)
     ]
 
 

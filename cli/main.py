@@ -17,8 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.outbox import outbox_app, run_once_command, scheduler_app
-from cli.output import console, emit_json, fail, vn_time
+from cli.output import console, emit_json, err_console, fail, vn_time
 from cli.reminders import obligation_app, people_app, reminders_app
+from cli.stats import stats_app
 from cli.web import serve as web_serve
 from cli.web import user_app as web_user_app
 from cli.zalo import zalo_app
@@ -52,6 +53,7 @@ reminders_app.command("run-once")(run_once_command)  # cli/outbox.py: one sweep 
 app.add_typer(outbox_app, name="outbox")  # cli/outbox.py: reminder log, retry
 app.add_typer(scheduler_app, name="scheduler")  # cli/outbox.py: the long-running timer
 app.add_typer(zalo_app, name="zalo")  # cli/zalo.py: the OA's tokens (authorize, status)
+app.add_typer(stats_app, name="stats")  # cli/stats.py: Phụ lục 4–6 statistics
 
 T = TypeVar("T")
 
@@ -159,21 +161,70 @@ def unit_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 @plan_app.command("load")
 def plan_load(
-    unit: Annotated[list[str], typer.Argument(help="Mã đơn vị (một hoặc nhiều)")],
     file: Annotated[list[Path], typer.Option("--file", "-f", help="Tệp kế hoạch YAML")],
-    db: DbOpt = None, json_: JsonOpt = False,
+    unit: Annotated[list[str] | None, typer.Argument(
+        help="Mã đơn vị được giao (khung chung); kế hoạch riêng có 'owner' thì bỏ trống")] = None,
+    allow_other_units: Annotated[bool, typer.Option(
+        "--allow-other-units", help="Cho phép sửa khung chung đang dùng ở đơn vị khác")] = False,
+    allow_drop: Annotated[bool, typer.Option(
+        "--allow-drop", help="Cho phép bỏ nhiệm vụ đã có cập nhật (lịch sử vẫn giữ)")] = False,
+    at: AtOpt = None, db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
-    """Nạp kế hoạch cho đơn vị (nạp lại giữ nguyên trạng thái các nhiệm vụ)."""
-    with session(json_, db) as rt:
-        loaded = api.load_plans(rt, unit, file)
+    """Nạp kế hoạch (nạp lại giữ nguyên trạng thái các nhiệm vụ); báo từng đơn vị thay đổi gì."""
+    with session(json_, db, at) as rt:
+        loaded = api.load_plans(rt, unit or [], file, allow_other_units=allow_other_units,
+                                allow_drop_state=allow_drop)
         if json_:
             emit_json(loaded)
             return
         for p in loaded:
+            scope = "kế hoạch riêng" if p.scope == "unit" else "khung chung"
             change = "cập nhật" if p.changed else "không đổi"
-            console.print(f"Kế hoạch {p.plan_id}: {p.tasks} nhiệm vụ ({change}); "
-                          f"thêm {p.new_tasks_per_unit} nhiệm vụ mới cho mỗi đơn vị "
-                          f"({p.units} đơn vị).")
+            console.print(f"Kế hoạch {p.plan_id} ({scope}): {p.tasks} nhiệm vụ ({change}), "
+                          f"{p.units} đơn vị.")
+            table = Table("Đơn vị", "Thêm mới", "Sửa", "Giữ nguyên", "Bỏ")
+            for u in p.per_unit:
+                table.add_row(u.unit, str(u.created), str(u.changed), str(u.unchanged),
+                              str(u.retired))
+            console.print(table)
+            for w in p.warnings:
+                console.print(f"[yellow]Cảnh báo:[/] {w}")
+
+
+@plan_app.command("rollover")
+def plan_rollover(
+    plan: Annotated[str, typer.Argument(help="Kế hoạch năm nay, ví dụ cchc-2026")],
+    unit: Annotated[str | None, typer.Argument(
+        help="Đơn vị có kế hoạch riêng này (bỏ trống nếu là khung chung)")] = None,
+    year: Annotated[int, typer.Option(help="Năm của kế hoạch mới")] = 0,
+    issued_by: Annotated[str, typer.Option(
+        "--issued-by", help="Văn bản ban hành kế hoạch mới, ví dụ 'Kế hoạch số 5/KH-UBND "
+        "ngày 10/01/2027'")] = "",
+    new_id: Annotated[str | None, typer.Option("--id", help="Mã kế hoạch mới")] = None,
+    carry: Annotated[list[str] | None, typer.Option(
+        "--carry", help="Mã nhiệm vụ chưa xong được chuyển tiếp (lặp lại cho nhiều nhiệm vụ)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Thư mục ghi tệp kế hoạch mới")] = Path("plans/new"),
+    at: AtOpt = None, db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Tạo kế hoạch năm sau từ kế hoạch năm nay (dời năm, văn bản mới) và chuyển tiếp nhiệm vụ."""
+    from engine.rollover import roll_over
+
+    with session(json_, db, at) as rt:
+        if not year or not issued_by:
+            raise CchcError("Phải nêu --year và --issued-by", "--year and --issued-by are "
+                            "required", field="year" if not year else "issued_by")
+        res = roll_over(rt, unit, plan, year=year, issued_by=issued_by, out_dir=out,
+                        new_id=new_id, carry=carry or [])
+        if json_:
+            emit_json(res)
+            return
+        console.print(f"Đã tạo kế hoạch {res.loaded.plan_id} từ {res.source_plan} "
+                      f"({res.loaded.tasks} nhiệm vụ, {res.loaded.units} đơn vị); tệp: {res.file}")
+        for c in res.carried:
+            console.print(f"Chuyển tiếp: {c}")
+        for w in res.loaded.warnings:
+            console.print(f"[yellow]Cảnh báo:[/] {w}")
 
 
 @plan_app.command("list")
@@ -407,6 +458,30 @@ def _print_snapshot(res: api.SnapshotResult, json_: bool) -> None:
         console.print(f"  {p}")
 
 
+@report_app.command("draft")
+def report_draft(
+    unit: str,
+    period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
+    out: Annotated[Path, typer.Option(help="Tệp .docx ghi dự thảo")] = Path("bao-cao.docx"),
+    template: Annotated[Path | None, typer.Option(
+        help="Mẫu Jinja2 khác (mặc định plans/data/report-templates/)")] = None,
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Soạn dự thảo Báo cáo (.docx) từ số liệu của kỳ; cán bộ hoàn thiện phần lời trong Word."""
+    from engine.draft import draft_report
+
+    with session(json_, db, at) as rt:
+        snap = api.take_snapshot(rt, unit, period)
+        data = draft_report(rt, snap, template)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+        if json_:
+            emit_json({"unit": unit, "period": snap.period, "file": str(out),
+                       "bytes": len(data), "frozen": snap.frozen})
+        else:
+            console.print(f"Đã soạn dự thảo báo cáo {snap.period_label}: {out}")
+
+
 @report_app.command("check")
 def report_check(
     unit: str,
@@ -472,10 +547,19 @@ def report_run_all(
         with _progress(json_) as advance:
             results = api.run_all(rt, period, out, parent=parent, freeze=freeze, taken_by=by,
                                   workers=workers, progress=advance)
+        failed = [r for r in results if r.error is not None]
         if json_:
             emit_json([r.as_dict() for r in results])
         else:
-            console.print(f"Đã xuất phụ lục cho {len(results)} đơn vị vào {out}.")
+            console.print(f"Đã xuất phụ lục cho {len(results) - len(failed)} đơn vị vào {out}.")
+            for r in failed:
+                err_console.print(f"[bold red]Không xuất được {r.unit}:[/bold red]", end=" ")
+                err_console.print(r.error, markup=False, highlight=False)
+        if failed:
+            if not json_:
+                err_console.print(f"{len(failed)} đơn vị lỗi: "
+                                  + ", ".join(r.unit for r in failed))
+            raise SystemExit(1)
 
 
 @contextmanager
@@ -515,6 +599,8 @@ def demo(
         return
     console.print(f"Cơ sở dữ liệu: {res.database}")
     _print_snapshot(res.snapshot, False)
+    console.print(f"Dự thảo báo cáo (phần lời, để hoàn thiện trong Word): "
+                  f"{res.database.parent / 'bao-cao.docx'}")
     console.print(f"Kiểm tra báo cáo gốc ({res.seed_name}):")
     _print_findings(res.seed_findings)
     _print_demo_reminders(res)

@@ -32,7 +32,7 @@ from engine.units import UnitView, get_unit, view
 ROLE_LABELS: dict[str, str] = {
     "officer": "Cán bộ, công chức",
     "leader": "Lãnh đạo UBND",
-    "reviewer": "Thẩm định (thành phố)",
+    "reviewer": "Thẩm định",
     "admin": "Quản trị hệ thống",
 }
 ALL_ROLES = frozenset(ROLES)
@@ -49,14 +49,18 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "task.assign": LEADERS,            # phân công
     "task.deadline": LEADERS,          # đặt thời hạn
     "report.freeze": LEADERS,          # chốt số liệu
+    "task.instruct": LEADERS,          # ý kiến chỉ đạo on a task of their commune
+    "review.comment": frozenset({"reviewer", "admin"}),  # the reviewing body's comment
     "city.read": frozenset({"reviewer", "admin"}),  # the city's overview of its communes
     "reminders.manage": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
 }
 #: Actions that change data: checked against the write scope (a reviewer has none).
 WRITE_ACTIONS = frozenset({"task.note", "task.attach", "obligation.update", "task.assign",
-                           "task.deadline", "report.freeze", "reminders.manage",
-                           "users.manage"})
+                           "task.deadline", "report.freeze", "task.instruct",
+                           "reminders.manage", "users.manage"})
+# "review.comment" is checked against the READ scope: the reviewing body comments on the
+# communes it reads, and the comment changes none of the commune's figures.
 #: Actions that need no unit (`unit=None`): only the role counts.
 GLOBAL_ACTIONS = frozenset({"city.read", "reminders.manage", "users.manage"})
 
@@ -69,7 +73,9 @@ ACTION_LABELS: dict[str, str] = {
     "task.assign": "phân công nhiệm vụ",
     "task.deadline": "đặt thời hạn",
     "report.freeze": "chốt số liệu",
-    "city.read": "xem tổng hợp của thành phố",
+    "task.instruct": "ghi ý kiến chỉ đạo",
+    "review.comment": "ghi ý kiến thẩm định",
+    "city.read": "xem tổng hợp các xã, phường",
     "reminders.manage": "quản lý nhắc việc",
     "users.manage": "quản lý tài khoản",
 }

@@ -11,7 +11,6 @@ makes the lookup an indexed equality). Times are Vietnam time, like the rest of 
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import secrets
 import unicodedata
@@ -26,6 +25,16 @@ from sqlalchemy.orm import Session
 
 from engine.clock import VN_TZ
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from engine.login_limits import (
+    LoginBusy,
+    LoginLimits,
+    LoginThrottled,
+    address_key,
+    check_limits,
+    hash_slot,
+    password_key,
+)
+from engine.passwords import MAX_PASSWORD, check_password_rules
 from engine.runtime import Runtime
 from engine.storage.models import ApiToken, LoginAttempt, Unit, User, WebSession
 from engine.text import nfc
@@ -35,9 +44,9 @@ ROLES: tuple[str, ...] = ("officer", "leader", "reviewer", "admin")
 #: Unit kinds an officer or leader belongs to (a commune-level unit).
 COMMUNE_KINDS = frozenset(KIND_PREFIX)
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
-MIN_PASSWORD = 8
-MAX_PASSWORD = 1024
 TOKEN_PREFIX = "cchc_"
+#: PostgreSQL advisory lock that serialises recording login attempts (any constant id).
+LOGIN_LOCK_ID = 0x63636863_0001
 #: A live session's expiry moves forward at most this often (one write per minute, not per page).
 TOUCH_EVERY = timedelta(minutes=1)
 
@@ -52,18 +61,6 @@ class LoginFailed(ValidationFailed):
     def __init__(self) -> None:
         super().__init__("Sai tên đăng nhập hoặc mật khẩu", "wrong username or password",
                          field="password")
-
-
-class LoginThrottled(Forbidden):
-    """Too many failed logins for this username from this address; `minutes` until retry."""
-
-    code = "rate_limited"
-
-    def __init__(self, minutes: int) -> None:
-        self.minutes = minutes
-        super().__init__(f"Quá nhiều lần đăng nhập sai, thử lại sau {minutes} phút",
-                         f"too many failed logins, retry in {minutes} minutes",
-                         field="username")
 
 
 # ---------------------------------------------------------------- views
@@ -139,15 +136,6 @@ def _password(password: str) -> str:
     return unicodedata.normalize("NFC", password)
 
 
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise ValidationFailed(f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự",
-                               f"the password needs at least {MIN_PASSWORD} characters",
-                               field="password")
-    if len(password) > MAX_PASSWORD:
-        raise ValidationFailed("Mật khẩu quá dài", "the password is too long", field="password")
-
-
 def hash_password(password: str) -> str:
     return hasher.hash(_password(password))
 
@@ -221,7 +209,7 @@ def create_user(rt: Runtime, username: str, *, password: str, role: str, full_na
     full_name = nfc(full_name)
     if not full_name:
         raise ValidationFailed("Phải ghi họ tên", "the full name is required", field="name")
-    check_password_rules(password)
+    check_password_rules(password, uname)
     password_hash = hash_password(password)
     with rt.db.transaction() as session:
         unit_row = get_unit(session, unit) if unit else None
@@ -256,7 +244,7 @@ def list_users(rt: Runtime) -> list[UserView]:
 
 def set_password(rt: Runtime, username: str, password: str) -> UserView:
     """Change a password; every open session of the user ends."""
-    check_password_rules(password)
+    check_password_rules(password, normalise_username(username))
     password_hash = hash_password(password)
     with rt.db.transaction() as session:
         user = _find_user(session, username)
@@ -285,14 +273,13 @@ def attempt_key(username: str, ip: str) -> str:
 
 def _throttle_minutes(session: Session, key: str, now: datetime, max_failures: int,
                       window: timedelta) -> int:
-    """0 if a new attempt may be made, else the whole minutes until one may."""
-    times = sorted(_aware(t) for t in session.scalars(
-        select(LoginAttempt.at).where(LoginAttempt.key == key, LoginAttempt.at > now - window)))
-    if len(times) < max_failures:
-        return 0
-    # Allowed again when enough failures have left the window to go below the limit.
-    frees_at = times[len(times) - max_failures] + window
-    return max(1, math.ceil((frees_at - now).total_seconds() / 60))
+    """0 if a new attempt may be made for `key`, else the whole minutes until one may."""
+    try:
+        check_limits(session, {"user": key}, now,
+                     LoginLimits(max_failures=max_failures, window=window, global_max=2**31))
+    except LoginThrottled as exc:
+        return exc.minutes
+    return 0
 
 
 def login_wait_minutes(rt: Runtime, username: str, ip: str, *, max_failures: int = 5,
@@ -303,32 +290,38 @@ def login_wait_minutes(rt: Runtime, username: str, ip: str, *, max_failures: int
 
 
 def authenticate(rt: Runtime, username: str, password: str, *, ip: str,
-                 max_failures: int = 5, window: timedelta = timedelta(minutes=15)) -> UserView:
-    """The user whose password this is, or `LoginFailed` / `LoginThrottled`.
+                 max_failures: int = 5, window: timedelta = timedelta(minutes=15),
+                 limits: LoginLimits | None = None) -> UserView:
+    """The user whose password this is, or `LoginFailed` / `LoginThrottled` / `LoginBusy`.
 
-    The attempt is recorded *before* the password is checked (and removed, with the earlier
-    failures of the same key, when it succeeds), so parallel guesses count too. While throttled
-    the password is not even checked. An unknown or locked username costs the same argon2 work
-    and gets the same message as a wrong password.
+    In front of the hash (see `engine.login_limits`): the throttles per username + address,
+    per address, per password and for the whole server, then a bounded number of concurrent
+    hash checks. The attempt is recorded *before* the password is checked (its rows are removed,
+    with the earlier failures of the same username + address, when it succeeds), so parallel
+    guesses count too; expired rows are purged. While throttled the password is not even
+    checked. An unknown or locked username costs the same argon2 work and gets the same
+    message as a wrong password.
     """
+    limits = limits or LoginLimits(max_failures=max_failures, window=window)
+    password = _password(password)
     key = attempt_key(username, ip)
+    keys = {"user": key, "address": address_key(ip), "password": password_key(password)}
     now = _now(rt)
-    with rt.db.transaction() as session:
-        minutes = _throttle_minutes(session, key, now, max_failures, window)
-        if minutes:
-            raise LoginThrottled(minutes)
-        session.execute(delete(LoginAttempt).where(LoginAttempt.key == key,
-                                                   LoginAttempt.at <= now - window))
-        session.add(LoginAttempt(key=key, at=now))
+    with rt.db.serialized(LOGIN_LOCK_ID) as session:  # counted and recorded one at a time
+        session.execute(delete(LoginAttempt).where(LoginAttempt.at <= now - limits.window))
+        check_limits(session, keys, now, limits)
+        rows = [LoginAttempt(key=k, at=now) for k in keys.values()]
+        session.add_all(rows)
+        session.flush()
+        row_ids = [r.id for r in rows]
     with rt.db.read() as session:
         user = session.scalar(select(User).where(User.username == normalise_username(username)))
         stored = user.password_hash if user is not None and user.active else None
     if len(password) > MAX_PASSWORD:  # never a valid password; not worth hashing
         raise LoginFailed()
-    if stored is None:
-        verify_password(_dummy_hash(), password)
-        raise LoginFailed()
-    if not verify_password(stored, password):
+    with hash_slot(limits):
+        ok = verify_password(stored if stored is not None else _dummy_hash(), password)
+    if stored is None or not ok:
         raise LoginFailed()
     assert user is not None
     with rt.db.transaction() as session:
@@ -337,7 +330,8 @@ def authenticate(rt: Runtime, username: str, password: str, *, ip: str,
         if hasher.check_needs_rehash(row.password_hash):
             row.password_hash = hash_password(password)
         row.last_login_at = now
-        session.execute(delete(LoginAttempt).where(LoginAttempt.key == key))
+        session.execute(delete(LoginAttempt).where(
+            (LoginAttempt.key == key) | LoginAttempt.id.in_(row_ids)))
         return _user_view(session, row)
 
 
@@ -479,7 +473,9 @@ __all__ = [
     "COMMUNE_KINDS",
     "ROLES",
     "ApiTokenView",
+    "LoginBusy",
     "LoginFailed",
+    "LoginLimits",
     "LoginThrottled",
     "SessionView",
     "UserView",

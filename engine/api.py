@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.errors import CchcError
 from engine.export import write_all
 from engine.plan_loading import LoadedPlan
 from engine.plan_loading import load_plans as _load_plans
@@ -18,6 +19,8 @@ from engine.snapshot.check import Finding, check_report
 from engine.snapshot.model import Snapshot
 from engine.snapshot.store import freeze as _freeze
 from engine.snapshot.store import frozen_snapshot
+from engine.statistics import take_sheet
+from engine.statistics.export import has_statistics, write_statistics
 from engine.storage.models import Plan, PlanTask, Unit, UnitPlan
 from engine.tasks import (
     Actor,
@@ -34,7 +37,7 @@ from engine.tasks import (
     transition,
 )
 from engine.units import UnitView, list_units, upsert_units
-from plans import UnitsFile, UnitSpec, load_model
+from plans import DataFileError, UnitsFile, UnitSpec, load_model
 
 
 def load_units_file(rt: Runtime, path: Path) -> list[UnitView]:
@@ -56,8 +59,11 @@ def add_unit(rt: Runtime, **fields: Any) -> list[UnitView]:
     return upsert_units(rt, [spec])
 
 
-def load_plans(rt: Runtime, units: Sequence[str], files: Sequence[Path]) -> list[LoadedPlan]:
-    return _load_plans(rt, units, files)
+def load_plans(rt: Runtime, units: Sequence[str], files: Sequence[Path], *,
+               allow_other_units: bool = False,
+               allow_drop_state: bool = False) -> list[LoadedPlan]:
+    return _load_plans(rt, units, files, allow_other_units=allow_other_units,
+                       allow_drop_state=allow_drop_state)
 
 
 def list_plans(rt: Runtime) -> list[dict[str, Any]]:
@@ -68,7 +74,8 @@ def list_plans(rt: Runtime) -> list[dict[str, Any]]:
         units = dict(session.execute(
             select(UnitPlan.plan_id, func.count()).group_by(UnitPlan.plan_id)).all())
         return [
-            {"id": p.id, "kind": p.kind, "year": p.year, "title": p.title,
+            {"id": p.id, "code": p.code, "scope": p.scope, "kind": p.kind, "year": p.year,
+             "title": p.title,
              "issued_by": p.issued_by, "appendix": p.appendix_number,
              "tasks": counts.get(p.id, 0), "units": units.get(p.id, 0)}
             for p in session.scalars(select(Plan).order_by(Plan.year, Plan.appendix_number))
@@ -116,11 +123,23 @@ def snapshot_and_export(rt: Runtime, unit: str, period: str, out: Path, *,
                         cache: DefinitionCache | None = None) -> SnapshotResult:
     snap = take_snapshot(rt, unit, period, freeze=freeze, taken_by=taken_by, cache=cache)
     out.mkdir(parents=True, exist_ok=True)
-    return SnapshotResult(snap, write_all(snap, out))
+    files = write_all(snap, out)
+    sheet = take_sheet(rt, snap)
+    if has_statistics(sheet):  # Phụ lục 4–6, once the period's statistics are entered
+        files += write_statistics(sheet, out)
+    return SnapshotResult(snap, files)
 
 
 def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -> list[Finding]:
-    snap = take_snapshot(rt, unit, period)
+    """What a reviewer would send back; data the report cannot even be built from (two plans
+    in force for one appendix, a plan no appendix takes) is a finding with its place."""
+    try:
+        snap = take_snapshot(rt, unit, period)
+    except DataFileError as exc:
+        return [Finding("report_definition", "error",
+                        f"{p.file}{f':{p.line}' if p.line else ''} [{p.location}]: {p.message_vi}",
+                        p.message_en)
+                for p in exc.file_problems]
     return check_report(rt, snap, against=against)
 
 
@@ -133,15 +152,34 @@ class UnitExport:
     frozen: bool
     files: int
     bytes: int
+    error: str | None = None  # why this unit failed (the others are still exported)
 
     @classmethod
     def of(cls, res: SnapshotResult) -> UnitExport:
         return cls(res.snapshot.unit.slug, res.snapshot.content_hash, res.snapshot.frozen,
                    len(res.files), sum(p.stat().st_size for p in res.files))
 
+    @classmethod
+    def failed(cls, unit: str, exc: CchcError | DataFileError) -> UnitExport:
+        return cls(unit, None, False, 0, 0, exc.render())
+
     def as_dict(self) -> dict[str, Any]:
-        return {"unit": self.unit, "content_hash": self.content_hash, "frozen": self.frozen,
-                "files": self.files, "bytes": self.bytes}
+        out: dict[str, Any] = {"unit": self.unit, "content_hash": self.content_hash,
+                               "frozen": self.frozen, "files": self.files, "bytes": self.bytes}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+def export_unit(rt: Runtime, slug: str, period: str, out: Path, *, freeze: bool,
+                taken_by: str, cache: DefinitionCache) -> UnitExport:
+    """One unit of a batch run: its refusal (bad data, unknown period…) is kept, not raised,
+    so the batch finishes every other unit."""
+    try:
+        return UnitExport.of(snapshot_and_export(rt, slug, period, out / slug, freeze=freeze,
+                                                 taken_by=taken_by, cache=cache))
+    except (CchcError, DataFileError) as exc:
+        return UnitExport.failed(slug, exc)
 
 
 def run_all(rt: Runtime, period: str, out: Path, *, parent: str | None = None,
@@ -150,6 +188,8 @@ def run_all(rt: Runtime, period: str, out: Path, *, parent: str | None = None,
     """Snapshot and export every unit with plans; `workers` > 1 uses a process pool.
 
     Only a small summary per unit is kept, so memory stays flat however many units there are.
+    A unit that fails (its data refused) is listed with its `error`; every other unit is
+    still exported.
     """
     if workers > 1:
         from engine.bulk import run_all_parallel
@@ -165,8 +205,8 @@ def run_all(rt: Runtime, period: str, out: Path, *, parent: str | None = None,
     cache = DefinitionCache()
     results = []
     for i, slug in enumerate(slugs, start=1):
-        results.append(UnitExport.of(snapshot_and_export(
-            rt, slug, period, out / slug, freeze=freeze, taken_by=taken_by, cache=cache)))
+        results.append(export_unit(rt, slug, period, out, freeze=freeze, taken_by=taken_by,
+                                   cache=cache))
         if progress:
             progress(i, len(slugs))
     return results

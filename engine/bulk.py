@@ -66,13 +66,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
-from engine.api import UnitExport, snapshot_and_export
+from engine.api import UnitExport, export_unit
 from engine.clock import fixed_clock
 from engine.deadline_due import due_date
 from engine.documents import DocumentRef
 from engine.errors import CchcError, Conflict, Problem, ValidationFailed
 from engine.free_text import check_dates
-from engine.plan_loading import LoadedPlan, _upsert_definition, read_plan_file
+from engine.plan_loading import LoadedPlan, prepare_load, read_plan_files
 from engine.runtime import Runtime, open_runtime
 from engine.snapshot.build import DefinitionCache
 from engine.storage.models import (
@@ -229,23 +229,25 @@ def instantiate_bulk(session: Session, rt: Runtime, unit_ids: Sequence[int],
     return inserted
 
 
-def load_plans_bulk(rt: Runtime, unit_slugs: Iterable[str],
-                    files: Sequence[Path]) -> list[LoadedPlan]:
+def load_plans_bulk(rt: Runtime, unit_slugs: Iterable[str], files: Sequence[Path], *,
+                    allow_other_units: bool = False,
+                    allow_drop_state: bool = False) -> list[LoadedPlan]:
     """`plan_loading.load_plans` for thousands of units: same validation, same result rows."""
-    specs = [read_plan_file(f, rt.today()) for f in files]
-    ids = [s.id for s, _ in specs]
-    if len(set(ids)) != len(ids):
-        raise ValidationFailed("Hai tệp cùng mã kế hoạch", "two files share a plan id",
-                               field="plan")
+    specs = read_plan_files(files, rt.today())
     slugs = list(dict.fromkeys(unit_slugs))
     out = []
     with rt.db.transaction() as session:
         unit_ids = _unit_ids(session, slugs)
+        rows: dict[int, Unit] = {}
+        for part in _chunks(unit_ids, _INSERT_CHUNK):
+            rows.update((u.id, u) for u in session.scalars(select(Unit).where(Unit.id.in_(part))))
+        units = [rows[i] for i in unit_ids]
         for (spec, digest), path in zip(specs, files, strict=True):
-            changed = _upsert_definition(session, spec, digest, rt)
-            new = instantiate_bulk(session, rt, unit_ids, spec.id)
-            out.append(LoadedPlan(spec.id, str(path), changed, len(spec.iter_tasks()),
-                                  new // max(len(unit_ids), 1), len(unit_ids)))
+            prepared = prepare_load(session, rt, spec, digest, path, units,
+                                    allow_other_units=allow_other_units,
+                                    allow_drop_state=allow_drop_state)
+            instantiate_bulk(session, rt, [u.id for u in prepared.units], prepared.plan_id)
+            out.append(prepared.result)
     return out
 
 
@@ -753,9 +755,8 @@ def _export_units(slugs: Sequence[str], period: str, out: str, freeze: bool,
     rt, cache = _worker
     done = []
     for slug in slugs:
-        r = snapshot_and_export(rt, slug, period, Path(out) / slug, freeze=freeze,
-                                taken_by=taken_by, cache=cache)
-        done.append(UnitExport.of(r))
+        done.append(export_unit(rt, slug, period, Path(out), freeze=freeze, taken_by=taken_by,
+                                cache=cache))
     return done
 
 

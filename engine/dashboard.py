@@ -34,7 +34,10 @@ from engine.storage.models import (
 from engine.storage.models import Snapshot as SnapshotRow
 from engine.tasks import TaskView, list_tasks
 from engine.timeliness import Timeliness, effective_due, timeliness
-from engine.units import UnitView, all_views, effective_cutoff_day, get_unit, view
+from engine.units import KIND_PREFIX, UnitView, all_views, effective_cutoff_day, get_unit, view
+
+#: The unit kinds that are communes (have plans of their own; a city or province reviews them).
+COMMUNE_KINDS = frozenset(KIND_PREFIX)
 
 #: How far ahead the dashboard lists sub-reports coming due (overdue ones are always listed).
 OBLIGATIONS_AHEAD_DAYS = 30
@@ -148,6 +151,20 @@ class UnitOverview:
     @property
     def percent(self) -> int:
         return (100 * self.done) // self.total if self.total else 0
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.plans)
+
+    def year(self, year: int) -> PlanProgress | None:
+        """Done/total over the plans of one year only: plans of different years are never
+        added into one figure."""
+        plans = [p for p in self.plans if p.year == year]
+        if not plans:
+            return None
+        total, done = sum(p.total for p in plans), sum(p.done for p in plans)
+        return PlanProgress(f"{year}", f"Năm {year}", 0, year, total, done,
+                            sum(p.overdue for p in plans))
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -481,14 +498,19 @@ def unit_overview(rt: Runtime, unit: str, *, today: date | None = None) -> UnitO
     )
 
 
-def city_overview(rt: Runtime, units: Iterable[UnitView], *, today: date | None = None
+def city_overview(rt: Runtime, units: Iterable[UnitView], *, today: date | None = None,
+                  period: str | None = None, include_empty: bool = False
                   ) -> list[UnitOverview]:
     """Every unit among `units` that has plans (pass `access.readable_units(rt, user)`: the
     reviewer's communes, or every unit for an admin), by name.
 
     Set-based: a handful of queries for all the units together (not `unit_overview` per unit,
-    ~12 ms a commune), counted here with the same rules — equal to `unit_overview` of each."""
+    ~12 ms a commune), counted here with the same rules — equal to `unit_overview` of each.
+    `period` ("2023-Q2"): whether that period is frozen, instead of the quarter being reported
+    on; `include_empty`: communes (xã, phường, thị trấn, đặc khu) with no plan are listed too,
+    with no figures, never dropped."""
     today = today or rt.today()
+    units = list(units)
     now = rt.today()  # task timeliness and overdue sub-reports are as of today, as in the views
     with rt.db.read() as session:
         views = all_views(session, rt.settings.report_cutoff_day)
@@ -500,7 +522,8 @@ def city_overview(rt: Runtime, units: Iterable[UnitView], *, today: date | None 
         for unit_id, plan_id, title, appendix, year in plan_rows:
             plans_by_unit.setdefault(unit_id, []).append((plan_id, title, appendix, year))
         wanted = [views[u.slug] for u in units
-                  if u.id in plans_by_unit and u.slug in views]
+                  if u.slug in views and (u.id in plans_by_unit
+                                          or (include_empty and u.kind in COMMUNE_KINDS))]
         ids = sorted({v.id for v in wanted})
         if not ids:
             return []
@@ -545,9 +568,10 @@ def city_overview(rt: Runtime, units: Iterable[UnitView], *, today: date | None 
     rows = []
     for v in wanted:
         tasks = tasks_by_unit.get(v.id, [])
-        quarter = quarter_reported_on(today, v.cutoff_day)
+        quarter = (parse_period(period, v.cutoff_day) if period
+                   else quarter_reported_on(today, v.cutoff_day))
         rows.append(UnitOverview(
-            unit=v, plans=_progress(tasks, plans_by_unit[v.id]),
+            unit=v, plans=_progress(tasks, plans_by_unit.get(v.id, [])),
             overdue_tasks=sum(1 for t in tasks if t[2]),
             overdue_obligations=late_dues.get(v.id, 0),
             period=quarter.code, period_label=quarter.label_vi,

@@ -8,6 +8,7 @@ makes impossible.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 from engine import api
 from engine.clock import fixed_clock
+from engine.draft import DRAFT_NAME, draft_report
 from engine.obligations import load_obligations
 from engine.people import load_people_file
 from engine.reminders.occurrence import Occurrence
@@ -24,13 +26,18 @@ from engine.reminders.planner import preview
 from engine.replay import ReplayReport, replay
 from engine.runtime import Runtime, open_runtime
 from engine.snapshot.check import Finding, check_report
+from engine.statistics import import_file
 from plans import DEMO_BUNDLE, ReplayFile, load_model
 
 SEED_REPORT = Path(__file__).resolve().parents[2] / "shared" / "seed" / \
     "bao-cao-cchc-quy-III-2023-xa-vinh-thanh.txt"
 PLAN_FILES = ["cchc-2023.yaml", "papi-2023.yaml", "kl91-2023.yaml"]
+# Phụ lục 4–6 of the seed as the officer would import them (docs/statistics.md layout).
+STATISTICS_DIR = DEMO_BUNDLE / "thong-ke-2023-q3"
+STATISTICS_FILES = ["phu-luc-4.csv", "phu-luc-5.csv", "phu-luc-6.yaml"]
 # The window the demo shows obligation reminders for: the seed's overdue 15/6 report at the
 # Q3 cut-off, and the run-up to the 21/11, 06/12 and 15/12 reports.
+DEMO_PERIOD = "2023-Q3"
 REMINDERS_FROM = date(2023, 11, 1)
 REMINDERS_TO = date(2023, 12, 20)
 
@@ -100,7 +107,10 @@ class DemoResult:
 
 
 def seed_report_path() -> Path | None:
-    for candidate in (SEED_REPORT, Path.cwd().parent / "shared" / "seed" / SEED_REPORT.name):
+    """The seed next to the checkout (../shared/seed), or where CCHC_SEED points."""
+    override = os.environ.get("CCHC_SEED")
+    for candidate in (*([Path(override)] if override else []), SEED_REPORT,
+                      Path.cwd().parent / "shared" / "seed" / SEED_REPORT.name):
         if candidate.exists():
             return candidate
     return None
@@ -117,7 +127,10 @@ def build_demo_database(path: Path, progress: Callable[[int, int], None] | None 
     api.load_plans(rt, [data.unit], [DEMO_BUNDLE / f for f in PLAN_FILES])
     load_people_file(rt, DEMO_BUNDLE / "people.yaml")
     load_obligations(rt, data.unit, DEMO_BUNDLE / "obligations-2023.yaml")
-    return rt, replay(rt, data, progress)
+    report = replay(rt, data, progress)
+    for name in STATISTICS_FILES:
+        import_file(rt, data.unit, DEMO_PERIOD, STATISTICS_DIR / name, "Công chức Văn phòng")
+    return rt, report
 
 
 def obligation_reminders(rt: Runtime, unit: str, start: date, end: date) -> list[Occurrence]:
@@ -135,8 +148,9 @@ def run_demo(out: Path, progress: Callable[[int, int], None] | None = None) -> D
     database = out / "cchc-demo.sqlite3"
     rt, report = build_demo_database(database, progress)
     try:
-        result = api.snapshot_and_export(rt, "vinh-thanh", "2023-Q3", out, freeze=True,
+        result = api.snapshot_and_export(rt, "vinh-thanh", DEMO_PERIOD, out, freeze=True,
                                          taken_by="Chủ tịch UBND xã Vĩnh Thạnh")
+        (out / DRAFT_NAME).write_bytes(draft_report(rt, result.snapshot))
         findings = check_report(rt, result.snapshot)
         seed = seed_report_path()
         seed_findings = check_report(rt, result.snapshot, against=seed) if seed else []

@@ -3,6 +3,12 @@
 Why idempotent: officers reload a corrected plan file mid-year. Loading the same file twice
 changes nothing; loading a changed version updates texts, adds new tasks and retires removed
 ones, while every existing task keeps its state, owner, deadline and history.
+
+Why the guard (`engine.plan_guard`): a file can only change the plans it owns. A unit's own plan
+(`owner:` in the file) is stored under `<id>@<owner>` and loads for its owner only; a framework
+(no owner) changed by a file loaded for some units while others use it, or a file dropping a task
+that has state anywhere, is refused with the list of what it would change unless the operator
+passes the explicit flag. Every definition a plan has had is kept in `plan_revisions`.
 """
 
 from __future__ import annotations
@@ -12,14 +18,30 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from engine.deadline_due import due_date
 from engine.documents import parse_reference
-from engine.errors import ValidationFailed
+from engine.errors import NotFound, ValidationFailed
+from engine.plan_guard import (
+    UnitLoad,
+    definition_diff,
+    per_unit,
+    refuse_overreach,
+    validity_warnings,
+)
+from engine.report_definition import default_number
 from engine.runtime import Runtime
-from engine.storage.models import Plan, PlanSection, PlanTask, Task, Unit, UnitPlan
+from engine.storage.models import (
+    Plan,
+    PlanRevision,
+    PlanSection,
+    PlanTask,
+    Task,
+    Unit,
+    UnitPlan,
+)
 from engine.units import get_unit
 from plans import PlanSpec, SectionSpec, content_hash, parse_model, read_text
 from plans.errors import DataFileError, FileProblem
@@ -33,6 +55,9 @@ class LoadedPlan:
     tasks: int
     new_tasks_per_unit: int
     units: int
+    scope: str = "framework"
+    per_unit: tuple[UnitLoad, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def read_plan_file(path: Path, today: date) -> tuple[PlanSpec, str]:
@@ -48,30 +73,41 @@ def read_plan_file(path: Path, today: date) -> tuple[PlanSpec, str]:
     return spec, content_hash(text)
 
 
-def _upsert_definition(session: Session, spec: PlanSpec, digest: str, rt: Runtime) -> bool:
+def _upsert_definition(session: Session, spec: PlanSpec, digest: str, rt: Runtime,
+                       owner: Unit | None = None, source: str = "",
+                       forced: Sequence[str] = ()) -> bool:
     issued = parse_reference(spec.issued_by, today=rt.today())
-    plan = session.get(Plan, spec.id)
+    plan_id = spec.stored_id
+    plan = session.get(Plan, plan_id)
     if plan is not None and plan.content_hash == digest:
         return False
     if plan is None:
-        plan = Plan(id=spec.id)
+        plan = Plan(id=plan_id)
         session.add(plan)
+    plan.code = spec.id
+    plan.scope = spec.scope
+    plan.owner_unit_id = owner.id if owner is not None else None
+    plan.issuer = spec.issuer
+    plan.valid_from, plan.valid_to = spec.validity
     plan.kind = spec.kind
     plan.year = spec.year
     plan.title = spec.title
     plan.issued_by = spec.issued_by
     plan.issued_on = issued.issued_on
-    plan.appendix_number = spec.appendix.number
+    plan.appendix_number = default_number(spec.id, spec.kind, spec.appendix.number)
     plan.appendix_title = spec.appendix.title
     plan.layout = spec.appendix.layout
     plan.content_hash = digest
     plan.loaded_at = rt.now()
     session.flush()
+    session.add(PlanRevision(plan_id=plan_id, content_hash=digest, source=source,
+                             loaded_at=plan.loaded_at, forced=list(forced),
+                             definition=spec.model_dump(mode="json")))
 
     sections = {s.code: s for s in session.scalars(
-        select(PlanSection).where(PlanSection.plan_id == spec.id))}
+        select(PlanSection).where(PlanSection.plan_id == plan_id))}
     tasks = {t.code: t for t in session.scalars(
-        select(PlanTask).where(PlanTask.plan_id == spec.id))}
+        select(PlanTask).where(PlanTask.plan_id == plan_id))}
     seen_sections: set[str] = set()
     position = 0
 
@@ -80,7 +116,7 @@ def _upsert_definition(session: Session, spec: PlanSpec, digest: str, rt: Runtim
         position += 1
         row = sections.get(section.code)
         if row is None:
-            row = PlanSection(plan_id=spec.id, code=section.code)
+            row = PlanSection(plan_id=plan_id, code=section.code)
             session.add(row)
         row.parent_code = parent
         row.title = section.title
@@ -100,7 +136,7 @@ def _upsert_definition(session: Session, spec: PlanSpec, digest: str, rt: Runtim
     for pos, (path, t) in enumerate(spec.iter_tasks(), start=1):
         trow = tasks.get(t.code)
         if trow is None:
-            trow = PlanTask(plan_id=spec.id, code=t.code)
+            trow = PlanTask(plan_id=plan_id, code=t.code)
             session.add(trow)
         trow.section_code = path[-1].code
         trow.position = pos
@@ -157,25 +193,106 @@ def instantiate(session: Session, rt: Runtime, unit_ids: Sequence[int], plan_id:
     return inserted
 
 
-def load_plans(
-    rt: Runtime, unit_slugs: Iterable[str], files: Sequence[Path]
-) -> list[LoadedPlan]:
-    """Validate every file first, then load them all in one transaction (or none)."""
-    specs = [read_plan_file(f, rt.today()) for f in files]
-    ids = [s.id for s, _ in specs]
+def load_targets(session: Session, spec: PlanSpec, units: Sequence[Unit]
+                 ) -> tuple[Unit | None, list[Unit]]:
+    """The owner (for a unit's own plan) and the units the file is loaded for.
+
+    A unit's own plan loads for its owner only (the owner when no unit is named); a framework
+    loads for the units named.
+    """
+    if spec.owner is None:
+        if not units:
+            raise ValidationFailed(
+                f"Kế hoạch '{spec.id}' là khung chung: phải nêu đơn vị được giao",
+                f"plan '{spec.id}' is a framework: name the units it is loaded for",
+                field="unit")
+        return None, list(units)
+    owner = session.scalar(select(Unit).where(Unit.slug == spec.owner))
+    if owner is None:
+        raise NotFound(
+            f"Kế hoạch '{spec.id}' ghi đơn vị chủ quản '{spec.owner}', nhưng chưa có đơn vị "
+            "này (xem: cchc unit list)",
+            f"plan '{spec.id}' names owner '{spec.owner}', which is not a known unit",
+            field="owner", value=spec.owner)
+    strangers = [u.slug for u in units if u.id != owner.id]
+    if strangers:
+        raise ValidationFailed(
+            f"Kế hoạch '{spec.id}' là kế hoạch riêng của '{spec.owner}', không nạp cho đơn vị "
+            f"khác: {', '.join(strangers)}",
+            f"plan '{spec.id}' is the own plan of '{spec.owner}'; it cannot be loaded for "
+            f"{', '.join(strangers)}", field="unit", value=",".join(strangers))
+    return owner, [owner]
+
+
+@dataclass(frozen=True)
+class PreparedLoad:
+    """A validated file whose definition is written and whose instances are still to insert."""
+
+    plan_id: str
+    units: list[Unit]
+    result: LoadedPlan
+
+
+def prepare_load(session: Session, rt: Runtime, spec: PlanSpec, digest: str, path: Path,
+                 units: Sequence[Unit], *, allow_other_units: bool = False,
+                 allow_drop_state: bool = False) -> PreparedLoad:
+    """Check the file's reach, count per unit what it changes, and write the definition.
+
+    Shared by `load_plans` and `engine.bulk.load_plans_bulk`, which differ only in how they
+    insert the new task rows afterwards.
+    """
+    owner, targets = load_targets(session, spec, units)
+    diff = definition_diff(session, spec)
+    forced = refuse_overreach(rt, session, spec, diff, targets,
+                              allow_other_units=allow_other_units,
+                              allow_drop_state=allow_drop_state)
+    active = [t.code for _p, t in spec.iter_tasks()]
+    counts = per_unit(session, spec.stored_id, targets, diff, active)
+    changed = _upsert_definition(session, spec, digest, rt, owner, str(path), forced)
+    created = sum(c.created for c in counts)
+    result = LoadedPlan(spec.stored_id, str(path), changed, len(active),
+                        created // max(len(targets), 1), len(targets), spec.scope, counts,
+                        tuple(validity_warnings(spec)))
+    return PreparedLoad(spec.stored_id, targets, result)
+
+
+def read_plan_files(files: Sequence[Path], today: date) -> list[tuple[PlanSpec, str]]:
+    """Every file validated before anything is written; two files may not share a plan."""
+    specs = [read_plan_file(f, today) for f in files]
+    ids = [s.stored_id for s, _ in specs]
     if len(set(ids)) != len(ids):
         raise ValidationFailed("Hai tệp cùng mã kế hoạch", "two files share a plan id",
                                field="plan")
+    return specs
+
+
+def load_plans(
+    rt: Runtime, unit_slugs: Iterable[str], files: Sequence[Path], *,
+    allow_other_units: bool = False, allow_drop_state: bool = False,
+) -> list[LoadedPlan]:
+    """Validate every file first, then load them all in one transaction (or none)."""
+    specs = read_plan_files(files, rt.today())
     out = []
     with rt.db.transaction() as session:
-        units = [get_unit(session, slug) for slug in unit_slugs]
-        unit_ids = [u.id for u in units]
+        units = [get_unit(session, slug) for slug in dict.fromkeys(unit_slugs)]
         for (spec, digest), path in zip(specs, files, strict=True):
-            changed = _upsert_definition(session, spec, digest, rt)
-            new = instantiate(session, rt, unit_ids, spec.id)
-            out.append(LoadedPlan(spec.id, str(path), changed, len(spec.iter_tasks()),
-                                  new // max(len(unit_ids), 1), len(unit_ids)))
+            prepared = prepare_load(session, rt, spec, digest, path, units,
+                                    allow_other_units=allow_other_units,
+                                    allow_drop_state=allow_drop_state)
+            instantiate(session, rt, [u.id for u in prepared.units], prepared.plan_id)
+            out.append(prepared.result)
     return out
+
+
+def resolve_plan_id(session: Session, unit: Unit, code: str) -> str:
+    """The stored id of the plan a unit calls `code`: its own plan `code@unit` first, then the
+    framework `code`; the stored id itself is accepted too."""
+    own = f"{code}@{unit.slug}"
+    found = session.scalars(
+        select(UnitPlan.plan_id).where(UnitPlan.unit_id == unit.id,
+                                       or_(UnitPlan.plan_id == own, UnitPlan.plan_id == code))
+    ).all()
+    return own if own in found else code
 
 
 def plans_of_unit(session: Session, unit: Unit) -> list[Plan]:

@@ -20,6 +20,7 @@ from engine.documents import DocumentRef, parse_reference
 from engine.errors import Conflict, NotFound, Problem, ValidationFailed
 from engine.evidence import register_documents
 from engine.free_text import check_dates
+from engine.plan_loading import resolve_plan_id
 from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, Task, TaskEvidence, TaskHistory, Unit
 from engine.storage.versioning import compare_and_set
@@ -63,8 +64,9 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False
               ) -> tuple[Unit, Task]:
     """The task row; `for_change` also refuses a task removed from the plan (read-only now)."""
     unit = get_unit(session, key.unit)
+    plan_id = resolve_plan_id(session, unit, key.plan)
     task = session.scalar(
-        select(Task).where(Task.unit_id == unit.id, Task.plan_id == key.plan,
+        select(Task).where(Task.unit_id == unit.id, Task.plan_id == plan_id,
                            Task.code == key.code)
     )
     if task is None:
@@ -78,7 +80,7 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False
             f"task {key} not found", field="code", value=key.code,
         )
     if for_change:
-        definition = session.get(PlanTask, (key.plan, key.code))
+        definition = session.get(PlanTask, (task.plan_id, key.code))
         if definition is not None and definition.retired:
             raise ValidationFailed(
                 f"Nhiệm vụ {key.code} đã được bỏ khỏi kế hoạch '{key.plan}'; chỉ xem được, "
@@ -296,7 +298,7 @@ def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
                         "only a leader may set deadlines", field="role")
     with rt.db.transaction() as session:
         _unit, task = find_task(session, key, for_change=True)
-        plan = session.get(Plan, key.plan)
+        plan = session.get(Plan, task.plan_id)
         assert plan is not None
         try:
             due = parse_deadline(deadline, plan.year).due
@@ -407,7 +409,7 @@ def count_tasks(session: Session, unit_id: int) -> int:
 def get_view(rt: Runtime, key: TaskKey) -> TaskView:
     with rt.db.read() as session:
         unit, task = find_task(session, key)
-        d = session.get(PlanTask, (key.plan, key.code))
+        d = session.get(PlanTask, (task.plan_id, key.code))
         assert d is not None
         return _view(rt, unit, task, d)
 
@@ -452,7 +454,7 @@ def list_tasks(
             .order_by(Plan.appendix_number, PlanTask.position)
         )
         if plan:
-            q = q.where(Task.plan_id == plan)
+            q = q.where(Task.plan_id == resolve_plan_id(session, unit, plan))
         if state:
             q = q.where(Task.state == state)
         views = [_view(rt, unit, t, d) for t, d in session.execute(q).all()]

@@ -131,6 +131,17 @@ def _size_problem(source: str, size: int, limit: int) -> DataFileError:
                      f"file too large ({size} bytes; at most {limit})")])
 
 
+def line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """The line of the node at `loc` in an already validated YAML text (for errors found later,
+    e.g. a report definition that conflicts with the plans of a period)."""
+    loader = _NoAliasLoader(text)
+    try:
+        node = _node_at(loader.get_single_node(), loc)
+    finally:
+        loader.dispose()
+    return node.start_mark.line + 1 if node is not None else None
+
+
 def parse_model(model: type[M], text: str, source: str) -> M:
     """Validate YAML `text` against `model`; `source` names the file in errors.
 

@@ -11,7 +11,14 @@ import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from plans.deadlines import DeadlineError, parse_deadline
 from plans.errors import Loc, SpecProblems
@@ -49,10 +56,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+def _code_text(value: object) -> object:
+    """`code: 1` written without quotes is the code '1' (YAML reads it as a number)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class TaskSpec(_Strict):
     """One plan task: a row of the appendix."""
 
-    code: Annotated[str, Field(pattern=r"^\d+(?:\.\d+)*$")]
+    # As the source plan writes it: 1, 1.2.3, I.1, II.3.a (a letter only after a number).
+    code: Annotated[str, BeforeValidator(_code_text),
+                    Field(pattern=r"^(?:[IVXLC]+|\d+)(?:\.\d+)*(?:\.[a-zđ])?$", max_length=20)]
     text: Text
     owner: OptText | None = None
     deadline: OptText | None = None
@@ -62,7 +76,8 @@ class TaskSpec(_Strict):
 class SectionSpec(_Strict):
     """A section (I–VII), a PAPI dimension (1–8) or sub-dimension (1.1–8.3)."""
 
-    code: Annotated[str, Field(pattern=r"^(?:[IVXLC]+|\d+(?:\.\d+)*)$")]
+    code: Annotated[str, BeforeValidator(_code_text),
+                    Field(pattern=r"^(?:[IVXLC]+|\d+(?:\.\d+)*)$")]
     title: OptText | None = None
     sections: list[SectionSpec] = []
     tasks: list[TaskSpec] = []
@@ -80,13 +95,25 @@ class SectionSpec(_Strict):
 
 
 class AppendixSpec(_Strict):
-    number: Annotated[int, Field(ge=1, le=20)]
+    """How the plan's table looks. `number` is only a default: the report definition
+    (`plans/reports/*.yaml`) numbers the appendices of a report."""
+
+    number: Annotated[int | None, Field(ge=1, le=20)] = None
     title: Text
     layout: Literal["sections", "dimensions"]
+    # continuous: rows 1, 2, 3… through the appendix; per_section: I.1, I.2, II.1… restarting
+    # in each section; as_written: any codes the source uses (II.3.a), only unique.
+    numbering: Literal["continuous", "per_section", "as_written"] = "continuous"
 
 
 class PlanSpec(_Strict):
-    """A year's plan as issued by the commune (Kế hoạch/Quyết định), with its appendix layout."""
+    """A year's plan (Kế hoạch/Quyết định), with its appendix layout.
+
+    Identity: a plan with `owner` is that unit's own plan (each commune's CCHC plan); its
+    stored id is `<id>@<owner>`, so two communes may both call theirs `cchc-2026` and never
+    touch each other's. A plan without `owner` is a framework issued by an upper body
+    (`issuer`, e.g. the province's PAPI framework) and instantiated in many units.
+    """
 
     schema_version: Literal[1] = 1
     id: Slug
@@ -94,8 +121,34 @@ class PlanSpec(_Strict):
     year: Annotated[int, Field(ge=2000, le=2100)]
     title: Text
     issued_by: Text
+    owner: Slug | None = None
+    issuer: Slug | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
     appendix: AppendixSpec
     sections: list[SectionSpec]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dates(cls, data: object) -> object:
+        if isinstance(data, dict):
+            data = {**data, **{k: parse_dmy(data[k]) for k in ("valid_from", "valid_to")
+                               if isinstance(data.get(k), str)}}
+        return data
+
+    @property
+    def scope(self) -> Literal["framework", "unit"]:
+        return "unit" if self.owner else "framework"
+
+    @property
+    def stored_id(self) -> str:
+        """The database key: a unit's own plan is namespaced by its owner."""
+        return f"{self.id}@{self.owner}" if self.owner else self.id
+
+    @property
+    def validity(self) -> tuple[date, date]:
+        """When the plan is in force: `valid_from`–`valid_to`, by default its calendar year."""
+        return (self.valid_from or date(self.year, 1, 1), self.valid_to or date(self.year, 12, 31))
 
     def iter_tasks(self) -> list[tuple[list[SectionSpec], TaskSpec]]:
         """Tasks in appendix order with their section path."""
@@ -119,6 +172,19 @@ class PlanSpec(_Strict):
     @model_validator(mode="after")
     def _codes_and_deadlines(self) -> PlanSpec:
         problems: list[tuple[Loc, str, str]] = []
+        start, end = self.validity
+        if start > end:
+            problems.append((
+                ("valid_to",),
+                "ngày hết hiệu lực phải sau ngày bắt đầu hiệu lực",
+                "valid_to must come after valid_from",
+            ))
+        if len(self.stored_id) > 64:
+            problems.append((
+                ("id",),
+                f"mã kế hoạch cùng mã đơn vị '{self.stored_id}' dài quá 64 ký tự",
+                f"the plan id with its owner '{self.stored_id}' is longer than 64 characters",
+            ))
         first_at: dict[str, str] = {}
         tasks = self.iter_tasks_at()
         for path, task, loc in tasks:
@@ -149,7 +215,21 @@ class PlanSpec(_Strict):
                         f"{exc.message_vi}",
                         f"task {task.code}: deadline not understood: {exc.message_en}",
                     ))
-        if self.appendix.layout == "sections":
+        if self.appendix.layout == "sections" and self.appendix.numbering == "per_section":
+            index: dict[str, int] = {}
+            for path, task, loc in tasks:
+                sec = path[-1].code
+                index[sec] = n = index.get(sec, 0) + 1
+                if task.code != f"{sec}.{n}":
+                    problems.append((
+                        (*loc, "code"),
+                        f"đánh số theo từng mục: ở đây phải là '{sec}.{n}', không phải "
+                        f"{task.code!r}",
+                        f"numbering per section: expected '{sec}.{n}' here, found "
+                        f"{task.code!r}",
+                    ))
+                    break
+        elif self.appendix.layout == "sections" and self.appendix.numbering == "continuous":
             for n, (_path, task, loc) in enumerate(tasks, start=1):
                 if task.code != str(n):
                     problems.append((

@@ -97,13 +97,15 @@ def test_db_init_unit_load_plan_load(cchc: Run, db: str) -> None:
 
     files = ["-f", str(DEMO_BUNDLE / "cchc-2023.yaml"), "-f", str(DEMO_BUNDLE / "papi-2023.yaml")]
     out = flat(cchc("plan", "load", UNIT, *files).stdout)
-    assert "Kế hoạch cchc-2023: 23 nhiệm vụ (cập nhật); thêm 23 nhiệm vụ mới" in out
-    assert "Kế hoạch papi-2023: 54 nhiệm vụ (cập nhật)" in out
+    assert "Kế hoạch cchc-2023 (khung chung): 23 nhiệm vụ (cập nhật), 1 đơn vị." in out
+    assert "Kế hoạch papi-2023 (khung chung): 54 nhiệm vụ (cập nhật)" in out
+    assert "│ vinh-thanh │ 23 │ 0 │ 0 │ 0 │" in out
     plans = {p["id"]: p for p in as_json(cchc("plan", "list", "--json"))}
     assert {k: (p["appendix"], p["tasks"], p["units"]) for k, p in plans.items()} == {
         "cchc-2023": (1, 23, 1), "papi-2023": (2, 54, 1)}
     again = flat(cchc("plan", "load", UNIT, *files).stdout)  # loading again changes nothing
-    assert "Kế hoạch cchc-2023: 23 nhiệm vụ (không đổi); thêm 0 nhiệm vụ mới" in again
+    assert "Kế hoạch cchc-2023 (khung chung): 23 nhiệm vụ (không đổi)" in again
+    assert "│ vinh-thanh │ 0 │ 0 │ 23 │ 0 │" in again
 
 
 def test_missing_unit_file_is_refused_in_vietnamese(cchc: Run, tmp_path: Path) -> None:

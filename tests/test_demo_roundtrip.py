@@ -36,6 +36,9 @@ ATTACHMENT_LINE = ("(Đính kèm Báo cáo cải cách hành chính Quý III nă
                    "Vĩnh Thạnh)")
 FILES = {"phu-luc-1.docx", "phu-luc-2.docx", "phu-luc-3.docx", "phu-luc-1.xlsx",
          "phu-luc-2.xlsx", "phu-luc-3.xlsx", "snapshot.json"}
+# Phụ lục 4–6 (tests/test_statistics_seed.py compares them with the seed).
+STATISTICS_FILES = {"phu-luc-4.docx", "phu-luc-5.docx", "phu-luc-6.docx", "phu-luc-4.xlsx",
+                    "phu-luc-5.xlsx", "phu-luc-6.xlsx", "thong-ke.json"}
 # Kết quả cells we changed on purpose (README "Corrections"): seed text -> our text.
 CORRECTED = {
     (2, "3.1.2"): ("ngày 24/02/20232", "ngày 24/02/2023"),
@@ -83,8 +86,8 @@ def appendix_of(demo: DemoResult, number: int) -> AppendixSnapshot:
 
 
 def test_the_demo_writes_the_seven_files(demo: DemoResult, out: Path) -> None:
-    assert {p.name for p in demo.snapshot.files} == FILES
-    assert {p.name for p in out.iterdir()} >= FILES
+    assert {p.name for p in demo.snapshot.files} == FILES | STATISTICS_FILES
+    assert {p.name for p in out.iterdir()} >= FILES | STATISTICS_FILES
     assert demo.snapshot.snapshot.frozen
     totals = {a.number: (a.total, a.done, a.not_done) for a in demo.snapshot.snapshot.appendices}
     assert totals == TOTALS
@@ -302,7 +305,14 @@ def test_the_reviewer_check_of_our_own_files(demo: DemoResult, out: Path, number
 
 
 def test_own_findings_name_their_place(demo: DemoResult) -> None:
+    stats = [f for f in demo.findings if f.appendix in (4, 5, 6)]
+    # The seed's own Phụ lục 5 online total (238) is not its Phụ lục 4's (233): a warning.
+    assert [(f.code, f.severity, f.appendix) for f in stats] == [
+        ("online_counts_differ", "warning", 5)]
+    assert "238" in stats[0].message_vi and "233" in stats[0].message_vi
     for f in demo.findings:
+        if f in stats:
+            continue
         assert f.appendix in (1, 2, 3) and f.plan == PLANS[f.appendix] and f.task, f
         assert f.message_vi.startswith(f"Phụ lục {f.appendix}, nhiệm vụ {f.task}: "), f
     bad = {(f.appendix, f.task) for f in demo.findings if f.code == "bad_reference"}

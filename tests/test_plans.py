@@ -13,7 +13,8 @@ import yaml
 from sqlalchemy import MetaData, func, select
 
 from engine import api
-from engine.errors import DataFileError
+from engine.errors import Conflict, DataFileError
+from engine.plan_guard import UnitLoad
 from engine.runtime import Runtime
 from engine.storage.models import PlanSection, PlanTask, Task
 from engine.tasks import Actor, TaskKey, add_note, assign, history, transition
@@ -288,7 +289,13 @@ def test_a_changed_plan_keeps_the_state_and_history_of_existing_tasks(
                                      if t["code"] not in ("23", "24")]
 
     v3 = edited(tmp_path, CCHC, "cchc-v3.yaml", v3_change)
-    api.load_plans(rt, ["vinh-thanh"], [v3])
+    # task 23 has been assigned: dropping it is refused, naming it, unless asked explicitly
+    with pytest.raises(Conflict, match="vinh-thanh nhiệm vụ 23") as refused:
+        api.load_plans(rt, ["vinh-thanh"], [v3])
+    assert "--allow-drop" in refused.value.message_vi
+    assert {p["id"]: p["tasks"] for p in api.list_plans(rt)} == {"cchc-2023": 24}
+    [res] = api.load_plans(rt, ["vinh-thanh"], [v3], allow_drop_state=True)
+    assert res.per_unit[0] == UnitLoad("vinh-thanh", 0, 1, 21, 2)  # task 2 back to v1 text
     assert {p["id"]: p["tasks"] for p in api.list_plans(rt)} == {"cchc-2023": 22}
     listed = [v.code for v in api.list_tasks(rt, "vinh-thanh")]
     assert listed == [str(i) for i in range(1, 23)]

@@ -192,7 +192,7 @@ def test_me_for_each_role(demo: Demo) -> None:
     assert "report.freeze" in demo.get("/api/me", LEADER)["actions"]
     reviewer = demo.get("/api/me", REVIEWER)
     assert reviewer["role"] == "reviewer" and reviewer["unit"] == "nha-trang"
-    assert reviewer["actions"] == ["city.read", "report.export", "unit.read"]
+    assert reviewer["actions"] == ["city.read", "report.export", "review.comment", "unit.read"]
     admin = demo.get("/api/me", ADMIN)
     assert admin["role"] == "admin" and "users.manage" in admin["actions"]
 

@@ -178,6 +178,19 @@ def test_leader_freezes_the_quarter_and_downloads_the_appendices(
     page.wait_for_url(f"**/units/{UNIT}/reports")
     assert "Quý III năm 2023" in page.locator("#h-period").inner_text()
     assert "Chưa chốt" in page.locator("#frozen-status").inner_text()
+    # the check before freezing: errors and notes counted and grouped; with an error not
+    # confirmed the freeze is refused, then each error is ticked and the period frozen
+    errors = sum(1 for f in api.check(server.rt, UNIT, "2023-Q3") if f.severity == "error")
+    boxes = page.locator("input[name=xac_nhan]")
+    assert boxes.count() == errors
+    shot(page, "reports-before-freeze-desktop")
+    if errors:
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#freeze-button")
+        assert "chưa được xác nhận" in page.locator("main").inner_text()
+        assert not api.take_snapshot(server.rt, UNIT, "2023-Q3").frozen
+        for i in range(boxes.count()):
+            boxes.nth(i).check()
     page.once("dialog", lambda dialog: dialog.accept())  # "Chốt số liệu …?" (app.js)
     page.click("#freeze-button")
     page.wait_for_url(re.compile(r".*period=2023-Q3&ok=freeze$"))

@@ -543,14 +543,33 @@ def test_freeze_and_download_the_appendices(login: Login, rt: Runtime, tmp_path:
     q3 = text_of(leader.get(f"/units/{UNIT}/reports").text)  # the quarter being reported
     assert "Quý III năm 2023" in q3 and "Đã chốt lúc 20/09/2023 09:00" in q3
     r = leader.post(f"/units/{UNIT}/reports/2023-Q3/freeze", data={"csrf_token": csrf(leader)})
-    assert r.status_code == 409 and "Kỳ 2023-Q3 đã được chốt trước đó" in text_of(r.text)
+    assert r.status_code == 409 and "Kỳ Quý III năm 2023 đã được chốt trước đó" in text_of(
+        r.text)
     r = leader.post(f"/units/{UNIT}/reports/2023-Q4/freeze", data={"csrf_token": csrf(leader)})
     assert r.status_code == 400 and "Chưa đến ngày chốt số liệu của kỳ 2023-Q4" in text_of(
         r.text)
 
     q2 = leader.get(f"/units/{UNIT}/reports?period=2023-Q2").text
     assert "Chưa chốt" in text_of(q2) and "/reports/2023-Q2/freeze" in q2
-    r = leader.post(f"/units/{UNIT}/reports/2023-Q2/freeze", data={"csrf_token": csrf(leader)},
+    # the check's findings, counted and grouped; every error must be confirmed one by one
+    findings = api.check(rt, UNIT, "2023-Q2")
+    errors = [f for f in findings if f.severity == "error"]
+    notes = len(findings) - len(errors)
+    assert errors, "the demo's Q2 has errors to confirm"
+    found = re.search(r'<p id="check-summary">(.*?)</p>', q2, re.S)
+    assert found
+    summary = text_of(found.group(1))
+    assert summary.strip() == f"{len(errors)} lỗi {notes} lưu ý"
+    keys = re.findall(r'name="xac_nhan" value="([^"]+)"', q2)
+    assert len(keys) == len(errors)
+    r = leader.post(f"/units/{UNIT}/reports/2023-Q2/freeze",
+                    data={"csrf_token": csrf(leader), "xac_nhan": keys[:-1]})
+    assert r.status_code == 400
+    assert "còn 1 lỗi chưa được xác nhận" in text_of(r.text)
+    assert re.findall(r'value="([^"]+)" checked', r.text) == keys[:-1]  # ticks kept
+    assert api.take_snapshot(rt, UNIT, "2023-Q2").frozen is False
+    r = leader.post(f"/units/{UNIT}/reports/2023-Q2/freeze",
+                    data={"csrf_token": csrf(leader), "xac_nhan": keys},
                     follow_redirects=False)
     assert (r.status_code, r.headers["location"]) == (
         303, f"/units/{UNIT}/reports?period=2023-Q2&ok=freeze")
@@ -606,6 +625,37 @@ def test_city_overview_for_reviewer_and_admin(login: Login) -> None:
         assert f'/units/{UNIT}/reports?period=2023-Q3' in page
     for role in ("officer", "leader"):
         assert login(role).get("/city").status_code == 403
+
+
+def test_city_shows_empty_communes_periods_sorts_and_exports(login: Login) -> None:
+    admin = login("admin")
+    r = admin.post("/admin/units", data={
+        "slug": "vinh-luong", "name": "Vĩnh Lương", "kind": "xã", "parent": "nha-trang",
+        "cutoff": "", "csrf_token": csrf(admin)}, follow_redirects=False)
+    assert r.status_code == 303
+    reviewer = login("reviewer")
+    page = reviewer.get("/city").text
+    shown = text_of(page)
+    assert "thành phố Nha Trang" in shown and "2 đơn vị, 1 đơn vị có kế hoạch" in shown
+    empty = re.search(r'<tr data-unit="vinh-luong".*?</tr>', page, re.S)
+    assert empty and "Chưa có kế hoạch nào được nạp" in empty.group(0)  # shown, never dropped
+    # a period other than the quarter reported on: Q2 is not frozen in the demo
+    q2 = text_of(reviewer.get("/city", params={"period": "2023-Q2"}).text)
+    assert "Quý II năm 2023" in q2 and "Chưa chốt" in q2
+    assert reviewer.get("/city", params={"period": "2023-Q9"}).status_code == 400
+    # sorted by overdue tasks: the commune with data first
+    by_late = reviewer.get("/city", params={"sort": "qua-han"}).text
+    assert by_late.index('data-unit="vinh-thanh"') < by_late.index('data-unit="vinh-luong"')
+    # Excel: every row, with STT, the year's rate and the empty commune marked as such
+    x = reviewer.get("/city", params={"xuat": "xlsx"})
+    assert x.headers["content-type"] == XLSX
+    ws = openpyxl.load_workbook(io.BytesIO(x.content)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][0] == "STT" and "Năm 2023: tỷ lệ hoàn thành (%)" in rows[0]
+    by_unit = {r[1]: r for r in rows[1:]}
+    assert set(by_unit) == {"xã Vĩnh Thạnh", "xã Vĩnh Lương"}
+    assert by_unit["xã Vĩnh Lương"][-1] == "Chưa có kế hoạch"
+    assert by_unit["xã Vĩnh Thạnh"][rows[0].index("Năm 2023: tỷ lệ hoàn thành (%)")] == 71
 
 
 # ---------------------------------------------------------------- admin

@@ -145,8 +145,9 @@ async def _cchc_error(request: Request, exc: Exception) -> Response:
             target += "?next=" + quote(path, safe="")
         return RedirectResponse(target, status_code=303)
     headers = {"WWW-Authenticate": "Bearer"} if status_for(exc) == 401 else None
-    if isinstance(exc, LoginThrottled):
-        headers = {"Retry-After": str(exc.minutes * 60)}
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int):  # LoginThrottled, LoginBusy
+        headers = {"Retry-After": str(retry_after)}
     return error_response(request, exc, status_for(exc), headers)
 
 

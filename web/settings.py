@@ -8,6 +8,8 @@ from functools import cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.login_limits import LoginLimits
+
 
 class WebSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CCHC_WEB_", env_file=".env", extra="ignore")
@@ -27,6 +29,16 @@ class WebSettings(BaseSettings):
     login_max_failures: int = Field(
         default=5, ge=1, description="Failed logins allowed per username and address …")
     login_window_minutes: int = Field(default=15, ge=1, description="… in this many minutes")
+    login_max_failures_per_address: int = Field(
+        default=30, ge=1, description="Failed logins allowed per address, any username")
+    login_max_failures_per_password: int = Field(
+        default=10, ge=1, description="Failed logins allowed with one password, any username")
+    login_max_failures_global: int = Field(
+        default=500, ge=1, description="Failed logins allowed on the whole server")
+    login_max_concurrent_hashes: int = Field(
+        default=2, ge=1, description="Password hashes checked at once (64 MiB each)")
+    login_hash_wait_seconds: float = Field(
+        default=5.0, ge=0, description="How long a login waits for a free hash slot (then 503)")
     base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Public address of the app, for links in reminders and e-mails",
@@ -39,6 +51,15 @@ class WebSettings(BaseSettings):
     @property
     def login_window(self) -> timedelta:
         return timedelta(minutes=self.login_window_minutes)
+
+    @property
+    def login_limits(self) -> LoginLimits:
+        return LoginLimits(
+            max_failures=self.login_max_failures, window=self.login_window,
+            per_address=self.login_max_failures_per_address,
+            per_password=self.login_max_failures_per_password,
+            global_max=self.login_max_failures_global,
+            concurrent=self.login_max_concurrent_hashes, wait_seconds=self.login_hash_wait_seconds)
 
     @property
     def max_request_bytes(self) -> int:

@@ -157,8 +157,10 @@ def _table(table: Table) -> str:
     )
 
 
-def document_body(snapshot: Snapshot, appendix: AppendixSnapshot) -> str:
-    """The <w:body> content (without the section properties) of one appendix."""
+def document_body(snapshot: Snapshot, appendix: AppendixSnapshot, table: Table | None = None
+                  ) -> str:
+    """The <w:body> content (without the section properties) of one appendix; `table` is the
+    appendix's own grid (Phụ lục 4–6) instead of the task table built from its rows."""
     return "".join(
         (
             _header_block(snapshot),
@@ -167,15 +169,17 @@ def document_body(snapshot: Snapshot, appendix: AppendixSnapshot) -> str:
             _p("note", texts.period_line(snapshot)),
             _p("note", texts.attachment_line(snapshot)),
             _p("gap"),
-            _table(build_table(appendix)),
+            _table(table or build_table(appendix)),
             _p("gap"),
         )
     )
 
 
-def export_docx(snapshot: Snapshot, appendix: AppendixSnapshot) -> bytes:
+def export_docx(snapshot: Snapshot, appendix: AppendixSnapshot, table: Table | None = None
+                ) -> bytes:
     """The appendix as .docx bytes; the same snapshot always gives the same bytes."""
     base = docx_base()
-    document = base.document_head + document_body(snapshot, appendix).encode() + base.document_tail
+    body = document_body(snapshot, appendix, table).encode()
+    document = base.document_head + body + base.document_tail
     core = appendix_core_xml(snapshot, appendix)
     return write_zip((*base.parts, (DOCUMENT_XML, document), (CORE_XML, core)), snapshot.taken_at)

@@ -21,7 +21,7 @@ def appendix_file_name(number: int, suffix: str) -> str:
     return f"phu-luc-{number}.{suffix}"
 
 
-def _write(path: Path, data: bytes) -> Path:
+def write_atomic(path: Path, data: bytes) -> Path:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
@@ -36,12 +36,12 @@ def write_all(snapshot: Snapshot, out_dir: Path) -> list[Path]:
         raise ValueError(f"trùng số phụ lục / duplicate appendix numbers: {numbers}")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [
-        _write(out_dir / appendix_file_name(a.number, "docx"), export_docx(snapshot, a))
+        write_atomic(out_dir / appendix_file_name(a.number, "docx"), export_docx(snapshot, a))
         for a in appendices
     ]
     written += [
-        _write(out_dir / appendix_file_name(a.number, "xlsx"), export_xlsx(snapshot, a))
+        write_atomic(out_dir / appendix_file_name(a.number, "xlsx"), export_xlsx(snapshot, a))
         for a in appendices
     ]
-    written.append(_write(out_dir / JSON_NAME, export_json(snapshot)))
+    written.append(write_atomic(out_dir / JSON_NAME, export_json(snapshot)))
     return written

@@ -40,10 +40,15 @@ def _totals(snapshot: Snapshot) -> list[dict[str, Any]]:
     return out
 
 
+def canonical_json_bytes(data: dict[str, Any]) -> bytes:
+    """Any export's JSON the canonical way (sorted keys, two-space indent, final newline)."""
+    return orjson.dumps(data, option=_OPTIONS)
+
+
 def export_json(snapshot: Snapshot) -> bytes:
     data = snapshot.model_dump(mode="json")
     data["totals"] = _totals(snapshot)
-    return orjson.dumps(data, option=_OPTIONS)
+    return canonical_json_bytes(data)
 
 
 def read_json(raw: bytes | str) -> Snapshot:

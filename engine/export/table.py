@@ -43,7 +43,7 @@ class Cell:
     colspan: int = 1
     rowspan: int = 1
     continued: bool = False
-    number: int | None = None
+    number: int | float | None = None  # the value an .xlsx stores (counts, ratios)
 
 
 @dataclass(frozen=True, slots=True)

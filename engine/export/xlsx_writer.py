@@ -251,9 +251,10 @@ def _value(cell: Cell) -> object:
     return "\n".join(cell.lines) if cell.lines else None
 
 
-def _fill(snapshot: Snapshot, appendix: AppendixSnapshot) -> tuple[_Sheet, list[float], int]:
+def _fill(snapshot: Snapshot, appendix: AppendixSnapshot, table: Table | None = None
+          ) -> tuple[_Sheet, list[float], int]:
     """The sheet's cells, heights and merges; the column widths; the table's header row."""
-    table = build_table(appendix)
+    table = table or build_table(appendix)
     ncols = len(table.columns)
     widths = [excel_width(c.width_mm) for c in table.columns]
     sheet = _Sheet()
@@ -406,9 +407,11 @@ def _sheet_data(sheet: _Sheet, number: dict[_StyleKey, int]) -> tuple[bytes, str
     return b"".join(out), dimension
 
 
-def export_xlsx(snapshot: Snapshot, appendix: AppendixSnapshot) -> bytes:
-    """The appendix as .xlsx bytes (one sheet 'Phụ lục N'); same snapshot, same bytes."""
-    sheet, widths, head_row = _fill(snapshot, appendix)
+def export_xlsx(snapshot: Snapshot, appendix: AppendixSnapshot, table: Table | None = None
+                ) -> bytes:
+    """The appendix as .xlsx bytes (one sheet 'Phụ lục N'); same snapshot, same bytes.
+    `table`: the appendix's own grid (Phụ lục 4–6) instead of the task table of its rows."""
+    sheet, widths, head_row = _fill(snapshot, appendix, table)
     # Styles are numbered in the order cells are written (by row, then column): 0 is the
     # workbook's default, ours follow.
     number: dict[_StyleKey, int] = {}

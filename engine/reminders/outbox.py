@@ -306,17 +306,10 @@ def insert_occurrences(session: Session, occurrences: Iterable[Occurrence], now:
 
 @contextmanager
 def write_transaction(rt: Runtime) -> Iterator[Session]:
-    """A write transaction that holds the write lock from its first statement on SQLite.
-
-    SQLite has no row locks: `BEGIN IMMEDIATE` takes the database's write lock up front, so two
-    dispatchers claim one after the other (the busy timeout queues the second) and never both
-    read the same pending rows; and a transaction that reads before it writes cannot fail with
-    SQLITE_BUSY when another process wrote in between. PostgreSQL uses row locks (FOR UPDATE
-    SKIP LOCKED) instead and needs nothing special.
-    """
-    with rt.db.transaction() as session:
-        if rt.db.is_sqlite:
-            session.execute(text("BEGIN IMMEDIATE"))
+    """A write transaction that holds the write lock from its first statement on SQLite
+    (`Database.serialized`): two dispatchers claim one after the other and never both read the
+    same pending rows. PostgreSQL uses row locks (FOR UPDATE SKIP LOCKED) instead."""
+    with rt.db.serialized() as session:
         yield session
 
 

@@ -33,7 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlalchemy import select
 
 from engine.clock import VN_TZ, fixed_clock, local_date
-from engine.errors import CchcError, ValidationFailed
+from engine.errors import CchcError, DataFileError, ValidationFailed
 from engine.periods import ReportingPeriod, period_containing
 from engine.reminders import outbox as ob
 from engine.reminders.dispatch import (
@@ -263,17 +263,22 @@ def quarter_end(rt: Runtime, now: datetime, *, out_dir: Path) -> list[QuarterEnd
 
     rt = replace(rt, clock=fixed_clock(ob.db_time(now)))  # "now" is the job's clock
     results: list[QuarterEndResult] = []
+    failed: list[str] = []
     for unit, period in units_to_freeze(rt, now):
         try:
             res = api.snapshot_and_export(rt, unit.slug, period.code,
                                           out_dir / period.code / unit.slug, freeze=True,
                                           taken_by=SNAPSHOT_TAKEN_BY)
-        except CchcError as exc:  # frozen by another process meanwhile, or bad data
-            log.info("quarter end %s %s skipped: %s", unit.slug, period.code, exc.message_en)
+        except (CchcError, DataFileError) as exc:  # frozen meanwhile, or this unit's bad data
+            log.warning("quarter end %s %s skipped: %s", unit.slug, period.code, exc.render())
+            failed.append(unit.slug)
             continue
         row = queue_snapshot_notice(rt, now, unit, period, res.files)
         results.append(QuarterEndResult(unit.slug, period.code, res.snapshot.content_hash,
                                         tuple(str(p) for p in res.files), row))
+    if failed:
+        log.error("quarter end: %d units not exported (the others were): %s", len(failed),
+                  ", ".join(failed))
     return results
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.periods import ReportingPeriod, parse_period
 from engine.plan_loading import plans_of_unit
+from engine.report_definition import number_appendices, report_definition
 from engine.runtime import Runtime
 from engine.snapshot.model import (
     AppendixSnapshot,
@@ -148,8 +149,9 @@ def build_snapshot(
         unit = get_unit(session, unit_slug)
         period = period_of(rt, session, unit, period_code)
         header = header_of(session, unit)
-        plans = plans_of_unit(session, unit)
-        defs = [cache.get(session, p) for p in plans]
+        numbered = number_appendices(report_definition(), plans_of_unit(session, unit), period,
+                                     header.display)
+        defs = [(n.number, cache.get(session, n.plan)) for n in numbered]
         tasks = session.execute(
             select(Task.id, Task.plan_id, Task.code).where(Task.unit_id == unit.id)
         ).all()
@@ -165,7 +167,7 @@ def build_snapshot(
         for h in rows:
             hist[h.task_id].append(h)
         appendices = [
-            _appendix(rt, d, ids, hist, period) for d in defs
+            _appendix(rt, d, number, ids, hist, period) for number, d in defs
         ]
     return Snapshot(
         unit=header, period=period.code, period_label=period.label_vi, start=period.start,
@@ -173,7 +175,7 @@ def build_snapshot(
     )
 
 
-def _appendix(rt: Runtime, d: _PlanDef, ids: dict[tuple[str, str], int],
+def _appendix(rt: Runtime, d: _PlanDef, number: int, ids: dict[tuple[str, str], int],
               hist: dict[int, list[TaskHistory]], period: ReportingPeriod) -> AppendixSnapshot:
     from engine.deadline_due import due_date
 
@@ -200,7 +202,7 @@ def _appendix(rt: Runtime, d: _PlanDef, ids: dict[tuple[str, str], int],
                              tasks=by_section.get(sec.code, []))
 
     return AppendixSnapshot(
-        plan_id=d.plan.id, number=d.plan.appendix_number, title=d.plan.appendix_title,
+        plan_id=d.plan.id, number=number, title=d.plan.appendix_title,
         layout=d.plan.layout,
         groups=[group(s) for s in children.get(None, [])],
     )

@@ -121,6 +121,9 @@ def check_report(rt: Runtime, snap: Snapshot, *, against: Path | None = None) ->
         out.extend(_totals(a.number, a.plan_id, a.total, a.done, a.not_done, None, "snapshot"))
     if against is not None:
         out.extend(_against(snap, against, today))
+    from engine.statistics.check import check_statistics  # Phụ lục 4–6 across appendices
+
+    out.extend(check_statistics(rt, snap, against))
     return out
 
 

@@ -78,6 +78,10 @@ def freeze(rt: Runtime, snapshot: Snapshot, taken_by: str) -> Snapshot:
                 end=snapshot.end, taken_at=snapshot.taken_at, taken_by=taken_by,
                 content_hash=digest, payload=canonical_json(snapshot),
             ))
+            # Phụ lục 4–6 are frozen in the same transaction, as their own hashed part.
+            from engine.statistics.store import freeze_in
+
+            freeze_in(session, snapshot, taken_by)
     except IntegrityError:
         raise Conflict(f"Kỳ {snapshot.period} vừa được chốt bởi người khác",
                        "period frozen concurrently", field="period") from None

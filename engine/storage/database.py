@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -86,6 +86,23 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: everything inside commits together or not at all."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def serialized(self, lock_id: int | None = None) -> Iterator[Session]:
+        """A write transaction that holds a write lock from its first statement.
+
+        SQLite has no row locks: `BEGIN IMMEDIATE` takes the database's write lock up front, so
+        two such transactions run one after the other (the busy timeout queues the second), and
+        one that reads before it writes cannot fail with SQLITE_BUSY when another process wrote
+        in between. PostgreSQL: with `lock_id`, a transaction-scoped advisory lock serialises
+        the transactions that name the same id (without it, nothing special).
+        """
+        with self.transaction() as session:
+            if self.is_sqlite:
+                session.execute(text("BEGIN IMMEDIATE"))
+            elif lock_id is not None:
+                session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
             yield session
 
     @contextmanager

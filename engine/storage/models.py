@@ -54,10 +54,21 @@ class Unit(Base):
 
 
 class Plan(Base):
-    """A plan definition (the year's CCHC plan, PAPI framework, KL91 plan)."""
+    """A plan definition (the year's CCHC plan, PAPI framework, KL91 plan).
+
+    `scope` "framework": issued by an upper body, shared by every unit that instantiates it
+    (`id` is the file's id). `scope` "unit": one unit's own plan (`owner_unit_id`), stored as
+    `<file id>@<owner slug>` so no other unit's file can ever address it (migration 0005).
+    """
 
     __tablename__ = "plans"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), default="")
+    scope: Mapped[str] = mapped_column(String(16), default="framework")
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    issuer: Mapped[str | None] = mapped_column(String(64))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(20))
     year: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
@@ -68,6 +79,19 @@ class Plan(Base):
     layout: Mapped[str] = mapped_column(String(20))
     content_hash: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PlanRevision(Base):
+    """Every definition a plan has had, in load order: a reload never loses the previous one."""
+
+    __tablename__ = "plan_revisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    forced: Mapped[list[str]] = mapped_column(JSON, default=list)
+    definition: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
 
 class PlanSection(Base):
@@ -414,3 +438,82 @@ class Attachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[str] = mapped_column(String(200))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ---------------------------------------------------------------- statistics (migration 0005)
+
+
+class PeriodStatistics(Base):
+    """A unit's typed statistics of one period (Phụ lục 4–6 inputs) until the period is frozen.
+
+    `payload` is the canonical JSON of `engine.statistics.StatisticsInput`; every save is
+    validated whole, so a stored payload always passes the rules.
+    """
+
+    __tablename__ = "period_statistics"
+    __table_args__ = (UniqueConstraint("unit_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    period: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class StatisticsSnapshot(Base):
+    """Phụ lục 4–6 of a period as frozen with the task snapshot; never changed once written."""
+
+    __tablename__ = "statistics_snapshots"
+    __table_args__ = (UniqueConstraint("unit_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    period: Mapped[str] = mapped_column(String(16))
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    taken_by: Mapped[str] = mapped_column(String(200))
+    indicator_set: Mapped[str] = mapped_column(String(100))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------- daily web use (migration 0006)
+
+
+class Comment(Base):
+    """A remark the commune sees on a task (`task_id`) or on a period's report (`period`):
+    a leader's instruction ("ý kiến chỉ đạo") or the reviewing body's comment. Never printed
+    in the report; never changed once written."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_unit_task", "unit_id", "task_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    period: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(20))  # instruction | review
+    author: Mapped[str] = mapped_column(String(200))
+    author_unit: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TaskSeen(Base):
+    """The task version a login last opened: a task reassigned or reopened since is flagged
+    in that officer's "Việc của tôi" until they open it."""
+
+    __tablename__ = "task_seen"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class StagedUpload(Base):
+    """A PDF chosen in a form that was refused for another field, kept so the officer need
+    not pick it again (used by the next submit of the same user, purged after a day)."""
+
+    __tablename__ = "staged_uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

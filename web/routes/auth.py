@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from engine import accounts
-from engine.accounts import LoginFailed, LoginThrottled
+from engine.accounts import LoginBusy, LoginFailed, LoginThrottled
 from web.deps import (
     SESSION_COOKIE,
     OptionalUser,
@@ -55,13 +55,13 @@ def login(
 ) -> Response:
     try:
         user = accounts.authenticate(rt, username, password, ip=client_ip(request),
-                                     max_failures=settings.login_max_failures,
-                                     window=settings.login_window)
-    except (LoginFailed, LoginThrottled) as exc:
-        status = 429 if isinstance(exc, LoginThrottled) else 400
+                                     limits=settings.login_limits)
+    except (LoginFailed, LoginThrottled, LoginBusy) as exc:
+        retry = getattr(exc, "retry_after", None)
         return render(request, "login.html",
                       {"error": exc.message_vi, "username": username, "next": safe_next(next)},
-                      status_code=status)
+                      status_code=getattr(exc, "http_status", 400),
+                      headers={"Retry-After": str(retry)} if retry else None)
     old = request.cookies.get(SESSION_COOKIE)
     if old:  # never keep a session id chosen before login (session fixation)
         accounts.end_session(rt, old)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, dashboard
+from engine import access, dashboard, seen
 from web.deps import CurrentUser, Rt
 from web.routes.common import home_unit
 from web.templating import render
@@ -34,6 +34,7 @@ def dashboard_page(request: Request, rt: Rt, user: CurrentUser,
     return render(request, "dashboard.html", {
         "title": "Tổng quan", "board": board, "unit": slug, "communes": communes,
         "appendix": {p.plan: p.appendix for p in board.plans},
+        "news": seen.flagged(rt, user.id, user.full_name, slug) if board.person else {},
         "can_write": access.can_write_unit(rt, user, slug),
     })
 

@@ -9,18 +9,31 @@ JSON. Every download is a GET of a readable unit (reviewers included); freezing 
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, api, dashboard
+from engine import access, api, comments, dashboard
 from engine.accounts import UserView
+from engine.draft import DRAFT_NAME, draft_report
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.export import export_docx, export_json, export_xlsx
+from engine.periods import parse_period
 from engine.runtime import Runtime
+from engine.snapshot.check import Finding
 from engine.snapshot.model import Snapshot
 from engine.snapshot.store import frozen_snapshot
+from engine.statistics import take_sheet
+from engine.statistics.export import (
+    FIELDS_APPENDIX,
+    INDICATORS_APPENDIX,
+    PROCEDURES_APPENDIX,
+    export_page,
+    export_sheet_json,
+)
+from engine.statistics.export import JSON_NAME as STATS_JSON
 from web.deps import CurrentUser, Rt
 from web.routes.common import content_disposition, status_of
 from web.templating import render
@@ -31,7 +44,12 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 JSON = "application/json"
 _FILE = re.compile(r"^phu-luc-(?P<n>[0-9]{1,2})\.(?P<fmt>docx|xlsx)$")
-OK_MESSAGES = {"freeze": "Đã chốt số liệu; các phụ lục tải về từ nay là số liệu đã chốt"}
+STATISTICS_APPENDICES = (FIELDS_APPENDIX, PROCEDURES_APPENDIX, INDICATORS_APPENDIX)
+STATISTICS_TITLES = {FIELDS_APPENDIX: "Hồ sơ thủ tục hành chính theo lĩnh vực",
+                     PROCEDURES_APPENDIX: "Hồ sơ trực tuyến theo thủ tục",
+                     INDICATORS_APPENDIX: "Thống kê số liệu cải cách hành chính định kỳ"}
+OK_MESSAGES = {"freeze": "Đã chốt số liệu; các phụ lục tải về từ nay là số liệu đã chốt",
+               "comment": "Đã gửi ý kiến thẩm định; xã, phường sẽ thấy ý kiến này"}
 
 
 def _period(rt: Runtime, unit: str, period: str | None) -> str:
@@ -40,23 +58,84 @@ def _period(rt: Runtime, unit: str, period: str | None) -> str:
     return dashboard.reporting_quarter(rt, unit).code
 
 
+#: The check's findings as the freeze page groups them (by `Finding.code`).
+FINDING_GROUPS = {
+    "bad_reference": "Văn bản minh chứng ghi sai số, ký hiệu hoặc ngày",
+    "done_without_result": "Đã thực hiện nhưng chưa ghi kết quả",
+    "done_without_evidence": "Đã thực hiện nhưng chưa có văn bản minh chứng",
+    "evidence_after_cutoff": "Văn bản minh chứng sau ngày chốt số liệu của kỳ",
+    "evidence_before_plan": "Văn bản minh chứng trước ngày ban hành kế hoạch",
+    "number_reused": "Một số hiệu dùng cho hai văn bản khác nhau",
+    "rows_inconsistent": "Số liệu trong phụ lục không khớp nhau",
+    "totals_mismatch": "Tổng số không khớp",
+    "state_differs": "Trạng thái khác với báo cáo đối chiếu",
+}
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    code: str
+    label: str
+    severity: str
+    findings: list[tuple[str, Finding]]  # (confirmation key, finding)
+
+
+def finding_key(f: Finding) -> str:
+    """What a leader ticks to confirm one error before freezing (stable across requests)."""
+    return ":".join(str(x) for x in (f.code, f.appendix or "", f.plan or "", f.task or "",
+                                     f.line or ""))
+
+
+def group_findings(findings: list[Finding]) -> list[FindingGroup]:
+    """Errors first, then notes; each kind once with its findings."""
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(f.code, []).append(f)
+    out = [FindingGroup(code, FINDING_GROUPS.get(code, items[0].message_vi), items[0].severity,
+                        [(finding_key(f), f) for f in items])
+           for code, items in groups.items()]
+    return sorted(out, key=lambda g: (g.severity != "error", -len(g.findings)))
+
+
+def _label(code: str, choices: list[Any]) -> str:
+    return next((p.label_vi for p in choices if p.code == code), code)
+
+
 def reports_page(request: Request, rt: Runtime, user: UserView, unit: str,
                  period: str | None, *, status_code: int = 200,
                  messages: list[tuple[str, str]] | None = None,
-                 findings: list[Any] | None = None) -> Response:
+                 findings: list[Any] | None = None,
+                 confirmed: set[str] | None = None) -> Response:
     access.require(rt, user, "report.export", unit)
     code = _period(rt, unit, period)
     snap = api.take_snapshot(rt, unit, code)  # frozen if frozen, else live
     frozen = {f.period: f for f in dashboard.frozen_periods(rt, unit)}
     today = rt.today()
+    choices = dashboard.period_choices(rt, unit)
+    if snap.period not in {p.code for p in choices}:  # the dropdown always shows the page's
+        choices.insert(0, parse_period(snap.period, dashboard.cutoff_day(rt, unit)))
+    can_freeze = access.can(rt, user, "report.freeze", unit)
+    empty = sum(a.total for a in snap.appendices) == 0
+    before_freeze = (can_freeze and snap.period not in frozen and today >= snap.end
+                     and not empty)
+    if findings is None and before_freeze:
+        findings = api.check(rt, unit, snap.period)  # what the leader confirms before freezing
+    groups = group_findings(findings or [])
     return render(request, "reports.html", {
         "title": "Chốt số liệu", "nav_path": "/reports", "unit": dashboard.unit_view(rt, unit),
-        "snap": snap, "period": snap.period, "choices": dashboard.period_choices(rt, unit),
+        "snap": snap, "period": snap.period, "choices": choices,
         "frozen": frozen.get(snap.period), "frozen_list": list(frozen.values()),
-        "can_freeze": access.can(rt, user, "report.freeze", unit),
+        "can_freeze": can_freeze, "empty": empty, "before_freeze": before_freeze,
         "too_early": today < snap.end, "today": today,
         "base": f"/units/{unit}/reports/{snap.period}", "findings": findings,
+        "groups": groups, "confirmed": confirmed or set(),
+        "period_label": lambda c: _label(c, choices),
+        "comments": comments.list_comments(rt, unit, period=snap.period),
+        "can_comment": access.can(rt, user, "review.comment", unit),
+        "errors_count": sum(1 for f in findings or [] if f.severity == "error"),
+        "notes_count": sum(1 for f in findings or [] if f.severity != "error"),
         "messages": messages or [],
+        "statistics_pages": [(n, STATISTICS_TITLES[n]) for n in STATISTICS_APPENDICES],
     }, status_code=status_code)
 
 
@@ -78,21 +157,55 @@ def report_check(request: Request, unit: str, period: str, rt: Rt,
 
 
 @router.post("/units/{unit}/reports/{period}/freeze", include_in_schema=False)
-def freeze(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser) -> Response:
-    """Freeze the period's figures for good (leaders; from the cut-off day on)."""
+def freeze(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser,
+           xac_nhan: Annotated[list[str] | None, Form()] = None) -> Response:
+    """Freeze the period's figures for good (leaders; from the cut-off day on). Refused for a
+    commune with no task in the period, and while the check finds errors the leader has not
+    confirmed one by one (`xac_nhan` = each error's key)."""
+    confirmed = set(xac_nhan or [])
     access.require(rt, user, "report.freeze", unit)
     code = period.strip().upper()
     existing = frozen_snapshot(rt, unit, code)
     if existing is not None:
         return reports_page(request, rt, user, unit, code, status_code=409, messages=[(
-            "warn", f"Kỳ {existing.period} đã được chốt trước đó (mã "
-                    f"{(existing.content_hash or '')[:12]}); số liệu đã chốt không thay đổi")])
+            "warn", f"Kỳ {existing.period_label} đã được chốt trước đó; số liệu đã chốt "
+                    "không thay đổi")])
+    live = api.take_snapshot(rt, unit, code)
+    if sum(a.total for a in live.appendices) == 0:
+        return reports_page(request, rt, user, unit, code, status_code=400, messages=[(
+            "error", f"{live.unit.display} chưa có nhiệm vụ nào trong {live.period_label}; "
+                     "không có số liệu để chốt")])
+    findings = api.check(rt, unit, code) if rt.today() >= live.end else []  # else: too early
+    missing = [f for f in findings
+               if f.severity == "error" and finding_key(f) not in confirmed]
+    if missing:
+        return reports_page(request, rt, user, unit, code, status_code=400,
+                            findings=findings, confirmed=confirmed, messages=[(
+                                "error", f"Chưa chốt: còn {len(missing)} lỗi chưa được xác "
+                                         "nhận. Hãy sửa, hoặc đánh dấu từng lỗi đã xem xét "
+                                         "rồi chốt lại.")])
     try:
         api.take_snapshot(rt, unit, code, freeze=True, taken_by=user.full_name)
     except (ValidationFailed, Conflict) as exc:
         return reports_page(request, rt, user, unit, code, status_code=status_of(exc),
                             messages=[("error", exc.message_vi)])
     return RedirectResponse(f"/units/{unit}/reports?period={code}&ok=freeze", status_code=303)
+
+
+@router.post("/units/{unit}/reports/{period}/comment", include_in_schema=False)
+def report_comment(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser,
+                   body: Annotated[str, Form()] = "") -> Response:
+    """The reviewing body's comment on a period's report (the commune sees it here)."""
+    access.require(rt, user, "review.comment", unit)
+    code = period.strip().upper()
+    try:
+        comments.add_comment(rt, unit, body, kind="review", author=user.full_name,
+                             role=user.role, author_unit=user.unit_display or "", period=code)
+    except ValidationFailed as exc:
+        return reports_page(request, rt, user, unit, code, status_code=400,
+                            messages=[("error", exc.message_vi)])
+    return RedirectResponse(f"/units/{unit}/reports?period={code}&ok=comment#comments",
+                            status_code=303)
 
 
 def _download_name(snap: Snapshot, name: str) -> str:
@@ -104,17 +217,31 @@ def _download_name(snap: Snapshot, name: str) -> str:
 def download(unit: str, period: str, name: str, rt: Rt, user: CurrentUser) -> Response:
     """`phu-luc-N.docx`, `phu-luc-N.xlsx` or `snapshot.json` of the period."""
     access.require(rt, user, "report.export", unit)
+    if name == DRAFT_NAME:  # the report body drafted from the period's facts
+        snap = api.take_snapshot(rt, unit, period.strip().upper())
+        return Response(draft_report(rt, snap), media_type=DOCX, headers={
+            "Content-Disposition": content_disposition(_download_name(snap, name))})
     m = _FILE.match(name)
-    if m is None and name != "snapshot.json":
+    if m is None and name not in ("snapshot.json", STATS_JSON):
         raise NotFound(f"Không có tệp '{name}' (có: phu-luc-N.docx, phu-luc-N.xlsx, "
-                       "snapshot.json)", f"no file '{name}'", field="name", value=name)
+                       f"snapshot.json, {STATS_JSON})", f"no file '{name}'", field="name",
+                       value=name)
     snap = api.take_snapshot(rt, unit, period.strip().upper())
     headers = {"Content-Disposition": content_disposition(_download_name(snap, name))}
+    number = int(m.group("n")) if m else 0
+    if name == STATS_JSON or number in STATISTICS_APPENDICES:  # Phụ lục 4–6: their own hash
+        sheet = take_sheet(rt, snap)
+        if sheet.content_hash:
+            headers["X-Content-Hash"] = sheet.content_hash
+        if m is None:
+            return Response(export_sheet_json(sheet), media_type=JSON, headers=headers)
+        fmt = m.group("fmt")
+        return Response(export_page(sheet, number, fmt),
+                        media_type=DOCX if fmt == "docx" else XLSX, headers=headers)
     if snap.content_hash:
         headers["X-Content-Hash"] = snap.content_hash
     if m is None:
         return Response(export_json(snap), media_type=JSON, headers=headers)
-    number = int(m.group("n"))
     appendix = next((a for a in snap.appendices if a.number == number), None)
     if appendix is None:
         have = ", ".join(str(a.number) for a in snap.appendices)

@@ -11,19 +11,20 @@ one-line message (`?ok=<event>`).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, api, attachments, dashboard
+from engine import access, api, attachments, comments, dashboard, seen, staged_uploads
 from engine.accounts import UserView
-from engine.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
+from engine.errors import Conflict, NotFound, Problem, TransitionNotAllowed, ValidationFailed
 from engine.people import list_people
 from engine.runtime import Runtime
-from engine.tasks import TaskKey
+from engine.tasks import TaskKey, check_command
 from web import lists
 from web.deps import CurrentUser, Rt, Settings
 from web.routes.common import FormErrors, content_disposition, parse_date_vi, status_of
@@ -42,7 +43,7 @@ OK_MESSAGES = {
     "assign": "Đã phân công người phụ trách",
     "deadline": "Đã đặt thời hạn",
     "note": "Đã ghi nhận tiến độ",
-    "instruction": "Đã ghi ý kiến chỉ đạo",
+    "comment": "Đã ghi ý kiến; đơn vị sẽ thấy ý kiến này trên trang nhiệm vụ",
 }
 FormFields = set[str]
 #: A change refused because someone saved the task in between: the page shows their change
@@ -150,13 +151,14 @@ def task_list(request: Request, unit: str, rt: Rt, user: CurrentUser,
             for t in tasks], f"nhiem-vu_{unit}")
     sections = [s for p in plans for s in dashboard.plan_sections(rt, p.id)]
     owners = sorted({t.owner for t in all_tasks if t.owner})
+    news = seen.flagged(rt, user.id, user.full_name, unit) if mine else {}
     states = [(s.name, s.label) for s in rt.machine.definition.states]
     return render(request, "tasks.html", {
         "title": "Việc của tôi" if mine else "Nhiệm vụ",
         "nav_path": "/my-tasks" if mine else "/tasks", "unit": dashboard.unit_view(rt, unit),
         "page": lists.paginate(tasks, trang), "total": len(all_tasks), "plans": plans,
         "appendix": appendix, "sections": sections, "owners": owners, "states": states,
-        "person": person, "sorts": SORTS, "chosen": chosen,
+        "person": person, "sorts": SORTS, "chosen": chosen, "news": news,
         "filters": {"plan": plan or "", "section": section or "", "state": state or "",
                     "owner": owner or "", "overdue": overdue, "mine": mine, "q": q or "",
                     "done": done, "sort": sort, "person_id": person_id or "",
@@ -202,7 +204,8 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
         "owner_groups": [(g, list(items)) for g, items in groupby(
             dashboard.owner_choices(list_people(rt, key.unit)) if can_assign else [],
             key=lambda c: c[0])],
-        "instructions": [h for h in history if h.event == "note" and h.role == "leader"],
+        "comments": comments.list_comments(rt, key.unit, task=key),
+        "comment_kind": _comment_kind(rt, user, key.unit),
         "open_form": open_form,
         "form": form or {}, "errors": errors or FormErrors(),
         "messages": [("ok", message)] if message and not errors else [],
@@ -213,7 +216,44 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
 def task_detail(request: Request, unit: str, plan: str, code: str, rt: Rt, user: CurrentUser,
                 ok: str | None = None, form: str | None = None) -> Response:
     """One task; `?form=complete` opens that form (the quick buttons under the title)."""
-    return task_page(request, rt, user, TaskKey(unit, plan, code), ok=ok, open_form=form)
+    key = TaskKey(unit, plan, code)
+    response = task_page(request, rt, user, key, ok=ok, open_form=form)
+    if user.role in ("officer", "leader"):
+        seen.mark_seen(rt, user.id, key)  # no longer "mới giao" / "mở lại" in their list
+    return response
+
+
+def _comment_kind(rt: Runtime, user: UserView, unit: str) -> str | None:
+    """Which comment this user may write on the commune's tasks and reports, if any."""
+    if access.can(rt, user, "task.instruct", unit) and user.role != "admin":
+        return "instruction"
+    if access.can(rt, user, "review.comment", unit):
+        return "review"
+    return None
+
+
+def add_comment(rt: Runtime, user: UserView, unit: str, body: str, *,
+                task: TaskKey | None = None, period: str | None = None) -> None:
+    """Write the user's comment (instruction or review) on a task or a period's report."""
+    kind = _comment_kind(rt, user, unit)
+    if kind is None:
+        access.require(rt, user, "review.comment", unit)  # raises the Vietnamese refusal
+        return
+    comments.add_comment(rt, unit, body, kind=kind, author=user.full_name, role=user.role,
+                         author_unit=user.unit_display or "", task=task, period=period)
+
+
+@router.post("/units/{unit}/tasks/{plan}/{code}/comment", include_in_schema=False)
+def task_comment(request: Request, unit: str, plan: str, code: str, rt: Rt,
+                 user: CurrentUser, body: Annotated[str, Form()] = "") -> Response:
+    """A leader's instruction or the reviewing body's comment on the task."""
+    key = TaskKey(unit, plan, code)
+    try:
+        add_comment(rt, user, unit, body, task=key)
+    except ValidationFailed as exc:
+        return _refused(request, rt, user, key, exc, {"name": "comment", "body": body},
+                        {"body"})
+    return RedirectResponse(f"{task_url(key)}?ok=comment#comments", status_code=303)
 
 
 Refusal = (ValidationFailed, Conflict, TransitionNotAllowed)
@@ -240,27 +280,63 @@ def task_transition(
     note: Annotated[str, Form()] = "",
     on: Annotated[str, Form()] = "",
     file: Annotated[UploadFile | None, File()] = None,
+    staged_file: Annotated[int | None, Form()] = None,
 ) -> Response:
-    """Start / complete (documents, result, date, PDF) / wait / nothing arose / reopen."""
+    """Start / complete (documents, result, date, PDF) / wait / nothing arose / reopen.
+
+    Every wrong field is reported at once. A valid PDF sent with a refused form is kept
+    (`staged_uploads`) and offered again as `staged_file`, so it need not be picked again."""
     access.require_transition(rt, user, unit, trigger)
     key = TaskKey(unit, plan, code)
-    form = {"name": f"transition:{trigger}", "docs": docs, "result": result, "note": note,
-            "on": on}
+    form: dict[str, Any] = {"name": f"transition:{trigger}", "docs": docs, "result": result,
+                            "note": note, "on": on}
     shown = {"docs", "result", "on", "file", "note"}
+    evidence = [line.strip() for line in docs.splitlines() if line.strip()]
+    actor = access.actor_for(user)
+    upload: attachments.NewAttachment | None = None
+    new_upload = False
     try:
-        uploads = []
+        problems: list[Problem] = []
+        on_date = _collect(problems, lambda: parse_date_vi(on))
         if file is not None and file.filename:
             access.require(rt, user, "task.attach", unit)
             content = file.file.read()  # the app's body limit caps it near the file limit
-            uploads.append(attachments.check_pdf(file.filename, content,
-                                                 max_bytes=settings.max_upload_bytes))
-        evidence = [line.strip() for line in docs.splitlines() if line.strip()]
-        api.transition(rt, key, trigger, access.actor_for(user), evidence=evidence,
-                       result=result, note=note, on=parse_date_vi(on),
-                       expected_version=version, attachments=uploads)
+            upload = _collect(problems, lambda: attachments.check_pdf(
+                file.filename or "", content, max_bytes=settings.max_upload_bytes))
+            new_upload = upload is not None
+        elif staged_file is not None:
+            upload = _collect(problems, lambda: staged_uploads.load(
+                rt, user.id, staged_file, max_bytes=settings.max_upload_bytes))
+        if problems:  # add what the engine would say about the other fields
+            n, known = len(problems), {p.field for p in problems}
+            _collect(problems, lambda: check_command(rt, trigger, actor, evidence, result,
+                                                     note, on_date))
+            problems = problems[:n] + [p for p in problems[n:] if p.field not in known]
+            raise ValidationFailed(problems[0].message_vi, problems[0].message_en,
+                                   problems=problems)
+        api.transition(rt, key, trigger, actor, evidence=evidence, result=result, note=note,
+                       on=on_date, expected_version=version,
+                       attachments=[upload] if upload is not None else [])
     except Refusal as exc:
+        if upload is not None:
+            form["staged"] = (staged_uploads.stage(rt, user.id, upload) if new_upload
+                              else staged_uploads.peek(rt, user.id, staged_file or 0))
         return _refused(request, rt, user, key, exc, form, shown)
+    if staged_file is not None and not new_upload:
+        staged_uploads.discard(rt, user.id, staged_file)
     return RedirectResponse(f"{task_url(key)}?ok={trigger}", status_code=303)
+
+
+T = TypeVar("T")
+
+
+def _collect(problems: list[Problem], check: Callable[[], T]) -> T | None:
+    """Run one check; a refusal adds its problems instead of stopping the others."""
+    try:
+        return check()
+    except (ValidationFailed, NotFound) as exc:
+        problems.extend(exc.problems)
+        return None
 
 
 @router.post("/units/{unit}/tasks/{plan}/{code}/assign", include_in_schema=False)

@@ -1,0 +1,92 @@
+"""`cchc stats`: Phụ lục 4–6 statistics of a period — import, type, show.
+
+Why thin, like `cli.main`: each command parses its arguments, calls one engine function and
+prints the result; a refusal lists every problem with its row, column and reason and nothing is
+saved (exit code 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.output import console, emit_json
+from engine import api, statistics
+from engine.runtime import Runtime
+
+stats_app = typer.Typer(help="Số liệu thống kê Phụ lục 4–6 (hồ sơ TTHC, chỉ tiêu CCHC)",
+                        no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
+DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
+                                           help="URL cơ sở dữ liệu (mặc định SQLite)")]
+ByOpt = Annotated[str, typer.Option("--by", envvar="CCHC_ACTOR", help="Người thực hiện")]
+PeriodOpt = Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")]
+
+
+@contextmanager
+def _session(as_json: bool, db: str | None) -> Iterator[Runtime]:
+    from cli.main import session
+
+    with session(as_json, db) as rt:
+        yield rt
+
+
+@stats_app.command("import")
+def stats_import(
+    unit: str, file: Path, period: PeriodOpt, by: ByOpt = "cán bộ",
+    db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Nhập Phụ lục 4 hoặc 5 từ tệp .xlsx/.csv của hệ thống một cửa, hoặc Phụ lục 6 từ .yaml.
+
+    Mẫu cột: docs/statistics.md. Sai một ô là không ghi gì, và được báo dòng, cột, lý do.
+    """
+    with _session(json_, db) as rt:
+        table, rows = statistics.import_file(rt, unit, period, file, by)
+        if json_:
+            emit_json({"unit": unit, "period": period, "appendix": table, "rows": rows})
+        else:
+            what = "chỉ tiêu" if table == 6 else "dòng"
+            console.print(f"Đã nhập Phụ lục {table} kỳ {period}: {rows} {what} từ {file.name}.")
+
+
+@stats_app.command("set")
+def stats_set(
+    unit: str,
+    values: Annotated[list[str], typer.Argument(help="MÃ=GIÁ_TRỊ, ví dụ 1.1=6 7.2.4.e=4.136.000")],
+    period: PeriodOpt, by: ByOpt = "cán bộ", db: DbOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Nhập chỉ tiêu Phụ lục 6 (để trống sau dấu = để xóa)."""
+    pairs: dict[str, str] = {}
+    for item in values:
+        code, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"'{item}' phải có dạng MÃ=GIÁ_TRỊ")
+        pairs[code.strip()] = value
+    with _session(json_, db) as rt:
+        statistics.set_values(rt, unit, period, pairs, {}, by)
+        if json_:
+            emit_json({"unit": unit, "period": period, "set": pairs})
+        else:
+            console.print(f"Đã ghi {len(pairs)} chỉ tiêu Phụ lục 6 kỳ {period}.")
+
+
+@stats_app.command("show")
+def stats_show(unit: str, period: PeriodOpt, db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Phụ lục 6 của kỳ: giá trị, cách tính và ghi chú của từng chỉ tiêu."""
+    with _session(json_, db) as rt:
+        sheet = statistics.take_sheet(rt, api.take_snapshot(rt, unit, period))
+        if json_:
+            emit_json(sheet.model_dump(mode="json"))
+            return
+        state = "đã chốt" if sheet.frozen else "chưa chốt"
+        console.print(f"{sheet.unit.display} — {sheet.period_label}, {state}")
+        table = Table("STT", "Chỉ tiêu", "Đơn vị tính", "Số liệu", "Cách tính", "Ghi chú")
+        for r in sheet.indicators:
+            table.add_row(r.stt, r.label, r.unit, r.text, r.trace, r.note)
+        console.print(table)
