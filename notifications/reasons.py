@@ -58,6 +58,7 @@ ZALO_VI: Final[dict[str, str]] = {
     "connection": "không kết nối được máy chủ, sẽ gửi lại sau",
     "unknown_outcome": "đã gửi yêu cầu nhưng không nhận được trả lời: không rõ tin đã đến "
                        "hay chưa",
+    "stalled": "kênh gửi không trả lời, tạm hoãn",
     "token_store": "không đọc được mã truy cập Zalo trong cơ sở dữ liệu, sẽ thử lại sau",
 }
 

@@ -81,6 +81,9 @@ PAUSE_FILE_ENV: Final = "CCHC_TEST_PAUSE_FILE"
 # Only an obligation occurrence still `pending` is reminded of (workflows/obligation.yaml).
 OBLIGATION_OPEN: Final = "pending"
 ESCALATION_STEPS: Final = ("escalate",)
+#: After this many consecutive sends on a channel got no answer in time, the run stops
+#: sending on it (its remaining digests back off as transient failures); others go on.
+STALL_LIMIT: Final = 3
 
 
 def default_instance() -> str:
@@ -419,6 +422,7 @@ class Dispatcher:
         self.app_url, self.loop, self.time_budget = app_url, loop, time_budget
         self.report = DispatchReport(instance=instance)
         self.installation = installation_id(rt)
+        self.stalls: dict[str, int] = {}  # channel -> consecutive sends without an answer
         self.mark_conn: Connection | None = None
         self._stack = contextlib.ExitStack()
 
@@ -501,7 +505,14 @@ class Dispatcher:
                 if _time.monotonic() > deadline:
                     late.append(job)
                     return
-                outcome = await self._send(job)
+                if self.stalls.get(job.channel, 0) >= STALL_LIMIT:
+                    # the channel stopped answering: do not spend a timeout on each digest
+                    outcome: Delivery | BaseException = TransientError(
+                        f"kênh '{job.channel}' không trả lời ({STALL_LIMIT} lần hết thời gian "
+                        "chờ liên tiếp): tạm hoãn, sẽ gửi lại sau", code="stalled")
+                else:
+                    outcome = await self._send(job)
+                    self._note_stall(job.channel, outcome)
                 if isinstance(outcome, Delivery):
                     _pause("after_send")
                 self._record(job, outcome)
@@ -559,6 +570,12 @@ class Dispatcher:
                        else TransientError(str(outcome)))
                 done = self._transient(session, job, err)
         self.report.lost += n - done
+
+    def _note_stall(self, channel: str, outcome: Delivery | BaseException) -> None:
+        """Count consecutive sends on `channel` that got no answer in time."""
+        timed_out = isinstance(outcome, UnknownOutcome) or (
+            isinstance(outcome, TransientError) and outcome.code == "timeout")
+        self.stalls[channel] = self.stalls.get(channel, 0) + 1 if timed_out else 0
 
     def _idempotent(self, channel: str) -> bool:
         found = self.channels.get(channel)
@@ -756,6 +773,7 @@ def _pause(point: str) -> None:
 
 
 __all__ = [
+    "STALL_LIMIT",
     "DispatchReport",
     "Dispatcher",
     "QuietHours",

@@ -309,6 +309,7 @@ class OutboxMessage(Base):
         UniqueConstraint("idempotency_key"),
         Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
         Index("ix_outbox_person_id_send_on", "person_id", "send_on"),
+        Index("ix_outbox_person_id_state", "person_id", "state"),  # claims by person
         Index("ix_outbox_item", "item_kind", "item_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,4 +1,5 @@
-"""installation: one row naming this installation (its id is part of every Message-ID)
+"""installation: one row naming this installation (its id is part of every Message-ID);
+outbox index (person_id, state) for the dispatcher's claim by person
 
 Revision ID: 0007
 Revises: 0006
@@ -24,7 +25,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_installation")),
     )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_person_id_state", ["person_id", "state"],
+                              unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_person_id_state")
     op.drop_table("installation")
