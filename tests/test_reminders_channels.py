@@ -11,11 +11,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
 from aiosmtpd.controller import Controller
+from conftest import Clock
 from reminder_seed import (
     SmtpSink,
     add_person,
@@ -400,3 +402,35 @@ def test_a_channel_that_stopped_answering_is_not_waited_for_digest_after_digest(
     retried = [r for r in rows(rt) if r.state == "pending"]
     assert len(retried) == report.retried and all(
         r.last_error is not None and "không trả lời" in r.last_error for r in retried)
+
+
+# ---------------------------------------------------------------- Message-ID per installation
+
+
+def test_message_ids_differ_between_installations_and_survive_retries(
+        rt: Runtime, tmp_path: Path, clock: Clock) -> None:
+    """Two databases with the very same rows (a second installation, or a restore) give
+    different digest keys — hence Message-IDs; one installation's key is stable."""
+    from reminder_seed import RecordingChannel
+
+    from engine.reminders.installation import installation_id
+    from engine.runtime import open_runtime
+
+    other = open_runtime(f"sqlite:///{tmp_path / 'second.sqlite3'}", clock=clock)
+    try:
+        keys = []
+        for runtime in (rt, other):
+            w = World(runtime)
+            w.queue(w.sy, "email")
+            email_ = RecordingChannel()
+            dispatch(runtime, at(NOW), {"email": email_}, instance="A")
+            [row] = rows(runtime)
+            assert email_.sent[0].tracking_id == row.message_key
+            keys.append((row.id, row.message_key, installation_id(runtime)))
+        (id1, key1, inst1), (id2, key2, inst2) = keys
+        assert id1 == id2 and inst1 != inst2 and key1 != key2
+        assert installation_id(rt) == inst1  # generated once, then read back
+        [row] = rows(rt)
+        assert ob.message_key_of([row], inst1) == key1  # what a retry would compute
+    finally:
+        other.db.dispose()
