@@ -1,7 +1,8 @@
 """Benchmark: our appendix exporters against a bare python-docx/openpyxl script, same cells.
 
 Why: the quarter-end run exports 3,321 units (3 .docx + 3 .xlsx + 1 JSON each). This prints the
-median time of one unit's files with `engine.export` and with a minimal script writing the same
+median time of one unit's files with `engine.reporting.export` and with a minimal script writing
+the same
 text and the same merges with no formatting, their ratio (target ≤ 1.5) and the peak RSS — and
 each part's own ratio, since the aggregate hides a slow part behind a fast one: .docx against
 bare python-docx, .xlsx against bare openpyxl (target ≤ 1.0), JSON against `json.dumps` of the
@@ -29,8 +30,8 @@ from datetime import date, datetime
 from docx import Document
 from openpyxl import Workbook
 
-from engine.export import build_table, export_docx, export_json, export_xlsx, texts
-from engine.snapshot.model import (
+from engine.reporting.export import build_table, export_docx, export_json, export_xlsx, texts
+from engine.reporting.snapshot.model import (
     AppendixSnapshot,
     Snapshot,
     SnapshotGroup,
@@ -416,14 +417,16 @@ def main() -> None:
     raw_ms = median_ms(lambda: raw(snapshot), args.n)
     sizes = [len(b) for b in ours(snapshot)]
 
-    print(f"engine.export   : {ours_ms:8.1f} ms per unit (3 docx + 3 xlsx + json)")
+    print(f"engine.reporting.export   : {ours_ms:8.1f} ms per unit (3 docx + 3 xlsx + json)")
     print(f"raw docx/openpyxl: {raw_ms:8.1f} ms per unit (same cells and merges, no styling)")
     print(f"ratio ours/raw  : {ours_ms / raw_ms:8.2f}  (target <= 1.5)")
     part_figures("exporters alone, per part", snapshot, args.n)
-    print(f"3,321 units, one process: ~{ours_ms * 3321 / 1000 / 60:.1f} min with engine.export")
+    minutes = ours_ms * 3321 / 1000 / 60
+    print(f"3,321 units, one process: ~{minutes:.1f} min with engine.reporting.export")
     print(f"file sizes (bytes): {sizes}")
     print(
-        f"peak RSS: {rss_start:.0f} MB after setup, {rss_ours:.0f} MB after engine.export, "
+        f"peak RSS: {rss_start:.0f} MB after setup, "
+        f"{rss_ours:.0f} MB after engine.reporting.export, "
         f"{peak_rss_mb():.0f} MB at the end"
     )
 

@@ -3,8 +3,8 @@
 Why: onboarding a province (or the whole country after the 2025 reorganisation) creates 3,321
 units x 124 tasks = 411,804 task rows. This prints the time to create the units and to give
 every commune its instances of cchc-2023, papi-2023 and kl91-2023 through the bulk path
-(`engine.bulk.load_plans_bulk`), and, for comparison, the one-command path
-`engine.plan_loading.load_plans` measured on a sample of units in a second database and
+(`engine.domain.bulk.load_plans_bulk`), and, for comparison, the one-command path
+`engine.domain.plan_loading.load_plans` measured on a sample of units in a second database and
 extrapolated linearly (it is linear: one row set per unit).
 
     .venv/bin/python bench/bench_generate.py [--units 3321] [--db sqlite|postgres|both]
@@ -36,9 +36,9 @@ from support import (
     unit_specs,
 )
 
-from engine.plan_loading import load_plans
+from engine.directory.units import upsert_units
+from engine.domain.plan_loading import load_plans
 from engine.runtime import Runtime
-from engine.units import upsert_units
 
 SECTION = "generation"
 
@@ -57,7 +57,7 @@ def run(rt: Runtime, units: int, kind: str) -> None:
 
 
 def compare_load_plans(kind: str, sample: int, units: int) -> None:
-    """`engine.plan_loading.load_plans` (the one-command path) on `sample` units."""
+    """`engine.domain.plan_loading.load_plans` (the one-command path) on `sample` units."""
     s = f"{SECTION} [{kind}]"
     with bench_database(kind) as url:
         rt = open_bench_runtime(url)

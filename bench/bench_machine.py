@@ -3,13 +3,13 @@
 Why: the `transitions` documentation's usual pattern binds one Machine to each model object
 (`Machine(model=task, states=..., transitions=..., initial=task.state)`). Our engine keeps ONE
 machine per workflow definition (`rt.machine`) and fires it on a tiny proxy holding a task's
-state (engine/workflow/machine.py). This prints, on a subset of tasks (default 20,000) and
+state (engine/domain/workflow/machine.py). This prints, on a subset of tasks (default 20,000) and
 extrapolated linearly to the whole mark-done set (50% of 3,321 x 124 tasks):
 
 1. the machine layer alone, in memory: building the machine(s) and firing `complete` on every
    task (ours fires `rt.machine` once per task here, no answer reused, so the two machine
    layers do the same work) — time, and tracemalloc peak while the task objects are alive;
-2. the whole mark-done with database writes: `engine.bulk.transition_many` (shared machine,
+2. the whole mark-done with database writes: `engine.domain.bulk.transition_many` (shared machine,
    set-based writes) against the per-object way of writing it (ORM Task objects, a Machine bound
    to each, ORM history/evidence objects, flushed per batch) — time and tracemalloc peak.
 
@@ -53,13 +53,13 @@ from support import (
 )
 from transitions import EventData, Machine
 
-from engine.bulk import transition_many
+from engine.domain.bulk import transition_many
+from engine.domain.evidence import register_documents
+from engine.domain.tasks import parse_evidence
+from engine.domain.workflow.machine import Command
 from engine.errors import ValidationFailed
-from engine.evidence import register_documents
 from engine.runtime import Runtime
 from engine.storage.models import Task, TaskEvidence, TaskHistory, Unit
-from engine.tasks import parse_evidence
-from engine.workflow.machine import Command
 from workflows import WorkflowDef
 
 SECTION = "shared machine vs per-object Machine"

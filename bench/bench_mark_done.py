@@ -1,7 +1,7 @@
 """Benchmark: marking half of all tasks done in bulk, against a bare Core insert of the history.
 
 Why: a quarter's results for every commune arrive at once (an import, a province-wide sweep).
-`engine.bulk.transition_many` validates every change — evidence reference, texts, and the
+`engine.domain.bulk.transition_many` validates every change — evidence reference, texts, and the
 trigger/role/state/guards through the runtime's ONE shared workflow machine (asked once per
 distinct state and command; what asking it for every task would add is printed too) — then
 writes, in batched transactions, the compare-and-set version bump, the append-only history row,
@@ -43,11 +43,11 @@ from support import (
     tasks_by_unit,
 )
 
-from engine.bulk import transition_many
+from engine.domain.bulk import transition_many
+from engine.domain.tasks import parse_evidence
+from engine.domain.workflow.machine import Command
 from engine.runtime import Runtime
 from engine.storage.models import Task, TaskEvidence, TaskHistory
-from engine.tasks import parse_evidence
-from engine.workflow.machine import Command
 
 SECTION = "bulk mark-done"
 

@@ -5,7 +5,8 @@ Why: at each quarter's cut-off every commune's appendices are produced at once (
 
 Two ways are measured, each in a fresh child process so that its memory is its own:
 
-- `engine.bulk.run_all_parallel` over all units: a pool of worker processes (default 2, one per
+- `engine.domain.bulk.run_all_parallel` over all units: a pool of worker processes (default 2, one
+per
   core), each with its own engine and plan-definition cache; a small summary per unit is kept.
   Memory is the sampled sum of the resident memory of the whole process tree (orchestrator +
   workers), read from /proc; the time is wall time.
@@ -51,7 +52,7 @@ from support import (
 )
 
 from engine import api
-from engine.bulk import run_all_parallel, units_with_plans
+from engine.domain.bulk import run_all_parallel, units_with_plans
 from engine.runtime import Runtime
 
 SECTION = "quarter-end run"

@@ -48,13 +48,13 @@ from support import (
     unit_specs,
 )
 
-from engine.bulk import BulkChange, load_plans_bulk, run_all_parallel, transition_many
 from engine.clock import VN_TZ, fixed_clock
-from engine.plan_loading import load_plans
-from engine.rollover import roll_over
+from engine.directory.units import upsert_units
+from engine.domain.bulk import BulkChange, load_plans_bulk, run_all_parallel, transition_many
+from engine.domain.plan_loading import load_plans
+from engine.domain.rollover import roll_over
+from engine.domain.tasks import TaskKey
 from engine.runtime import Runtime
-from engine.tasks import TaskKey
-from engine.units import upsert_units
 from plans import DEMO_BUNDLE
 
 SECTION = "rollover"

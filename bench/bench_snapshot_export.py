@@ -42,9 +42,9 @@ from support import (
     tasks_by_unit,
 )
 
-from engine.bulk import transition_many
+from engine.domain.bulk import transition_many
+from engine.reporting.snapshot.build import DefinitionCache, build_snapshot
 from engine.runtime import Runtime
-from engine.snapshot.build import DefinitionCache, build_snapshot
 
 SECTION = "one unit: snapshot + docx + xlsx + json"
 

@@ -84,12 +84,13 @@ from support import (
     stopwatch,
 )
 
-from engine import accounts, api
-from engine.bulk import load_plans_bulk
+from engine import api
 from engine.demo import run_demo
+from engine.directory import accounts
+from engine.directory.units import upsert_units
+from engine.domain.bulk import load_plans_bulk
 from engine.runtime import Runtime, open_runtime
 from engine.storage.models import Document, Task, TaskHistory, Unit
-from engine.units import upsert_units
 from plans import UnitSpec
 from web.settings import WebSettings
 

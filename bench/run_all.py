@@ -82,7 +82,7 @@ def export_only(n: int) -> None:
     note(f"snapshot from {source}; median of {n}")
     ours = bench_export.median_ms(lambda: bench_export.ours(snapshot), n)
     bare = bench_export.median_ms(lambda: bench_export.raw(snapshot), n)
-    figure(section, "engine.export: 3 docx + 3 xlsx + json", ours, "ms")
+    figure(section, "engine.reporting.export: 3 docx + 3 xlsx + json", ours, "ms")
     figure(section, "bare python-docx/openpyxl, same cells", bare, "ms")
     figure(section, "ratio ours/bare", ours / bare, "x", target="<= 1.5", met=ours / bare <= 1.5)
     bench_export.part_figures(section, snapshot, n)

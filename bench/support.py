@@ -31,12 +31,12 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, inspect, select, text
 
-from engine.bulk import BulkChange, load_plans_bulk
 from engine.clock import VN_TZ, fixed_clock
+from engine.directory.units import upsert_units
+from engine.domain.bulk import BulkChange, load_plans_bulk
+from engine.domain.tasks import Actor, TaskKey
 from engine.runtime import Runtime, open_runtime
 from engine.storage.models import PlanTask, Task, Unit
-from engine.tasks import Actor, TaskKey
-from engine.units import upsert_units
 from plans import DEMO_BUNDLE, UnitSpec
 
 PG_ADMIN_URL = os.environ.get("CCHC_BENCH_PG_URL",

@@ -20,25 +20,37 @@ from cli.outbox import outbox_app, run_once_command, scheduler_app
 from cli.output import console, emit_json, err_console, fail, vn_time
 from cli.reminders import obligation_app, people_app, reminders_app
 from cli.stats import stats_app
+from cli.vietnamese import (
+    AtOpt,
+    ByOpt,
+    CodeArg,
+    DbOpt,
+    JsonOpt,
+    PlanArg,
+    RoleOpt,
+    UnitArg,
+    VersionOpt,
+    role_code,
+    vi_typer,
+)
 from cli.web import serve as web_serve
 from cli.web import user_app as web_user_app
 from cli.zalo import zalo_app
 from engine import api
 from engine.clock import VN_TZ, fixed_clock
+from engine.directory.access import role_label
 from engine.errors import CchcError
+from engine.reporting.snapshot.check import Finding
 from engine.runtime import Runtime, open_runtime
-from engine.snapshot.check import Finding
-from engine.text import format_date_vi
 from plans.errors import DataFileError
+from vntext.text import format_date_vi
 
-app = typer.Typer(help="cchc — theo dõi kế hoạch cải cách hành chính cấp xã", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Cơ sở dữ liệu", no_args_is_help=True)
-unit_app = typer.Typer(help="Đơn vị (xã, phường, thành phố, tỉnh)", no_args_is_help=True)
-plan_app = typer.Typer(help="Kế hoạch", no_args_is_help=True)
-task_app = typer.Typer(help="Nhiệm vụ", no_args_is_help=True)
-report_app = typer.Typer(help="Báo cáo quý: chốt số liệu, xuất phụ lục, kiểm tra",
-                         no_args_is_help=True)
+app = vi_typer("cchc — theo dõi kế hoạch cải cách hành chính cấp xã")
+db_app = vi_typer("Cơ sở dữ liệu")
+unit_app = vi_typer("Đơn vị (xã, phường, thành phố, tỉnh)")
+plan_app = vi_typer("Kế hoạch")
+task_app = vi_typer("Nhiệm vụ")
+report_app = vi_typer("Báo cáo quý: chốt số liệu, xuất phụ lục, kiểm tra")
 app.add_typer(db_app, name="db")
 app.add_typer(unit_app, name="unit")
 app.add_typer(plan_app, name="plan")
@@ -57,14 +69,7 @@ app.add_typer(stats_app, name="stats")  # cli/stats.py: Phụ lục 4–6 statis
 
 T = TypeVar("T")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
-DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
-                                           help="URL cơ sở dữ liệu (mặc định SQLite)")]
-AtOpt = Annotated[str | None, typer.Option(
-    "--at", help="Đồng hồ giả lập YYYY-MM-DDTHH:MM (giờ Việt Nam), để nhập lại số liệu cũ")]
-ByOpt = Annotated[str, typer.Option("--by", envvar="CCHC_ACTOR", help="Người thực hiện")]
-RoleOpt = Annotated[str, typer.Option("--role", envvar="CCHC_ROLE",
-                                      help="Vai trò: officer, leader, admin")]
+
 
 
 def _clock(at: str | None) -> Any:
@@ -118,7 +123,8 @@ def db_init(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 
 @unit_app.command("load")
-def unit_load(file: Path, db: DbOpt = None, json_: JsonOpt = False) -> None:
+def unit_load(file: Annotated[Path, typer.Argument(metavar="TỆP", help="Tệp units.yaml")],
+              db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Nạp danh sách đơn vị từ tệp YAML (units.yaml)."""
     with session(json_, db) as rt:
         units = api.load_units_file(rt, file)
@@ -130,7 +136,7 @@ def unit_load(file: Path, db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 @unit_app.command("add")
 def unit_add(
-    slug: str,
+    slug: UnitArg,
     name: Annotated[str, typer.Option(help="Tên, ví dụ 'Vĩnh Thạnh'")],
     kind: Annotated[str, typer.Option(help="xã, phường, thị trấn, thành phố, tỉnh…")] = "xã",
     parent: Annotated[str | None, typer.Option(help="Mã đơn vị cấp trên")] = None,
@@ -161,8 +167,10 @@ def unit_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 @plan_app.command("load")
 def plan_load(
-    file: Annotated[list[Path], typer.Option("--file", "-f", help="Tệp kế hoạch YAML")],
+    file: Annotated[list[Path], typer.Option("--file", "-f", metavar="TỆP",
+                                             help="Tệp kế hoạch YAML (lặp lại cho nhiều tệp)")],
     unit: Annotated[list[str] | None, typer.Argument(
+        metavar="ĐƠN_VỊ",
         help="Mã đơn vị được giao (khung chung); kế hoạch riêng có 'owner' thì bỏ trống")] = None,
     allow_other_units: Annotated[bool, typer.Option(
         "--allow-other-units", help="Cho phép sửa khung chung đang dùng ở đơn vị khác")] = False,
@@ -193,10 +201,12 @@ def plan_load(
 
 @plan_app.command("rollover")
 def plan_rollover(
-    plan: Annotated[str, typer.Argument(help="Kế hoạch năm nay, ví dụ cchc-2026")],
+    plan: Annotated[str, typer.Argument(metavar="KẾ_HOẠCH",
+                                        help="Kế hoạch năm nay, ví dụ cchc-2026")],
     unit: Annotated[str | None, typer.Argument(
+        metavar="ĐƠN_VỊ",
         help="Đơn vị có kế hoạch riêng này (bỏ trống nếu là khung chung)")] = None,
-    year: Annotated[int, typer.Option(help="Năm của kế hoạch mới")] = 0,
+    year: Annotated[int, typer.Option(metavar="NĂM", help="Năm của kế hoạch mới")] = 0,
     issued_by: Annotated[str, typer.Option(
         "--issued-by", help="Văn bản ban hành kế hoạch mới, ví dụ 'Kế hoạch số 5/KH-UBND "
         "ngày 10/01/2027'")] = "",
@@ -208,7 +218,7 @@ def plan_rollover(
     at: AtOpt = None, db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Tạo kế hoạch năm sau từ kế hoạch năm nay (dời năm, văn bản mới) và chuyển tiếp nhiệm vụ."""
-    from engine.rollover import roll_over
+    from engine.domain.rollover import roll_over
 
     with session(json_, db, at) as rt:
         if not year or not issued_by:
@@ -247,11 +257,13 @@ def plan_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 @task_app.command("list")
 def task_list(
-    unit: str,
+    unit: UnitArg,
     plan: Annotated[str | None, typer.Option(help="Mã kế hoạch, ví dụ cchc-2023")] = None,
     section: Annotated[str | None, typer.Option(help="Mục, ví dụ II hoặc 1.2")] = None,
     owner: Annotated[str | None, typer.Option(help="Người phụ trách (không cần dấu)")] = None,
-    state: Annotated[str | None, typer.Option(help="Trạng thái, ví dụ done")] = None,
+    state: Annotated[str | None, typer.Option(
+        metavar="TRẠNG_THÁI", help="Trạng thái, ví dụ 'Đã thực hiện' hoặc 'chờ cấp trên' "
+        "(tên trạng thái, không cần dấu, hay mã của nó)")] = None,
     overdue: Annotated[bool, typer.Option(help="Chỉ nhiệm vụ quá hạn")] = False,
     search: Annotated[str | None, typer.Option(help="Tìm theo nội dung (không cần dấu)")] = None,
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
@@ -273,6 +285,10 @@ def task_list(
         console.print(f"{len(views)} nhiệm vụ.")
 
 
+def _actor(by: str, role: str) -> api.Actor:
+    return api.Actor(by, role_code(role))
+
+
 def _key(unit: str, plan: str, code: str) -> api.TaskKey:
     return api.TaskKey(unit, plan, code)
 
@@ -291,20 +307,19 @@ def _print_change(res: api.ChangeResult, json_: bool, rt: Runtime) -> None:
 
 def _transition_command(trigger: str, doc: str) -> Callable[..., None]:
     def command(
-        unit: str, plan: str, code: str,
+        unit: UnitArg, plan: PlanArg, code: CodeArg,
         doc_: Annotated[list[str] | None, typer.Option(
             "--doc", help="Văn bản minh chứng, ví dụ 'Kế hoạch số 223/KH-UBND ngày 06/3/2023'"
         )] = None,
         result: Annotated[str, typer.Option(help="Kết quả thực hiện")] = "",
         note: Annotated[str, typer.Option(help="Ghi chú / lý do")] = "",
         on: Annotated[str | None, typer.Option(help="Ngày thực hiện dd/mm/yyyy")] = None,
-        version: Annotated[int | None, typer.Option(
-            help="Phiên bản bạn đã đọc (chống ghi đè)")] = None,
-        by: ByOpt = "cán bộ", role: RoleOpt = "officer",
+        version: VersionOpt = None,
+        by: ByOpt = "cán bộ", role: RoleOpt = "cán bộ",
         db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
     ) -> None:
         with session(json_, db, at) as rt:
-            res = api.transition(rt, _key(unit, plan, code), trigger, api.Actor(by, role),
+            res = api.transition(rt, _key(unit, plan, code), trigger, _actor(by, role),
                                  evidence=doc_ or [], result=result, note=note,
                                  on=_parse_day(on, "on"), expected_version=version)
             _print_change(res, json_, rt)
@@ -324,49 +339,49 @@ for _trigger, _name, _doc in [
 
 
 @task_app.command("note")
-def task_note(unit: str, plan: str, code: str,
+def task_note(unit: UnitArg, plan: PlanArg, code: CodeArg,
               text: Annotated[str, typer.Option("--note", help="Nội dung")],
               on: Annotated[str | None, typer.Option(help="Ngày dd/mm/yyyy")] = None,
-              version: Annotated[int | None, typer.Option()] = None,
-              by: ByOpt = "cán bộ", role: RoleOpt = "officer",
+              version: VersionOpt = None,
+              by: ByOpt = "cán bộ", role: RoleOpt = "cán bộ",
               db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False) -> None:
     """Ghi nhận tiến độ (in vào cột Kết quả) mà không đổi trạng thái."""
     with session(json_, db, at) as rt:
-        res = api.add_note(rt, _key(unit, plan, code), text, api.Actor(by, role),
+        res = api.add_note(rt, _key(unit, plan, code), text, _actor(by, role),
                            on=_parse_day(on, "on"), expected_version=version)
         _print_change(res, json_, rt)
 
 
 @task_app.command("assign")
-def task_assign(unit: str, plan: str, code: str,
+def task_assign(unit: UnitArg, plan: PlanArg, code: CodeArg,
                 owner: Annotated[str, typer.Option(help="Người/bộ phận phụ trách")],
-                version: Annotated[int | None, typer.Option()] = None,
-                by: ByOpt = "lãnh đạo", role: RoleOpt = "leader",
+                version: VersionOpt = None,
+                by: ByOpt = "lãnh đạo", role: RoleOpt = "lãnh đạo",
                 db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False) -> None:
     """Phân công người phụ trách (lãnh đạo)."""
     with session(json_, db, at) as rt:
-        res = api.assign(rt, _key(unit, plan, code), owner, api.Actor(by, role), version)
+        res = api.assign(rt, _key(unit, plan, code), owner, _actor(by, role), version)
         emit_json(res) if json_ else console.print(
             f"Đã phân công nhiệm vụ {code} cho {owner} (phiên bản {res.version}).")
 
 
 @task_app.command("deadline")
-def task_deadline(unit: str, plan: str, code: str,
+def task_deadline(unit: UnitArg, plan: PlanArg, code: CodeArg,
                   deadline: Annotated[str, typer.Option(
                       help="Ví dụ: 'Quý IV/2023', 'trước ngày 15/12/2023', 'Thường xuyên'")],
-                  version: Annotated[int | None, typer.Option()] = None,
-                  by: ByOpt = "lãnh đạo", role: RoleOpt = "leader",
+                  version: VersionOpt = None,
+                  by: ByOpt = "lãnh đạo", role: RoleOpt = "lãnh đạo",
                   db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False) -> None:
     """Đặt thời hạn (lãnh đạo)."""
     with session(json_, db, at) as rt:
-        res = api.set_deadline(rt, _key(unit, plan, code), deadline, api.Actor(by, role),
+        res = api.set_deadline(rt, _key(unit, plan, code), deadline, _actor(by, role),
                                version)
         emit_json(res) if json_ else console.print(
             f"Đã đặt thời hạn nhiệm vụ {code}: {deadline} (phiên bản {res.version}).")
 
 
 @task_app.command("show")
-def task_show(unit: str, plan: str, code: str, db: DbOpt = None, at: AtOpt = None,
+def task_show(unit: UnitArg, plan: PlanArg, code: CodeArg, db: DbOpt = None, at: AtOpt = None,
               json_: JsonOpt = False) -> None:
     """Chi tiết một nhiệm vụ và lịch sử của nó."""
     with session(json_, db, at) as rt:
@@ -387,7 +402,7 @@ def task_show(unit: str, plan: str, code: str, db: DbOpt = None, at: AtOpt = Non
 
 
 @task_app.command("history")
-def task_history(unit: str, plan: str, code: str, db: DbOpt = None,
+def task_history(unit: UnitArg, plan: PlanArg, code: CodeArg, db: DbOpt = None,
                  json_: JsonOpt = False) -> None:
     """Lịch sử thay đổi của một nhiệm vụ (không thể sửa, không thể xóa)."""
     with session(json_, db) as rt:
@@ -413,7 +428,7 @@ def _print_history(rt: Runtime, hist: list[api.HistoryEntry]) -> None:
                   else f"{label(h.from_state or '')} → {label(h.to_state)}")
         extra = "; ".join([*(e["ref"] for e in h.evidence), *([h.note] if h.note else [])])
         table.add_row(str(h.seq), vn_time(h.at).strftime("%d/%m/%Y %H:%M"),
-                      f"{h.actor} ({h.role})", _event_label(rt, h.event), change,
+                      f"{h.actor} ({role_label(h.role)})", _event_label(rt, h.event), change,
                       format_date_vi(h.effective_on),
                       extra)
     console.print(table)
@@ -424,7 +439,7 @@ def _print_history(rt: Runtime, hist: list[api.HistoryEntry]) -> None:
 
 @report_app.command("snapshot")
 def report_snapshot(
-    unit: str,
+    unit: UnitArg,
     period: Annotated[str, typer.Option(help="Kỳ báo cáo: 2023-Q3, 2023-H1, 2023-Y")],
     out: Annotated[Path, typer.Option(help="Thư mục ghi phụ lục")],
     freeze: Annotated[bool, typer.Option("--freeze", help="Chốt số liệu kỳ này")] = False,
@@ -460,7 +475,7 @@ def _print_snapshot(res: api.SnapshotResult, json_: bool) -> None:
 
 @report_app.command("draft")
 def report_draft(
-    unit: str,
+    unit: UnitArg,
     period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
     out: Annotated[Path, typer.Option(help="Tệp .docx ghi dự thảo")] = Path("bao-cao.docx"),
     template: Annotated[Path | None, typer.Option(
@@ -468,7 +483,7 @@ def report_draft(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Soạn dự thảo Báo cáo (.docx) từ số liệu của kỳ; cán bộ hoàn thiện phần lời trong Word."""
-    from engine.draft import draft_report
+    from engine.reporting.draft import draft_report
 
     with session(json_, db, at) as rt:
         snap = api.take_snapshot(rt, unit, period)
@@ -484,7 +499,7 @@ def report_draft(
 
 @report_app.command("check")
 def report_check(
-    unit: str,
+    unit: UnitArg,
     period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
     against: Annotated[Path | None, typer.Option(
         help="Báo cáo đã soạn tay (.txt, .docx, .xlsx) để đối chiếu tổng số")] = None,
@@ -536,7 +551,7 @@ def report_run_all(
     period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
     out: Annotated[Path, typer.Option(help="Thư mục gốc; mỗi đơn vị một thư mục con")],
     parent: Annotated[str | None, typer.Option(help="Chỉ các đơn vị thuộc đơn vị này")] = None,
-    freeze: Annotated[bool, typer.Option("--freeze")] = False,
+    freeze: Annotated[bool, typer.Option("--freeze", help="Chốt số liệu kỳ này")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Số tiến trình song song (mỗi lõi CPU một)")
                        ] = 1,
     by: ByOpt = "hệ thống",
@@ -619,7 +634,7 @@ def _print_demo_reminders(res: Any) -> None:
 
 def _print_demo_accounts(res: Any) -> None:
     """The demo's web logins, one a line (never cut by a narrow terminal)."""
-    from engine.access import role_label
+    from engine.directory.access import role_label
 
     console.print("Tài khoản web dùng thử (tên đăng nhập / mật khẩu — chỉ để thử):")
     for a in res.accounts:

@@ -16,20 +16,18 @@ import typer
 from rich.table import Table
 
 from cli.output import console, emit_json, vn_time
+from cli.vietnamese import ByOpt, DbOpt, JsonOpt, vi_typer
 from engine.reminders import outbox as ob
 from engine.reminders.outbox import OutboxRow
 from engine.runtime import Runtime
-from engine.text import format_date_vi
+from vntext.text import format_date_vi
 
-outbox_app = typer.Typer(help="Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi",
-                         no_args_is_help=True)
-scheduler_app = typer.Typer(help="Tiến trình nhắc việc chạy nền", no_args_is_help=True)
+outbox_app = vi_typer("Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi")
+scheduler_app = vi_typer("Tiến trình nhắc việc chạy nền")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
-DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
-                                           help="URL cơ sở dữ liệu (mặc định SQLite)")]
 InstanceOpt = Annotated[str | None, typer.Option(
-    "--instance", envvar="CCHC_INSTANCE", help="Tên tiến trình (mặc định máy:pid)")]
+    "--instance", envvar="CCHC_INSTANCE", metavar="TÊN",
+    help="Tên tiến trình (mặc định máy:pid)")]
 DemoOpt = Annotated[bool, typer.Option(
     "--demo", help="Chạy thử: đường dẫn trong lời nhắc trỏ về http://127.0.0.1:8000 khi chưa "
     "đặt CCHC_WEB_BASE_URL")]
@@ -86,7 +84,8 @@ def _item(r: OutboxRow) -> str:
 @outbox_app.command("list")
 def outbox_list(
     state: Annotated[str | None, typer.Option(
-        help="pending, sending, sent, failed, cancelled, fallback, unknown")] = None,
+        metavar="TRẠNG_THÁI", help="'Chờ gửi', 'Đang gửi', 'Đã gửi', 'Gửi không được', "
+        "'Đã hủy', 'Chuyển kênh khác' hoặc 'Không rõ đã đến chưa'")] = None,
     unit: Annotated[str | None, typer.Option(help="Mã đơn vị")] = None,
     limit: Annotated[int, typer.Option(help="Số dòng tối đa (mới nhất trước)")] = 100,
     db: DbOpt = None, json_: JsonOpt = False,
@@ -115,7 +114,7 @@ def outbox_list(
 
 
 @outbox_app.command("show")
-def outbox_show(row_id: Annotated[int, typer.Argument(help="Số thư nhắc")],
+def outbox_show(row_id: Annotated[int, typer.Argument(metavar="SỐ", help="Số thư nhắc")],
                 db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Chi tiết một thư nhắc: trạng thái, các lần gửi lỗi, mã thư."""
     with _session(json_, db) as rt:
@@ -162,15 +161,14 @@ def outbox_show(row_id: Annotated[int, typer.Argument(help="Số thư nhắc")],
 
 @outbox_app.command("retry")
 def outbox_retry(
-    row_ids: Annotated[list[int] | None, typer.Argument(help="Số thư nhắc (một hoặc nhiều)")]
-    = None,
+    row_ids: Annotated[list[int] | None, typer.Argument(
+        metavar="SỐ", help="Số thư nhắc (một hoặc nhiều)")] = None,
     all_failed: Annotated[bool, typer.Option("--all-failed", help="Mọi thư gửi không được")]
     = False,
-    by: Annotated[str, typer.Option("--by", envvar="CCHC_ACTOR", help="Người thực hiện")]
-    = "quản trị",
+    by: ByOpt = "quản trị",
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
-    """Gửi lại thư nhắc lỗi (failed → chờ gửi ngay); lịch sử lỗi được giữ lại."""
+    """Gửi lại thư nhắc gửi không được (đưa về 'Chờ gửi' ngay); lịch sử lỗi được giữ lại."""
     with _session(json_, db) as rt:
         ids = ob.retry_failed(rt, rt.now(), ids=row_ids or [], all_failed=all_failed, by=by)
         if json_:
@@ -218,7 +216,7 @@ def scheduler_run(
 
 def run_once_command(
     now: Annotated[str, typer.Option(
-        "--now", help="Thời điểm chạy YYYY-MM-DDTHH:MM (giờ Việt Nam)")],
+        "--now", metavar="THỜI_ĐIỂM", help="Thời điểm chạy YYYY-MM-DDTHH:MM (giờ Việt Nam)")],
     instance: InstanceOpt = None,
     db: DbOpt = None, json_: JsonOpt = False, demo: DemoOpt = False,
 ) -> None:

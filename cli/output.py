@@ -41,11 +41,28 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_default) + "\n")
 
 
+def render_vi(exc: CchcError | DataFileError) -> str:
+    """The refusal as an officer reads it: the field's Vietnamese name and the Vietnamese
+    reason, one problem a line (never the English message or the field's code)."""
+    from cli.vietnamese import field_label
+
+    if isinstance(exc, DataFileError):
+        return "\n".join(
+            f"{p.file}{f':{p.line}' if p.line else ''}"
+            f"{f' [{p.location}]' if p.location else ''}: {p.message_vi}"
+            for p in exc.file_problems)
+    lines = []
+    for p in exc.problems:
+        label = field_label(p.field)
+        lines.append(f"{label}: {p.message_vi}" if label else p.message_vi)
+    return "\n".join(lines)
+
+
 def fail(exc: CchcError | DataFileError, as_json: bool) -> NoReturn:
     if as_json:
         sys.stdout.write(json.dumps(exc.as_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
         err_console.print("[bold red]Lỗi:[/bold red]", markup=True, end=" ")
-        err_console.print(exc.render(), markup=False, highlight=False)
+        err_console.print(render_vi(exc), markup=False, highlight=False)
         err_console.print("Không có thay đổi nào được ghi.", style="dim")
     raise SystemExit(2)

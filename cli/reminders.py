@@ -19,30 +19,32 @@ import typer
 from rich.table import Table
 
 from cli.output import console, emit_json
+from cli.vietnamese import (
+    AtOpt,
+    ByOpt,
+    DbOpt,
+    JsonOpt,
+    RoleOpt,
+    UnitArg,
+    VersionOpt,
+    role_code,
+    vi_typer,
+)
+from engine.directory.access import role_label
 from engine.errors import CchcError
 from engine.reminders.occurrence import Occurrence
 from engine.runtime import Runtime
-from engine.text import format_date_vi
+from vntext.text import format_date_vi
 
-reminders_app = typer.Typer(help="Nhắc việc qua Zalo, email: xem trước, quy tắc",
-                            no_args_is_help=True)
-people_app = typer.Typer(help="Người nhận nhắc việc (cán bộ, công chức, lãnh đạo)",
-                         no_args_is_help=True)
-obligation_app = typer.Typer(help="Báo cáo phải gửi cấp trên (chuyên đề, định kỳ)",
-                             no_args_is_help=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
-DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
-                                           help="URL cơ sở dữ liệu (mặc định SQLite)")]
-AtOpt = Annotated[str | None, typer.Option(
-    "--at", help="Đồng hồ giả lập YYYY-MM-DDTHH:MM (giờ Việt Nam), để nhập lại số liệu cũ")]
-ByOpt = Annotated[str, typer.Option("--by", envvar="CCHC_ACTOR", help="Người thực hiện")]
-RoleOpt = Annotated[str, typer.Option("--role", envvar="CCHC_ROLE",
-                                      help="Vai trò: officer, leader, admin")]
-VersionOpt = Annotated[int | None, typer.Option(
-    "--version", help="Phiên bản bạn đã đọc (chống ghi đè)")]
+reminders_app = vi_typer("Nhắc việc qua Zalo, email: xem trước, quy tắc")
+people_app = vi_typer("Người nhận nhắc việc (cán bộ, công chức, lãnh đạo)")
+obligation_app = vi_typer("Báo cáo phải gửi cấp trên (chuyên đề, định kỳ)")
 
 CHANNEL_VI = {"zalo": "Zalo", "email": "Email"}
+ObligationArg = Annotated[str, typer.Argument(metavar="BÁO_CÁO",
+                                              help="Mã báo cáo, ví dụ kh140-2023")]
+_OBLIGATION_EVENTS = {"assign": "Phân công", "reschedule": "Đổi hạn (nạp lại tệp)"}
+PeriodKeyArg = Annotated[str, typer.Argument(metavar="KỲ", help="Kỳ báo cáo, ví dụ 2023-11")]
 
 
 @contextmanager
@@ -84,8 +86,10 @@ def _parse_date(value: str) -> date:
 
 @reminders_app.command("preview")
 def reminders_preview(
-    date_: Annotated[str, typer.Option("--date", help="Ngày gửi, ví dụ 2023-11-14")],
-    unit: Annotated[str | None, typer.Option(help="Chỉ một đơn vị, ví dụ vinh-thanh")] = None,
+    date_: Annotated[str, typer.Option("--date", metavar="NGÀY",
+                                       help="Ngày gửi, ví dụ 14/11/2023 hoặc 2023-11-14")],
+    unit: Annotated[str | None, typer.Option(metavar="ĐƠN_VỊ",
+                                             help="Chỉ một đơn vị, ví dụ vinh-thanh")] = None,
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Xem trước những lời nhắc sẽ gửi trong một ngày (không gửi gì)."""
@@ -175,16 +179,18 @@ def _print_people(people: list[Any]) -> None:
     table = Table("Đơn vị", "Họ và tên", "Vai trò", "Chức danh", "Email", "Điện thoại", "Zalo",
                   "Kênh")
     for p in people:
-        table.add_row(p.unit, p.name, p.role, p.title or "", p.email or "", p.phone or "",
-                      p.zalo_user_id or "", ", ".join(CHANNEL_VI.get(c, c) for c in p.channels)
+        table.add_row(p.unit, p.name, role_label(p.role), p.title or "", p.email or "",
+                      p.phone or "", p.zalo_user_id or "",
+                      ", ".join(CHANNEL_VI.get(c, c) for c in p.channels)
                       + ("" if p.active else " (ngừng)"))
     console.print(table)
 
 
 @people_app.command("load")
-def people_load(file: Path, db: DbOpt = None, json_: JsonOpt = False) -> None:
+def people_load(file: Annotated[Path, typer.Argument(metavar="TỆP", help="Tệp people.yaml")],
+                db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Nạp danh sách người nhận nhắc việc từ tệp YAML (people.yaml); nạp lại không trùng."""
-    from engine.people import load_people_file
+    from engine.directory.people import load_people_file
 
     with _session(json_, db) as rt:
         res = load_people_file(rt, file)
@@ -197,9 +203,10 @@ def people_load(file: Path, db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 @people_app.command("add")
 def people_add(
-    unit: str,
-    name: str,
-    role: Annotated[str, typer.Option(help="officer, leader, reviewer, admin")] = "officer",
+    unit: UnitArg,
+    name: Annotated[str, typer.Argument(metavar="HỌ_TÊN", help="Họ và tên")],
+    role: Annotated[str, typer.Option(metavar="VAI_TRÒ", help="'cán bộ' hoặc 'lãnh đạo'")
+                    ] = "cán bộ",
     title: Annotated[str | None, typer.Option(
         help="Chức danh, ví dụ 'Công chức Tư pháp - Hộ tịch'")] = None,
     email: Annotated[str | None, typer.Option(help="Địa chỉ email")] = None,
@@ -212,27 +219,27 @@ def people_add(
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Thêm một người (hoặc sửa người cùng tên trong đơn vị)."""
-    from engine.people import add_person
+    from engine.directory.people import add_person
 
     with _session(json_, db) as rt:
-        person = add_person(rt, unit=unit, name=name, role=role, title=title, email=email,
-                            phone=phone, zalo_user_id=zalo,
+        person = add_person(rt, unit=unit, name=name, role=role_code(role), title=title,
+                            email=email, phone=phone, zalo_user_id=zalo,
                             channels=channel or None,
                             active=not inactive)
         if json_:
             emit_json(person)
             return
-        console.print(f"Đã lưu {person.name} ({person.title or person.role}), kênh: "
+        console.print(f"Đã lưu {person.name} ({person.title or role_label(person.role)}), kênh: "
                       f"{', '.join(CHANNEL_VI.get(c, c) for c in person.channels)}.")
 
 
 @people_app.command("list")
 def people_list(
-    unit: Annotated[str | None, typer.Option(help="Chỉ một đơn vị")] = None,
+    unit: Annotated[str | None, typer.Option(metavar="ĐƠN_VỊ", help="Chỉ một đơn vị")] = None,
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Danh sách người nhận nhắc việc."""
-    from engine.people import list_people
+    from engine.directory.people import list_people
 
     with _session(json_, db) as rt:
         people = list_people(rt, unit)
@@ -247,10 +254,13 @@ def people_list(
 
 
 @obligation_app.command("load")
-def obligation_load(unit: str, file: Path, db: DbOpt = None, at: AtOpt = None,
+def obligation_load(unit: UnitArg,
+                    file: Annotated[Path, typer.Argument(metavar="TỆP",
+                                                         help="Tệp obligations-*.yaml")],
+                    db: DbOpt = None, at: AtOpt = None,
                     json_: JsonOpt = False) -> None:
     """Nạp các báo cáo phải gửi cấp trên của đơn vị (nạp lại giữ nguyên trạng thái)."""
-    from engine.obligations import load_obligations
+    from engine.reminders.obligations import load_obligations
 
     with _session(json_, db, at) as rt:
         res = load_obligations(rt, unit, file)
@@ -264,14 +274,15 @@ def obligation_load(unit: str, file: Path, db: DbOpt = None, at: AtOpt = None,
 
 @obligation_app.command("list")
 def obligation_list(
-    unit: str,
-    year: Annotated[int | None, typer.Option(help="Năm")] = None,
-    state: Annotated[str | None, typer.Option(help="pending, submitted, late, cancelled")
+    unit: UnitArg,
+    year: Annotated[int | None, typer.Option(metavar="NĂM", help="Năm")] = None,
+    state: Annotated[str | None, typer.Option(
+        metavar="TRẠNG_THÁI", help="Trạng thái, ví dụ 'Chưa gửi' hoặc 'Gửi quá hạn'")
                      ] = None,
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Các kỳ báo cáo của đơn vị, theo hạn."""
-    from engine.obligations import list_obligation_dues
+    from engine.reminders.obligations import list_obligation_dues
 
     with _session(json_, db, at) as rt:
         dues = list_obligation_dues(rt, unit, year=year, state=state)
@@ -289,7 +300,7 @@ def obligation_list(
 
 
 def _print_change(res: Any, json_: bool) -> None:
-    from engine.obligations import obligation_machine
+    from engine.reminders.obligations import obligation_machine
 
     if json_:
         emit_json(res)
@@ -304,55 +315,55 @@ def _print_change(res: Any, json_: bool) -> None:
 
 @obligation_app.command("submit")
 def obligation_submit(
-    unit: str, code: str, period: str,
+    unit: UnitArg, code: ObligationArg, period: PeriodKeyArg,
     doc: Annotated[str, typer.Option(
         "--doc", help="Văn bản báo cáo đã gửi, ví dụ 'Báo cáo số 1050/BC-UBND ngày 05/12/2023'")],
     note: Annotated[str, typer.Option(help="Ghi chú")] = "",
     version: VersionOpt = None,
-    by: ByOpt = "cán bộ", role: RoleOpt = "officer",
+    by: ByOpt = "cán bộ", role: RoleOpt = "cán bộ",
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Ghi nhận đã gửi báo cáo (ngày gửi là ngày của văn bản; sau hạn là gửi quá hạn)."""
-    from engine.obligations import submit_obligation
-    from engine.tasks import Actor
+    from engine.domain.tasks import Actor
+    from engine.reminders.obligations import submit_obligation
 
     with _session(json_, db, at) as rt:
-        res = submit_obligation(rt, unit, code, period, doc, Actor(by, role), version,
+        res = submit_obligation(rt, unit, code, period, doc, Actor(by, role_code(role)), version,
                                 note=note)
         _print_change(res, json_)
 
 
 @obligation_app.command("reopen")
 def obligation_reopen(
-    unit: str, code: str, period: str,
+    unit: UnitArg, code: ObligationArg, period: PeriodKeyArg,
     note: Annotated[str, typer.Option("--note", help="Lý do mở lại")],
     version: VersionOpt = None,
-    by: ByOpt = "lãnh đạo", role: RoleOpt = "leader",
+    by: ByOpt = "lãnh đạo", role: RoleOpt = "lãnh đạo",
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Mở lại kỳ báo cáo đã ghi gửi (lãnh đạo, cần --note lý do)."""
-    from engine.obligations import reopen_obligation
-    from engine.tasks import Actor
+    from engine.domain.tasks import Actor
+    from engine.reminders.obligations import reopen_obligation
 
     with _session(json_, db, at) as rt:
-        res = reopen_obligation(rt, unit, code, period, note, Actor(by, role), version)
+        res = reopen_obligation(rt, unit, code, period, note, Actor(by, role_code(role)), version)
         _print_change(res, json_)
 
 
 @obligation_app.command("assign")
 def obligation_assign(
-    unit: str, code: str, period: str,
+    unit: UnitArg, code: ObligationArg, period: PeriodKeyArg,
     owner: Annotated[str, typer.Option(help="Chức danh hoặc họ tên người phụ trách")],
     version: VersionOpt = None,
-    by: ByOpt = "lãnh đạo", role: RoleOpt = "leader",
+    by: ByOpt = "lãnh đạo", role: RoleOpt = "lãnh đạo",
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Phân công người phụ trách một kỳ báo cáo (lãnh đạo)."""
-    from engine.obligations import assign_obligation
-    from engine.tasks import Actor
+    from engine.domain.tasks import Actor
+    from engine.reminders.obligations import assign_obligation
 
     with _session(json_, db, at) as rt:
-        res = assign_obligation(rt, unit, code, period, owner, Actor(by, role), version)
+        res = assign_obligation(rt, unit, code, period, owner, Actor(by, role_code(role)), version)
         if json_:
             emit_json(res)
             return
@@ -361,10 +372,10 @@ def obligation_assign(
 
 
 @obligation_app.command("history")
-def obligation_history_cmd(unit: str, code: str, period: str, db: DbOpt = None,
-                           json_: JsonOpt = False) -> None:
+def obligation_history_cmd(unit: UnitArg, code: ObligationArg, period: PeriodKeyArg,
+                           db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Lịch sử một kỳ báo cáo (không thể sửa, không thể xóa)."""
-    from engine.obligations import obligation_history, obligation_machine
+    from engine.reminders.obligations import obligation_history, obligation_machine
 
     with _session(json_, db) as rt:
         hist = obligation_history(rt, unit, code, period)
@@ -377,7 +388,9 @@ def obligation_history_cmd(unit: str, code: str, period: str, db: DbOpt = None,
             change = (label(h.to_state) if h.from_state == h.to_state
                       else f"{label(h.from_state or '')} → {label(h.to_state)}")
             extra = "; ".join([*(e["ref"] for e in h.evidence), *([h.note] if h.note else [])])
-            table.add_row(str(h.seq), f"{h.actor} ({h.role})", h.event, change,
+            done = obligation_machine().definition.transition(h.event)
+            event = done.label if done else _OBLIGATION_EVENTS.get(h.event, h.event)
+            table.add_row(str(h.seq), f"{h.actor} ({role_label(h.role)})", event, change,
                           format_date_vi(h.effective_on), extra)
         console.print(table)
 

@@ -16,17 +16,14 @@ import typer
 from rich.table import Table
 
 from cli.output import console, emit_json
-from engine import api, statistics
+from cli.vietnamese import ByOpt, DbOpt, JsonOpt, UnitArg, vi_typer
+from engine import api
+from engine.reporting import statistics
 from engine.runtime import Runtime
 
-stats_app = typer.Typer(help="Số liệu thống kê Phụ lục 4–6 (hồ sơ TTHC, chỉ tiêu CCHC)",
-                        no_args_is_help=True)
+stats_app = vi_typer("Số liệu thống kê Phụ lục 4–6 (hồ sơ TTHC, chỉ tiêu CCHC)")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
-DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
-                                           help="URL cơ sở dữ liệu (mặc định SQLite)")]
-ByOpt = Annotated[str, typer.Option("--by", envvar="CCHC_ACTOR", help="Người thực hiện")]
-PeriodOpt = Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")]
+PeriodOpt = Annotated[str, typer.Option(metavar="KỲ", help="Kỳ báo cáo, ví dụ 2023-Q3")]
 
 
 @contextmanager
@@ -39,7 +36,9 @@ def _session(as_json: bool, db: str | None) -> Iterator[Runtime]:
 
 @stats_app.command("import")
 def stats_import(
-    unit: str, file: Path, period: PeriodOpt, by: ByOpt = "cán bộ",
+    unit: UnitArg,
+    file: Annotated[Path, typer.Argument(metavar="TỆP", help="Tệp .xlsx, .csv hoặc .yaml")],
+    period: PeriodOpt, by: ByOpt = "cán bộ",
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Nhập Phụ lục 4 hoặc 5 từ tệp .xlsx/.csv của hệ thống một cửa, hoặc Phụ lục 6 từ .yaml.
@@ -57,8 +56,9 @@ def stats_import(
 
 @stats_app.command("set")
 def stats_set(
-    unit: str,
-    values: Annotated[list[str], typer.Argument(help="MÃ=GIÁ_TRỊ, ví dụ 1.1=6 7.2.4.e=4.136.000")],
+    unit: UnitArg,
+    values: Annotated[list[str], typer.Argument(
+        metavar="MÃ=GIÁ_TRỊ", help="Ví dụ 1.1=6 7.2.4.e=4.136.000")],
     period: PeriodOpt, by: ByOpt = "cán bộ", db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Nhập chỉ tiêu Phụ lục 6 (để trống sau dấu = để xóa)."""
@@ -77,7 +77,7 @@ def stats_set(
 
 
 @stats_app.command("show")
-def stats_show(unit: str, period: PeriodOpt, db: DbOpt = None, json_: JsonOpt = False) -> None:
+def stats_show(unit: UnitArg, period: PeriodOpt, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Phụ lục 6 của kỳ: giá trị, cách tính và ghi chú của từng chỉ tiêu."""
     with _session(json_, db) as rt:
         sheet = statistics.take_sheet(rt, api.take_snapshot(rt, unit, period))

@@ -9,17 +9,16 @@ import typer
 from rich.table import Table
 
 from cli.output import console, emit_json, fail, vn_time
-from engine import accounts
-from engine.access import role_label
+from cli.vietnamese import DbOpt, JsonOpt, role_code, vi_typer
 from engine.clock import VN_TZ, Clock, running_clock
+from engine.directory import accounts
+from engine.directory.access import role_label
 from engine.errors import CchcError
 from engine.runtime import open_runtime
 
-user_app = typer.Typer(help="Tài khoản đăng nhập web và mã truy cập API", no_args_is_help=True)
+user_app = vi_typer("Tài khoản đăng nhập web và mã truy cập API")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
-DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
-                                           help="URL cơ sở dữ liệu (mặc định SQLite)")]
+UserArg = Annotated[str, typer.Argument(metavar="TÊN_ĐĂNG_NHẬP", help="Tên đăng nhập")]
 
 
 def demo_clock(text: str) -> Clock:
@@ -33,8 +32,9 @@ def demo_clock(text: str) -> Clock:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Cổng")] = 8000,
+    host: Annotated[str, typer.Option(metavar="ĐỊA_CHỈ", help="Địa chỉ lắng nghe")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="CỔNG", help="Cổng")] = 8000,
     db: DbOpt = None,
     proxy_headers: Annotated[bool, typer.Option(
         "--proxy-headers", help="Tin X-Forwarded-For của reverse proxy (nginx) trên máy này")
@@ -68,11 +68,13 @@ def serve(
 
 @user_app.command("add")
 def user_add(
-    username: str,
-    role: Annotated[str, typer.Option(help="officer, leader, reviewer hoặc admin")],
+    username: UserArg,
+    role: Annotated[str, typer.Option(
+        metavar="VAI_TRÒ", help="'cán bộ', 'lãnh đạo', 'thẩm định' hoặc 'quản trị'")],
     name: Annotated[str, typer.Option(help="Họ và tên, ví dụ 'Trần Thị Mỹ Hạnh'")],
     unit: Annotated[str | None, typer.Option(
-        help="Mã đơn vị: xã/phường (officer, leader), thành phố (reviewer)")] = None,
+        metavar="ĐƠN_VỊ",
+        help="Mã đơn vị: xã/phường (cán bộ, lãnh đạo), thành phố (thẩm định)")] = None,
     password: Annotated[str | None, typer.Option(
         help="Mật khẩu (nếu bỏ trống sẽ được hỏi, không hiện trên màn hình)")] = None,
     db: DbOpt = None, json_: JsonOpt = False,
@@ -83,7 +85,7 @@ def user_add(
     try:
         rt = open_runtime(db)
         try:
-            user = accounts.create_user(rt, username, password=password, role=role,
+            user = accounts.create_user(rt, username, password=password, role=role_code(role),
                                         full_name=name, unit=unit)
         finally:
             rt.db.dispose()
@@ -124,7 +126,7 @@ def user_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
 
 @user_app.command("token")
 def user_token(
-    username: str,
+    username: UserArg,
     name: Annotated[str, typer.Option(help="Dùng cho hệ thống nào, ví dụ 'Báo cáo tỉnh'")],
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
@@ -149,7 +151,7 @@ def user_token(
 
 @user_app.command("passwd")
 def user_passwd(
-    username: str,
+    username: UserArg,
     password: Annotated[str | None, typer.Option(
         help="Mật khẩu mới (nếu bỏ trống sẽ được hỏi)")] = None,
     db: DbOpt = None, json_: JsonOpt = False,
@@ -170,7 +172,9 @@ def user_passwd(
 
 
 @user_app.command("tokens")
-def user_tokens(username: Annotated[str | None, typer.Argument()] = None, db: DbOpt = None,
+def user_tokens(username: Annotated[str | None, typer.Argument(
+                    metavar="TÊN_ĐĂNG_NHẬP", help="Chỉ của một tài khoản")] = None,
+                db: DbOpt = None,
                 json_: JsonOpt = False) -> None:
     """Các mã truy cập API (không hiện mã, chỉ phần đầu để nhận ra)."""
     try:
@@ -193,7 +197,9 @@ def user_tokens(username: Annotated[str | None, typer.Argument()] = None, db: Db
 
 
 @user_app.command("revoke-token")
-def user_revoke_token(token_id: int, db: DbOpt = None, json_: JsonOpt = False) -> None:
+def user_revoke_token(token_id: Annotated[int, typer.Argument(metavar="SỐ",
+                                                              help="Số của mã truy cập")],
+                      db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Thu hồi một mã truy cập API (theo số của nó)."""
     try:
         rt = open_runtime(db)

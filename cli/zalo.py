@@ -62,8 +62,8 @@ def zalo_authorize(
 
     Dùng khi hệ thống báo "mã làm mới Zalo không còn hiệu lực". Mã không bao giờ được in ra.
     """
+    from engine.reminders.zalo_tokens import SqlTokenStore
     from notifications.settings import ZaloSettings
-    from notifications.zalo.sql_tokens import SqlTokenStore
 
     with _session(json_, db) as rt:
         if code is None and not (access_token and refresh_token):
@@ -114,8 +114,8 @@ async def _exchange(settings: ZaloSettings, code: str, verifier: str | None) -> 
 @zalo_app.command("status")
 def zalo_status(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Tình trạng mã Zalo đang lưu: phiên bản, hạn của mã truy cập (không in mã)."""
+    from engine.reminders.zalo_tokens import SqlTokenStore
     from notifications.settings import ZaloSettings
-    from notifications.zalo.sql_tokens import SqlTokenStore
 
     with _session(json_, db) as rt:
         store = SqlTokenStore(rt.db, ZaloSettings())

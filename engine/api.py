@@ -9,20 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine.errors import CchcError
-from engine.export import write_all
-from engine.plan_loading import LoadedPlan
-from engine.plan_loading import load_plans as _load_plans
-from engine.runtime import Runtime
-from engine.snapshot.build import DefinitionCache, build_snapshot
-from engine.snapshot.check import Finding, check_report
-from engine.snapshot.model import Snapshot
-from engine.snapshot.store import freeze as _freeze
-from engine.snapshot.store import frozen_snapshot
-from engine.statistics import take_sheet
-from engine.statistics.export import has_statistics, write_statistics
-from engine.storage.models import Plan, PlanTask, Unit, UnitPlan
-from engine.tasks import (
+from engine.directory.units import UnitView, list_units, upsert_units
+from engine.domain.plan_loading import LoadedPlan
+from engine.domain.plan_loading import load_plans as _load_plans
+from engine.domain.tasks import (
     Actor,
     ChangeResult,
     HistoryEntry,
@@ -36,7 +26,17 @@ from engine.tasks import (
     set_deadline,
     transition,
 )
-from engine.units import UnitView, list_units, upsert_units
+from engine.errors import CchcError
+from engine.reporting.export import write_all
+from engine.reporting.snapshot.build import DefinitionCache, build_snapshot
+from engine.reporting.snapshot.check import Finding, check_report
+from engine.reporting.snapshot.model import Snapshot
+from engine.reporting.snapshot.store import freeze as _freeze
+from engine.reporting.snapshot.store import frozen_snapshot
+from engine.reporting.statistics import take_sheet
+from engine.reporting.statistics.export import has_statistics, write_statistics
+from engine.runtime import Runtime
+from engine.storage.models import Plan, PlanTask, Unit, UnitPlan
 from plans import DataFileError, UnitsFile, UnitSpec, load_model
 
 
@@ -140,7 +140,19 @@ def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -
                         f"{p.file}{f':{p.line}' if p.line else ''} [{p.location}]: {p.message_vi}",
                         p.message_en)
                 for p in exc.file_problems]
-    return check_report(rt, snap, against=against)
+    return [*_calendar_findings(rt, snap), *check_report(rt, snap, against=against)]
+
+
+def _calendar_findings(rt: Runtime, snap: Snapshot) -> list[Finding]:
+    """A year of the period the working calendar does not declare: lateness there counts only
+    the statutory days off, and a swap announced for that year may be missing."""
+    return [Finding("calendar_year_missing", "warning",
+                    f"Lịch làm việc năm {y} chưa được khai báo trong workflows/calendar.yaml: "
+                    "số ngày làm việc chỉ tính theo ngày lễ, Tết luật định; ngày hoán đổi (nếu "
+                    "có) chưa được tính",
+                    f"the working calendar does not declare {y}: working days count statutory "
+                    "holidays only; an announced swap may be missing")
+            for y in rt.calendar.missing_years(snap.start, snap.end)]
 
 
 @dataclass(frozen=True)
@@ -192,7 +204,7 @@ def run_all(rt: Runtime, period: str, out: Path, *, parent: str | None = None,
     still exported.
     """
     if workers > 1:
-        from engine.bulk import run_all_parallel
+        from engine.domain.bulk import run_all_parallel
 
         return run_all_parallel(rt, period, out, workers=workers, parent=parent, freeze=freeze,
                                 taken_by=taken_by, at=rt.now(), progress=progress)

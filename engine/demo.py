@@ -18,15 +18,15 @@ from typing import Any
 
 from engine import api
 from engine.clock import fixed_clock
-from engine.draft import DRAFT_NAME, draft_report
-from engine.obligations import load_obligations
-from engine.people import load_people_file
+from engine.directory.people import load_people_file
+from engine.reminders.obligations import load_obligations
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.planner import preview
-from engine.replay import ReplayReport, replay
+from engine.reporting.draft import DRAFT_NAME, draft_report
+from engine.reporting.replay import ReplayReport, replay
+from engine.reporting.snapshot.check import Finding, check_report
+from engine.reporting.statistics import import_file
 from engine.runtime import Runtime, open_runtime
-from engine.snapshot.check import Finding, check_report
-from engine.statistics import import_file
 from plans import DEMO_BUNDLE, ReplayFile, load_model
 
 SEED_REPORT = Path(__file__).resolve().parents[2] / "shared" / "seed" / \
@@ -68,7 +68,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
 def create_demo_accounts(rt: Runtime) -> list[DemoAccount]:
     """Create the demo's web logins (officer, leader, admin of xã Vĩnh Thạnh; the reviewer of
     thành phố Nha Trang); existing usernames are left as they are."""
-    from engine import accounts
+    from engine.directory import accounts
     from engine.errors import Conflict
 
     for a in DEMO_ACCOUNTS:

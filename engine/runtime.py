@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from engine.calendar import WorkCalendar
 from engine.clock import Clock, local_date, system_clock
+from engine.domain.calendar import WorkCalendar
+from engine.domain.workflow.machine import WorkflowMachine
 from engine.settings import Settings, get_settings
 from engine.storage.database import Database
-from engine.workflow.machine import WorkflowMachine
 from workflows import load_workflow
 
 

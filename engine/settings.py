@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     )
     timezone: str = "Asia/Ho_Chi_Minh"
     report_cutoff_day: int = Field(
-        default=14, ge=1, le=28,
+        default=14, ge=1, le=31,
         description="National default: quarters end on the 14th (Nghị định 09/2019/NĐ-CP)",
     )
     max_data_file_bytes: int = Field(

@@ -9,10 +9,18 @@ dispatcher tries the person's next channel (Zalo → email). Channels never touc
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
+
+Clock = Callable[[], datetime]
+"""Gives 'now' as an aware datetime; the engine passes its own (Vietnam time), default UTC."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -32,8 +40,8 @@ class DueItem:
     title: str
     due_on: date
     step: str  # "before:7", "before:3", "before:1", "due", "overdue:N", "escalate"
-    #: `engine.timeliness.days_to_deadline`: calendar days left to the real deadline (> 0), 0 on
-    #: it, minus the working days overdue (< 0)
+    #: `engine.domain.timeliness.days_to_deadline`: calendar days left to the real deadline
+    #: (> 0), 0 on it, minus the working days overdue (< 0)
     days: int
     unit_name: str = ""
     plan: str = ""  # "Kế hoạch số 147/KH-UBND ngày 16/02/2023" / the plan's title and number

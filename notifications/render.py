@@ -24,8 +24,8 @@ Template variables (the same for every template):
                 hôm nay" / "quá hạn 2 ngày làm việc"), days (int, < 0 overdue), overdue
                 (bool), recipient_body, document, owner, period, link (absolute http(s) or "")
 
-Lateness is `engine.timeliness.days_to_deadline` (computed by the dispatcher): days left to the
-real deadline, or working days overdue — the one definition the web and the reports use.
+Lateness is `engine.domain.timeliness.days_to_deadline` (computed by the dispatcher): days left
+to the real deadline, or working days overdue — the one definition the web and the reports use.
 
 ZNS `template_data` (Zalo Notification Service; string values only, each cut at a word boundary
 to the limit of its parameter type in the template registered with Zalo):

@@ -5,7 +5,7 @@ typed by hand with or without diacritics. A deadline we do not understand must b
 precise reason (in Vietnamese first) when the plan is loaded, never guessed at — a wrong due date
 would make a task look late, or on time, in a report signed by the commune's chairman.
 
-Matching is done on the diacritic-free fold of the text (`engine.text.fold`), so "Quý III",
+Matching is done on the diacritic-free fold of the text (`vntext.text.fold`), so "Quý III",
 "quy III" and "QUÝ  III" are the same; "hàng"/"hằng" fold to the same word as well.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from engine.text import fold, squash
+from vntext.text import fold, squash
 
 DeadlineKind = Literal["date", "month", "quarter", "half_year", "year", "ongoing", "recurring"]
 Recurrence = Literal["monthly", "quarterly", "six_monthly", "yearly"]

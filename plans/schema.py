@@ -325,7 +325,7 @@ class UnitSpec(_Strict):
     kind: Literal["xã", "phường", "thị trấn", "đặc khu", "huyện", "thành phố", "thị xã", "quận",
                   "tỉnh"]
     parent: Slug | None = None
-    report_cutoff_day: Annotated[int | None, Field(ge=1, le=28)] = None
+    report_cutoff_day: Annotated[int | None, Field(ge=1, le=31)] = None  # 31: month ends
     leader: OptText | None = None
 
 

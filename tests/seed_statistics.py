@@ -1,5 +1,5 @@
 """The seed report's text for the statistics round-trip tests (and its Phụ lục 4–6 rows, read
-with the engine's own reader `engine.statistics.text_report`)."""
+with the engine's own reader `engine.reporting.statistics.text_report`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED
 
-from engine.statistics.text_report import field_rows, indicator_rows, procedure_rows
+from engine.reporting.statistics.text_report import field_rows, indicator_rows, procedure_rows
 
 
 def read_seed() -> str:

@@ -1,7 +1,8 @@
-"""engine.bulk: the bulk paths leave exactly the rows the one-by-one commands leave.
+"""engine.domain.bulk: the bulk paths leave exactly the rows the one-by-one commands leave.
 
 `load_plans_bulk` against `load_plans`, and `transition_many` against a sequence of
-`engine.tasks.transition` calls: same task rows, same append-only history, same document register
+`engine.domain.tasks.transition` calls: same task rows, same append-only history, same document
+register
 and evidence links — and a refused bulk command writes nothing at all. `run_all_parallel` writes
 the bytes `api.run_all` writes.
 """
@@ -17,9 +18,11 @@ import pytest
 from conftest import Clock
 from sqlalchemy import Table, func, select
 
-import engine.bulk as bulk
+import engine.domain.bulk as bulk
 from engine import api
-from engine.bulk import BulkChange, load_plans_bulk, run_all_parallel, transition_many
+from engine.directory.units import upsert_units
+from engine.domain.bulk import BulkChange, load_plans_bulk, run_all_parallel, transition_many
+from engine.domain.tasks import Actor, TaskKey, transition
 from engine.errors import CchcError, Conflict, Forbidden, NotFound, TransitionNotAllowed
 from engine.errors import ValidationFailed as Invalid
 from engine.runtime import Runtime, open_runtime
@@ -34,8 +37,6 @@ from engine.storage.models import (
     Unit,
     UnitPlan,
 )
-from engine.tasks import Actor, TaskKey, transition
-from engine.units import upsert_units
 from plans import DEMO_BUNDLE, UnitSpec
 
 PLAN_FILES = [DEMO_BUNDLE / f for f in ("cchc-2023.yaml", "papi-2023.yaml", "kl91-2023.yaml")]

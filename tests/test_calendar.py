@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.calendar import (
+from engine.domain.calendar import (
     DEFAULT_CALENDAR_FILE,
     CalendarFile,
     WorkCalendar,
@@ -96,9 +96,9 @@ def test_2024_has_251_working_days(cal: WorkCalendar) -> None:
     assert cal.working_days_between(date(2023, 12, 31), date(2024, 12, 31)) == 251
 
 
-def test_without_the_swaps_file_the_make_up_saturday_is_a_day_off() -> None:
+def test_without_the_swaps_file_the_package_still_knows_the_2024_swap() -> None:
     bare = WorkCalendar(data=CalendarFile())
-    assert not bare.is_working_day(date(2024, 5, 4))
+    assert bare.is_working_day(date(2024, 5, 4)) and not bare.is_working_day(date(2024, 4, 29))
 
 
 # --- arithmetic ---------------------------------------------------------------------------------
@@ -253,3 +253,33 @@ def test_between_matches_day_by_day_count(a: date, span: int) -> None:
     b = a + timedelta(days=span)
     assert _CAL.working_days_between(a, b) == _naive_between(a, b)
     assert _CAL.working_days_between(b, a) == -_naive_between(a, b)
+
+
+# --- years after 2024: the `holidays` data the pinned range ships, swaps included -----------
+
+
+def test_2025_swap_30_april_and_national_day(cal: WorkCalendar) -> None:
+    assert not cal.is_working_day(date(2025, 5, 2))  # Friday off, swapped …
+    assert cal.is_working_day(date(2025, 4, 26))  # … with Saturday 26/4 worked
+    assert [cal.is_working_day(date(2025, 9, d)) for d in (1, 2, 3)] == [False, False, True]
+    assert not cal.is_working_day(date(2025, 1, 27))  # Tết Ất Tỵ
+
+
+def test_2026_swap_end_of_august_and_culture_day(cal: WorkCalendar) -> None:
+    assert not cal.is_working_day(date(2026, 8, 31))  # Monday off, swapped …
+    assert cal.is_working_day(date(2026, 8, 22))  # … with Saturday 22/8 worked
+    assert not cal.is_working_day(date(2026, 4, 27))  # Giỗ Tổ on Sunday: nghỉ bù Monday
+    assert not cal.is_working_day(date(2026, 11, 24))  # Ngày Văn hóa Việt Nam
+    assert [cal.is_working_day(date(2026, 2, d)) for d in (13, 16, 20, 23)] == [
+        True, False, False, True]
+
+
+def test_the_package_make_up_days_apply_without_the_file() -> None:
+    bare = WorkCalendar(data=CalendarFile())
+    assert bare.is_working_day(date(2025, 4, 26)) and not bare.is_working_day(date(2025, 5, 2))
+
+
+def test_years_missing_from_the_calendar_file_are_named(cal: WorkCalendar) -> None:
+    assert cal.declared_years() == [2023, 2024, 2025, 2026]
+    assert cal.missing_years(date(2026, 12, 15), date(2027, 3, 14)) == [2027]
+    assert cal.missing_years(date(2023, 6, 14), date(2023, 9, 13)) == []

@@ -21,7 +21,7 @@ from conftest import SEED
 from typer.testing import CliRunner, Result
 
 from cli.main import app
-from engine.report_reader import read_report
+from engine.reporting.reader import read_report
 from plans import DEMO_BUNDLE
 
 UNIT = "vinh-thanh"
@@ -184,7 +184,8 @@ def test_task_done_with_a_bad_reference_changes_nothing(loaded: Run, doc: str,
     res = loaded("task", "done", UNIT, "cchc-2023", "18", "--doc", doc,
                  "--result", "Đã ban hành kế hoạch", "--at", AT, code=2)
     err = flat(res.stderr)
-    assert err.startswith(f"Lỗi: doc: Văn bản '{doc}': {reason}")
+    assert err.startswith(f"Lỗi: Văn bản minh chứng: Văn bản '{doc}': {reason}")
+    assert "doc:" not in err
     assert err.endswith("Không có thay đổi nào được ghi.")
     assert res.stdout == ""
     task = state(loaded, "cchc-2023", "18")
@@ -196,6 +197,7 @@ def test_task_done_with_a_bad_reference_changes_nothing(loaded: Run, doc: str,
     assert as_script["error"] == "invalid"
     assert as_script["problems"][0]["field"] == "doc"
     assert reason in as_script["problems"][0]["message_vi"]
+    assert as_script["problems"][0]["message_en"] not in err  # English only for scripts
 
 
 def test_task_done_needs_a_document_and_a_result(loaded: Run) -> None:
@@ -253,7 +255,7 @@ def test_assign_deadline_reopen_history(loaded: Run) -> None:
 
     table = loaded("task", "history", *key).stdout
     assert "20/09/2023 09:00" in table and "21/09/2023 08:00" in table
-    assert "Nguyễn Quốc Bảo (leader)" in table
+    assert "Nguyễn Quốc Bảo (Lãnh đạo UBND)" in table and "(leader)" not in table
     for label in ("Hoàn thành (kèm văn bản)", "Phân công", "Đặt thời hạn",
                   "Mở lại nhiệm vụ đã hoàn thành"):
         assert label in table

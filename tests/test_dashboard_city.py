@@ -7,17 +7,17 @@ from datetime import date
 from conftest import Clock
 
 from engine import api
-from engine.dashboard import (
+from engine.directory.units import list_units
+from engine.domain.tasks import Actor, TaskKey, transition
+from engine.reminders.obligations import load_obligations
+from engine.reporting.dashboard import (
     UnitOverview,
     city_overview,
     quarter_reported_on,
     reporting_quarter,
     unit_overview,
 )
-from engine.obligations import load_obligations
 from engine.runtime import Runtime
-from engine.tasks import Actor, TaskKey, transition
-from engine.units import list_units
 from plans import DEMO_BUNDLE
 
 PLAN_FILES = [DEMO_BUNDLE / f for f in ("cchc-2023.yaml", "papi-2023.yaml", "kl91-2023.yaml")]

@@ -21,10 +21,10 @@ from openpyxl import load_workbook
 
 from engine import api
 from engine.demo import DemoResult, run_demo
-from engine.export import read_json
-from engine.report_reader import ReadAppendix, clean, read_report, read_text_report
+from engine.reporting.export import read_json
+from engine.reporting.reader import ReadAppendix, clean, read_report, read_text_report
+from engine.reporting.snapshot.model import AppendixSnapshot
 from engine.runtime import open_runtime
-from engine.snapshot.model import AppendixSnapshot
 from plans import DEMO_BUNDLE, ReplayFile, load_model
 
 PLANS = {1: "cchc-2023", 2: "papi-2023", 3: "kl91-2023"}

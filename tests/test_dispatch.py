@@ -623,7 +623,7 @@ def test_quarter_end_freezes_exports_and_notifies_the_leader(sqlite_rt: Runtime,
     rt = sqlite_rt
     api.load_units_file(rt, DEMO_BUNDLE / "units.yaml")
     api.load_plans(rt, ["vinh-thanh"], [DEMO_BUNDLE / "cchc-2023.yaml"])
-    from engine.people import load_people_file
+    from engine.directory.people import load_people_file
 
     load_people_file(rt, DEMO_BUNDLE / "people.yaml")
     # Khánh Hòa cuts on the 13th: nothing before 23:50 on 13/12/2023.

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine.documents import (
+from engine.domain.documents import (
     ADMIN_TYPES,
     CONG_VAN,
     DOCUMENT_TYPES,
@@ -29,7 +29,7 @@ from engine.documents import (
     party_term,
 )
 from engine.errors import ValidationFailed
-from engine.text import fold
+from vntext.text import fold
 
 TODAY = date(2025, 6, 1)
 HOME = "UBND xã Vĩnh Thạnh"

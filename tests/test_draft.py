@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from docx import Document
 
-from engine import api, statistics
+from engine import api
 from engine.demo import DemoResult, run_demo
-from engine.draft import DRAFT_NAME, draft_context, draft_report
-from engine.draft.render import TEMPLATES
 from engine.errors import ValidationFailed
+from engine.reporting import statistics
+from engine.reporting.draft import DRAFT_NAME, draft_context, draft_report
+from engine.reporting.draft.render import TEMPLATES
 from engine.runtime import Runtime, open_runtime
 
 NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")

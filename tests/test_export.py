@@ -24,7 +24,7 @@ from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph
 from openpyxl.cell.cell import MergedCell
 
-from engine.export import (
+from engine.reporting.export import (
     build_table,
     export_docx,
     export_json,
@@ -32,8 +32,8 @@ from engine.export import (
     read_json,
     write_all,
 )
-from engine.export.texts import nd30_date, two_digits
-from engine.snapshot.model import (
+from engine.reporting.export.texts import nd30_date, two_digits
+from engine.reporting.snapshot.model import (
     AppendixSnapshot,
     Snapshot,
     SnapshotGroup,

@@ -12,8 +12,17 @@ from conftest import Clock
 from sqlalchemy import func, select
 
 from engine import api
+from engine.directory.people import (
+    add_person,
+    list_people,
+    load_people_file,
+    owner_key,
+    resolve_owner,
+    unit_leader,
+)
+from engine.domain.tasks import Actor
 from engine.errors import Conflict, Forbidden, NotFound, TransitionNotAllowed, ValidationFailed
-from engine.obligations import (
+from engine.reminders.obligations import (
     ObligationDueView,
     assign_obligation,
     expand,
@@ -24,17 +33,8 @@ from engine.obligations import (
     replay_state,
     submit_obligation,
 )
-from engine.people import (
-    add_person,
-    list_people,
-    load_people_file,
-    owner_key,
-    resolve_owner,
-    unit_leader,
-)
 from engine.runtime import Runtime
 from engine.storage.models import Document, ObligationDue, ObligationHistory, Person, Unit
-from engine.tasks import Actor
 from plans import DEMO_BUNDLE, ObligationSpec, PlanSpec, load_model
 from plans.errors import DataFileError
 from plans.loader import parse_model

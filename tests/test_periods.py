@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.errors import ValidationFailed
-from engine.periods import (
+from engine.domain.periods import (
     NATIONAL_CUTOFF_DAY,
     ReportingPeriod,
     format_date_vi,
@@ -18,6 +17,7 @@ from engine.periods import (
     period_containing,
     quarters_of,
 )
+from engine.errors import ValidationFailed
 
 
 def test_national_cutoff_is_14() -> None:
@@ -75,7 +75,9 @@ def test_round_trip_and_frozen() -> None:
     [
         ("2023-Q5", "quý 5 không tồn tại"),
         ("2023-Q0", "quý 0 không tồn tại"),
-        ("2023-H2", "chỉ có 6 tháng đầu năm"),
+        ("2023-H3", "chỉ có H1 (6 tháng đầu năm) và H2"),
+        ("2023-M13", "tháng 13 không tồn tại"),
+        ("2023-M00", "tháng 00 không tồn tại"),
         ("2023Q3", "không hợp lệ"),
         ("Q3-2023", "không hợp lệ"),
         ("", "không hợp lệ"),
@@ -92,7 +94,7 @@ def test_bad_codes(code: str, vi_part: str) -> None:
     assert err.message_en
 
 
-@pytest.mark.parametrize("cutoff", [0, 29, 31, -1])
+@pytest.mark.parametrize("cutoff", [0, 32, -1])
 def test_bad_cutoff(cutoff: int) -> None:
     with pytest.raises(ValidationFailed) as info:
         parse_period("2023-Q3", cutoff)
@@ -148,7 +150,7 @@ def test_contains() -> None:
     assert isinstance(p, ReportingPeriod)
 
 
-@given(st.integers(min_value=2001, max_value=2099), st.integers(min_value=1, max_value=28))
+@given(st.integers(min_value=2001, max_value=2099), st.integers(min_value=1, max_value=31))
 def test_quarters_tile_the_calendar(year: int, cutoff: int) -> None:
     periods = quarters_of(year, cutoff) + quarters_of(year + 1, cutoff)
     for earlier, later in itertools.pairwise(periods):
@@ -162,8 +164,37 @@ def test_quarters_tile_the_calendar(year: int, cutoff: int) -> None:
 
 
 @given(st.dates(min_value=date(2001, 1, 1), max_value=date(2099, 12, 31)),
-       st.integers(min_value=1, max_value=28))
+       st.integers(min_value=1, max_value=31))
 def test_year_period_contains_its_day(d: date, cutoff: int) -> None:
     y = period_containing(d, "year", cutoff)
     assert y.contains(d)
     assert parse_period(y.code, cutoff) == y
+
+
+@pytest.mark.parametrize(("code", "cutoff", "start", "end", "label"), [
+    ("2023-H2", 14, date(2023, 6, 15), date(2023, 12, 14), "6 tháng cuối năm 2023"),
+    ("2023-9M", 13, date(2022, 12, 14), date(2023, 9, 13), "9 tháng năm 2023"),
+    ("2023-M07", 14, date(2023, 6, 15), date(2023, 7, 14), "tháng 7 năm 2023"),
+    ("2024-M3", 31, date(2024, 3, 1), date(2024, 3, 31), "tháng 3 năm 2024"),
+    ("2024-M02", 30, date(2024, 1, 31), date(2024, 2, 29), "tháng 2 năm 2024"),
+    ("2023-Q2", 31, date(2023, 4, 1), date(2023, 6, 30), "Quý II năm 2023"),
+    ("2023-Y", 31, date(2023, 1, 1), date(2023, 12, 31), "năm 2023"),
+])
+def test_more_period_kinds_and_month_end_cutoffs(code: str, cutoff: int, start: date, end: date,
+                                                 label: str) -> None:
+    p = parse_period(code, cutoff)
+    assert (p.start, p.end, p.label_vi) == (start, end, label)
+    assert parse_period(p.code, cutoff) == p
+
+
+@given(st.integers(min_value=2001, max_value=2099), st.integers(min_value=1, max_value=31))
+def test_months_tile_the_year_and_contain_their_days(year: int, cutoff: int) -> None:
+    months = [parse_period(f"{year}-M{m:02d}", cutoff) for m in range(1, 13)]
+    for earlier, later in itertools.pairwise(months):
+        assert later.start == earlier.end + timedelta(days=1)
+    for p in months:
+        assert period_containing(p.start, "month", cutoff) == p
+        assert period_containing(p.end, "month", cutoff) == p
+    h1, h2 = parse_period(f"{year}-H1", cutoff), parse_period(f"{year}-H2", cutoff)
+    assert h2.start == h1.end + timedelta(days=1) and h2.end == months[-1].end
+    assert parse_period(f"{year}-9M", cutoff).end == months[8].end

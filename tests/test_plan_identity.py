@@ -17,8 +17,9 @@ from province_seed import COMMUNES, province_units
 from sqlalchemy import select
 
 from engine import api
+from engine.domain.plan_guard import UnitLoad
+from engine.domain.tasks import Actor, TaskKey, assign, transition
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.plan_guard import UnitLoad
 from engine.runtime import Runtime
 from engine.storage.models import (
     Plan,
@@ -30,7 +31,6 @@ from engine.storage.models import (
     Unit,
     UnitPlan,
 )
-from engine.tasks import Actor, TaskKey, assign, transition
 from plans import DEMO_BUNDLE
 
 CCHC = DEMO_BUNDLE / "cchc-2023.yaml"

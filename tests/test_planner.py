@@ -13,15 +13,17 @@ from sqlalchemy import insert, select, text
 
 from engine import api
 from engine.clock import VN_TZ, local_date
+from engine.directory.people import add_person, first_channel, load_people_file, owner_indexes
+from engine.directory.units import upsert_units
+from engine.domain.tasks import Actor, TaskKey
 from engine.errors import NotFound
-from engine.obligations import (
+from engine.reminders.obligations import (
     PENDING,
     assign_obligation,
     due_link,
     load_obligations,
     submit_obligation,
 )
-from engine.people import add_person, first_channel, load_people_file, owner_indexes
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.planner import (
     due_occurrences,
@@ -42,8 +44,6 @@ from engine.reminders.rules import (
 )
 from engine.runtime import Runtime
 from engine.storage.models import Obligation, ObligationDue, Person, PlanTask, Task, Unit
-from engine.tasks import Actor, TaskKey
-from engine.units import upsert_units
 from plans import DEMO_BUNDLE, UnitSpec, load_model
 from plans.people_schema import PeopleFile
 from workflows.reminder_schema import EscalationRule, OverdueRule

@@ -13,11 +13,11 @@ import yaml
 from sqlalchemy import MetaData, func, select
 
 from engine import api
+from engine.domain.plan_guard import UnitLoad
+from engine.domain.tasks import Actor, TaskKey, add_note, assign, history, transition
 from engine.errors import Conflict, DataFileError
-from engine.plan_guard import UnitLoad
 from engine.runtime import Runtime
 from engine.storage.models import PlanSection, PlanTask, Task
-from engine.tasks import Actor, TaskKey, add_note, assign, history, transition
 from plans import DEMO_BUNDLE, load_plan
 from workflows import WORKFLOW_DIR, load_workflow
 

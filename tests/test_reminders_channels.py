@@ -43,12 +43,12 @@ from engine.reminders.dispatch import (
 )
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.sweep import Source, sweep
+from engine.reminders.zalo_tokens import SqlTokenStore
 from engine.runtime import Runtime
 from notifications.base import Channel
 from notifications.channels.email import EmailChannel
 from notifications.channels.zalo import ZaloChannel
 from notifications.settings import SmtpSettings, ZaloSettings
-from notifications.zalo.sql_tokens import SqlTokenStore
 
 DUE = date(2023, 11, 21)
 NOW = "2023-11-14T08:30"
@@ -357,7 +357,7 @@ def test_tet_due_date_names_the_real_last_day_and_counts_working_days(rt: Runtim
     time); on 19/02 it is 2 working days late (16/02, 19/02) — not "9 days"."""
     from reminder_seed import RecordingChannel, add_obligation_due
 
-    from engine.timeliness import Timeliness, days_to_deadline, timeliness
+    from engine.domain.timeliness import Timeliness, days_to_deadline, timeliness
 
     unit = add_unit(rt)
     nhi = add_person(rt, unit, "Nguyễn Thị Bích Nhi", title=OWNER, email_="nhi@example.vn")

@@ -22,9 +22,9 @@ from conftest import Clock
 from sqlalchemy import func, select
 from test_web_auth import PASSWORD, make_users, seed_units
 
-from engine import accounts
+from engine.directory import accounts
+from engine.directory.login_limits import LoginBusy, LoginLimits, LoginThrottled, hash_slot
 from engine.errors import ValidationFailed
-from engine.login_limits import LoginBusy, LoginLimits, LoginThrottled, hash_slot
 from engine.runtime import Runtime
 from engine.storage.models import LoginAttempt
 from web import create_app

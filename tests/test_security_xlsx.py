@@ -14,9 +14,9 @@ import pytest
 from openpyxl import Workbook
 from test_export import make_snapshot
 
-from engine.export import export_xlsx, write_all
-from engine.export.cells import FORMULA_TRIGGERS, is_formula_like, put_cell
-from engine.snapshot.model import Snapshot
+from engine.reporting.export import export_xlsx, write_all
+from engine.reporting.export.cells import FORMULA_TRIGGERS, is_formula_like, put_cell
+from engine.reporting.snapshot.model import Snapshot
 
 PAYLOADS = [
     '=HYPERLINK("http://evil.example/x","Bấm vào đây")',

@@ -16,15 +16,15 @@ from sqlalchemy import func, select
 
 from engine import api
 from engine.clock import VN_TZ
+from engine.directory.units import get_unit
+from engine.domain.periods import NATIONAL_CUTOFF_DAY, parse_period
 from engine.errors import Conflict, ValidationFailed
-from engine.export import build_table, export_json, read_json
-from engine.periods import NATIONAL_CUTOFF_DAY, parse_period
+from engine.reporting.export import build_table, export_json, read_json
+from engine.reporting.snapshot.build import build_snapshot, period_of
+from engine.reporting.snapshot.model import AppendixSnapshot, Snapshot, SnapshotTask
+from engine.reporting.snapshot.store import content_hash, freeze, frozen_snapshot
 from engine.runtime import Runtime
-from engine.snapshot.build import build_snapshot, period_of
-from engine.snapshot.model import AppendixSnapshot, Snapshot, SnapshotTask
-from engine.snapshot.store import content_hash, freeze, frozen_snapshot
 from engine.storage.models import Snapshot as SnapshotRow
-from engine.units import get_unit
 from plans import DEMO_BUNDLE
 
 UNIT = "vinh-thanh"

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from engine import api, statistics
+from engine import api
 from engine.errors import Conflict
-from engine.runtime import Runtime
-from engine.statistics import (
+from engine.reporting import statistics
+from engine.reporting.statistics import (
     FieldRow,
     StatisticsInput,
     StatisticsRefused,
@@ -23,7 +23,8 @@ from engine.statistics import (
     parse_number,
     percent,
 )
-from engine.statistics.validate import field_problems
+from engine.reporting.statistics.validate import field_problems
+from engine.runtime import Runtime
 from engine.storage.models import PeriodStatistics, StatisticsSnapshot
 from plans import DEMO_BUNDLE, DataFileError
 
@@ -243,7 +244,7 @@ def test_carried_over_checked_against_the_previous_quarter(unit_rt: Runtime, tmp
 
 
 def test_frozen_with_the_snapshot_and_then_refused(unit_rt: Runtime) -> None:
-    from engine.plan_loading import load_plans
+    from engine.domain.plan_loading import load_plans
 
     load_plans(unit_rt, ["vinh-thanh"], [DEMO_BUNDLE / "cchc-2023.yaml"])
     for name in ("phu-luc-4.csv", "phu-luc-5.csv", "phu-luc-6.yaml"):

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from seed_statistics import read_seed, seed_fields, seed_indicators, seed_procedures
 
-from engine import api, statistics
+from engine import api
 from engine.demo import DemoResult, run_demo
+from engine.reporting import statistics
+from engine.reporting.statistics import StatisticsSheet, format_number_vi
+from engine.reporting.statistics.tables import FIELD_NUMBERS
 from engine.runtime import open_runtime
-from engine.statistics import StatisticsSheet, format_number_vi
-from engine.statistics.tables import FIELD_NUMBERS
 
 # indicator code -> (the seed's Số liệu, ours, why)
 CORRECTED: dict[str, tuple[str, str, str]] = {

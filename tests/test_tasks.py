@@ -12,12 +12,9 @@ import pytest
 from sqlalchemy import MetaData, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-import engine.tasks as tasks_module
+import engine.domain.tasks as tasks_module
 from engine import api
-from engine.errors import CchcError, Conflict, Forbidden, NotFound, ValidationFailed
-from engine.runtime import Runtime
-from engine.storage.models import Document, TaskEvidence, TaskHistory
-from engine.tasks import (
+from engine.domain.tasks import (
     Actor,
     TaskKey,
     add_note,
@@ -28,7 +25,10 @@ from engine.tasks import (
     set_deadline,
     transition,
 )
-from engine.timeliness import Timeliness, effective_due, timeliness
+from engine.domain.timeliness import Timeliness, effective_due, timeliness
+from engine.errors import CchcError, Conflict, Forbidden, NotFound, ValidationFailed
+from engine.runtime import Runtime
+from engine.storage.models import Document, TaskEvidence, TaskHistory
 from plans import DEMO_BUNDLE
 
 OFFICER = Actor("Trần Văn A", "officer")

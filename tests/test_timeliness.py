@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.calendar import WorkCalendar
-from engine.timeliness import (
+from engine.domain.calendar import WorkCalendar
+from engine.domain.timeliness import (
     TIMELINESS_LABELS_VI,
     Timeliness,
     effective_due,

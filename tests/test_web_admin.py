@@ -31,9 +31,9 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
 from web_server import LOGINS
 
 from engine import api
-from engine.people import list_people
+from engine.directory.people import list_people
+from engine.directory.units import list_units
 from engine.runtime import Runtime
-from engine.units import list_units
 from web import create_app
 from web.settings import WebSettings
 
@@ -118,7 +118,7 @@ def test_admin_adds_a_unit(login: Login, rt: Runtime) -> None:
 @pytest.mark.parametrize(("fields", "reason"), [
     ({"slug": "Vĩnh Lương"}, "Mã đơn vị chỉ gồm chữ thường không dấu"),
     ({"slug": "vinh-thanh"}, "Mã đơn vị 'vinh-thanh' đã có"),
-    ({"cutoff": "31"}, "Ngày chốt số liệu phải là số từ 1 đến 28"),
+    ({"cutoff": "32"}, "Ngày chốt số liệu phải là số từ 1 đến 31"),
     ({"parent": "khong-co"}, "Không có đơn vị cấp trên 'khong-co'"),
     ({"name": ""}, "Hãy nhập tên đơn vị"),
 ])

@@ -26,9 +26,10 @@ from argon2 import PasswordHasher
 from docx import Document as DocxDocument
 from sqlalchemy import func, select
 
-from engine import accounts, api
+from engine import api
 from engine.clock import VN_TZ, fixed_clock
 from engine.demo import PLAN_FILES, run_demo
+from engine.directory import accounts
 from engine.runtime import Runtime, open_runtime
 from engine.storage.models import Document, ObligationHistory, TaskHistory
 from plans import DEMO_BUNDLE

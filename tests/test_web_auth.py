@@ -22,8 +22,9 @@ from fastapi import Depends, FastAPI, Form, Request
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from engine import access, accounts, api
+from engine import api
 from engine.demo import DEMO_ACCOUNTS, create_demo_accounts
+from engine.directory import access, accounts
 from engine.errors import Conflict, Forbidden, NotFound, TransitionNotAllowed, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.models import ApiToken, LoginAttempt, User, WebSession

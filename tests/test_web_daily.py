@@ -22,10 +22,12 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
     text_of,
 )
 
-from engine import accounts, api, dashboard
-from engine.attachments import list_attachments
+from engine import api
+from engine.directory import accounts
+from engine.domain.attachments import list_attachments
+from engine.domain.tasks import TaskKey
+from engine.reporting import dashboard
 from engine.runtime import Runtime
-from engine.tasks import TaskKey
 from web import create_app
 from web.settings import WebSettings
 

@@ -19,8 +19,8 @@ import pytest
 from web_server import LOGINS, LiveServer, cheap_hashes, demo_database, seed_failed_reminders
 
 from engine import api
-from engine.report_reader import read_docx, read_xlsx
-from engine.tasks import TaskKey
+from engine.domain.tasks import TaskKey
+from engine.reporting.reader import read_docx, read_xlsx
 
 pytestmark = pytest.mark.browser
 

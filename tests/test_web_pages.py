@@ -35,13 +35,14 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
 )
 from web_server import seed_failed_reminders
 
-from engine import accounts, api
-from engine.attachments import list_attachments, task_documents
+from engine import api
+from engine.directory import accounts
+from engine.domain.attachments import list_attachments, task_documents
+from engine.domain.tasks import TaskKey
 from engine.reminders import outbox
-from engine.report_reader import read_docx, read_xlsx
+from engine.reporting.reader import read_docx, read_xlsx
 from engine.runtime import Runtime, open_runtime
-from engine.tasks import TaskKey
-from engine.text import fold
+from vntext.text import fold
 from web import create_app
 from web.settings import WebSettings
 
@@ -509,7 +510,7 @@ def test_task_list_filters(login: Login) -> None:
 
 def test_obligation_submit_refuses_a_bad_number_inline_then_records_it(login: Login, rt: Runtime
                                                                        ) -> None:
-    from engine.obligations import list_obligation_dues
+    from engine.reminders.obligations import list_obligation_dues
 
     client = login("officer")
     cal = text_of(client.get(f"/units/{UNIT}/obligations").text)
@@ -690,7 +691,7 @@ def test_admin_outbox_retry_and_people(login: Login, rt: Runtime) -> None:
 
 
 def test_due_this_week_and_overdue_follow_the_clock(login: Login, rt: Runtime) -> None:
-    from engine import dashboard
+    from engine.reporting import dashboard
 
     clock = rt.clock
     assert isinstance(clock, Clock)
@@ -721,7 +722,7 @@ def test_due_this_week_and_overdue_follow_the_clock(login: Login, rt: Runtime) -
 
 
 def test_reporting_quarter_turns_on_the_cutoff_day(rt: Runtime) -> None:
-    from engine import dashboard
+    from engine.reporting import dashboard
 
     clock = rt.clock
     assert isinstance(clock, Clock)
@@ -749,9 +750,9 @@ def plan_rt(db_url: str, clock: Clock) -> Iterator[Runtime]:
 
 
 def test_attachments_are_stored_with_the_transition_or_not_at_all(plan_rt: Runtime) -> None:
-    from engine.attachments import check_pdf, get_attachment
+    from engine.domain.attachments import check_pdf, get_attachment
+    from engine.domain.tasks import Actor
     from engine.errors import NotFound, ValidationFailed
-    from engine.tasks import Actor
 
     rt = plan_rt
     key = TaskKey(UNIT, "cchc-2023", "2")
@@ -783,8 +784,8 @@ def test_attachments_are_stored_with_the_transition_or_not_at_all(plan_rt: Runti
 
 
 def test_dashboard_aggregates(plan_rt: Runtime) -> None:
-    from engine import dashboard
-    from engine.tasks import Actor
+    from engine.domain.tasks import Actor
+    from engine.reporting import dashboard
 
     rt = plan_rt
     [cchc] = dashboard.plan_progress(rt, UNIT)

@@ -21,7 +21,7 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
     text_of,
 )
 
-from engine import statistics
+from engine.reporting import statistics
 from engine.runtime import Runtime
 from web import create_app
 from web.settings import WebSettings

@@ -15,10 +15,11 @@ import pytest
 from conftest import Clock
 
 from engine import api
-from engine.calendar import WorkCalendar
 from engine.clock import VN_TZ
-from engine.obligations import load_obligations, submit_obligation
-from engine.people import load_people_file
+from engine.directory.people import load_people_file
+from engine.domain.calendar import WorkCalendar
+from engine.domain.tasks import Actor
+from engine.reminders.obligations import load_obligations, submit_obligation
 from engine.reminders.planner import preview
 from engine.reminders.rules import (
     DEFAULT_RULES_FILE,
@@ -30,7 +31,6 @@ from engine.reminders.rules import (
     select_fired,
 )
 from engine.runtime import Runtime
-from engine.tasks import Actor
 from plans import DEMO_BUNDLE
 from plans.errors import DataFileError
 from plans.loader import parse_model

@@ -20,10 +20,7 @@ from sqlalchemy import MetaData, create_engine, func, select
 
 from engine import api
 from engine.clock import VN_TZ, fixed_clock
-from engine.errors import CchcError, Conflict, Forbidden, TransitionNotAllowed, ValidationFailed
-from engine.runtime import Runtime, open_runtime
-from engine.storage.models import TaskEvidence
-from engine.tasks import (
+from engine.domain.tasks import (
     Actor,
     TaskKey,
     add_note,
@@ -34,7 +31,10 @@ from engine.tasks import (
     set_deadline,
     transition,
 )
-from engine.workflow.machine import WorkflowMachine
+from engine.domain.workflow.machine import WorkflowMachine
+from engine.errors import CchcError, Conflict, Forbidden, TransitionNotAllowed, ValidationFailed
+from engine.runtime import Runtime, open_runtime
+from engine.storage.models import TaskEvidence
 from plans import DEMO_BUNDLE
 from plans.deadlines import DeadlineError, parse_deadline
 from workflows import load_workflow

@@ -1,6 +1,7 @@
 """The one-pass .xlsx writer gives the bytes openpyxl gives for the same cells.
 
-`engine.export.xlsx_writer` writes the sheet's rows and merges itself into parts openpyxl made
+`engine.reporting.export.xlsx_writer` writes the sheet's rows and merges itself into parts openpyxl
+made
 once (`_skeleton`). The reference here puts the very same cells (from `_fill`) through openpyxl
 cell by cell — named style, quote prefix, row heights, `MultiCellRange` merges, print setup —
 and saves it with the same deterministic zip: the two files must be equal byte for byte, for
@@ -23,11 +24,11 @@ from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 from openpyxl.writer.excel import ExcelWriter
 from test_export import make_snapshot, task
 
-from engine.export import export_xlsx, texts
-from engine.export import xlsx_writer as xw
-from engine.export.cells import put_cell
-from engine.export.package import StampedZip, appendix_core_xml
-from engine.snapshot.model import AppendixSnapshot, Snapshot, SnapshotGroup
+from engine.reporting.export import export_xlsx, texts
+from engine.reporting.export import xlsx_writer as xw
+from engine.reporting.export.cells import put_cell
+from engine.reporting.export.package import StampedZip, appendix_core_xml
+from engine.reporting.snapshot.model import AppendixSnapshot, Snapshot, SnapshotGroup
 
 
 def reference_xlsx(snapshot: Snapshot, appendix: AppendixSnapshot) -> bytes:

@@ -29,6 +29,7 @@ from zalo_fake import (
     FakeZalo,
 )
 
+from engine.reminders.zalo_tokens import SqlTokenStore
 from engine.storage.database import Database
 from engine.storage.models import ZaloToken
 from notifications.base import (
@@ -56,7 +57,6 @@ from notifications.zalo import (
     ZaloClient,
     normalise_phone,
 )
-from notifications.zalo.sql_tokens import SqlTokenStore
 
 T = TypeVar("T")
 APP = "https://cchc.vinhthanh.gov.vn"

@@ -24,8 +24,9 @@ from types import TracebackType
 import uvicorn
 from argon2 import PasswordHasher
 
-from engine import accounts, clock
+from engine import clock
 from engine.clock import VN_TZ, Clock
+from engine.directory import accounts
 from engine.runtime import Runtime, open_runtime
 from web.app import create_app
 from web.settings import WebSettings

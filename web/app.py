@@ -24,7 +24,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.accounts import LoginThrottled
+from engine.directory.accounts import LoginThrottled
 from engine.errors import (
     CchcError,
     Conflict,

@@ -25,8 +25,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from engine import accounts
-from engine.accounts import SessionView, UserView
+from engine.directory import accounts
+from engine.directory.accounts import SessionView, UserView
 from engine.errors import CchcError, Forbidden, ValidationFailed
 from engine.runtime import Runtime
 from web.settings import WebSettings
@@ -193,13 +193,13 @@ def require_role(*roles: str, api: bool = False) -> Callable[..., UserView]:
     """A dependency returning the user if their role is one of `roles`, else 403.
 
     `Depends(require_role("leader", "admin"))` for pages, `require_role(..., api=True)` for
-    /api/ routes. Unit scope is not a role question: use `engine.access` in the route.
+    /api/ routes. Unit scope is not a role question: use `engine.directory.access` in the route.
     """
     allowed = frozenset(roles)
 
     def check(user: UserView) -> UserView:
         if user.role not in allowed:
-            from engine.access import role_label
+            from engine.directory.access import role_label
 
             raise Forbidden(f"Vai trò {role_label(user.role)} không được dùng chức năng này",
                             f"role '{user.role}' may not use this", field="role")

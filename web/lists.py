@@ -28,7 +28,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from engine.export.cells import put_cell
+from engine.reporting.export.cells import put_cell
 from web.routes.common import content_disposition
 
 T = TypeVar("T")

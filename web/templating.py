@@ -22,8 +22,8 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.responses import Response
 
-from engine.access import role_label
 from engine.clock import VN_TZ
+from engine.directory.access import role_label
 from web.deps import CSRF_FIELD, csrf_token, optional_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -103,7 +103,7 @@ def state_label(ctx: Context, state: str | None) -> str:
 
 
 def timeliness_label(value: str | None) -> str:
-    from engine.timeliness import TIMELINESS_LABELS_VI, Timeliness
+    from engine.domain.timeliness import TIMELINESS_LABELS_VI, Timeliness
 
     if not value:
         return ""
@@ -161,8 +161,8 @@ def nav_badges(ctx: Context) -> dict[str, tuple[int, str]]:
     user = optional_user(request)
     out: dict[str, tuple[int, str]] = {}
     if user is not None and user.role in ("officer", "leader") and user.unit_slug:
-        from engine import dashboard
-        from engine.tasks import list_tasks
+        from engine.domain.tasks import list_tasks
+        from engine.reporting import dashboard
 
         rt = request.app.state.rt
         tasks = list_tasks(rt, user.unit_slug)

@@ -44,6 +44,11 @@ class WorkflowDef(_Strict):
         return [s.name for s in self.states]
 
     @property
+    def state_labels(self) -> dict[str, str]:
+        """Each state's Vietnamese label, in the file's order."""
+        return {s.name: s.label for s in self.states}
+
+    @property
     def done_states(self) -> frozenset[str]:
         return frozenset(s.name for s in self.states if s.done)
 

@@ -34,13 +34,14 @@ from typing import Any, Final, TypeVar
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from engine.calendar import WorkCalendar
 from engine.clock import VN_TZ, local_date
-from engine.obligations import period_label
-from engine.people import owner_key, reachable
+from engine.directory.people import owner_key, reachable
+from engine.domain.calendar import WorkCalendar
+from engine.domain.timeliness import days_to_deadline
 from engine.reminders import outbox as ob
 from engine.reminders.alerts import queue_channel_alert
 from engine.reminders.installation import installation_id
+from engine.reminders.obligations import period_label
 from engine.reminders.outbox import OutboxRow
 from engine.runtime import Runtime
 from engine.storage.models import (
@@ -52,8 +53,6 @@ from engine.storage.models import (
     Task,
     Unit,
 )
-from engine.text import format_date_vi
-from engine.timeliness import days_to_deadline
 from notifications.base import (
     Attachment,
     Channel,
@@ -70,6 +69,7 @@ from notifications.base import (
     UnknownOutcome,
 )
 from notifications.reasons import vietnamese_reason
+from vntext.text import format_date_vi
 
 Renderer = Callable[[Digest], Message]
 

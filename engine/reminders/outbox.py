@@ -578,10 +578,10 @@ def list_outbox(rt: Runtime, *, state: str | None = None, unit: str | None = Non
     c = OUTBOX.c
     q = select(OUTBOX).order_by(c.id.desc()).limit(limit)
     if state:
-        if state not in STATES:
-            raise ValidationFailed(
-                f"Trạng thái '{state}' không có; dùng một trong: {', '.join(STATES)}",
-                f"unknown outbox state '{state}'", field="state", value=state)
+        from engine.domain.choices import resolve_choice
+
+        state = resolve_choice(state, STATE_LABELS, field="state", what_vi="Trạng thái",
+                               what_en="outbox state")
         q = q.where(c.state == state)
     with rt.db.read() as session:
         if unit:

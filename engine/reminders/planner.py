@@ -36,10 +36,11 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from engine.calendar import WorkCalendar
 from engine.clock import VN_TZ, local_date
-from engine.obligations import PENDING, due_link, period_label
-from engine.people import UNIT_BATCH, Contact, OwnerIndex, contact_indexes
+from engine.directory.people import UNIT_BATCH, Contact, OwnerIndex, contact_indexes
+from engine.directory.units import get_unit
+from engine.domain.calendar import WorkCalendar
+from engine.reminders.obligations import PENDING, due_link, period_label
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.rules import (
     ReminderRules,
@@ -53,7 +54,6 @@ from engine.reminders.rules import (
 )
 from engine.runtime import Runtime
 from engine.storage.models import Obligation, ObligationDue, PlanTask, Task, Unit
-from engine.units import get_unit
 
 
 @dataclass(frozen=True)

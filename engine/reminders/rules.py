@@ -9,8 +9,9 @@ A due date's steps, for the person in charge (one "ladder", in order):
       a day off moves the step to the previous working day (two steps may then share a day);
   overdue:2, overdue:4, …            — every `overdue.every_working_days` working days after
       the effective due date (the due date, or the next working day when it is a day off, as
-      `engine.timeliness` counts lateness), thinning out to every `then_every_working_days`
-      after `then_after_working_days`, up to `overdue.stop_after_working_days`;
+      `engine.domain.timeliness` counts lateness), thinning out to every
+      `then_every_working_days` after `then_after_working_days`, up to
+      `overdue.stop_after_working_days`;
 and for the unit's leader:
   escalate                           — once, `escalation.after_working_days` working days
       after the effective due date.
@@ -25,9 +26,9 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from engine import timeliness
-from engine.calendar import WorkCalendar
 from engine.clock import VN_TZ, local_date
+from engine.domain import timeliness
+from engine.domain.calendar import WorkCalendar
 from plans.loader import load_model
 from workflows import WORKFLOW_DIR
 from workflows.reminder_schema import OverdueRule, ReminderRules
@@ -86,7 +87,7 @@ def fire_time(day: date, rules: ReminderRules) -> datetime:
 
 def effective_due(due_on: date, calendar: WorkCalendar) -> date:
     """The last day work may be done: the next working day when the due date is a day off
-    (`engine.timeliness.effective_due`, never None for a date)."""
+    (`engine.domain.timeliness.effective_due`, never None for a date)."""
     deadline = timeliness.effective_due(due_on, calendar)
     assert deadline is not None
     return deadline

@@ -15,6 +15,7 @@ sent in the next sending window with the leader's other reminders) listing the e
 
 from __future__ import annotations
 
+import calendar
 import logging
 import signal
 import threading
@@ -32,9 +33,9 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from sqlalchemy import select
 
-from engine.clock import VN_TZ, fixed_clock, local_date
+from engine.clock import VN_TZ, fixed_clock, local_date, system_clock
+from engine.domain.periods import ReportingPeriod, period_containing
 from engine.errors import CchcError, DataFileError, ValidationFailed
-from engine.periods import ReportingPeriod, period_containing
 from engine.reminders import outbox as ob
 from engine.reminders.dispatch import (
     DispatchReport,
@@ -44,10 +45,14 @@ from engine.reminders.dispatch import (
     dispatch,
 )
 from engine.reminders.sweep import Source, sweep
+from engine.reminders.zalo_tokens import SqlTokenStore
 from engine.runtime import Runtime
 from engine.storage.models import Person, Snapshot, Unit, UnitPlan
 from notifications.base import Channel
+from notifications.channels.email import EmailChannel
+from notifications.channels.zalo import ZaloChannel
 from notifications.settings import DEMO_BASE_URL, LinkSettings, SmtpSettings, ZaloSettings
+from notifications.zalo.tokens import MemoryTokenStore, TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -101,18 +106,11 @@ class ChannelSettings:
 def build_channels(settings: ChannelSettings | None = None, *,
                    rt: Runtime | None = None) -> dict[str, Channel]:
     """E-mail always; Zalo only when configured (its tokens shared in the database of `rt`)."""
-    from notifications.channels.email import EmailChannel
-
     settings = settings or ChannelSettings()
-    channels: dict[str, Channel] = {"email": EmailChannel(settings.smtp)}
+    channels: dict[str, Channel] = {"email": EmailChannel(settings.smtp, clock=system_clock)}
     if settings.zalo.configured:
-        from notifications.channels.zalo import ZaloChannel
-        from notifications.zalo.tokens import MemoryTokenStore, TokenStore
-
         store: TokenStore
         if rt is not None:
-            from notifications.zalo.sql_tokens import SqlTokenStore
-
             store = SqlTokenStore(rt.db, settings.zalo)
         else:
             store = MemoryTokenStore(settings.zalo)
@@ -166,7 +164,8 @@ def closing_quarter(day: date, now: datetime, cutoff_day: int) -> ReportingPerio
     """The quarter to freeze at `now`: its cut-off is over, and at most a week ago."""
     for back in range(QUARTER_CATCH_UP.days + 1):
         end = day - timedelta(days=back)
-        if end.month % 3 or end.day != cutoff_day:
+        if end.month % 3 or end.day != min(cutoff_day,
+                                           calendar.monthrange(end.year, end.month)[1]):
             continue
         if ob.db_time(now) < datetime.combine(end, QUARTER_CLOSE_AT, tzinfo=VN_TZ):
             return None
@@ -205,7 +204,7 @@ def _cutoff(unit: Unit, units: Mapping[int, Unit], default: int) -> int:
 
 def _leader(rt: Runtime, unit: Unit) -> tuple[Person, str] | None:
     """The unit's leader and the channel for the notice (e-mail, which can list the files)."""
-    from engine.people import first_channel, unit_leader
+    from engine.directory.people import first_channel, unit_leader
 
     with rt.db.read() as session:
         leader = unit_leader(session, unit.id)

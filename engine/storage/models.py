@@ -447,7 +447,7 @@ class Attachment(Base):
 class PeriodStatistics(Base):
     """A unit's typed statistics of one period (Phụ lục 4–6 inputs) until the period is frozen.
 
-    `payload` is the canonical JSON of `engine.statistics.StatisticsInput`; every save is
+    `payload` is the canonical JSON of `engine.reporting.statistics.StatisticsInput`; every save is
     validated whole, so a stored payload always passes the rules.
     """
 

@@ -41,9 +41,9 @@ from typing import ClassVar
 
 import aiosmtplib
 
-from engine.clock import Clock, system_clock
 from notifications.base import (
     Channel,
+    Clock,
     Delivery,
     DeliveryError,
     FallbackError,
@@ -51,6 +51,7 @@ from notifications.base import (
     PermanentError,
     Recipient,
     TransientError,
+    utc_now,
 )
 from notifications.settings import SmtpSettings
 
@@ -131,7 +132,7 @@ class EmailChannel(Channel):
     # send whose outcome is unknown (timeout during DATA) may be repeated.
     idempotent: ClassVar[bool] = True
 
-    def __init__(self, settings: SmtpSettings, *, clock: Clock = system_clock) -> None:
+    def __init__(self, settings: SmtpSettings, *, clock: Clock = utc_now) -> None:
         self.settings = settings
         self._clock = clock
         try:

@@ -1,7 +1,8 @@
 """Zalo Official Account and ZNS: the HTTP contract, its error codes and the token stores.
 
-The channel built on these is `notifications.channels.zalo.ZaloChannel`. `SqlTokenStore` is
-imported from `notifications.zalo.sql_tokens` (it pulls in the engine's storage layer).
+The channel built on these is `notifications.channels.zalo.ZaloChannel`. `TokenStore` is the
+interface; the database-backed store shared by every dispatcher is the engine's
+`engine.reminders.zalo_tokens.SqlTokenStore` (notifications knows nothing of storage).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ refresh token, the second gets -14014 and the OA is locked out until an admin re
 it. So every store refreshes the same way (`TokenStore.refresh`): take an exclusive lock that
 all dispatchers share, re-read the pair, and if someone else already replaced the token that
 failed, use theirs; otherwise call Zalo, store the new pair, release the lock, and only then
-use it. Subclasses supply just the lock and the storage (memory here, SQL in `sql_tokens`).
+use it. Subclasses supply just the lock and the storage (memory here, SQL in the engine's
+`engine.reminders.zalo_tokens`).
 
 The lock and the storage are synchronous (a database row lock is), so the locked part runs in
 a worker thread while the event loop stays free to perform the HTTP refresh for it.
@@ -20,10 +21,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from notifications.base import ChannelBroken, PermanentError
+from notifications.base import ChannelBroken, Clock, PermanentError, utc_now
 from notifications.settings import ZaloSettings
 from notifications.zalo.client import IssuedTokens
 
@@ -32,15 +33,10 @@ log = logging.getLogger(__name__)
 Refresher = Callable[[str], Coroutine[Any, Any, IssuedTokens]]
 """Exchanges a refresh token for a new pair (normally `ZaloClient.refresh`)."""
 
-UtcClock = Callable[[], datetime]
 
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=90000)
 """Zalo's access-token lifetime; assumed for a token seeded from settings (age unknown: if it
 is older, Zalo refuses it and the reactive refresh takes over)."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,7 @@ class TokenStore(ABC):
         self,
         settings: ZaloSettings,
         *,
-        clock: UtcClock = utc_now,
+        clock: Clock = utc_now,
         margin: timedelta = timedelta(seconds=60),
     ) -> None:
         self.oa_id = settings.oa_id
@@ -229,7 +225,7 @@ class MemoryTokenStore(TokenStore):
         self,
         settings: ZaloSettings,
         *,
-        clock: UtcClock = utc_now,
+        clock: Clock = utc_now,
         margin: timedelta = timedelta(seconds=60),
         pair: TokenPair | None = None,
     ) -> None:

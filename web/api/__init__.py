@@ -2,7 +2,8 @@
 
 Authentication is a Bearer token per user (`cchc user token USERNAME --name …`; revoked with
 `cchc user revoke-token ID`); `/api/` never reads the session cookie, so it needs no CSRF token.
-Authorization is `engine.access`, exactly as for pages; every change goes through the engine's
+Authorization is `engine.directory.access`, exactly as for pages; every change goes through the
+engine's
 commands with the caller as actor, so it lands in the task's history with their name and role,
 and a refused request writes nothing. Errors are `web.app.error_payload` JSON (`ErrorBody`).
 

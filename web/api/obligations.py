@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from engine import access
+from engine.directory import access
 from engine.errors import Forbidden, ValidationFailed
-from engine.obligations import (
+from engine.reminders.obligations import (
     ObligationChange,
     list_obligation_dues,
     obligation_machine,

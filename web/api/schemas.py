@@ -60,8 +60,10 @@ class MeOut(_Out):
     role_label: str = Field(description="The role in Vietnamese")
     unit: str | None = Field(description="Slug of the user's unit (none for an admin)")
     unit_display: str | None = Field(description="e.g. 'xã Vĩnh Thạnh'")
-    actions: list[str] = Field(description="Actions of engine.access.ACTION_ROLES the role may "
-                                           "take (within its unit scope)")
+    actions: list[str] = Field(
+        description="Actions of engine.directory.access.ACTION_ROLES the role may take (within its "
+        "unit scope)"
+    )
 
 
 class UnitOut(_Out):

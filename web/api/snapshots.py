@@ -14,14 +14,15 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from engine import access, api
+from engine import api
+from engine.directory import access
 from engine.errors import NotFound
-from engine.export import export_docx, export_json, export_xlsx
-from engine.export.files import JSON_NAME, appendix_file_name
-from engine.snapshot.build import build_snapshot
-from engine.snapshot.check import check_report
-from engine.snapshot.model import Snapshot
-from engine.snapshot.store import freeze as freeze_snapshot
+from engine.reporting.export import export_docx, export_json, export_xlsx
+from engine.reporting.export.files import JSON_NAME, appendix_file_name
+from engine.reporting.snapshot.build import build_snapshot
+from engine.reporting.snapshot.check import check_report
+from engine.reporting.snapshot.model import Snapshot
+from engine.reporting.snapshot.store import freeze as freeze_snapshot
 from web.api.common import READ, WRITE, Caller, vn_time
 from web.api.schemas import AppendixTotalsOut, CheckOut, FindingOut, SnapshotOut
 from web.deps import Rt

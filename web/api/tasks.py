@@ -1,6 +1,7 @@
 """Tasks of one unit: list, detail, history, workflow steps, owner, deadline, notes.
 
-Every route asks `engine.access` first (read scope for reads; the action's role and the write
+Every route asks `engine.directory.access` first (read scope for reads; the action's role and the
+write
 scope for changes), then calls the engine's command, which validates everything, compares the
 caller's `expected_version` and appends the history row with the caller as actor
 (`access.actor_for`) in one transaction — a refusal of either writes nothing.
@@ -12,11 +13,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from engine import access, api
-from engine.accounts import UserView
+from engine import api
+from engine.directory import access
+from engine.directory.accounts import UserView
+from engine.domain.tasks import ChangeResult, TaskView
 from engine.errors import NotFound, ValidationFailed
 from engine.runtime import Runtime
-from engine.tasks import ChangeResult, TaskView
 from web.api.common import READ, WRITE, Caller, evidence_list, renamed_fields, vn_time
 from web.api.schemas import (
     ChangeOut,

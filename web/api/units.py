@@ -1,6 +1,7 @@
 """Who is calling, which units they may open, a unit's plans, and a city's overview.
 
-Progress figures come from `engine.dashboard`, the module the dashboard and city pages use, so
+Progress figures come from `engine.reporting.dashboard`, the module the dashboard and city pages
+use, so
 the API and the pages always count the same way (done = the workflow's done state, overdue =
 open past the working-day due date, whole percent rounded down).
 """
@@ -11,12 +12,14 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from engine import access, api, dashboard
-from engine.accounts import UserView
-from engine.dashboard import PlanProgress
+from engine import api
+from engine.directory import access
+from engine.directory.accounts import UserView
+from engine.directory.units import UnitView
 from engine.errors import Forbidden, NotFound
+from engine.reporting import dashboard
+from engine.reporting.dashboard import PlanProgress
 from engine.runtime import Runtime
-from engine.units import UnitView
 from web.api.common import E401, READ, Caller
 from web.api.schemas import CityOverviewOut, CommuneOverviewOut, MeOut, PlanOut, UnitOut
 from web.deps import Rt

@@ -16,15 +16,16 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, accounts, api
-from engine.accounts import UserView
+from engine import api
+from engine.directory import access, accounts
+from engine.directory.accounts import UserView
+from engine.directory.people import add_person, list_people
+from engine.directory.units import list_units
 from engine.errors import CchcError, ValidationFailed
-from engine.people import add_person, list_people
 from engine.reminders import outbox
-from engine.text import nfc
-from engine.units import list_units
 from plans.errors import DataFileError, FileProblem
 from plans.people_schema import CHANNELS
+from vntext.text import nfc
 from web.deps import CurrentUser, Rt, Settings, require_role
 from web.routes.common import FormErrors, status_of
 from web.templating import render
@@ -114,8 +115,9 @@ def _unit_errors(rt: Rt, form: dict[str, str]) -> FormErrors:
     if form["parent"] and form["parent"] not in existing:
         errors.fields["parent"] = f"Không có đơn vị cấp trên '{form['parent']}'"
     cutoff = form["cutoff"]
-    if cutoff and not (cutoff.isdigit() and 1 <= int(cutoff) <= 28):
-        errors.fields["cutoff"] = "Ngày chốt số liệu phải là số từ 1 đến 28"
+    if cutoff and not (cutoff.isdigit() and 1 <= int(cutoff) <= 31):
+        errors.fields["cutoff"] = ("Ngày chốt số liệu phải là số từ 1 đến 31 "
+                                   "(31: ngày cuối tháng)")
     return errors
 
 

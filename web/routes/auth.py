@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import accounts
-from engine.accounts import LoginBusy, LoginFailed, LoginThrottled
+from engine.directory import accounts
+from engine.directory.accounts import LoginBusy, LoginFailed, LoginThrottled
 from web.deps import (
     SESSION_COOKIE,
     OptionalUser,

@@ -7,7 +7,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from engine import access, api, dashboard
+from engine import api
+from engine.directory import access
+from engine.reporting import dashboard
 from web import lists
 from web.deps import CurrentUser, Rt
 from web.templating import render

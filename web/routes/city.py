@@ -9,10 +9,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from engine import access, dashboard
-from engine.dashboard import UnitOverview
-from engine.periods import parse_period
-from engine.units import list_units
+from engine.directory import access
+from engine.directory.units import list_units
+from engine.domain.periods import parse_period
+from engine.reporting import dashboard
+from engine.reporting.dashboard import UnitOverview
 from web import lists
 from web.deps import CurrentUser, Rt
 from web.templating import render

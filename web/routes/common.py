@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import quote
 
-from engine import access
-from engine.accounts import UserView
-from engine.dashboard import units_with_plans
+from engine.directory import access
+from engine.directory.accounts import UserView
 from engine.errors import CchcError, ValidationFailed
+from engine.reporting.dashboard import units_with_plans
 from engine.runtime import Runtime
-from engine.text import nfc
+from vntext.text import nfc
 
 _DATE = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})\s*$")
 _ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")

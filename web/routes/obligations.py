@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, dashboard
-from engine.accounts import UserView
+from engine.directory import access
+from engine.directory.accounts import UserView
 from engine.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
-from engine.obligations import (
+from engine.reminders.obligations import (
     ObligationDueView,
     list_obligation_dues,
     obligation_history,
@@ -24,6 +24,7 @@ from engine.obligations import (
     reopen_obligation,
     submit_obligation,
 )
+from engine.reporting import dashboard
 from engine.runtime import Runtime
 from web.deps import CurrentUser, Rt
 from web.routes.common import FormErrors, status_of

@@ -6,7 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, dashboard, seen
+from engine.directory import access
+from engine.domain import seen
+from engine.reporting import dashboard
 from web.deps import CurrentUser, Rt
 from web.routes.common import home_unit
 from web.templating import render

@@ -1,5 +1,5 @@
 """Chốt số liệu: a period's totals per appendix, freezing them (leaders), the report check and
-the downloads (Phụ lục N as .docx/.xlsx, snapshot.json) built by `engine.export`.
+the downloads (Phụ lục N as .docx/.xlsx, snapshot.json) built by `engine.reporting.export`.
 
 A frozen period always shows and downloads the frozen snapshot (the same bytes every time); a
 period not yet frozen shows the live figures as of now and its files say so in their hash-less
@@ -15,25 +15,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, api, comments, dashboard
-from engine.accounts import UserView
-from engine.draft import DRAFT_NAME, draft_report
+from engine import api
+from engine.directory import access
+from engine.directory.accounts import UserView
+from engine.domain import comments
+from engine.domain.periods import parse_period
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.export import export_docx, export_json, export_xlsx
-from engine.periods import parse_period
-from engine.runtime import Runtime
-from engine.snapshot.check import Finding
-from engine.snapshot.model import Snapshot
-from engine.snapshot.store import frozen_snapshot
-from engine.statistics import take_sheet
-from engine.statistics.export import (
+from engine.reporting import dashboard
+from engine.reporting.draft import DRAFT_NAME, draft_report
+from engine.reporting.export import export_docx, export_json, export_xlsx
+from engine.reporting.snapshot.check import Finding
+from engine.reporting.snapshot.model import Snapshot
+from engine.reporting.snapshot.store import frozen_snapshot
+from engine.reporting.statistics import take_sheet
+from engine.reporting.statistics.export import (
     FIELDS_APPENDIX,
     INDICATORS_APPENDIX,
     PROCEDURES_APPENDIX,
     export_page,
     export_sheet_json,
 )
-from engine.statistics.export import JSON_NAME as STATS_JSON
+from engine.reporting.statistics.export import JSON_NAME as STATS_JSON
+from engine.runtime import Runtime
 from web.deps import CurrentUser, Rt
 from web.routes.common import content_disposition, status_of
 from web.templating import render

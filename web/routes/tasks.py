@@ -19,12 +19,15 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from engine import access, api, attachments, comments, dashboard, seen, staged_uploads
-from engine.accounts import UserView
+from engine import api
+from engine.directory import access
+from engine.directory.accounts import UserView
+from engine.directory.people import list_people
+from engine.domain import attachments, comments, seen, staged_uploads
+from engine.domain.tasks import TaskKey, check_command
 from engine.errors import Conflict, NotFound, Problem, TransitionNotAllowed, ValidationFailed
-from engine.people import list_people
+from engine.reporting import dashboard
 from engine.runtime import Runtime
-from engine.tasks import TaskKey, check_command
 from web import lists
 from web.deps import CurrentUser, Rt, Settings
 from web.routes.common import FormErrors, content_disposition, parse_date_vi, status_of

@@ -1,0 +1,1 @@
+"""Who is who: units, people, web accounts and the access policy."""

@@ -1,0 +1,1 @@
+"""Plans in the database and what happens to their tasks: loading, workflow, evidence, dates."""

@@ -1,0 +1,96 @@
+"""Remarks the commune sees: a leader's instruction on a task ("ý kiến chỉ đạo") and the
+reviewing body's comment on a task or on a period's report.
+
+Why not the task's note: the note is the officer's progress text and is printed in the
+report's "Kết quả" column; an instruction or a reviewer's remark must never end up in the
+report. A comment is written once and never changed (like history)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from engine.directory.units import get_unit
+from engine.domain.free_text import check_dates
+from engine.domain.tasks import TaskKey, find_task
+from engine.errors import Forbidden, ValidationFailed
+from engine.runtime import Runtime
+from engine.storage.models import Comment
+from vntext.text import nfc
+
+#: Who writes which kind: a leader instructs their commune, the reviewing body reviews.
+KIND_ROLES = {"instruction": frozenset({"leader", "admin"}),
+              "review": frozenset({"reviewer", "admin"})}
+KIND_LABELS = {"instruction": "Ý kiến chỉ đạo", "review": "Ý kiến của cơ quan thẩm định"}
+MAX_LENGTH = 4000
+
+
+@dataclass(frozen=True)
+class CommentView:
+    id: int
+    kind: str
+    kind_label: str
+    author: str
+    author_unit: str
+    body: str
+    at: datetime
+    task: str | None  # plan/code
+    period: str | None
+
+
+def add_comment(rt: Runtime, unit: str, body: str, *, kind: str, author: str, role: str,
+                author_unit: str, task: TaskKey | None = None,
+                period: str | None = None) -> CommentView:
+    """Write a comment on a task or a period of `unit` (exactly one of them)."""
+    if kind not in KIND_ROLES:
+        raise ValidationFailed(f"Không có loại ý kiến '{kind}'", f"unknown kind '{kind}'",
+                               field="kind", value=kind)
+    if role not in KIND_ROLES[kind]:
+        raise Forbidden(f"Vai trò này không được ghi {KIND_LABELS[kind].lower()}",
+                        f"role '{role}' may not write a '{kind}' comment", field="role")
+    body = nfc(body)
+    if not body:
+        raise ValidationFailed("Phải ghi nội dung ý kiến", "the comment is empty",
+                               field="body")
+    if len(body) > MAX_LENGTH:
+        raise ValidationFailed(f"Ý kiến dài quá {MAX_LENGTH} ký tự ({len(body)})",
+                               "the comment is too long", field="body")
+    check_dates(body, "body")
+    if (task is None) == (period is None):
+        raise ValidationFailed("Ý kiến phải gắn với một nhiệm vụ hoặc một kỳ báo cáo",
+                               "a comment needs a task or a period", field="task")
+    with rt.db.transaction() as session:
+        if task is not None:
+            u, t = find_task(session, task)
+            task_id: int | None = t.id
+        else:
+            u, task_id = get_unit(session, unit), None
+        row = Comment(unit_id=u.id, task_id=task_id, period=period, kind=kind, author=author,
+                      author_unit=author_unit, body=body, at=rt.now())
+        session.add(row)
+        session.flush()
+        return CommentView(row.id, kind, KIND_LABELS[kind], author, author_unit, body, row.at,
+                           f"{task.plan}/{task.code}" if task else None, period)
+
+
+def list_comments(rt: Runtime, unit: str, *, task: TaskKey | None = None,
+                  period: str | None = None) -> list[CommentView]:
+    """The comments on one task, or on one period's report, newest first."""
+    with rt.db.read() as session:
+        u = get_unit(session, unit)
+        q = select(Comment).where(Comment.unit_id == u.id)
+        label = None
+        if task is not None:
+            _u, t = find_task(session, task)
+            q = q.where(Comment.task_id == t.id)
+            label = f"{task.plan}/{task.code}"
+        elif period is not None:
+            q = q.where(Comment.period == period)
+        rows = session.scalars(q.order_by(Comment.at.desc(), Comment.id.desc())).all()
+        return [CommentView(r.id, r.kind, KIND_LABELS.get(r.kind, r.kind), r.author,
+                            r.author_unit, r.body, r.at, label, r.period) for r in rows]
+
+
+__all__ = ["KIND_LABELS", "KIND_ROLES", "CommentView", "add_comment", "list_comments"]

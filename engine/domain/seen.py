@@ -1,0 +1,53 @@
+"""What each login has seen: a task newly assigned to an officer, or reopened, stays flagged
+in their "Việc của tôi" until they open it.
+
+A task is flagged for a user when its latest assignment or reopening (history events
+`assign`, `reopen`) was made by someone else after the version the user last opened."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from engine.directory.units import get_unit
+from engine.domain.tasks import TaskKey, find_task
+from engine.runtime import Runtime
+from engine.storage.models import Task, TaskHistory, TaskSeen
+
+#: The history events that make a task news to its owner.
+NEWS_EVENTS = ("assign", "reopen")
+
+
+def mark_seen(rt: Runtime, user_id: int, key: TaskKey) -> None:
+    """The user opened the task at its current version."""
+    with rt.db.transaction() as session:
+        _unit, task = find_task(session, key)
+        row = session.get(TaskSeen, (user_id, task.id))
+        if row is None:
+            session.add(TaskSeen(user_id=user_id, task_id=task.id, version=task.version))
+        elif row.version != task.version:
+            row.version = task.version
+
+
+def flagged(rt: Runtime, user_id: int, actor_name: str, unit: str) -> dict[str, str]:
+    """`{"plan/code": event}` for the tasks of `unit` assigned or reopened by someone other
+    than `actor_name` since `user_id` last opened them."""
+    with rt.db.read() as session:
+        u = get_unit(session, unit)
+        latest = (select(TaskHistory.task_id, func.max(TaskHistory.seq).label("seq"))
+                  .join(Task, Task.id == TaskHistory.task_id)
+                  .where(Task.unit_id == u.id, TaskHistory.event.in_(NEWS_EVENTS),
+                         TaskHistory.role != "system")  # not the import of a paper report
+                  .group_by(TaskHistory.task_id).subquery())
+        rows = session.execute(
+            select(Task.plan_id, Task.code, TaskHistory.event, TaskHistory.actor,
+                   TaskHistory.seq, TaskSeen.version)
+            .join(latest, latest.c.task_id == Task.id)
+            .join(TaskHistory, (TaskHistory.task_id == Task.id)
+                  & (TaskHistory.seq == latest.c.seq))
+            .outerjoin(TaskSeen, (TaskSeen.task_id == Task.id) & (TaskSeen.user_id == user_id))
+        ).all()
+    return {f"{plan}/{code}": event for plan, code, event, actor, seq, seen in rows
+            if actor != actor_name and (seen is None or seen < seq)}
+
+
+__all__ = ["NEWS_EVENTS", "flagged", "mark_seen"]

@@ -1,0 +1,273 @@
+"""What a city reviewer would send back: the checks behind `cchc report check`.
+
+Why a separate pass: the workflow refuses bad input as it is typed, but a report also gathers
+data imported from paper, documents cited in free text and, when checking a hand-made report,
+totals typed by hand. This pass reads all of it the way a reviewer does and names each problem
+with its place.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from engine.clock import local_date
+from engine.domain.documents.cleaning import unify
+from engine.domain.documents.mentions import Mention, find_mentions
+from engine.reporting.reader import ReadAppendix, appendix_regions, read_report
+from engine.reporting.snapshot.model import Snapshot
+from engine.runtime import Runtime
+from engine.storage.models import Plan
+from vntext.text import format_date_vi
+
+Severity = Literal["error", "warning"]
+Source = Literal["snapshot", "against"]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where in a report something stands: an appendix row (its STT), an appendix, or the
+    report's body (by line, for a text report)."""
+
+    appendix: int | None = None
+    plan: str | None = None
+    task: str | None = None
+    line: int | None = None
+
+    @property
+    def label_vi(self) -> str:
+        if self.appendix is None:
+            return f"phần thân báo cáo, dòng {self.line}" if self.line else "phần thân báo cáo"
+        if self.task:
+            return f"Phụ lục {self.appendix}, nhiệm vụ {self.task}"
+        return f"Phụ lục {self.appendix}" + (f", dòng {self.line}" if self.line else "")
+
+    @property
+    def label_en(self) -> str:
+        if self.appendix is None:
+            return f"report body, line {self.line}" if self.line else "report body"
+        if self.task:
+            return f"appendix {self.appendix}, task {self.task}"
+        return f"appendix {self.appendix}" + (f", line {self.line}" if self.line else "")
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    message_vi: str
+    message_en: str
+    plan: str | None = None
+    task: str | None = None
+    source: Source = "snapshot"
+    appendix: int | None = None
+    line: int | None = None  # in a text report checked with --against, where it stands
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _at(place: Place) -> dict[str, Any]:
+    return {"plan": place.plan, "task": place.task, "appendix": place.appendix,
+            "line": place.line}
+
+
+def check_report(rt: Runtime, snap: Snapshot, *, against: Path | None = None) -> list[Finding]:
+    out: list[Finding] = []
+    with rt.db.read() as session:
+        issued = {p.id: p.issued_on for p in session.scalars(select(Plan))}
+    today = local_date(snap.taken_at)
+    mentions: list[tuple[Place, Mention]] = []
+    for a in snap.appendices:
+        for t in a.all_tasks():
+            place = Place(a.number, a.plan_id, t.code)
+            label = place.label_vi
+            if t.done and not t.evidence:
+                out.append(Finding(
+                    "done_without_evidence", "warning",
+                    f"{label}: báo cáo 'Đã thực hiện' nhưng không có văn bản minh chứng",
+                    f"{place.label_en}: done without an evidence document", **_at(place)))
+            if t.done and not t.result.strip():
+                out.append(Finding(
+                    "done_without_result", "error",
+                    f"{label}: báo cáo 'Đã thực hiện' nhưng cột Kết quả để trống",
+                    f"{place.label_en}: done with an empty result", **_at(place)))
+            mentions.extend((place, m) for m in find_mentions(t.result, today))
+            plan_issued = issued.get(a.plan_id)
+            for m in find_mentions("\n".join(t.evidence), today):
+                if m.ref is None:
+                    continue
+                if m.ref.issued_on > snap.end:
+                    out.append(Finding(
+                        "evidence_after_cutoff", "error",
+                        f"{label}: văn bản minh chứng {m.text} ngày sau ngày chốt "
+                        f"{format_date_vi(snap.end)}",
+                        f"{place.label_en}: evidence dated after the cut-off", **_at(place)))
+                if plan_issued and m.ref.issued_on < plan_issued:
+                    out.append(Finding(
+                        "evidence_before_plan", "warning",
+                        f"{label}: văn bản minh chứng {m.text} ban hành trước khi có kế hoạch "
+                        f"(kế hoạch ban hành ngày {format_date_vi(plan_issued)})",
+                        f"{place.label_en}: evidence dated before the plan was issued",
+                        **_at(place)))
+    out.extend(_mention_findings(mentions, "snapshot"))
+    for a in snap.appendices:
+        out.extend(_totals(a.number, a.plan_id, a.total, a.done, a.not_done, None, "snapshot"))
+    if against is not None:
+        out.extend(_against(snap, against, today))
+    from engine.reporting.statistics.check import check_statistics  # Phụ lục 4–6 across appendices
+
+    out.extend(check_statistics(rt, snap, against))
+    return out
+
+
+def _placed_mentions(segments: list[tuple[Place, str]], today: date
+                     ) -> list[tuple[Place, Mention]]:
+    """The citations of all segments, read as one document (a later citation of a document
+    may borrow the date of an earlier one, NĐ 30), each tagged with the segment it is in.
+
+    Table cells are separate clauses: a tab ends a citation like a line break does.
+    """
+    parts: list[str] = []
+    bounds: list[tuple[int, Place]] = []
+    pos = 0
+    for place, text in segments:
+        text = unify(text).replace("\t", "\n")
+        bounds.append((pos, place))
+        parts.append(text)
+        pos += len(text) + 1
+    whole = "\n".join(parts)
+    starts = [b for b, _ in bounds]
+    out: list[tuple[Place, Mention]] = []
+    for m in find_mentions(whole, today):
+        i = bisect_right(starts, m.start) - 1
+        out.append((bounds[max(i, 0)][1], m))
+    return out
+
+
+def _mention_findings(mentions: list[tuple[Place, Mention]], source: Source) -> list[Finding]:
+    out: list[Finding] = []
+    by_key: dict[tuple[object, ...], dict[date, list[Place]]] = defaultdict(
+        lambda: defaultdict(list))
+    first: dict[tuple[object, ...], Mention] = {}
+    for place, m in mentions:
+        if m.error is not None:
+            out.append(Finding(
+                "bad_reference", "error",
+                f"{place.label_vi}: '{m.text}' — {m.error.message_vi}",
+                f"{place.label_en}: '{m.text}' — {m.error.message_en}",
+                source=source, **_at(place)))
+        elif m.ref is not None:
+            first.setdefault(m.ref.key, m)
+            if place not in by_key[m.ref.key][m.ref.issued_on]:
+                by_key[m.ref.key][m.ref.issued_on].append(place)
+    for key, dates in by_key.items():
+        if len(dates) < 2:
+            continue
+        ref = first[key].ref
+        assert ref is not None
+        listed_vi = "; ".join(
+            f"ngày {format_date_vi(d)} ({'; '.join(p.label_vi for p in places)})"
+            for d, places in sorted(dates.items()))
+        listed_en = "; ".join(
+            f"{d.isoformat()} ({'; '.join(p.label_en for p in places)})"
+            for d, places in sorted(dates.items()))
+        out.append(Finding(
+            "number_reused", "error",
+            f"Văn bản số {ref.render_number()} được ghi với {len(dates)} ngày khác "
+            f"nhau: {listed_vi}",
+            f"document {ref.render_number()} is cited with {len(dates)} different "
+            f"dates: {listed_en}", source=source))
+    return out
+
+
+def _totals(number: int, plan: str | None, rows_total: int, rows_done: int, rows_nd: int,
+            stated: tuple[int | None, int | None, int | None] | None,
+            source: Source) -> list[Finding]:
+    if rows_done + rows_nd != rows_total:
+        return [Finding("rows_inconsistent", "error",
+                        f"Phụ lục {number}: {rows_total} nhiệm vụ nhưng {rows_done} đã và "
+                        f"{rows_nd} chưa thực hiện",
+                        f"appendix {number}: rows do not add up", plan, None, source,
+                        appendix=number)]
+    if stated is None:
+        return []
+    s_total, s_done, s_nd = stated
+    if (s_total, s_done, s_nd) != (rows_total, rows_done, rows_nd):
+        return [Finding(
+            "totals_mismatch", "error",
+            f"Phụ lục {number}: dòng tổng ghi '{s_total} nhiệm vụ | {_n(s_done)} | {_n(s_nd)}'"
+            f" nhưng theo các dòng là '{rows_total} nhiệm vụ | {rows_done:02d} | "
+            f"{rows_nd:02d}'",
+            f"appendix {number}: the totals line says {s_total}/{s_done}/{s_nd}, the rows "
+            f"give {rows_total}/{rows_done}/{rows_nd}", plan, None, source, appendix=number)]
+    return []
+
+
+def _n(v: int | None) -> str:
+    return "?" if v is None else f"{v:02d}"
+
+
+def _against(snap: Snapshot, path: Path, today: date) -> list[Finding]:
+    out: list[Finding] = []
+    read: list[ReadAppendix] = read_report(path)
+    ours = {a.number: a for a in snap.appendices}
+    plans = {n: a.plan_id for n, a in ours.items()}
+    for ra in read:
+        plan = plans.get(ra.number)
+        stated = ((ra.totals.stated_total, ra.totals.stated_done, ra.totals.stated_not_done)
+                  if ra.totals else None)
+        out.extend(_totals(ra.number, plan, len(ra.rows), ra.done, ra.not_done, stated,
+                           "against"))
+        if ra.number in ours:
+            mine = {t.code: t for t in ours[ra.number].all_tasks()}
+            for row in ra.rows:
+                t = mine.get(row.code)
+                if t is not None and t.done != row.done:
+                    place = Place(ra.number, plan, row.code)
+                    out.append(Finding(
+                        "state_differs", "error",
+                        f"{place.label_vi}: báo cáo ghi "
+                        f"'{'Đã' if row.done else 'Chưa'} thực hiện', hệ thống ghi "
+                        f"'{'Đã' if t.done else 'Chưa'} thực hiện'",
+                        f"{place.label_en}: report and engine disagree",
+                        source="against", **_at(place)))
+    if path.suffix.lower() == ".txt":
+        segments = _text_segments(path.read_text(encoding="utf-8"), read, plans)
+    else:  # a .docx/.xlsx report: the citations in its task rows
+        segments = [(Place(ra.number, plans.get(ra.number), row.code),
+                     f"{row.text}\n{row.result}") for ra in read for row in ra.rows]
+    out.extend(_mention_findings(_placed_mentions(segments, today), "against"))
+    return out
+
+
+def _text_segments(text: str, read: list[ReadAppendix], plans: dict[int, str]
+                   ) -> list[tuple[Place, str]]:
+    """Each line of a text report with its place: the task row it belongs to (a row split
+    by a page break spans several lines), the appendix it is in, or the body."""
+    row_of: dict[int, tuple[int, str]] = {}
+    for ra in read:
+        for row in ra.rows:
+            for n in row.lines:
+                row_of[n] = (ra.number, row.code)
+    region_of: dict[int, int] = {}
+    for region in appendix_regions(text):
+        for n in range(region.first, region.last + 1):
+            region_of[n] = region.number
+    segments: list[tuple[Place, str]] = []
+    for i, line in enumerate(text.splitlines(), start=1):
+        if i in row_of:
+            number, code = row_of[i]
+            place = Place(number, plans.get(number), code, i)
+        elif i in region_of:
+            place = Place(region_of[i], plans.get(region_of[i]), None, i)
+        else:
+            place = Place(None, None, None, i)
+        segments.append((place, line))
+    return segments

@@ -1,0 +1,1 @@
+"""Vietnamese text helpers shared by every package (a leaf: imports nothing of the project)."""
