@@ -342,6 +342,24 @@ def due_condition(now: datetime) -> ColumnElement[bool]:
 #: pg_advisory_xact_lock class id of "claiming a person's outbox rows" (any fixed number).
 CLAIM_LOCK_CLASS: Final = 10_710
 
+#: Rounds of candidates a claim looks through when other dispatchers hold the first ones.
+CLAIM_ROUNDS: Final = 8
+
+
+def _candidates(session: Session, at: datetime, limit: int, skip: Sequence[int]) -> list[int]:
+    """People with due rows, in claim order (expired leases first, then the oldest pending),
+    about `limit` rows' worth, leaving out `skip`; read without locking."""
+    c = OUTBOX.c
+    out: list[int] = []
+    for cond, order in ((and_(c.state == SENDING, c.lease_until < at), c.lease_until),
+                        (and_(c.state == PENDING, c.next_attempt_at <= at), c.next_attempt_at)):
+        q = select(c.person_id).where(cond).order_by(order).limit(limit)
+        if skip:
+            q = q.where(c.person_id.not_in(list(skip)))
+        out += session.execute(q).scalars().all()
+    return list(dict.fromkeys(out))
+
+
 _PG_TRY_LOCK_PEOPLE: Final = text(
     "SELECT p FROM unnest(CAST(:ids AS integer[])) WITH ORDINALITY AS t(p, n) "
     "WHERE pg_try_advisory_xact_lock(:cls, p) ORDER BY n")
@@ -363,24 +381,26 @@ def claim(session: Session, now: datetime, *, instance: str, limit: int,
     """
     c = OUTBOX.c
     at = db_time(now)
-    expired = session.execute(
-        select(c.person_id).where(c.state == SENDING, c.lease_until < at)
-        .order_by(c.lease_until).limit(limit)).scalars().all()
-    pending = session.execute(
-        select(c.person_id).where(c.state == PENDING, c.next_attempt_at <= at)
-        .order_by(c.next_attempt_at).limit(limit)).scalars().all()
-    people = list(dict.fromkeys([*expired, *pending]))
-    if not people:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        people = list(session.execute(_PG_TRY_LOCK_PEOPLE,
-                                      {"ids": people, "cls": CLAIM_LOCK_CLASS}).scalars())
+    postgres = session.get_bind().dialect.name == "postgresql"
     due = due_condition(now)
     ids: list[int] = []
-    for start in range(0, len(people), 500):
-        ids += session.execute(
-            select(c.id).where(due, c.person_id.in_(people[start:start + 500]))
-            .with_for_update()).scalars().all()
+    tried: list[int] = []
+    for _round in range(CLAIM_ROUNDS):
+        people = _candidates(session, at, limit, tried)
+        if not people:
+            break
+        tried += people
+        if postgres:  # people another dispatcher is claiming right now are skipped
+            people = list(session.execute(_PG_TRY_LOCK_PEOPLE,
+                                          {"ids": people, "cls": CLAIM_LOCK_CLASS}).scalars())
+        for start in range(0, len(people), 500):
+            ids += session.execute(
+                select(c.id).where(due, c.person_id.in_(people[start:start + 500]))
+                .with_for_update()).scalars().all()
+        if ids:  # (none: all taken meanwhile by others — look further)
+            break
+    if not ids:
+        return []
     id_list = sorted(ids)
     for start in range(0, len(id_list), 1000):
         session.execute(
