@@ -60,6 +60,8 @@ from support import (
     peak_rss_mb,
 )
 
+from engine.logging_setup import configure_logging
+
 
 def _environment(dbs: list[str]) -> None:
     print(f"cchc benchmarks, {datetime.now():%Y-%m-%d %H:%M}")
@@ -130,6 +132,7 @@ def summary(elapsed: float) -> None:
 
 def main() -> None:
     exit_cleanly_on_sigterm()
+    configure_logging()
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_UNITS} units, small subsets, fewer repetitions")

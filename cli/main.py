@@ -40,10 +40,11 @@ from engine import api
 from engine.clock import VN_TZ, fixed_clock
 from engine.directory.access import role_label
 from engine.errors import CchcError
+from engine.logging_setup import configure_logging
 from engine.reporting.snapshot.check import Finding
 from engine.runtime import Runtime, open_runtime
 from plans.errors import DataFileError
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi, parse_dmy
 
 app = vi_typer("cchc — theo dõi kế hoạch cải cách hành chính cấp xã")
 db_app = vi_typer("Cơ sở dữ liệu")
@@ -99,8 +100,6 @@ def session(as_json: bool, db: str | None = None, at: str | None = None) -> Iter
 def _parse_day(value: str | None, field: str) -> date | None:
     if not value:
         return None
-    from plans.schema import parse_dmy
-
     try:
         return parse_dmy(value)
     except ValueError:
@@ -315,13 +314,16 @@ def _transition_command(trigger: str, doc: str) -> Callable[..., None]:
         note: Annotated[str, typer.Option(help="Ghi chú / lý do")] = "",
         on: Annotated[str | None, typer.Option(help="Ngày thực hiện dd/mm/yyyy")] = None,
         version: VersionOpt = None,
+        correction: Annotated[str, typer.Option(
+            "--dinh-chinh", help="Lãnh đạo: lý do đính chính khi ngày thuộc kỳ đã chốt")] = "",
         by: ByOpt = "cán bộ", role: RoleOpt = "cán bộ",
         db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
     ) -> None:
         with session(json_, db, at) as rt:
             res = api.transition(rt, _key(unit, plan, code), trigger, _actor(by, role),
                                  evidence=doc_ or [], result=result, note=note,
-                                 on=_parse_day(on, "on"), expected_version=version)
+                                 on=_parse_day(on, "on"), expected_version=version,
+                                 correction=correction)
             _print_change(res, json_, rt)
 
     command.__doc__ = doc
@@ -497,6 +499,45 @@ def report_draft(
             console.print(f"Đã soạn dự thảo báo cáo {snap.period_label}: {out}")
 
 
+@report_app.command("summary")
+def report_summary(
+    body: Annotated[str, typer.Argument(help="Cơ quan tổng hợp: tỉnh hoặc thành phố (slug)")],
+    period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
+    out: Annotated[Path | None, typer.Option(
+        help="Thư mục ghi tong-hop.xlsx, tong-hop.docx, tong-hop.json")] = None,
+    sort: Annotated[str, typer.Option(help="Sắp xếp: name, on_time, online, overdue_tasks, "
+                                            "overdue_reports, not_done, status")] = "name",
+    desc: Annotated[bool, typer.Option("--desc", help="Giảm dần")] = False,
+    db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Tổng hợp theo từng xã, phường của kỳ: số liệu đã chốt, hoặc 'chưa chốt'."""
+    from engine.reporting import summary as s
+
+    with session(json_, db, at) as rt:
+        summ = s.province_summary(rt, body, period)
+        rows = s.sorted_rows(summ, sort, desc)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "tong-hop.xlsx").write_bytes(s.summary_xlsx(summ, rows))
+            (out / "tong-hop.docx").write_bytes(s.summary_docx(summ, rows))
+            (out / "tong-hop.json").write_bytes(s.summary_json(summ))
+        if json_:
+            emit_json(summ.as_dict())
+            return
+        console.print(f"{summ.body.display} — {summ.period.label_vi}: {len(rows)} đơn vị, "
+                      f"{summ.frozen} đã chốt")
+        table = Table("STT", "Xã, phường", "Trạng thái",
+                      *(f"PL {n} đã/chưa" for n, _ in summ.plan_columns),
+                      "NV quá hạn", "BC quá hạn", "Đúng hạn (%)", "Trực tuyến (%)")
+        for i, r in enumerate(rows, start=1):
+            by_plan = {(p.appendix, p.plan): p for p in r.plans}
+            cells = [f"{p.done}/{p.not_done}" if (p := by_plan.get(k)) else "—"
+                     for k in summ.plan_columns]
+            table.add_row(str(i), r.name, r.status, *cells, str(r.overdue_tasks),
+                          str(r.overdue_reports), r.on_time.text or "—", r.online.text or "—")
+        console.print(table)
+
+
 @report_app.command("check")
 def report_check(
     unit: UnitArg,
@@ -558,6 +599,7 @@ def report_run_all(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Chốt và xuất phụ lục cho mọi đơn vị có kế hoạch (cuối quý)."""
+    configure_logging()
     with session(json_, db, at) as rt:
         with _progress(json_) as advance:
             results = api.run_all(rt, period, out, parent=parent, freeze=freeze, taken_by=by,
@@ -640,7 +682,7 @@ def _print_demo_accounts(res: Any) -> None:
     for a in res.accounts:
         console.print(f"  {a.username} / {a.password} — {role_label(a.role)}, {a.unit} "
                       f"({a.full_name})", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"Chạy web: cchc serve --db sqlite:///{res.database} rồi mở "
+    console.print(f"Chạy web: cchc serve --db sqlite:///{res.database} --demo rồi mở "
                   "http://127.0.0.1:8000/", markup=False, highlight=False, soft_wrap=True)
 
 

@@ -20,7 +20,7 @@ from cli.vietnamese import ByOpt, DbOpt, JsonOpt, vi_typer
 from engine.reminders import outbox as ob
 from engine.reminders.outbox import OutboxRow
 from engine.runtime import Runtime
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 outbox_app = vi_typer("Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi")
 scheduler_app = vi_typer("Tiến trình nhắc việc chạy nền")
@@ -202,6 +202,7 @@ def scheduler_run(
         run_scheduler,
     )
 
+    configure_logging()
     with _session(False, db) as rt:
         app_url = reminder_base_url(demo=demo)
         configure_logging()

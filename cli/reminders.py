@@ -34,7 +34,7 @@ from engine.directory.access import role_label
 from engine.errors import CchcError
 from engine.reminders.occurrence import Occurrence
 from engine.runtime import Runtime
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi, parse_date_input
 
 reminders_app = vi_typer("Nhắc việc qua Zalo, email: xem trước, quy tắc")
 people_app = vi_typer("Người nhận nhắc việc (cán bộ, công chức, lãnh đạo)")
@@ -71,10 +71,8 @@ def step_label(step: str) -> str:
 
 def _parse_date(value: str) -> date:
     """YYYY-MM-DD as scripts write it, or dd/mm/yyyy as officers do."""
-    from plans.schema import parse_dmy
-
     try:
-        return date.fromisoformat(value) if "-" in value else parse_dmy(value)
+        return parse_date_input(value)
     except ValueError:
         raise CchcError(f"Ngày '{value}' phải có dạng YYYY-MM-DD hoặc dd/mm/yyyy và có thật",
                         "--date must be a real YYYY-MM-DD or dd/mm/yyyy date",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Annotated
 
@@ -14,7 +15,8 @@ from engine.clock import VN_TZ, Clock, running_clock
 from engine.directory import accounts
 from engine.directory.access import role_label
 from engine.errors import CchcError
-from engine.runtime import open_runtime
+from engine.logging_setup import configure_logging
+from engine.runtime import Runtime, open_runtime
 
 user_app = vi_typer("Tài khoản đăng nhập web và mã truy cập API")
 
@@ -43,10 +45,14 @@ def serve(
         "--at", help="Chạy như thể hôm nay là ngày này (dd/mm/yyyy), đồng hồ chạy tiếp từ "
                      "9 giờ sáng ngày đó — để trình diễn dữ liệu của năm cũ, ví dụ 20/09/2023")
     ] = None,
+    demo: Annotated[bool, typer.Option(
+        "--demo", help="Cho phép chạy khi còn tài khoản trình diễn (chỉ để trình diễn, "
+                       "không dùng cho số liệu thật)")] = False,
 ) -> None:
     """Chạy ứng dụng web (mở http://HOST:PORT trong trình duyệt)."""
     import uvicorn
 
+    from engine.directory.production import production_problems
     from web.app import create_app
 
     try:
@@ -54,14 +60,24 @@ def serve(
         rt = open_runtime(db, clock=clock)
     except CchcError as exc:
         fail(exc, False)
+    problems = production_problems(rt)
+    if problems and not demo:
+        rt.db.dispose()
+        for p in problems:
+            console.print(f"[red]Không chạy được:[/red] {p}.")
+        console.print("Để trình diễn với dữ liệu mẫu, chạy lại với --demo.")
+        raise typer.Exit(1)
+    for p in problems:
+        console.print(f"[yellow]Chế độ trình diễn:[/yellow] {p}.")
     app = create_app(rt)
     console.print(f"Ứng dụng web: http://{host}:{port}/ (Ctrl+C để dừng)")
     if at:
         console.print(f"Ngày trình diễn: hôm nay là {rt.today().strftime('%d/%m/%Y')} "
                       "(không dùng cho số liệu thật).")
+    configure_logging()  # uvicorn's loggers go through it too (log_config=None)
     try:
         uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers,
-                    server_header=False, log_level="info")
+                    server_header=False, log_level="info", log_config=None)
     finally:
         rt.db.dispose()
 
@@ -156,19 +172,52 @@ def user_passwd(
         help="Mật khẩu mới (nếu bỏ trống sẽ được hỏi)")] = None,
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
-    """Đặt lại mật khẩu (mọi phiên đăng nhập của tài khoản kết thúc)."""
+    """Đặt lại mật khẩu (mọi phiên đăng nhập kết thúc, mọi mã truy cập API bị thu hồi)."""
     if password is None:
         password = typer.prompt("Mật khẩu mới", hide_input=True, confirmation_prompt=True)
+    new_password = password
+    user = _account_change(db, json_, lambda rt: accounts.set_password(rt, username,
+                                                                       new_password))
+    emit_json({"username": user.username}) if json_ else console.print(
+        f"Đã đặt lại mật khẩu cho {user.username}.")
+
+
+def _account_change(db: str | None, json_: bool,
+                    change: Callable[[Runtime], accounts.UserView]) -> accounts.UserView:
+    """Run one change of an account on the database; a refusal ends the command."""
     try:
         rt = open_runtime(db)
         try:
-            user = accounts.set_password(rt, username, password)
+            return change(rt)
         finally:
             rt.db.dispose()
     except CchcError as exc:
         fail(exc, json_)
-    emit_json({"username": user.username}) if json_ else console.print(
-        f"Đã đặt lại mật khẩu cho {user.username}.")
+
+
+def _set_active(username: str, active: bool, db: str | None, json_: bool) -> None:
+    user = _account_change(db, json_, lambda rt: accounts.set_active(rt, username, active))
+    if json_:
+        emit_json({"username": user.username, "active": user.active})
+    elif active:
+        console.print(f"Đã mở khóa tài khoản {user.username}.")
+    else:
+        console.print(f"Đã khóa tài khoản {user.username}: mọi phiên đăng nhập kết thúc, mã "
+                      "truy cập API không còn dùng được.")
+
+
+@user_app.command("lock")
+def user_lock(username: Annotated[str, typer.Argument(help="Tên đăng nhập")],
+              db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Khóa tài khoản: không đăng nhập được, mọi phiên kết thúc, mã truy cập API ngừng."""
+    _set_active(username, False, db, json_)
+
+
+@user_app.command("unlock")
+def user_unlock(username: Annotated[str, typer.Argument(help="Tên đăng nhập")],
+                db: DbOpt = None, json_: JsonOpt = False) -> None:
+    """Mở khóa tài khoản đã khóa."""
+    _set_active(username, True, db, json_)
 
 
 @user_app.command("tokens")

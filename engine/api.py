@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.directory.units import UnitView, list_units, upsert_units
+from engine.domain.periods import normalise_period
 from engine.domain.plan_loading import LoadedPlan
 from engine.domain.plan_loading import load_plans as _load_plans
 from engine.domain.tasks import (
@@ -111,6 +112,7 @@ class SnapshotResult:
 def take_snapshot(rt: Runtime, unit: str, period: str, *, freeze: bool = False,
                   taken_by: str = "", cache: DefinitionCache | None = None) -> Snapshot:
     """The frozen snapshot if the period is frozen, else a live one (frozen now if asked)."""
+    period = normalise_period(period)
     existing = frozen_snapshot(rt, unit, period)
     if existing is not None:
         return existing

@@ -59,8 +59,9 @@ class DemoAccount:
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("canbo.vinhthanh", "canbo2023", "officer", "vinh-thanh", "Trần Thị Mỹ Hạnh"),
     DemoAccount("lanhdao.vinhthanh", "lanhdao2023", "leader", "vinh-thanh", "Nguyễn Quốc Bảo"),
-    DemoAccount("quantri.vinhthanh", "quantri2023", "admin", "vinh-thanh",
-                "Quản trị hệ thống xã Vĩnh Thạnh"),
+    # An admin administers its unit and everything below it: the province covers the demo.
+    DemoAccount("quantri.vinhthanh", "quantri2023", "admin", "khanh-hoa",
+                "Quản trị hệ thống tỉnh Khánh Hòa"),
     DemoAccount("thamdinh.nhatrang", "thamdinh2023", "reviewer", "nha-trang", "Lê Minh Khoa"),
 )
 

@@ -48,7 +48,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,7 @@ from urllib.parse import urljoin
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from notifications.base import Digest, DueItem, Message
+from vntext.dates import format_date_vi
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -142,11 +142,6 @@ def urgency(items: list[DueItem], escalation: bool) -> str:
     return "soon" if nearest <= 3 else "ahead"
 
 
-def date_vi(day: date) -> str:
-    """dd/mm/yyyy, the only date format officers see."""
-    return f"{day:%d/%m/%Y}"
-
-
 @dataclass(frozen=True)
 class ItemView:
     """One `DueItem` with every value already formatted for the templates."""
@@ -185,9 +180,9 @@ def _item_view(item: DueItem, app_url: str) -> ItemView:
         code=one_line(item.code),
         plan=one_line(item.plan),
         unit_name=one_line(item.unit_name),
-        due=date_vi(item.due_on),
-        deadline=(date_vi(item.deadline) if item.deadline and item.deadline != item.due_on
-                  else ""),
+        due=format_date_vi(item.due_on),
+        deadline=(format_date_vi(item.deadline)
+                  if item.deadline and item.deadline != item.due_on else ""),
         status=status_vi(item.days),
         days=item.days,
         overdue=item.days < 0,
@@ -225,7 +220,7 @@ def context(digest: Digest) -> dict[str, Any]:
         "don_vi": units_label([i.unit_name for i in items]),
         "escalation": digest.escalation,
         "urgency": urgency(items, digest.escalation),
-        "ngay_gui": date_vi(digest.send_on),
+        "ngay_gui": format_date_vi(digest.send_on),
         "app_url": app_url,
         "link": next((v.link for v in views if v.link), app_url),
         "items": views,

@@ -26,7 +26,6 @@ Recurrence = Literal["monthly", "quarterly", "six_monthly", "yearly"]
 MIN_YEAR = 2000
 MAX_YEAR = 2100
 
-_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 _FORMS_VI = (
     "15/12/2023, trước ngày 15/12/2023, ngày 15 tháng 12 năm 2023, tháng 6/2023, quý III/2023, "
@@ -308,11 +307,6 @@ def parse_deadline(text: str, year: int) -> Deadline:
         f"không hiểu được thời hạn này; hãy ghi theo một trong các dạng: {_FORMS_VI}",
         f"deadline not understood; use one of the forms: {_FORMS_EN}",
     )
-
-
-def quarter_roman(number: int) -> str:
-    """I–IV for a quarter number, as Vietnamese documents write it."""
-    return _ROMAN[number]
 
 
 def next_due(deadline: Deadline, after: date) -> date | None:

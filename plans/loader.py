@@ -7,6 +7,7 @@ map each pydantic error location back to the line of its node.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 from pathlib import Path
@@ -15,8 +16,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from engine.settings import get_settings
 from plans.errors import DataFileError, FileProblem, SpecProblems
+from plans.settings import get_data_file_settings
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -24,7 +25,7 @@ M = TypeVar("M", bound=BaseModel)
 def max_data_file_bytes() -> int:
     """Largest data file read (bytes of UTF-8), checked before YAML sees a character
     (`CCHC_MAX_DATA_FILE_BYTES`, 4 MiB: the whole country's units list is well under 1 MB)."""
-    return get_settings().max_data_file_bytes
+    return get_data_file_settings().max_data_file_bytes
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -203,6 +204,26 @@ def parse_model(model: type[M], text: str, source: str) -> M:
 
 def load_model(model: type[M], path: Path) -> M:
     return parse_model(model, read_text(path), str(path))
+
+
+@functools.lru_cache(maxsize=32)
+def _load_cached(model: type[BaseModel], path: str, mtime_ns: int) -> BaseModel:
+    return load_model(model, Path(path))
+
+
+def load_model_cached(model: type[M], path: Path) -> M:
+    """`load_model`, read again only when the file's modification time changes.
+
+    For the files every command consults (calendar, reminder rules): a clerk's edit is picked up
+    by a running scheduler or web app on the next call, without re-parsing on every call.
+    """
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = -1  # load_model reports the missing file in both languages
+    loaded = _load_cached(model, str(path), mtime)
+    assert isinstance(loaded, model)
+    return loaded
 
 
 def content_hash(text: str) -> str:

@@ -15,55 +15,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from plans.errors import Loc, SpecProblems
 from plans.schema import OptText, Slug, Text
+from vntext.phones import normalize_phone
 
 PersonRole = Literal["officer", "leader", "reviewer", "admin"]
 ChannelName = Literal["zalo", "email"]
 CHANNELS: tuple[ChannelName, ...] = ("zalo", "email")
 
-# Vietnamese mobile numbers since the 2018 renumbering: 0 + 9 digits, the first of them 3, 5, 7,
-# 8 or 9 (03x Viettel, 05x Vietnamobile, 07x MobiFone, 08x VinaPhone/others, 09x all networks).
-_MOBILE = re.compile(r"^[35789]\d{8}$")
-_PHONE_JUNK = re.compile(r"[\s.\-()]")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+$")
 _ZALO_ID = re.compile(r"^\d{6,32}$")
-
-
-def normalize_phone(value: str) -> str:
-    """A Vietnamese mobile number in the form `84xxxxxxxxx`, or ValueError("vi / en").
-
-    Accepts what officers type: "0912 345 678", "0912.345.678", "+84 912 345 678",
-    "(+84) 912-345-678", "84912345678".
-    """
-    raw = value.strip()
-    digits = _PHONE_JUNK.sub("", raw)
-    if digits.startswith("+"):
-        digits = digits[1:]
-        if not digits.startswith("84"):
-            raise ValueError(
-                f"số điện thoại '{raw}' không phải số Việt Nam (mã quốc gia phải là +84) / "
-                f"phone '{raw}' is not a Vietnamese number (country code must be +84)"
-            )
-    if not digits.isdigit():
-        raise ValueError(
-            f"số điện thoại '{raw}' có ký tự không phải chữ số / "
-            f"phone '{raw}' contains characters other than digits"
-        )
-    if digits.startswith("84") and len(digits) == 11:
-        national = digits[2:]
-    elif digits.startswith("0") and len(digits) == 10:
-        national = digits[1:]
-    else:
-        raise ValueError(
-            f"số điện thoại '{raw}' phải có 10 chữ số (ví dụ 0912 345 678) hoặc dạng +84 912 345 "
-            f"678 / phone '{raw}' must have 10 digits (e.g. 0912 345 678) or be +84 and 9 digits"
-        )
-    if not _MOBILE.match(national):
-        raise ValueError(
-            f"số điện thoại '{raw}' không phải số di động Việt Nam (đầu số phải là 03, 05, 07, 08 "
-            f"hoặc 09) / phone '{raw}' is not a Vietnamese mobile number (it must start with "
-            "03, 05, 07, 08 or 09)"
-        )
-    return "84" + national
 
 
 def _phone(value: str | None) -> str | None:

@@ -6,7 +6,6 @@ with its place in the file, never loaded half-way. Unknown keys are refused for 
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -22,6 +21,7 @@ from pydantic import (
 
 from plans.deadlines import DeadlineError, parse_deadline
 from plans.errors import Loc, SpecProblems
+from vntext.dates import parse_dmy
 
 
 def _nfc(value: str) -> str:
@@ -37,19 +37,6 @@ def _nonempty(value: str) -> str:
 Text = Annotated[str, AfterValidator(_nfc), AfterValidator(_nonempty)]
 OptText = Annotated[str, AfterValidator(_nfc)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-
-
-def parse_dmy(value: str) -> date:
-    """dd/mm/yyyy as officers write it; anything else is an error with the reason."""
-    m = _DMY.match(value.strip())
-    if not m:
-        raise ValueError(f"ngày phải có dạng dd/mm/yyyy / date must be dd/mm/yyyy: {value!r}")
-    d, mo, y = (int(g) for g in m.groups())
-    try:
-        return date(y, mo, d)
-    except ValueError:
-        raise ValueError(f"ngày không tồn tại / no such date: {value!r}") from None
 
 
 class _Strict(BaseModel):
@@ -71,6 +58,37 @@ class TaskSpec(_Strict):
     owner: OptText | None = None
     deadline: OptText | None = None
     product: OptText | None = None
+    # Optional columns real plans carry; shown when the appendix declares them in `columns`.
+    lead_unit: OptText | None = None
+    partners: OptText | None = None
+    completion_time: OptText | None = None
+    budget: OptText | None = None
+    note: OptText | None = None
+
+    def extra(self) -> dict[str, str]:
+        """The optional column values this task gives (owner/deadline/product included)."""
+        return {k: v for k in COLUMN_KEYS if (v := getattr(self, k)) is not None and v != ""}
+
+    def stored_extra(self) -> dict[str, str]:
+        """The values kept in `plan_tasks.extra` (owner, deadline, product have columns)."""
+        return {k: v for k, v in self.extra().items()
+                if k not in ("owner", "deadline", "product")}
+
+
+#: Optional appendix columns, as a plan declares them, with their printed headers.
+COLUMN_HEADERS: dict[str, str] = {
+    "product": "Sản phẩm",
+    "lead_unit": "Đơn vị chủ trì",
+    "partners": "Đơn vị phối hợp",
+    "completion_time": "Thời gian hoàn thành",
+    "owner": "Người phụ trách",
+    "deadline": "Thời hạn",
+    "budget": "Kinh phí",
+    "note": "Ghi chú",
+}
+COLUMN_KEYS = tuple(COLUMN_HEADERS)
+ColumnKey = Literal["product", "lead_unit", "partners", "completion_time", "owner", "deadline",
+                    "budget", "note"]
 
 
 class SectionSpec(_Strict):
@@ -104,6 +122,15 @@ class AppendixSpec(_Strict):
     # continuous: rows 1, 2, 3… through the appendix; per_section: I.1, I.2, II.1… restarting
     # in each section; as_written: any codes the source uses (II.3.a), only unique.
     numbering: Literal["continuous", "per_section", "as_written"] = "continuous"
+    # Optional columns shown after "Nhiệm vụ", in this order (the page turns landscape if wide).
+    columns: list[ColumnKey] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _columns_once(self) -> AppendixSpec:
+        twice = sorted({c for c in self.columns if self.columns.count(c) > 1})
+        if twice:
+            raise ValueError(f"cột khai báo hai lần: {', '.join(twice)} / column listed twice")
+        return self
 
 
 class PlanSpec(_Strict):

@@ -360,16 +360,26 @@ def test_demo_then_check_the_seed_end_to_end(tmp_path: Path) -> None:
     assert any("Phụ lục 1 (cchc-2023)" in r and "│ 16 " in r for r in rows), rows
     assert any("Phụ lục 3 (kl91-2023)" in r and "│ 35 " in r for r in rows), rows
     assert " ()" not in text and "│ : '" not in text
-    assert "6 lỗi, 0 lưu ý." in text
+    # 6 in Phụ lục 1–3 and the body; Phụ lục 6: four ratios that are not what their own rows
+    # give (3.2.2, 7.1.2, 7.1.2.b, 7.2.3) and three ratios over 0 (1.3.2, 2.2.b, 2.3.b).
+    assert "10 lỗi, 3 lưu ý." in text
+    assert any("Phụ lục 6" in r and "│ 3.2.2 " in r for r in rows), rows
 
     check = subprocess.run([str(CCHC), "report", "check", UNIT, "--period", "2023-Q3",
                             "--against", str(SEED), "--json"], env=env, capture_output=True,
                            text=True, timeout=120, check=False)
     assert check.returncode == 1, check.stderr  # the seed has errors
     against = [f for f in json.loads(check.stdout) if f["source"] == "against"]
-    assert sorted((f["code"], f["appendix"], f["task"]) for f in against) == [
+    assert sorted((f["code"], f["appendix"], f["task"] or "") for f in against) == [
         ("bad_reference", 1, "16"), ("bad_reference", 2, "4.1.1"),
         ("bad_reference", 3, "35"), ("bad_reference", 3, "5"),
-        ("number_reused", None, None), ("totals_mismatch", 2, None)]
+        ("number_reused", None, ""),
+        ("statistic_differs", 6, "3.2.2"), ("statistic_differs", 6, "7.1.2"),
+        ("statistic_differs", 6, "7.1.2.b"), ("statistic_differs", 6, "7.2.3"),
+        ("statistic_over_zero", 6, "1.3.2"), ("statistic_over_zero", 6, "2.2.b"),
+        ("statistic_over_zero", 6, "2.3.b"),
+        ("totals_mismatch", 2, "")]
+    ratio = next(f for f in against if f["task"] == "3.2.2")
+    assert "ghi 98,5 % nhưng 1.117 / 1.117 = 100 %" in ratio["message_vi"]
     reused = next(f for f in against if f["code"] == "number_reused")
     assert "Phụ lục 1, nhiệm vụ 7; Phụ lục 2, nhiệm vụ 5.7.1" in reused["message_vi"]

@@ -1,9 +1,9 @@
 """A dispatcher process killed (SIGKILL) mid-run: nothing lost, at most one known duplicate.
 
 The worker is a real process sending through the real `EmailChannel` to an in-process SMTP
-server. `CCHC_TEST_PAUSE_AT` makes it stop at one point and announce it (a file); the test then
-kills it with SIGKILL — no cleanup, no `finally`. After its lease has expired another dispatcher
-takes over:
+server. The worker replaces `dispatch.checkpoint` to stop at one point and announce it (a file);
+the test then kills it with SIGKILL — no cleanup, no `finally`. After its lease has expired
+another dispatcher takes over:
   - killed after claim, before send: every digest is sent exactly once;
   - killed after send, before mark: the one in-flight digest is sent again, with the SAME
     Message-ID (its rows kept their `message_key`), so a mail server or client can drop it;
@@ -37,14 +37,32 @@ SENDER = "cchc@vinhthanh.example.vn"
 
 WORKER = """
 import sys
+import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from engine.clock import VN_TZ
+from engine.reminders import dispatch as dispatch_module
 from engine.reminders.dispatch import dispatch
 from engine.runtime import open_runtime
 from notifications.channels.email import EmailChannel
 from notifications.settings import SmtpSettings
 
 url, port, now = sys.argv[1], int(sys.argv[2]), datetime.fromisoformat(sys.argv[3])
+pause_at, flag = sys.argv[4], Path(sys.argv[5])
+
+
+def pause(point):
+    # At the chosen point: announce it (atomically) and wait to be killed.
+    if point != pause_at:
+        return
+    tmp = Path(f"{flag}.reached.tmp")
+    tmp.write_text(point, encoding="utf-8")
+    tmp.replace(f"{flag}.reached")
+    while not flag.exists():
+        time.sleep(0.02)
+
+
+dispatch_module.checkpoint = pause
 rt = open_runtime(url, migrate=False)
 channels = {"email": EmailChannel(SmtpSettings(host="127.0.0.1", port=port,
                                                CCHC_SMTP_FROM=SENDER))}
@@ -68,9 +86,9 @@ def _seed(rt: Runtime) -> None:
 
 def _kill_worker_at(rt: Runtime, point: str, port: int, tmp_path: Path) -> None:
     flag = tmp_path / "pause"
-    env = {**os.environ, "CCHC_TEST_PAUSE_AT": point, "CCHC_TEST_PAUSE_FILE": str(flag),
-           "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, rt.db.url, str(port), NOW],
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", WORKER, rt.db.url, str(port), NOW, point,
+                             str(flag)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     reached = Path(f"{flag}.reached")
     deadline = time.monotonic() + 30

@@ -282,7 +282,12 @@ def test_seed_findings_name_their_place(demo: DemoResult, seed_text: str) -> Non
     assert "'54 nhiệm vụ | 47 | 03'" in totals[0].message_vi
     assert "'54 nhiệm vụ | 48 | 06'" in totals[0].message_vi
     assert not [f for f in findings if f.code == "state_differs"]  # every row agrees
-    assert {f.code for f in findings} == {"bad_reference", "number_reused", "totals_mismatch"}
+    # Phụ lục 6's ratios re-done from its own rows (tests/test_statistics_seed.py has them).
+    assert {f.code for f in findings} == {"bad_reference", "number_reused", "totals_mismatch",
+                                          "statistic_differs", "statistic_over_zero"}
+    stats = {f.task: f.line for f in findings if f.appendix == 6}
+    assert set(stats) == {"3.2.2", "7.1.2", "7.1.2.b", "7.2.3", "1.3.2", "2.2.b", "2.3.b"}
+    assert all(line is not None and lines[line - 1].count("\t") >= 3 for line in stats.values())
 
 
 @pytest.mark.parametrize(("number", "suffix"), FORMATS)

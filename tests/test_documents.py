@@ -20,7 +20,6 @@ from engine.domain.documents import (
     DocType,
     DocumentRef,
     Family,
-    decree_date,
     find_mentions,
     issuer_key,
     normalize_issuer,
@@ -29,6 +28,7 @@ from engine.domain.documents import (
     party_term,
 )
 from engine.errors import ValidationFailed
+from vntext.dates import nd30_date
 from vntext.text import fold
 
 TODAY = date(2025, 6, 1)
@@ -238,10 +238,10 @@ def test_render_follows_decree_30_padding() -> None:
     assert parse("Quyết định số 5/QĐ-UBND ngày 1/2/2023").render(HOME) == (
         "Quyết định số 05/QĐ-UBND ngày 01/02/2023"
     )
-    assert decree_date(date(2023, 3, 6)) == "06/3/2023"
-    assert decree_date(date(2023, 1, 31)) == "31/01/2023"
-    assert decree_date(date(2023, 2, 16)) == "16/02/2023"
-    assert decree_date(date(2023, 12, 9)) == "09/12/2023"
+    assert nd30_date(date(2023, 3, 6)) == "06/3/2023"
+    assert nd30_date(date(2023, 1, 31)) == "31/01/2023"
+    assert nd30_date(date(2023, 2, 16)) == "16/02/2023"
+    assert nd30_date(date(2023, 12, 9)) == "09/12/2023"
 
 
 def test_render_appends_issuer_only_when_not_the_default() -> None:
@@ -437,7 +437,7 @@ def test_every_written_date_form_gives_the_same_date(day: date, form: str) -> No
     written = form.format(d=day.day, m=day.month, y=day.year)
     ref = parse_reference(f"Kế hoạch số 12/KH-UBND {written}", today=TODAY)
     assert ref.issued_on == day
-    assert decree_date(day) in ref.render()
+    assert nd30_date(day) in ref.render()
 
 
 @st.composite
@@ -466,9 +466,9 @@ def test_impossible_dates_are_always_rejected(dmy: tuple[int, int, int], form: s
 def test_future_dates_are_always_rejected(day: date, ahead: int) -> None:
     later = TODAY + timedelta(days=ahead)
     with pytest.raises(ValidationFailed) as info:
-        parse_reference(f"Kế hoạch số 12/KH-UBND ngày {decree_date(later)}", today=TODAY)
+        parse_reference(f"Kế hoạch số 12/KH-UBND ngày {nd30_date(later)}", today=TODAY)
     assert "sau ngày hôm nay" in info.value.message_vi
-    assert parse_reference(f"Kế hoạch số 12/KH-UBND ngày {decree_date(day)}", today=TODAY)
+    assert parse_reference(f"Kế hoạch số 12/KH-UBND ngày {nd30_date(day)}", today=TODAY)
 
 
 def _only_validation_failed(text: str) -> None:

@@ -32,7 +32,7 @@ from engine.reporting.export import (
     read_json,
     write_all,
 )
-from engine.reporting.export.texts import nd30_date, two_digits
+from engine.reporting.export.texts import two_digits
 from engine.reporting.snapshot.model import (
     AppendixSnapshot,
     Snapshot,
@@ -40,6 +40,7 @@ from engine.reporting.snapshot.model import (
     SnapshotTask,
     UnitHeader,
 )
+from vntext.dates import nd30_date
 
 REPO = Path(__file__).resolve().parents[1]
 TAKEN_AT = datetime(2023, 9, 14, 8, 30, 0)

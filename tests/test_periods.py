@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from engine.domain.periods import (
     NATIONAL_CUTOFF_DAY,
     ReportingPeriod,
-    format_date_vi,
     parse_period,
     period_containing,
     quarters_of,
 )
 from engine.errors import ValidationFailed
+from vntext.dates import nd30_date
 
 
 def test_national_cutoff_is_14() -> None:
@@ -113,7 +113,7 @@ def test_bad_cutoff(cutoff: int) -> None:
     ],
 )
 def test_nd30_date_format(value: date, shown: str) -> None:
-    assert format_date_vi(value) == shown
+    assert nd30_date(value) == shown
 
 
 @pytest.mark.parametrize(

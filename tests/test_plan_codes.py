@@ -80,3 +80,50 @@ def test_a_plan_coded_per_section_loads_and_reports(rt: Runtime, tmp_path: Path)
     [appendix] = snap.appendices  # no report appendix takes kind 'other': the file's number
     assert appendix.number == 4
     assert [t.code for t in appendix.all_tasks()] == ["I.1", "I.1.a", "II.3.a"]
+
+
+COLUMNS_PLAN = HEAD.replace(
+    "  numbering: {numbering}\n",
+    "  numbering: {numbering}\n  columns: [product, lead_unit, budget]\n",
+).replace(
+    "        text: Quán triệt kết luận\n",
+    "        text: Quán triệt kết luận\n        product: Kế hoạch của UBND xã\n"
+    "        lead_unit: Văn phòng HĐND và UBND\n        budget: 5 triệu đồng\n"
+    "        partners: Mặt trận Tổ quốc xã\n",
+)
+
+
+def test_declared_columns_in_order_in_every_export(rt: Runtime, tmp_path: Path) -> None:
+    import json
+
+    import docx
+    import openpyxl
+
+    rt.clock.set("2026-03-01T09:00")  # type: ignore[attr-defined]
+    province_units(rt)
+    path = tmp_path / "kh.yaml"
+    path.write_text(COLUMNS_PLAN.format(numbering="per_section", a="I.1", b="I.2", c="II.1"),
+                    encoding="utf-8")
+    api.load_plans(rt, [], [path])
+    res = api.snapshot_and_export(rt, "xa-a", "2026-Q1", tmp_path / "out")
+    snap = json.loads((tmp_path / "out" / "snapshot.json").read_text(encoding="utf-8"))
+    [appendix] = snap["appendices"]
+    assert appendix["columns"] == ["product", "lead_unit", "budget"]
+    first = appendix["groups"][0]["tasks"][0]
+    assert first["columns"] == {"product": "Kế hoạch của UBND xã",
+                                "lead_unit": "Văn phòng HĐND và UBND", "budget": "5 triệu đồng"}
+    assert "columns" not in appendix["groups"][0]["tasks"][1]  # nothing given: left out
+    heads = ["Stt", "Nhiệm vụ", "Sản phẩm", "Đơn vị chủ trì", "Kinh phí", "Đã thực hiện",
+             "Chưa thực hiện", "Kết quả"]
+    by_name = {p.name: p for p in res.files}
+    table = docx.Document(str(by_name["phu-luc-4.docx"])).tables[-1]
+    assert [c.text for c in table.rows[0].cells] == heads
+    assert [c.text for c in table.rows[2].cells][:5] == [
+        "I.1.", "Quán triệt kết luận", "Kế hoạch của UBND xã", "Văn phòng HĐND và UBND",
+        "5 triệu đồng"]
+    assert "Tổng" in table.rows[-1].cells[1].text and table.rows[-1].cells[6].text == "03"
+    ws = openpyxl.load_workbook(by_name["phu-luc-4.xlsx"]).active
+    found = [[c.value for c in row] for row in ws.iter_rows()]
+    assert heads in found
+    assert any(r[:5] == ["I.1.", "Quán triệt kết luận", "Kế hoạch của UBND xã",
+                         "Văn phòng HĐND và UBND", "5 triệu đồng"] for r in found)

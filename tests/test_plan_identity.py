@@ -196,3 +196,26 @@ def test_plan_load_cli_reports_per_unit_and_takes_at(tmp_path: Path) -> None:
     assert "│ xa-a │ 23 │ 0 │ 0 │ 0 │" in out
     refused = run("plan", "load", "xa-b", "-f", str(path), code=2)
     assert "Không có thay đổi nào được ghi." in refused
+
+
+def test_a_reviewer_may_sit_at_any_ancestor(sqlite_rt: Runtime) -> None:
+    """Since 1/7/2025 the province reviews its communes directly; before, a city did — and a
+    province above a city still sees the communes under it."""
+    from engine.directory import access
+    from engine.directory.accounts import create_user
+
+    rt = sqlite_rt
+    province_units(rt)
+    api.add_unit(rt, slug="tp-x", name="X", kind="thành phố", parent="khanh-hoa")
+    api.add_unit(rt, slug="xa-d", name="D", kind="xã", parent="tp-x")
+    password = "Thẩm-định-2026-an-toàn"
+    province = create_user(rt, "sonoivu.kh", password=password, role="reviewer",
+                           full_name="Sở Nội vụ", unit="khanh-hoa")
+    city = create_user(rt, "phongnoivu.x", password=password, role="reviewer",
+                       full_name="Phòng Nội vụ", unit="tp-x")
+    assert [u.slug for u in access.readable_units(rt, province)] == [
+        "tp-x", "xa-a", "xa-b", "xa-c", "xa-d"]
+    assert [u.slug for u in access.readable_units(rt, city)] == ["xa-d"]
+    assert access.can_read_unit(rt, province, "xa-d") and access.can_read_unit(rt, city, "xa-d")
+    assert not access.can_read_unit(rt, city, "xa-a")
+    assert not access.can_write_unit(rt, province, "xa-a")

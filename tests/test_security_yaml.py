@@ -25,9 +25,9 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
 
 from engine import api
 from engine.runtime import Runtime
-from engine.settings import get_settings
 from plans import PlanSpec, load_model, parse_model
 from plans.errors import DataFileError
+from plans.settings import get_data_file_settings
 from web import create_app
 from web.settings import WebSettings
 
@@ -65,7 +65,7 @@ def test_an_anchor_without_alias_is_harmless() -> None:
 
 
 def test_oversized_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
-    limit = get_settings().max_data_file_bytes
+    limit = get_data_file_settings().max_data_file_bytes
     path = tmp_path / "to.yaml"
     with path.open("w", encoding="utf-8") as f:
         f.write("id: x\n" + "#" * 1000 + "\n")

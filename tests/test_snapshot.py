@@ -197,11 +197,14 @@ def test_a_frozen_snapshot_never_changes(vt: Runtime, clock: Clock, tmp_path: Pa
     assert len(snap.content_hash) == 64
     assert done_codes(snap) == {"18"}
 
-    # The next day: a late entry for Q3, a reopen, and more work.
+    # The next day: a late entry for Q3, a reopen (leader corrections, with their reason:
+    # an officer may not date a change inside the frozen quarter), and more work.
     clock.set("2023-09-21T15:30")
-    complete(vt, "10", "Kế hoạch số 1000/KH-UBND ngày 10/9/2023", "Đã ban hành kế hoạch")
+    api.transition(vt, key("10"), "complete", LEADER,
+                   evidence=["Kế hoạch số 1000/KH-UBND ngày 10/9/2023"],
+                   result="Đã ban hành kế hoạch", correction="Sót khi tổng hợp")
     api.transition(vt, key("18"), "reopen", LEADER, note="Bổ sung kết quả",
-                   on=date(2023, 9, 12))
+                   on=date(2023, 9, 12), correction="Kết quả chưa đủ")
     assert done_codes(build_snapshot(vt, UNIT, "2023-Q3")) == {"10"}  # live: changed
 
     again = api.take_snapshot(vt, UNIT, "2023-Q3", freeze=True)  # freezing again

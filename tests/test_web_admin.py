@@ -79,7 +79,7 @@ def test_admin_sees_the_pages_and_menu(login: Login) -> None:
     assert plans.status_code == 200 and "cchc-2023" in plans.text
     assert 'enctype="multipart/form-data"' in plans.text
     people = admin.get("/admin/people")
-    assert people.status_code == 200 and "Thêm hoặc cập nhật cán bộ" in people.text
+    assert people.status_code == 200 and "Thêm cán bộ" in people.text
 
 
 @pytest.mark.parametrize("role", ["officer", "leader", "reviewer"])
@@ -151,9 +151,14 @@ def test_admin_adds_and_updates_a_person(login: Login, rt: Runtime) -> None:
     person = next(p for p in list_people(rt) if p.name == "Trần Thị Bích")
     assert person.email == "bich@example.vn" and person.title == data["title"]
     assert "Trần Thị Bích" in text_of(admin.get(r.headers["location"]).text)
-    # same unit and name: updated, not added
+    # same unit and name: refused (nobody overwritten by accident) until confirmed
     r = admin.post("/admin/people", data={**data, "title": "Công chức Tư pháp - Hộ tịch",
                                           "csrf_token": csrf(admin)}, follow_redirects=False)
+    assert r.status_code == 400 and "Đơn vị đã có cán bộ" in text_of(r.text)
+    assert next(p for p in list_people(rt) if p.name == "Trần Thị Bích").title == data["title"]
+    r = admin.post("/admin/people", data={**data, "title": "Công chức Tư pháp - Hộ tịch",
+                                          "cung_nguoi": "1", "csrf_token": csrf(admin)},
+                   follow_redirects=False)
     assert r.status_code == 303
     assert len(list_people(rt)) == before + 1
     person = next(p for p in list_people(rt) if p.name == "Trần Thị Bích")

@@ -322,16 +322,16 @@ def test_complete_with_evidence_lands_in_the_history_with_the_user(demo: Demo) -
     res = demo.client.post(
         demo.url(plan, code, tail="/transitions"), headers=demo.h(OFFICER),
         json={"trigger": "complete", "evidence": [DOC], "result": RESULT,
-              "note": "Đúng tiến độ", "on": "2023-09-10", "expected_version": version})
+              "note": "Đúng tiến độ", "on": "2023-09-15", "expected_version": version})
     assert res.status_code == 200, res.text
     change = res.json()
     assert change == {"unit": UNIT, "plan": plan, "code": code, "event": "complete",
                       "from_state": change["from_state"], "to_state": "done",
                       "to_state_label": "Đã thực hiện", "version": version + 1,
-                      "effective_on": "2023-09-10", "evidence": [DOC]}
+                      "effective_on": "2023-09-15", "evidence": [DOC]}
     detail = demo.get(demo.url(plan, code))
     assert detail["state"] == "done" and detail["version"] == version + 1
-    assert detail["result"] == RESULT and detail["done_on"] == "2023-09-10"
+    assert detail["result"] == RESULT and detail["done_on"] == "2023-09-15"
     assert [e["ref"] for e in detail["evidence"]] == [DOC]
     assert detail["evidence"][0] == {"ref": DOC, "number": "223/KH-UBND",
                                      "issued_on": "2023-03-06"}
@@ -759,6 +759,7 @@ API_PATHS = {
     "/api/units/{unit}/snapshots/{period}", "/api/units/{unit}/snapshots/{period}/freeze",
     "/api/units/{unit}/snapshots/{period}/files/{name}",
     "/api/units/{unit}/snapshots/{period}/check", "/api/city/{city}/overview",
+    "/api/summary/{body}/{period}",
 }
 
 
@@ -781,7 +782,7 @@ def test_openapi_describes_the_api_with_the_bearer_scheme(demo: Demo) -> None:
                 "$ref": "#/components/schemas/ErrorBody"}
             if method in ("post", "put") and not path.endswith("/freeze"):
                 assert "409" in op["responses"] and "400" in op["responses"]
-    assert methods == 18
+    assert methods == 19  # 18 + GET /api/summary/{body}/{period}
     body = schema["paths"]["/api/units/{unit}/tasks/{plan}/{code}/transitions"]["post"]
     assert body["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/TransitionIn"}

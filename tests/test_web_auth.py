@@ -591,7 +591,7 @@ def test_demo_accounts_one_per_role(rt: Runtime) -> None:
     assert create_demo_accounts(rt) == created  # idempotent
     users = {u.username: u for u in accounts.list_users(rt)}
     assert {(u.role, u.unit_slug) for u in users.values()} == {
-        ("officer", "vinh-thanh"), ("leader", "vinh-thanh"), ("admin", "vinh-thanh"),
+        ("officer", "vinh-thanh"), ("leader", "vinh-thanh"), ("admin", "khanh-hoa"),
         ("reviewer", "nha-trang")}
     for a in DEMO_ACCOUNTS:
         assert accounts.authenticate(rt, a.username, a.password, ip="x").role == a.role

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
+import httpx
 import openpyxl
 import pytest
 from web_client import (  # noqa: F401 - the *_fixture names register the demo fixtures
@@ -315,3 +316,60 @@ def test_serve_at_a_demo_date() -> None:
     first = clock()
     assert first.date() == date(2023, 9, 20) and first.hour == 9
     assert clock() >= first
+
+
+# ---------------------------------------------------------------- the admin
+
+
+def test_admin_manages_people_and_logins_on_the_web(login: Login, rt: Runtime) -> None:
+    from engine.directory.people import list_people
+
+    admin = login("admin")
+    page = admin.get("/admin/people").text
+    picker = re.search(r'<select id="person-unit".*?</select>', page, re.S)
+    assert picker and '<option value="vinh-thanh" selected>' in picker.group(0)  # own unit
+    before = len(list_people(rt, UNIT))
+
+    def post(path: str, **data: object) -> httpx.Response:
+        r: httpx.Response = admin.post(path, data={"csrf_token": csrf(admin), **data},
+                                       follow_redirects=False)
+        return r
+
+    # a name already in the unit: refused, nothing overwritten, until confirmed
+    r = post("/admin/people", unit=UNIT, name="Nguyễn Văn Sỹ", role="officer",
+             title="Công chức Văn hóa - Xã hội")
+    assert r.status_code == 400
+    assert "Đơn vị đã có cán bộ 'Nguyễn Văn Sỹ'" in text_of(r.text)
+    sy = next(p for p in list_people(rt, UNIT) if p.name == "Nguyễn Văn Sỹ")
+    assert sy.title == "Công chức Tư pháp - Hộ tịch"
+    r = post("/admin/people", unit=UNIT, name="Nguyễn Văn Sỹ", role="officer",
+             title="Công chức Tư pháp - Hộ tịch", email="sy@vinhthanh.gov.vn", cung_nguoi="1")
+    assert r.status_code == 303
+    assert len(list_people(rt, UNIT)) == before
+    # edit from the row: the form is filled; the name cannot be changed there
+    edit = admin.get(f"/admin/people?sua={sy.id}").text
+    assert f'name="person_id" value="{sy.id}"' in edit and "sy@vinhthanh.gov.vn" in edit
+    r = post("/admin/people", unit=UNIT, name="Nguyễn Văn Sỹ", role="officer",
+             title="Công chức Tư pháp - Hộ tịch", phone="0905123456", person_id=str(sy.id))
+    assert r.status_code == 303
+    # deactivate: no longer offered as an owner
+    r = post(f"/admin/people/{sy.id}/active", active="0")
+    assert r.status_code == 303
+    assert not next(p for p in list_people(rt, UNIT) if p.id == sy.id).active
+    choices = [v for _g, v, _l in dashboard.owner_choices(list_people(rt, UNIT))]
+    assert "Nguyễn Văn Sỹ" not in choices
+    # a web login, then locked
+    r = post("/admin/logins", username="van.sy", full_name="Nguyễn Văn Sỹ", role="officer",
+             unit=UNIT, password="Vinh-Thanh-2023-sy")
+    assert r.status_code == 200
+    assert "Đã tạo tài khoản van.sy" in text_of(r.text)
+    assert accounts.get_user(rt, "van.sy").unit_slug == UNIT
+    r = post("/admin/logins", username="Văn Sỹ", full_name="x", role="officer", unit=UNIT,
+             password="Vinh-Thanh-2023-sy")
+    assert r.status_code == 400 and 'id="err-login-username"' in r.text
+    r = post("/admin/logins/van.sy/active", active="0")
+    assert "Đã khóa tài khoản van.sy" in text_of(r.text)
+    assert not accounts.get_user(rt, "van.sy").active
+    x = admin.get("/admin/people", params={"xuat": "xlsx"})
+    rows = list(openpyxl.load_workbook(io.BytesIO(x.content)).active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("STT", "Họ và tên") and len(rows) == 1 + len(list_people(rt))

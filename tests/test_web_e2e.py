@@ -3,20 +3,21 @@
 One server per module over a fresh Vĩnh Thạnh demo whose 2023-Q3 is NOT frozen yet (see
 tests/web_server.py); its clock starts at 20/09/2023 09:00. Without /usr/bin/chromium (or
 $CHROMIUM) the tests are skipped with the reason — unless CCHC_REQUIRE_BROWSER=1 (CI), where
-that is a failure. Full-page screenshots of the main pages, at 1280 px (desktop) and 390 px
+that is a failure. Full-page screenshots of the main pages, at 1366 px (desktop) and 390 px
 (phone) wide, are saved under test-artifacts/screenshots/ for a person to look at.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from web_server import LOGINS, LiveServer, cheap_hashes, demo_database, seed_failed_reminders
+from pdf_samples import clean_pdf
+from web_browser import DESKTOP, PHONE, launch, open_as, require_browser, shot
+from web_server import LiveServer, cheap_hashes, demo_database, seed_failed_reminders
 
 from engine import api
 from engine.domain.tasks import TaskKey
@@ -24,36 +25,16 @@ from engine.reporting.reader import read_docx, read_xlsx
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 UNIT = "vinh-thanh"
 TASK = TaskKey(UNIT, "cchc-2023", "5")  # Chưa triển khai, Công chức Văn phòng - Thống kê
 BAD_DOC = "Kế hoạch số 223/KH-UBND ngày 24/02/20232"
 GOOD_DOC = "Kế hoạch số 223/KH-UBND ngày 06/3/2023"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-
-
-def _browser_reason() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return f"no chromium at {CHROMIUM} (apt install chromium, or set CHROMIUM)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed"
-    return None
+PDF = clean_pdf()  # a real one-page PDF: uploads are parsed and checked
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    reason = _browser_reason()
-    if reason:
-        if os.environ.get("CCHC_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"CCHC_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
+    require_browser()
     with cheap_hashes():
         db = demo_database(tmp_path_factory.mktemp("e2e"))
         with LiveServer(db) as live:
@@ -65,33 +46,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def browser(server: LiveServer) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = launch(pw)
         yield b
         b.close()
-
-
-def open_as(browser: Any, server: LiveServer, role: str, viewport: dict[str, int] = DESKTOP
-            ) -> Any:
-    """A new browser context logged in as the demo user of `role`; returns its page."""
-    context = browser.new_context(viewport=viewport, locale="vi-VN", accept_downloads=True,
-                                  timezone_id="Asia/Ho_Chi_Minh")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(f"{server.url}/login")
-    username, password = LOGINS[role]
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(re.compile(r".*/dashboard$"))
-    return page
-
-
-def shot(page: Any, name: str) -> Path:
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def plan_progress(page: Any, plan: str) -> str:

@@ -24,6 +24,7 @@ import docx
 import openpyxl
 import pytest
 from conftest import Clock
+from pdf_samples import clean_pdf
 from web_client import (  # noqa: F401 - the *_fixture names register the demo fixtures
     Login,
     cheap_hashes_fixture,
@@ -57,7 +58,7 @@ BAD_DOC = "Kế hoạch số 223/KH-UBND ngày 24/02/20232"
 GOOD_DOC = "Kế hoạch số 223/KH-UBND ngày 06/3/2023"  # as the unit's register has it
 RESULT = "Đã số hóa 1.250 kết quả giải quyết TTHC còn hiệu lực"
 PASSWORD = "mat-khau-1"  # of the logins the tests add
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = clean_pdf()  # a real one-page PDF: uploads are parsed and checked
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -74,3 +74,98 @@ def test_draft_button_downloads_the_report_body(login: Login) -> None:
 
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(r.content)).paragraphs)
     assert "Tỷ lệ giải quyết đúng hạn: 100 %" in text
+
+
+def test_province_summary_page_downloads_and_api(login: Login, rt: Runtime) -> None:
+    from engine.directory import accounts
+
+    reviewer = login("reviewer")  # Phòng Nội vụ Nha Trang in the demo
+    page = reviewer.get("/summary?period=2023-Q3")
+    assert page.status_code == 200
+    shown = text_of(page.text)
+    assert "thành phố Nha Trang · Quý III năm 2023" in shown
+    assert "1 đã chốt số liệu" in shown
+    row = page.text.split('data-unit="vinh-thanh"')[1].split("</tr>")[0]
+    assert "đã chốt" in row and "15 / 8" in row and ">100<" in row and ">20,55<" in row
+    q4 = text_of(reviewer.get("/summary?period=2023-Q4&sort=online&desc=1").text)
+    assert "chưa chốt" in q4 and "0 đã chốt số liệu" in q4
+    assert reviewer.get("/summary?body=khanh-hoa").status_code == 403  # not their body
+    assert login("officer").get("/summary").status_code == 403
+    admin = login("admin")
+    assert "tỉnh Khánh Hòa" in text_of(admin.get("/summary?body=khanh-hoa&period=2023-Q3").text)
+    x = reviewer.get("/summary/nha-trang/2023-Q3/tong-hop.xlsx")
+    assert x.status_code == 200 and x.headers["content-type"] == XLSX
+    assert 'filename="tong-hop_nha-trang_2023-Q3.xlsx"' in x.headers["content-disposition"]
+    d = reviewer.get("/summary/nha-trang/2023-Q3/tong-hop.docx")
+    assert d.status_code == 200 and d.headers["content-type"] == DOCX
+    token = accounts.create_api_token(rt, "thamdinh.nhatrang", "tổng hợp")[0]
+    data = reviewer.get("/api/summary/nha-trang/2023-Q3",
+                        headers={"Authorization": f"Bearer {token}"}).json()
+    assert data["rows"][0]["unit"] == "vinh-thanh" and data["rows"][0]["status"] == "đã chốt"
+    assert data["rows"][0]["online_text"] == "20,55"
+
+
+Q4_HEADER = ("STT,Lĩnh vực,Tiếp nhận - Tổng số,Tiếp nhận - Trực tuyến,Tiếp nhận - Kỳ trước chuyển "
+             "qua,Tiếp nhận - Trực tiếp/bưu chính,Đã giải quyết - Tổng số,Đã giải quyết - Đúng "
+             "hạn,Đã giải quyết - Quá hạn,Đang giải quyết - Tổng số,Đang giải quyết - Chưa đến "
+             "hạn,Đang giải quyết - Quá hạn\n")
+
+
+def _stored(rt: Runtime) -> list[tuple[object, ...]]:
+    from sqlalchemy import select
+
+    from engine.storage.models import PeriodStatistics
+
+    with rt.db.read() as s:
+        return [(r.period, r.payload, r.version)
+                for r in s.scalars(select(PeriodStatistics).order_by(PeriodStatistics.id))]
+
+
+def test_statistics_form_refuses_with_the_reason_and_saves_nothing(login: Login,
+                                                                  rt: Runtime) -> None:
+    officer = login("officer")
+    frozen = officer.get(f"/units/{UNIT}/statistics?period=2023-Q3").text
+    assert 'name="v:1.1"' not in frozen and "Đã chốt" in text_of(frozen)  # frozen: read only
+    page = officer.get(f"/units/{UNIT}/statistics?period=2023-Q4").text
+    assert 'name="v:1.1"' in page and 'name="v:3.2.2"' not in page  # computed rows: no input
+    before = _stored(rt)
+    r = officer.post(f"/units/{UNIT}/statistics/2023-Q4", data={
+        "csrf_token": csrf(officer), "v:1.1": "6", "v:1.3.1": "-2", "v:1.5": "3",
+        "n:1.2": "Đang triển khai"})
+    assert r.status_code == 400
+    shown = text_of(r.text)
+    assert "Không lưu được" in shown and "số âm (-2) không hợp lệ" in shown
+    assert "chỉ được chọn 0, 1" in shown
+    assert 'name="v:1.3.1" value="-2"' in r.text  # what was typed is kept
+    assert _stored(rt) == before
+    r = officer.post(f"/units/{UNIT}/statistics/2023-Q4", data={
+        "csrf_token": csrf(officer), "v:1.1": "7", "v:7.2.4.e": "1.250.000",
+        "n:1.2": "Đang triển khai"}, follow_redirects=False)
+    assert r.status_code == 303
+    saved = statistics.load_input(rt, UNIT, "2023-Q4")
+    assert str(saved.values["1.1"]) == "7" and int(saved.values["7.2.4.e"]) == 1250000
+    assert saved.notes == {"1.2": "Đang triển khai"}
+
+
+def test_statistics_upload_names_row_and_column(login: Login, rt: Runtime) -> None:
+    officer = login("officer")
+    bad = Q4_HEADER + ("1,Bảo trợ xã hội,20,10,6,4,20,20,0,0,0,0\n"
+                       "2,Hộ tịch,30,10,10,10,25,25,0,5,4,0\n"
+                       "3,Người có công,1,0,1,0,1,1,0,0,0,0\n")
+    before = _stored(rt)
+    r = officer.post(f"/units/{UNIT}/statistics/2023-Q4/import",
+                     data={"csrf_token": csrf(officer)},
+                     files={"file": ("phu-luc-4.csv", bad.encode(), "text/csv")})
+    assert r.status_code == 400
+    assert ("phu-luc-4.csv: Phụ lục 4, dòng 3, cột 'J (Đang giải quyết - Tổng số)': Đang giải "
+            "quyết - Tổng số ghi 5 nhưng Đang giải quyết - Chưa đến hạn (4) + Đang giải quyết - "
+            "Quá hạn (0) = 4") in text_of(r.text)
+    assert _stored(rt) == before
+    good = bad.replace("25,25,0,5,4,0", "25,25,0,5,5,0")
+    r = officer.post(f"/units/{UNIT}/statistics/2023-Q4/import",
+                     data={"csrf_token": csrf(officer)},
+                     files={"file": ("phu-luc-4.csv", good.encode(), "text/csv")},
+                     follow_redirects=False)
+    assert r.status_code == 303
+    fields = statistics.load_input(rt, UNIT, "2023-Q4").fields
+    assert fields is not None and [f.carried_over for f in fields] == [6, 10, 1]

@@ -18,17 +18,12 @@ def squash(text: str) -> str:
     return _SPACES.sub(" ", nfc(text))
 
 
+def strip_marks(text: str) -> str:
+    """Vietnamese without its marks, case kept ("Công khai Đ" -> "Cong khai D")."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
 def fold(text: str) -> str:
     """Lower-case ASCII fold ("Công khai" -> "cong khai"); đ/Đ become d."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return _SPACES.sub(" ", stripped.lower()).strip()
-
-
-def format_date_vi(value: object) -> str:
-    """dd/mm/yyyy, the only date format officers see."""
-    from datetime import date
-
-    if not isinstance(value, date):
-        raise TypeError(f"expected a date, got {type(value).__name__}")
-    return value.strftime("%d/%m/%Y")
+    return _SPACES.sub(" ", strip_marks(text).lower()).strip()

@@ -43,6 +43,7 @@ from web.deps import (
     csrf_protect,
     is_api,
     new_anonymous_csrf,
+    refuse_nul,
 )
 from web.settings import WebSettings, get_web_settings
 from web.templating import STATIC_DIR, render
@@ -208,6 +209,21 @@ def install_error_handlers(app: FastAPI) -> None:
 # ---------------------------------------------------------------- middleware
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _secure_cookies(headers: MutableHeaders) -> None:
+    """Every cookie of a response served over HTTPS gets the Secure flag."""
+    cookies = headers.getlist("set-cookie")
+    if not cookies:
+        return
+    del headers["set-cookie"]
+    for value in cookies:
+        if "secure" not in [part.strip().lower() for part in value.split(";")]:
+            value += "; Secure"
+        headers.append("set-cookie", value)
+
+
 class SecurityMiddleware:
     """Adds the security headers to every response, sets the anonymous CSRF cookie when a
     page made one (see `web.deps.csrf_token`), and refuses a request body above `max_body`
@@ -215,11 +231,24 @@ class SecurityMiddleware:
     soon as the body read goes past it)."""
 
     def __init__(self, app: ASGIApp, *, cookie_secure: bool = False, max_body: int,
-                 max_upload: int) -> None:
+                 max_upload: int, trusted_proxies: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.cookie_secure = cookie_secure
+        self.trusted_proxies = trusted_proxies
         self.max_body = max_body
         self.max_upload = max_upload
+
+    def is_https(self, scope: Scope) -> bool:
+        """Served over HTTPS: the setting says so, the server saw TLS (or uvicorn's
+        --proxy-headers already applied a trusted proxy's X-Forwarded-Proto), or the request
+        comes from a trusted proxy (`CCHC_WEB_TRUSTED_PROXIES`) saying https."""
+        if self.cookie_secure or scope.get("scheme") == "https":
+            return True
+        client = scope.get("client")
+        if not client or client[0] not in self.trusted_proxies:
+            return False
+        proto = Headers(scope=scope).get("x-forwarded-proto", "")
+        return proto.split(",")[0].strip().lower() == "https"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -227,12 +256,15 @@ class SecurityMiddleware:
             return
         state: dict[str, Any] = scope.setdefault("state", {})
         static = str(scope.get("path", "")).startswith("/static/")
+        https = self.is_https(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if https:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
                 if not static:
                     headers.setdefault("Cache-Control", "no-store")
                 token = new_anonymous_csrf(state)
@@ -242,6 +274,8 @@ class SecurityMiddleware:
                                       samesite="lax", secure=self.cookie_secure)
                     for value in cookie.headers.getlist("set-cookie"):
                         headers.append("set-cookie", value)
+                if https:
+                    _secure_cookies(headers)
             await send(message)
 
         length = Headers(scope=scope).get("content-length", "")
@@ -253,17 +287,33 @@ class SecurityMiddleware:
             return
 
         received = 0
+        exceeded = False
 
         async def receive_with_limit() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise RequestTooLarge(self.max_upload)  # → the CchcError handler
+                    exceeded = True
+                    raise RequestTooLarge(self.max_upload)
             return message
 
-        await self.app(scope, receive_with_limit, send_with_headers)
+        async def send_unless_exceeded(message: Message) -> None:
+            # A body without Content-Length (chunked) found too large while a route parsed it:
+            # whatever the parser made of the error (FastAPI answers 400), the answer is 413.
+            if not exceeded:
+                await send_with_headers(message)
+
+        try:
+            await self.app(scope, receive_with_limit, send_unless_exceeded)
+        except RequestTooLarge:
+            exceeded = True
+        if exceeded:
+            request = Request(scope, receive)
+            response = error_response(request, RequestTooLarge(self.max_upload), 413,
+                                      {"Connection": "close"})
+            await response(scope, receive, send_with_headers)
 
 
 # ---------------------------------------------------------------- factory
@@ -286,13 +336,14 @@ def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -
         title="CCHC",
         description="Theo dõi kế hoạch cải cách hành chính cấp xã",
         docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
-        dependencies=[Depends(csrf_protect)],
+        dependencies=[Depends(csrf_protect), Depends(refuse_nul)],
         lifespan=lifespan,
     )
     app.state.rt = runtime
     app.state.settings = settings
     app.add_middleware(SecurityMiddleware, cookie_secure=settings.cookie_secure,
-                       max_body=settings.max_request_bytes, max_upload=settings.max_upload_bytes)
+                       max_body=settings.max_request_bytes, max_upload=settings.max_upload_bytes,
+                       trusted_proxies=settings.trusted_proxy_set)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -300,9 +351,18 @@ def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -
 
     app.include_router(auth.router)
     app.include_router(pages.router)
-    from web.routes import admin, behind, city, obligations, reports, tasks
+    from web.routes import (
+        admin,
+        behind,
+        city,
+        obligations,
+        reports,
+        statistics,
+        summary,
+        tasks,
+    )
 
-    for module in (tasks, behind, obligations, reports, city, admin):
+    for module in (tasks, behind, obligations, reports, statistics, city, summary, admin):
         app.include_router(module.router)
 
     from web import api as json_api

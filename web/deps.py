@@ -127,8 +127,10 @@ def load_session(request: Request) -> SessionView | None:
     raw = request.cookies.get(SESSION_COOKIE)
     found = None
     if raw and not is_api(request):
+        settings = get_settings(request)
         found = accounts.resolve_session(get_rt(request), raw,
-                                         lifetime=get_settings(request).session_lifetime)
+                                         lifetime=settings.session_lifetime,
+                                         absolute=settings.session_absolute)
     setattr(state, _STATE_SESSION, found)
     return found
 
@@ -272,6 +274,39 @@ async def csrf_protect(request: Request) -> None:
         raise CsrfFailed()
 
 
+# ---------------------------------------------------------------- NUL bytes
+
+
+def _nul_refused(where: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"Dữ liệu gửi lên có ký tự rỗng (NUL) ở '{where}'; hãy gõ lại hoặc dán lại nội dung",
+        f"a NUL character in '{where}' is not accepted", field=where)
+
+
+async def refuse_nul(request: Request) -> None:
+    """Application-wide: no text may carry a NUL character (PostgreSQL cannot store one; no
+    officer ever types one) — in the path, the query, a form field or a JSON body → 400.
+    File contents are bytes and may hold NULs (a PDF does); their names may not."""
+    if "\x00" in request.url.path:
+        raise _nul_refused("path")
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise _nul_refused(name.replace("\x00", "") or "query")
+    if request.method in SAFE_METHODS:
+        return
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        for name, item in form.multi_items():
+            text = item if isinstance(item, str) else (item.filename or "")
+            if "\x00" in name or "\x00" in text:
+                raise _nul_refused(name.replace("\x00", "") or "form")
+    elif "json" in content_type:
+        body = await request.body()
+        if b"\x00" in body or b"\\u0000" in body:
+            raise _nul_refused("body")
+
+
 __all__ = [
     "ANONYMOUS_FORMS",
     "ANON_CSRF_COOKIE",
@@ -300,6 +335,7 @@ __all__ = [
     "is_api",
     "load_session",
     "optional_user",
+    "refuse_nul",
     "require_role",
     "set_session_cookie",
 ]

@@ -29,6 +29,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from engine.reporting.export.cells import put_cell
+from vntext.dates import format_date_vi
 from web.routes.common import content_disposition
 
 T = TypeVar("T")
@@ -109,7 +110,7 @@ def _cell(value: object) -> object:
     if isinstance(value, datetime):
         return value.strftime("%d/%m/%Y %H:%M")
     if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
+        return format_date_vi(value)
     return "" if value is None else value
 
 

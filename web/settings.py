@@ -18,6 +18,15 @@ class WebSettings(BaseSettings):
         default=720, ge=5,
         description="A session ends after this long without a request (sliding expiry)",
     )
+    session_max_hours: int = Field(
+        default=24, ge=1,
+        description="A session ends this long after the login, however busy (absolute expiry)",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-Proto is "
+                    "believed (https there means cookies get Secure and HSTS is sent)",
+    )
     cookie_secure: bool = Field(
         default=False,
         description="Send cookies over HTTPS only; set True whenever the app is served on HTTPS",
@@ -47,6 +56,14 @@ class WebSettings(BaseSettings):
     @property
     def session_lifetime(self) -> timedelta:
         return timedelta(minutes=self.session_lifetime_minutes)
+
+    @property
+    def session_absolute(self) -> timedelta:
+        return timedelta(hours=self.session_max_hours)
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
 
     @property
     def login_window(self) -> timedelta:

@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from engine.clock import VN_TZ
 from engine.directory.access import role_label
+from vntext.dates import format_date_vi
 from web.deps import CSRF_FIELD, csrf_token, optional_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -53,6 +54,7 @@ NAV: list[NavItem] = [
     NavItem("Cán bộ", "/admin/people", frozenset({"admin"})),
     NavItem("Đơn vị", "/admin/units", frozenset({"admin"})),
     NavItem("Kế hoạch", "/admin/plans", frozenset({"admin"})),
+    NavItem("Tài khoản", "/admin/users", frozenset({"admin"})),
 ]
 
 
@@ -69,7 +71,7 @@ def date_vi(value: date | datetime | None, empty: str = "—") -> str:
         return empty
     if isinstance(value, datetime):
         value = _vn(value).date()
-    return value.strftime("%d/%m/%Y")
+    return format_date_vi(value)
 
 
 def _vn(value: datetime) -> datetime:

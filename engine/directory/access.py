@@ -8,7 +8,8 @@ Roles (a `User.role`):
   deadlines and freezing a quarter's figures are the leader's.
 - `reviewer` (thẩm định, Phòng Nội vụ of the city): reads every unit whose parent is their city;
   never writes anything, whatever the action.
-- `admin`: every unit, every action.
+- `admin`: every action; an admin without a unit administers every unit, an admin with a unit
+  (a commune, a city, a province) only that unit and the units below it.
 
 Two questions, asked separately: *may this role do this action* (`ACTION_ROLES`, or the
 workflow for a trigger) and *is this unit in the user's scope* (read scope, write scope). Every
@@ -20,7 +21,10 @@ never let an officer reopen a task.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import false, select
+from sqlalchemy.orm import Session
 
 from engine.directory.accounts import ROLES, UserView
 from engine.directory.units import UnitView, get_unit, view
@@ -94,33 +98,72 @@ def actor_for(user: UserView) -> Actor:
 # ---------------------------------------------------------------- unit scope
 
 
-def _unit(rt: Runtime, slug: str) -> Unit:
+@dataclass(frozen=True)
+class _Target:
+    """A unit as the policy needs it: id, parent, name, and the ids of it and all above it."""
+
+    id: int
+    parent_id: int | None
+    kind: str
+    name: str
+    chain: frozenset[int]
+
+
+def _unit(rt: Runtime, slug: str) -> _Target:
     with rt.db.read() as session:
-        return get_unit(session, slug)  # NotFound for an unknown unit, whoever asks
+        unit = get_unit(session, slug)  # NotFound for an unknown unit, whoever asks
+        chain, parent = {unit.id}, unit.parent_id
+        while parent is not None and parent not in chain:
+            chain.add(parent)
+            parent = session.scalar(select(Unit.parent_id).where(Unit.id == parent))
+        return _Target(unit.id, unit.parent_id, unit.kind, unit.name, frozenset(chain))
 
 
-def _display(unit: Unit) -> str:
+def _admin_covers(user: UserView, unit: _Target) -> bool:
+    """An admin without a unit covers all; with one, that unit and its descendants."""
+    return user.unit_id is None or user.unit_id in unit.chain
+
+
+def _units_below(session: Session, top: int) -> set[int]:
+    """Every unit below `top`: what a reviewing body (a province over its communes since
+    1/7/2025, or a city or district) reviews, and what an admin of `top` administers."""
+    below = {top}
+    found: set[int] = set()
+    while below:
+        below = set(session.scalars(select(Unit.id).where(Unit.parent_id.in_(below)))) - found
+        found |= below
+    return found
+
+
+def _reviews(user: UserView, unit: _Target) -> bool:
+    """The reviewer's unit is an ancestor of `unit`."""
+    return user.unit_id is not None and user.unit_id != unit.id and user.unit_id in unit.chain
+
+
+def _display(unit: _Target) -> str:
     return f"{unit.kind} {unit.name}"
 
 
-def _reads(user: UserView, unit: Unit) -> bool:
+def _reads(rt: Runtime, user: UserView, unit: _Target) -> bool:
     if not user.active or user.role not in ALL_ROLES:
         return False
     if user.role == "admin":
-        return True
+        return _admin_covers(user, unit)
     if user.role == "reviewer":
-        return user.unit_id is not None and unit.parent_id == user.unit_id
+        return _reviews(user, unit)
     return user.unit_id is not None and unit.id == user.unit_id
 
 
-def _writes(user: UserView, unit: Unit) -> bool:
+def _writes(user: UserView, unit: _Target) -> bool:
     if not user.active or user.role not in WRITERS:
         return False
-    return user.role == "admin" or (user.unit_id is not None and unit.id == user.unit_id)
+    if user.role == "admin":
+        return _admin_covers(user, unit)
+    return user.unit_id is not None and unit.id == user.unit_id
 
 
 def can_read_unit(rt: Runtime, user: UserView, unit: str) -> bool:
-    return _reads(user, _unit(rt, unit))
+    return _reads(rt, user, _unit(rt, unit))
 
 
 def can_write_unit(rt: Runtime, user: UserView, unit: str) -> bool:
@@ -129,7 +172,7 @@ def can_write_unit(rt: Runtime, user: UserView, unit: str) -> bool:
 
 def require_read(rt: Runtime, user: UserView, unit: str) -> None:
     row = _unit(rt, unit)
-    if not _reads(user, row):
+    if not _reads(rt, user, row):
         raise Forbidden(f"Bạn không có quyền xem số liệu của {_display(row)}",
                         f"you may not read unit '{unit}'", field="unit", value=unit)
 
@@ -147,16 +190,21 @@ def require_write(rt: Runtime, user: UserView, unit: str) -> None:
 
 
 def readable_units(rt: Runtime, user: UserView) -> list[UnitView]:
-    """The units the user may open, by slug: own commune; the city's communes; all (admin)."""
+    """The units the user may open, by slug: own commune; every unit below the reviewing body
+    (province, city or district); all (admin)."""
     if not user.active or user.role not in ALL_ROLES:
         return []
     with rt.db.read() as session:
         q = select(Unit).order_by(Unit.slug)
         if user.role == "reviewer":
-            q = q.where(Unit.parent_id == user.unit_id)
+            q = q.where(Unit.id.in_(_units_below(session, user.unit_id))
+                        if user.unit_id is not None else false())
+        elif user.role == "admin" and user.unit_id is not None:  # its unit and all below
+            q = q.where(Unit.id.in_(_units_below(session, user.unit_id) | {user.unit_id}))
         elif user.role != "admin":
             q = q.where(Unit.id == user.unit_id)
-        return [view(session, u, rt.settings.report_cutoff_day) for u in session.scalars(q)]
+        units = list(session.scalars(q))
+        return [view(session, u, rt.settings.report_cutoff_day) for u in units]
 
 
 # ---------------------------------------------------------------- actions and triggers
@@ -175,7 +223,7 @@ def can(rt: Runtime, user: UserView, action: str, unit: str | None = None) -> bo
     if action in GLOBAL_ACTIONS or unit is None:
         return action in GLOBAL_ACTIONS
     row = _unit(rt, unit)
-    return _writes(user, row) if action in WRITE_ACTIONS else _reads(user, row)
+    return _writes(user, row) if action in WRITE_ACTIONS else _reads(rt, user, row)
 
 
 def require(rt: Runtime, user: UserView, action: str, unit: str | None = None) -> None:

@@ -189,8 +189,10 @@ def _check_role_unit(role: str, unit: Unit | None) -> None:
             value=unit.slug)
     if role == "reviewer" and unit.kind in COMMUNE_KINDS:
         raise ValidationFailed(
-            f"Người thẩm định thuộc thành phố/huyện, không thuộc {unit.kind} {unit.name}",
-            "a reviewer belongs to the city/district above the communes", field="unit",
+            f"Người thẩm định thuộc cơ quan cấp trên của các xã (tỉnh, thành phố, huyện), không "
+            f"thuộc {unit.kind} {unit.name}",
+            "a reviewer belongs to a body above the communes (province, city, district)",
+            field="unit",
             value=unit.slug)
 
 
@@ -242,14 +244,23 @@ def list_users(rt: Runtime) -> list[UserView]:
                 for u in session.scalars(select(User).order_by(User.username))]
 
 
-def set_password(rt: Runtime, username: str, password: str) -> UserView:
-    """Change a password; every open session of the user ends."""
+def set_password(rt: Runtime, username: str, password: str, *,
+                 keep_session: str | None = None) -> UserView:
+    """Change a password: every other open session of the user ends (all of them unless
+    `keep_session`, the raw id of the session making the change) and every API token of the
+    user is revoked — whoever knew the old password may have made one."""
     check_password_rules(password, normalise_username(username))
     password_hash = hash_password(password)
     with rt.db.transaction() as session:
         user = _find_user(session, username)
         user.password_hash = password_hash
-        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        ended = delete(WebSession).where(WebSession.user_id == user.id)
+        if keep_session:
+            ended = ended.where(WebSession.id_hash != digest(keep_session))
+        session.execute(ended)
+        session.execute(update(ApiToken).where(ApiToken.user_id == user.id,
+                                               ApiToken.revoked_at.is_(None))
+                        .values(revoked_at=_now(rt)))
         return _user_view(session, user)
 
 
@@ -355,11 +366,13 @@ def create_session(rt: Runtime, user_id: int, *, lifetime: timedelta) -> tuple[s
         return raw, SessionView(_user_view(session, user), row.csrf_token, now, row.expires_at)
 
 
-def resolve_session(rt: Runtime, raw_id: str, *, lifetime: timedelta) -> SessionView | None:
+def resolve_session(rt: Runtime, raw_id: str, *, lifetime: timedelta,
+                    absolute: timedelta | None = None) -> SessionView | None:
     """The live session with this cookie value, or None (unknown, expired, user locked).
 
-    Sliding expiry: each use (at most once a minute) moves the end to now + lifetime.
-    An expired session's row is deleted when it is met.
+    Sliding expiry: each use (at most once a minute) moves the end to now + lifetime, but
+    never past `absolute` after the login (a stolen cookie kept busy still dies). An expired
+    session's row is deleted when it is met.
     """
     if not raw_id or len(raw_id) > 128:
         return None
@@ -370,12 +383,14 @@ def resolve_session(rt: Runtime, raw_id: str, *, lifetime: timedelta) -> Session
         if row is None:
             return None
         user = session.get(User, row.user_id)
-        if _aware(row.expires_at) <= now or user is None or not user.active:
+        hard_end = _aware(row.created_at) + absolute if absolute is not None else None
+        if (_aware(row.expires_at) <= now or user is None or not user.active
+                or (hard_end is not None and hard_end <= now)):
             session.delete(row)
             return None
         expires_at = _aware(row.expires_at)
         if now - _aware(row.last_seen_at) >= TOUCH_EVERY:
-            expires_at = now + lifetime
+            expires_at = now + lifetime if hard_end is None else min(now + lifetime, hard_end)
             session.execute(update(WebSession).where(WebSession.id_hash == key)
                             .values(last_seen_at=now, expires_at=expires_at))
         return SessionView(_user_view(session, user), row.csrf_token, _aware(row.created_at),

@@ -75,10 +75,23 @@ def _mb(n: int) -> str:
     return f"{value:.0f} MB" if value >= 1 else f"{max(1, round(n / 1024))} KB"
 
 
+#: Unicode categories never kept in a file name: controls, format characters (bidi overrides
+#: such as U+202E that show "gpj.exe" as "exe.jpg", zero-width spaces and joiners, BOM),
+#: private use, surrogates, unassigned, line and paragraph separators.
+_INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+
+
+def _visible(name: str) -> str:
+    kept = (" " if unicodedata.category(c) == "Zs" else c for c in name
+            if unicodedata.category(c) not in _INVISIBLE)
+    return " ".join("".join(kept).split())
+
+
 def clean_filename(name: str) -> str:
-    """The file's own name (no folders), NFC, without control or reserved characters."""
+    """The file's own name (no folders), NFC, without control, invisible, bidi or reserved
+    characters; other spaces become one plain space."""
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("", name).strip().strip(".")
+    name = _UNSAFE.sub("", _visible(name)).strip().strip(".")
     if not name:
         return "minh-chung.pdf"
     if len(name) > MAX_NAME:
@@ -104,12 +117,121 @@ def check_pdf(filename: str, content: bytes, *, max_bytes: int) -> NewAttachment
             f"Tệp '{shown}' không phải tệp PDF; chỉ nhận bản PDF của văn bản minh chứng",
             f"file '{shown}' is not a PDF (it does not start with %PDF-)",
             field="file", value=shown)
+    problem = pdf_structure_problem(content)
+    if problem is not None:
+        vi, en = problem
+        raise ValidationFailed(f"Tệp '{shown}' {vi}", f"file '{shown}' {en}", field="file",
+                               value=shown)
     return NewAttachment(shown, content)
+
+
+#: Actions a PDF viewer runs by itself or on a click: scripts and starting programs.
+_ACTIVE_ACTIONS = frozenset({"/JavaScript", "/Launch", "/ImportData", "/SubmitForm",
+                             "/RichMediaExecute"})
+_ACTIVE_KEYS = frozenset({"/JS", "/JavaScript", "/AA"})
+MAX_PDF_OBJECTS = 50_000
+
+
+def pdf_structure_problem(content: bytes) -> tuple[str, str] | None:
+    """None for a PDF that parses (pypdf) and carries no active content; else the reason.
+
+    Refused: a file pypdf cannot read (or its pages), an encrypted one (it cannot be checked
+    or printed into the file), JavaScript anywhere (`/JS`, `/JavaScript`, the name tree),
+    additional actions (`/AA`), an `/OpenAction` that is an action rather than a page to open
+    at, and Launch / ImportData / SubmitForm actions. Every object reachable from the document
+    catalogue is visited (also those inside compressed object streams), at most
+    `MAX_PDF_OBJECTS` of them.
+    """
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    try:
+        reader = PdfReader(io.BytesIO(content), strict=False)
+        if reader.is_encrypted:
+            return ("có mật khẩu hoặc bị mã hóa; hãy gửi bản PDF không đặt mật khẩu",
+                    "is encrypted")
+        root = reader.trailer["/Root"].get_object()
+        if not isinstance(root, DictionaryObject):
+            raise ValueError("no document catalogue")
+        if len(reader.pages) == 0:
+            return "không có trang nào", "has no pages"
+        open_action = root.get("/OpenAction")
+        if open_action is not None and isinstance(open_action.get_object(), DictionaryObject):
+            return ("có lệnh tự chạy khi mở (OpenAction); hãy in lại ra PDF thường",
+                    "has an OpenAction")
+        seen: set[tuple[int, int]] = set()
+        stack: list[object] = [root]
+        visited = 0
+        while stack:
+            obj = stack.pop()
+            if isinstance(obj, IndirectObject):
+                ident = (obj.idnum, obj.generation)
+                if ident in seen:
+                    continue
+                seen.add(ident)
+                obj = obj.get_object()
+            visited += 1
+            if visited > MAX_PDF_OBJECTS:
+                return "có cấu trúc quá phức tạp để kiểm tra", "is too complex to check"
+            if isinstance(obj, DictionaryObject):
+                keys = set(obj.keys())
+                if keys & _ACTIVE_KEYS:
+                    return ("có mã JavaScript hoặc lệnh tự chạy; hãy in lại ra PDF thường",
+                            "contains JavaScript or automatic actions")
+                if str(obj.get("/S", "")) in _ACTIVE_ACTIONS:
+                    return ("có lệnh chạy chương trình hoặc mã JavaScript; hãy in lại ra PDF "
+                            "thường", "contains a Launch/JavaScript action")
+                stack.extend(v for k, v in obj.items() if k != "/Parent")
+            elif isinstance(obj, ArrayObject):
+                stack.extend(obj)
+    except Exception:
+        return ("không đọc được cấu trúc PDF (tệp hỏng hoặc không phải PDF thật)",
+                "is not a readable PDF")
+    return None
+
+
+def check_quota(session: Session, task: Task, files: Sequence[NewAttachment],
+                uploaded_by: str, at: datetime) -> None:
+    """Refuse files that would take the uploader past `upload_quota_user_day_bytes` in the
+    last 24 hours, or the task's unit past `upload_quota_unit_bytes` in all (0: no limit)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from engine.settings import get_settings
+
+    settings = get_settings()
+    adding = sum(f.size for f in files)
+    if not adding:
+        return
+    per_user, per_unit = settings.upload_quota_user_day_bytes, settings.upload_quota_unit_bytes
+    if per_user:
+        used = session.scalar(select(func.coalesce(func.sum(Attachment.size), 0)).where(
+            Attachment.uploaded_by == uploaded_by,
+            Attachment.uploaded_at > at - timedelta(days=1))) or 0
+        if used + adding > per_user:
+            raise ValidationFailed(
+                f"Đã vượt hạn mức tải tệp trong 24 giờ của người dùng ({_mb(per_user)}; đã dùng "
+                f"{_mb(used)}); hãy thử lại sau hoặc báo quản trị viên",
+                f"upload quota per user and day exceeded ({per_user} bytes)", field="file")
+    if per_unit:
+        used = session.scalar(select(func.coalesce(func.sum(Attachment.size), 0))
+                              .join(Task, Task.id == Attachment.task_id)
+                              .where(Task.unit_id == task.unit_id)) or 0
+        if used + adding > per_unit:
+            raise ValidationFailed(
+                f"Đơn vị đã dùng hết dung lượng lưu tệp minh chứng ({_mb(per_unit)}); hãy báo "
+                "quản trị viên", f"upload quota of the unit exceeded ({per_unit} bytes)",
+                field="file")
 
 
 def store(session: Session, task: Task, history: TaskHistory | None,
           files: Sequence[NewAttachment], uploaded_by: str, at: datetime) -> list[Attachment]:
-    """Add the files to `task` inside the caller's transaction (linked to `history`)."""
+    """Add the files to `task` inside the caller's transaction (linked to `history`), within
+    the upload quotas (`check_quota`)."""
+    check_quota(session, task, files, uploaded_by, at)
     rows = []
     for f in files:
         row = Attachment(task_id=task.id, history_id=history.id if history else None,

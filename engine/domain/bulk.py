@@ -97,7 +97,8 @@ from engine.storage.models import (
     Unit,
     UnitPlan,
 )
-from vntext.text import format_date_vi, nfc
+from vntext.dates import format_date_vi
+from vntext.text import nfc
 
 _IN_CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 _INSERT_CHUNK = 10_000  # rows per executemany

@@ -25,8 +25,9 @@ from typing import Annotated, Any, Literal
 import holidays
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from plans.loader import load_model
-from plans.schema import Text, parse_dmy
+from plans.loader import load_model_cached
+from plans.schema import Text
+from vntext.dates import format_date_vi, parse_dmy
 
 DEFAULT_CALENDAR_FILE = Path(str(files("workflows").joinpath("calendar.yaml")))
 _WEEKDAY_VI = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
@@ -45,7 +46,7 @@ DayDate = Annotated[dt.date, BeforeValidator(_dmy_or_date)]
 
 
 def _show(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
+    return format_date_vi(day)
 
 
 class _Strict(BaseModel):
@@ -137,19 +138,9 @@ class CalendarFile(_Strict):
         return self
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cached(path: str, mtime_ns: int) -> CalendarFile:
-    return load_model(CalendarFile, Path(path))
-
-
 def load_calendar_file(path: Path | None = None) -> CalendarFile:
     """Read and validate the swaps file; raises `DataFileError` with the line of any mistake."""
-    target = path or DEFAULT_CALENDAR_FILE
-    try:
-        mtime = target.stat().st_mtime_ns
-    except OSError:
-        mtime = -1  # load_model reports the missing file in both languages
-    return _load_cached(str(target), mtime)
+    return load_model_cached(CalendarFile, path or DEFAULT_CALENDAR_FILE)
 
 
 @functools.lru_cache(maxsize=256)

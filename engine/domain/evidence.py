@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.domain.documents import DocumentRef
 from engine.errors import Conflict
 from engine.storage.models import Document, Unit
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 
 def _key_columns(ref: DocumentRef) -> dict[str, object]:
@@ -68,8 +68,3 @@ def register_documents(
             ) from None
         out.append(doc)
     return out
-
-
-def list_documents(session: Session, unit: Unit) -> list[Document]:
-    return list(session.scalars(
-        select(Document).where(Document.unit_id == unit.id).order_by(Document.issued_on)))

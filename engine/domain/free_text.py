@@ -18,6 +18,23 @@ _TOKEN = re.compile(
 )
 
 
+def max_text_chars() -> int:
+    """The one limit on free text (`CCHC_MAX_TEXT_CHARS`), for forms, the API and the CLI."""
+    from engine.settings import get_settings
+
+    return get_settings().max_text_chars
+
+
+def check_length(text: str, field: str) -> None:
+    """Refuse a free text longer than `max_text_chars()` (field `field`)."""
+    limit = max_text_chars()
+    if len(text) > limit:
+        raise ValidationFailed(
+            f"Nội dung quá dài ({len(text):,} ký tự; tối đa {limit:,})".replace(",", "."),
+            f"the text is too long ({len(text)} characters, at most {limit})",
+            field=field)
+
+
 def check_dates(text: str, field: str) -> None:
     for m in _TOKEN.finditer(text):
         d, sep1, mo, sep2, y = m.groups()

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from engine.errors import ValidationFailed
+from vntext.dates import nd30_date
 
 NATIONAL_CUTOFF_DAY = 14
 MIN_CUTOFF_DAY = 1
@@ -34,15 +35,6 @@ PeriodKind = Literal["quarter", "half_year", "second_half", "nine_months", "mont
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 _CODE = re.compile(
     r"(?P<year>[0-9]{4})-(?P<part>Q(?P<q>[0-9]+)|H(?P<h>[0-9]+)|M(?P<m>[0-9]+)|(?P<nine>9M)|Y)")
-
-
-def format_date_vi(d: date) -> str:
-    """A date as Nghị định 30/2020/NĐ-CP writes it: 2-digit day below 10 and months 01, 02.
-
-    e.g. 14/6/2023, 05/3/2023, 15/01/2024, 13/12/2023 — how the seed report prints its period.
-    """
-    month = f"{d.month:02d}" if d.month <= 2 else str(d.month)
-    return f"{d.day:02d}/{month}/{d.year}"
 
 
 @dataclass(frozen=True)
@@ -75,7 +67,7 @@ class ReportingPeriod:
     @property
     def range_vi(self) -> str:
         """"Từ ngày 14/6/2023 đến 13/9/2023", as the report's heading writes it."""
-        return f"Từ ngày {format_date_vi(self.start)} đến {format_date_vi(self.end)}"
+        return f"Từ ngày {nd30_date(self.start)} đến {nd30_date(self.end)}"
 
     def contains(self, d: date) -> bool:
         return self.start <= d <= self.end
@@ -173,6 +165,13 @@ def parse_period(code: str, cutoff_day: int = NATIONAL_CUTOFF_DAY) -> ReportingP
     return _build(year, "year", 1, cutoff_day)
 
 
+def normalise_period(code: str) -> str:
+    """The one spelling of a period code ('2023-q3 ' → '2023-Q3'), or `ValidationFailed` with
+    the Vietnamese reason. Every lookup by period goes through this, so a frozen period is
+    found whatever case or spaces a URL or a command used."""
+    return parse_period(code).code
+
+
 def period_containing(
     d: date, kind: PeriodKind = "quarter", cutoff_day: int = NATIONAL_CUTOFF_DAY
 ) -> ReportingPeriod:
@@ -198,7 +197,7 @@ def period_containing(
     if kind == "half_year":
         if month > 6:
             raise ValidationFailed(
-                f"ngày {format_date_vi(d)} không thuộc kỳ báo cáo 6 tháng đầu năm nào",
+                f"ngày {nd30_date(d)} không thuộc kỳ báo cáo 6 tháng đầu năm nào",
                 f"{d.isoformat()} is in no first-six-months reporting period",
                 field="period",
                 value=d.isoformat(),
@@ -222,7 +221,7 @@ __all__ = [
     "NATIONAL_CUTOFF_DAY",
     "PeriodKind",
     "ReportingPeriod",
-    "format_date_vi",
+    "normalise_period",
     "parse_period",
     "period_containing",
     "quarters_of",

@@ -21,7 +21,7 @@ from engine.errors import Conflict, Problem
 from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit, UnitPlan
 from plans import PlanSpec, parse_deadline
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 _CHUNK = 5000
 _SHOWN = 20
@@ -71,12 +71,14 @@ def _codes(codes: Sequence[str]) -> str:
 def _header_of(spec: PlanSpec) -> dict[str, object]:
     return {"kind": spec.kind, "year": spec.year, "title": spec.title,
             "issued_by": spec.issued_by, "appendix_title": spec.appendix.title,
-            "layout": spec.appendix.layout, "valid_from": spec.validity[0],
+            "layout": spec.appendix.layout, "columns": list(spec.appendix.columns) or None,
+            "valid_from": spec.validity[0],
             "valid_to": spec.validity[1], "issuer": spec.issuer}
 
 
 _HEADER_VI = {"kind": "loại", "year": "năm", "title": "tên", "issued_by": "văn bản ban hành",
-              "appendix_title": "tên phụ lục", "layout": "bố cục", "valid_from": "hiệu lực từ",
+              "appendix_title": "tên phụ lục", "layout": "bố cục", "columns": "các cột",
+              "valid_from": "hiệu lực từ",
               "valid_to": "hiệu lực đến", "issuer": "cơ quan ban hành"}
 
 
@@ -88,7 +90,8 @@ def definition_diff(session: Session, spec: PlanSpec) -> DefinitionDiff:
     diff = DefinitionDiff(False)
     stored = {"kind": plan.kind, "year": plan.year, "title": plan.title,
               "issued_by": plan.issued_by, "appendix_title": plan.appendix_title,
-              "layout": plan.layout, "valid_from": plan.valid_from, "valid_to": plan.valid_to,
+              "layout": plan.layout, "columns": plan.columns, "valid_from": plan.valid_from,
+              "valid_to": plan.valid_to,
               "issuer": plan.issuer}
     diff.header = [_HEADER_VI[k] for k, v in _header_of(spec).items()
                    if stored[k] is not None and stored[k] != v]
@@ -98,8 +101,9 @@ def definition_diff(session: Session, spec: PlanSpec) -> DefinitionDiff:
         r = rows.get(code)
         if r is None or r.retired:
             diff.added.append(code)
-        elif (r.section_code, r.text, r.default_owner, r.deadline, r.product) != (
-                section, t.text, t.owner, t.deadline, t.product):  # a shifted row is no change
+        elif (r.section_code, r.text, r.default_owner, r.deadline, r.product,
+              r.extra or {}) != (section, t.text, t.owner, t.deadline, t.product,
+                                 t.stored_extra()):  # a shifted row is no change
             diff.changed.append(code)
     diff.retired = [c for c, r in rows.items() if not r.retired and c not in new_tasks]
     return diff

@@ -98,6 +98,7 @@ def _upsert_definition(session: Session, spec: PlanSpec, digest: str, rt: Runtim
     plan.appendix_number = default_number(spec.id, spec.kind, spec.appendix.number)
     plan.appendix_title = spec.appendix.title
     plan.layout = spec.appendix.layout
+    plan.columns = list(spec.appendix.columns) or None
     plan.content_hash = digest
     plan.loaded_at = rt.now()
     session.flush()
@@ -145,6 +146,7 @@ def _upsert_definition(session: Session, spec: PlanSpec, digest: str, rt: Runtim
         trow.default_owner = t.owner
         trow.deadline = t.deadline
         trow.product = t.product
+        trow.extra = t.stored_extra() or None
         trow.retired = False
         seen_tasks.add(t.code)
     for code, trow in tasks.items():

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from engine.directory.units import get_unit
 from engine.domain.documents import DocumentRef, parse_reference
 from engine.domain.evidence import register_documents
-from engine.domain.free_text import check_dates
+from engine.domain.free_text import check_dates, check_length
+from engine.domain.frozen_periods import guard_change
 from engine.domain.plan_loading import resolve_plan_id
 from engine.domain.workflow.machine import Command
 from engine.errors import Conflict, NotFound, Problem, ValidationFailed
@@ -27,7 +28,8 @@ from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, Task, TaskEvidence, TaskHistory, Unit
 from engine.storage.versioning import compare_and_set
 from plans.deadlines import DeadlineError, parse_deadline
-from vntext.text import format_date_vi, nfc
+from vntext.dates import format_date_vi
+from vntext.text import nfc
 
 if TYPE_CHECKING:
     from engine.domain.attachments import NewAttachment
@@ -131,6 +133,7 @@ def check_command(rt: Runtime, trigger: str, actor: Actor, evidence: Sequence[st
     refs: list[DocumentRef] = []
     for text, name in ((result, "result"), (note, "note")):
         try:
+            check_length(text, name)
             check_dates(text, name)
         except ValidationFailed as exc:
             problems.extend(exc.problems)
@@ -203,10 +206,12 @@ def transition(
     on: date | None = None,
     expected_version: int | None = None,
     attachments: Sequence[NewAttachment] = (),
+    correction: str = "",
 ) -> ChangeResult:
     """Fire a workflow trigger on one task, with its evidence, result and note; `attachments`
     (PDFs checked by `engine.domain.attachments.check_pdf`) are stored in the same transaction,
-    linked to the new history row."""
+    linked to the new history row. A step dated inside a frozen period needs `correction`
+    (the reason; leaders only, see `engine.domain.frozen_periods`)."""
     today = rt.today()
     result, note = nfc(result), nfc(note)
     refs = check_command(rt, trigger, actor, evidence, result, note, on)
@@ -217,6 +222,7 @@ def transition(
                           evidence=refs, result=result, note=note)
         new_state = rt.machine.fire(task.state, command)
         effective = _effective_date(rt, refs, on, today, new_state)
+        corrects = guard_change(session, unit.id, effective, actor.role, correction)
         values: dict[str, object] = {"state": new_state, "updated_at": rt.now()}
         if rt.machine.is_done(new_state):
             values.update(result=result or None, done_on=effective, note=note or None)
@@ -231,6 +237,7 @@ def transition(
             note=note or None, result=result or None,
             evidence=[{"ref": r.render(), "no": r.render_number(),
                        "on": r.issued_on.isoformat()} for r in refs],
+            **_correction_fields(corrects),
         )
         existing = set(session.scalars(
             select(TaskEvidence.document_id).where(TaskEvidence.task_id == task.id)))
@@ -243,6 +250,12 @@ def transition(
             store(session, task, hist, attachments, actor.name, rt.now())
         return ChangeResult(key, trigger, task.state, new_state, version, effective,
                             [d.rendered for d in docs])
+
+
+def _correction_fields(corrects: tuple[str, str] | None) -> dict[str, object]:
+    if corrects is None:
+        return {}
+    return {"corrects_period": corrects[0], "correction_reason": corrects[1]}
 
 
 def _effective_date(rt: Runtime, refs: Sequence[DocumentRef], on: date | None, today: date,
@@ -317,7 +330,7 @@ def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
 
 
 def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | None = None,
-             expected_version: int | None = None) -> ChangeResult:
+             expected_version: int | None = None, correction: str = "") -> ChangeResult:
     """A remark on the task's progress (printed in Kết quả) without changing its state."""
     note = nfc(note)
     if actor.role not in ("officer", "leader", "admin", "system"):
@@ -327,18 +340,20 @@ def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | N
                         f"role '{actor.role}' may not add notes", field="role")
     if not note:
         raise ValidationFailed("Phải ghi nội dung", "the note is empty", field="note")
+    check_length(note, "note")
     check_dates(note, "note")
     today = rt.today()
     if on is not None and on > today:
         raise ValidationFailed(f"Ngày {format_date_vi(on)} ở tương lai",
                                "the stated date is in the future", field="on")
     with rt.db.transaction() as session:
-        _unit, task = find_task(session, key, for_change=True)
+        unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
+        corrects = guard_change(session, unit.id, on or today, actor.role, correction)
         version = _bump(session, task, task.version, {"note": note, "updated_at": rt.now()},
                         key)
         _history(session, task, version, "note", task.state, task.state, actor, rt.now(),
-                 on or today, note=note)
+                 on or today, note=note, **_correction_fields(corrects))
         return ChangeResult(key, "note", task.state, task.state, version, on or today)
 
 

@@ -69,14 +69,11 @@ from notifications.base import (
     UnknownOutcome,
 )
 from notifications.reasons import vietnamese_reason
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 Renderer = Callable[[Digest], Message]
 
 delivery_log = logging.getLogger("cchc.delivery")
-
-PAUSE_ENV: Final = "CCHC_TEST_PAUSE_AT"  # "after_claim" | "after_send" (crash tests only)
-PAUSE_FILE_ENV: Final = "CCHC_TEST_PAUSE_FILE"
 
 # Only an obligation occurrence still `pending` is reminded of (workflows/obligation.yaml).
 OBLIGATION_OPEN: Final = "pending"
@@ -514,7 +511,7 @@ class Dispatcher:
                     outcome = await self._send(job)
                     self._note_stall(job.channel, outcome)
                 if isinstance(outcome, Delivery):
-                    _pause("after_send")
+                    checkpoint("after_send")
                 self._record(job, outcome)
 
         await asyncio.gather(*(one(job) for job in jobs))
@@ -646,7 +643,7 @@ class Dispatcher:
                 jobs = self._claim(min(self.batch, self.limit - self.report.claimed))
                 if jobs is None:
                     break
-                _pause("after_claim")
+                checkpoint("after_claim")
                 if jobs:
                     deadline = started + self.lease.total_seconds() * 0.8
                     self.loop.run(self._send_all(jobs, deadline))
@@ -756,20 +753,11 @@ def close_channels(channels: Mapping[str, Channel], loop: SendLoop | None = None
     (loop or default_send_loop()).run(_close())
 
 
-def _pause(point: str) -> None:
-    """Crash-test hook: with CCHC_TEST_PAUSE_AT=<point>, announce and wait (to be killed).
+def checkpoint(point: str) -> None:
+    """A named point of a dispatch run ("after_claim", "after_send"); does nothing.
 
-    Writes `<CCHC_TEST_PAUSE_FILE>.reached`, then waits until `<CCHC_TEST_PAUSE_FILE>` exists.
-    Without the variable this is a no-op.
+    The crash tests replace it in a worker process to stop that process exactly there.
     """
-    if os.environ.get(PAUSE_ENV) != point:
-        return
-    flag = Path(os.environ.get(PAUSE_FILE_ENV) or "cchc-test-pause")
-    tmp = Path(f"{flag}.reached.tmp")
-    tmp.write_text(point, encoding="utf-8")
-    tmp.replace(f"{flag}.reached")  # atomic: the watcher never reads a half-written file
-    while not flag.exists():
-        _time.sleep(0.02)
 
 
 __all__ = [

@@ -30,6 +30,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.directory.units import get_unit
 from engine.domain.documents import DocumentRef
 from engine.domain.evidence import register_documents
+from engine.domain.free_text import check_length
 from engine.domain.tasks import Actor, parse_evidence
 from engine.domain.timeliness import effective_due
 from engine.domain.workflow.machine import Command, WorkflowMachine
@@ -39,7 +40,8 @@ from engine.storage.models import Obligation, ObligationDue, ObligationHistory, 
 from engine.storage.versioning import compare_and_set
 from plans import ObligationsFile, ObligationSpec, load_model
 from plans.errors import Loc, SpecProblems
-from vntext.text import format_date_vi, nfc
+from vntext.dates import format_date_vi
+from vntext.text import nfc
 from workflows import load_workflow
 
 WORKFLOW = "obligation"
@@ -451,6 +453,7 @@ def submit_obligation(
     today = rt.today()
     ref = parse_report_document(doc, today)
     note = nfc(note)
+    check_length(note, "note")
     machine = obligation_machine()
     label = f"{code} {period_key}"
     with rt.db.transaction() as session:
@@ -498,6 +501,7 @@ def reopen_obligation(rt: Runtime, unit: str, code: str, period_key: str, reason
                       actor: Actor, expected_version: int | None = None) -> ObligationChange:
     """A leader takes back a submission (wrong document, report refused): pending again."""
     reason = nfc(reason)
+    check_length(reason, "note")
     label = f"{code} {period_key}"
     with rt.db.transaction() as session:
         _u, _ob, due = _find(session, unit, code, period_key)

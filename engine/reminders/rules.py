@@ -29,7 +29,7 @@ from typing import Literal
 from engine.clock import VN_TZ, local_date
 from engine.domain import timeliness
 from engine.domain.calendar import WorkCalendar
-from plans.loader import load_model
+from plans.loader import load_model_cached
 from workflows import WORKFLOW_DIR
 from workflows.reminder_schema import OverdueRule, ReminderRules
 
@@ -41,19 +41,9 @@ DAY_OFF_SLACK = 16
 Track = Literal["owner", "leader"]
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cached(path: str, mtime_ns: int) -> ReminderRules:
-    return load_model(ReminderRules, Path(path))
-
-
 def load_reminder_rules(path: Path | None = None) -> ReminderRules:
     """Read and validate the rules file; `DataFileError` (file, line, reason) if malformed."""
-    target = path or DEFAULT_RULES_FILE
-    try:
-        mtime = target.stat().st_mtime_ns
-    except OSError:
-        mtime = -1  # load_model reports the missing file in both languages
-    return _load_cached(str(target), mtime)
+    return load_model_cached(ReminderRules, path or DEFAULT_RULES_FILE)
 
 
 @dataclass(frozen=True, slots=True)

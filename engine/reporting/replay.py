@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from engine.directory.units import get_unit
 from engine.domain.tasks import Actor, TaskKey, add_note, find_task, transition
 from engine.reporting.snapshot.build import period_of
 from engine.runtime import Runtime
-from plans import ReplayFile, load_model
+from plans import ReplayFile
 
 _NOT_DONE_TRIGGER = {
     "in_progress": "start",
@@ -30,11 +29,6 @@ class ReplayReport:
     applied: int = 0
     skipped: int = 0
     imported_without_evidence: list[str] = field(default_factory=list)
-
-
-def replay_file(rt: Runtime, path: Path,
-                progress: Callable[[int, int], None] | None = None) -> ReplayReport:
-    return replay(rt, load_model(ReplayFile, path), progress)
 
 
 def replay(rt: Runtime, data: ReplayFile,

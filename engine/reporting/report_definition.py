@@ -24,7 +24,7 @@ from engine.storage.models import Plan
 from plans import DataFileError, FileProblem
 from plans.loader import line_of, parse_model, read_text
 from plans.report_schema import ReportAppendixSpec, ReportDefinition
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 DEFAULT_REPORT = Path(__file__).resolve().parents[2] / "plans" / "reports" / "bao-cao-cchc.yaml"
 

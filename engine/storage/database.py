@@ -15,7 +15,6 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -77,10 +76,6 @@ class Database:
     def current_revision(self) -> str | None:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
-
-    def is_up_to_date(self) -> bool:
-        head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
-        return self.current_revision() == head
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

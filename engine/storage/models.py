@@ -69,6 +69,7 @@ class Plan(Base):
     issuer: Mapped[str | None] = mapped_column(String(64))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    columns: Mapped[list[str] | None] = mapped_column(JSON)  # optional columns (0007)
     kind: Mapped[str] = mapped_column(String(20))
     year: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
@@ -116,6 +117,7 @@ class PlanTask(Base):
     default_owner: Mapped[str | None] = mapped_column(String(200))
     deadline: Mapped[str | None] = mapped_column(String(200))
     product: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict[str, str] | None] = mapped_column(JSON)  # optional column values (0007)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -199,6 +201,9 @@ class TaskHistory(Base):
     deadline: Mapped[str | None] = mapped_column(String(200))
     evidence: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer)
+    #: A leader's correction of a frozen period: that period's code and the reason given.
+    corrects_period: Mapped[str | None] = mapped_column(String(16), default=None)
+    correction_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Snapshot(Base):

@@ -10,7 +10,6 @@ and the app secret travel only in headers/form fields and are scrubbed from prov
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,6 +19,7 @@ import httpx
 from notifications.base import ChannelBroken, PermanentError, TransientError, UnknownOutcome
 from notifications.settings import ZaloSettings
 from notifications.zalo.errors import oa_error, refresh_error, zns_error
+from vntext.phones import PhoneError, normalize_phone
 
 log = logging.getLogger(__name__)
 
@@ -30,41 +30,20 @@ REFRESH_PATH = "/v4/oa/access_token"
 OA_TEXT_LIMIT = 2000  # Zalo refuses longer OA text messages
 DEFAULT_EXPIRES_IN = 3600  # used only if a successful refresh answer has no usable expires_in
 
-_PHONE_CHARS = re.compile(r"^\+?[\d\s.\-()]+$")
-_VN_MOBILE = re.compile(r"^0[35789]\d{8}$")
-
 
 class InvalidPhoneError(PermanentError, ValueError):
     """Not a Vietnamese mobile number; ZNS cannot be sent to it."""
 
 
 def normalise_phone(raw: str) -> str:
-    """`0912 345 678`, `+84912345678`, `84912345678`, `(091) 234-5678` → `84912345678`.
+    """The number as ZNS wants it (`84912345678`), by the one normaliser `vntext.phones`.
 
-    Why strict: ZNS bills per message and answers -108 only after the call; a Vietnamese
-    mobile number is 10 digits starting 0 (03/05/07/08/09), i.e. 84 + 9 digits.
+    A refused number becomes `InvalidPhoneError` (permanent: ZNS would bill and answer -108).
     """
-    text = raw.strip()
-    if not text or not _PHONE_CHARS.match(text):
-        raise InvalidPhoneError(f"not a phone number: {raw!r}", code="invalid_phone")
-    digits = re.sub(r"\D", "", text)
-    if text.startswith("+") and not digits.startswith("84"):
-        raise InvalidPhoneError(
-            f"not a Vietnamese number (country code must be +84): {raw!r}", code="invalid_phone"
-        )
-    if digits.startswith("0084"):
-        digits = digits[2:]
-    if digits.startswith("84") and len(digits) in (11, 12):
-        national = digits[2:] if digits[2:].startswith("0") else "0" + digits[2:]
-    else:
-        national = digits
-    if not _VN_MOBILE.match(national):
-        raise InvalidPhoneError(
-            f"not a Vietnamese mobile number: {raw!r} "
-            "(expected 10 digits starting 03/05/07/08/09, or +84 and 9 digits)",
-            code="invalid_phone",
-        )
-    return "84" + national[1:]
+    try:
+        return normalize_phone(raw)
+    except PhoneError as exc:
+        raise InvalidPhoneError(f"not a valid number: {exc.en}", code="invalid_phone") from None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from web.api import obligations, snapshots, tasks, units
+from web.api import obligations, snapshots, summary, tasks, units
 from web.api.common import bearer_scheme
 
 PREFIX = "/api"
@@ -38,7 +38,7 @@ ISO `YYYY-MM-DD`.
 """
 
 router = APIRouter(prefix=PREFIX)
-for _module in (units, tasks, obligations, snapshots):
+for _module in (units, tasks, obligations, snapshots, summary):
     router.include_router(_module.router)
 
 

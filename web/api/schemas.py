@@ -14,9 +14,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.domain.free_text import max_text_chars
+
 Timeliness = Literal["done_on_time", "done_late", "open_on_time", "open_overdue"]
 
-TEXT_MAX = 10_000
+TEXT_MAX = max_text_chars()  # the engine's one text limit (CCHC_MAX_TEXT_CHARS)
 REF_MAX = 500
 
 
@@ -171,6 +173,10 @@ class TransitionIn(_In):
     note: str = Field(default="", max_length=TEXT_MAX, description="Ghi chú / lý do")
     on: date | None = Field(default=None, description="Date the step took effect (not in the "
                             "future; for 'complete' not before the evidence)")
+    correction: str = Field(
+        default="", max_length=TEXT_MAX,
+        description="Leaders: why a step dated inside a frozen period is recorded (reported in "
+                    "the next period's report and its check)")
     expected_version: int = Field(ge=1, description="The task version the change is based on")
 
 
@@ -189,6 +195,7 @@ class DeadlineIn(_In):
 class NoteIn(_In):
     note: str = Field(max_length=TEXT_MAX)
     on: date | None = None
+    correction: str = Field(default="", max_length=TEXT_MAX)
     expected_version: int = Field(ge=1)
 
 

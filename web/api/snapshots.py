@@ -18,7 +18,7 @@ from engine import api
 from engine.directory import access
 from engine.errors import NotFound
 from engine.reporting.export import export_docx, export_json, export_xlsx
-from engine.reporting.export.files import JSON_NAME, appendix_file_name
+from engine.reporting.export.files import JSON_NAME, appendix_file_name, download_name
 from engine.reporting.snapshot.build import build_snapshot
 from engine.reporting.snapshot.check import check_report
 from engine.reporting.snapshot.model import Snapshot
@@ -93,7 +93,7 @@ def get_file(unit: str, period: str, name: str, rt: Rt, user: Caller) -> Respons
             data, media = export_docx(snap, appendix), DOCX
         else:
             data, media = export_xlsx(snap, appendix), XLSX
-    download = f"{snap.unit.slug}-{snap.period}-{name}"
+    download = download_name(f"{snap.unit.slug}-{snap.period}-{name}", snap)
     return Response(data, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{download}"'})
 

@@ -145,7 +145,8 @@ def transition(unit: str, plan: str, code: str, body: TransitionIn, rt: Rt,
         change = api.transition(rt, api.TaskKey(unit, plan, code), body.trigger,
                                 access.actor_for(user), evidence=body.evidence,
                                 result=body.result, note=body.note, on=body.on,
-                                expected_version=body.expected_version)
+                                expected_version=body.expected_version,
+                                correction=body.correction)
     return _change(rt, change)
 
 
@@ -178,7 +179,8 @@ def add_note(unit: str, plan: str, code: str, body: NoteIn, rt: Rt, user: Caller
     with renamed_fields(BODY_FIELDS):
         change = api.add_note(rt, api.TaskKey(unit, plan, code), body.note,
                               access.actor_for(user), on=body.on,
-                              expected_version=body.expected_version)
+                              expected_version=body.expected_version,
+                              correction=body.correction)
     return _change(rt, change)
 
 

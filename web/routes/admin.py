@@ -19,13 +19,14 @@ from fastapi.responses import RedirectResponse, Response
 from engine import api
 from engine.directory import access, accounts
 from engine.directory.accounts import UserView
-from engine.directory.people import add_person, list_people
+from engine.directory.people import add_person, list_people, owner_key
 from engine.directory.units import list_units
-from engine.errors import CchcError, ValidationFailed
+from engine.errors import CchcError, Forbidden, NotFound, ValidationFailed
 from engine.reminders import outbox
 from plans.errors import DataFileError, FileProblem
 from plans.people_schema import CHANNELS
 from vntext.text import nfc
+from web import lists
 from web.deps import CurrentUser, Rt, Settings, require_role
 from web.routes.common import FormErrors, status_of
 from web.templating import render
@@ -96,6 +97,15 @@ def _manage(rt: Rt, user: UserView) -> None:
     access.require(rt, user, "users.manage")
 
 
+def _in_scope(rt: Rt, user: UserView, units: list[str]) -> None:
+    """An admin with a unit acts only on it and the units below it (403 otherwise); unknown
+    units are left to the form's own check."""
+    known = {u.slug for u in list_units(rt)}
+    for unit in units:
+        if unit in known:
+            access.require_write(rt, user, unit)
+
+
 def _unit_errors(rt: Rt, form: dict[str, str]) -> FormErrors:
     """Vietnamese reasons next to each bad field of the add-unit form (nothing saved)."""
     errors = FormErrors()
@@ -148,6 +158,10 @@ def units_add(request: Request, rt: Rt, user: CurrentUser,
               kind: Annotated[str, Form()] = "", parent: Annotated[str, Form()] = "",
               cutoff: Annotated[str, Form()] = "") -> Response:
     _manage(rt, user)
+    if user.unit_id is not None and not nfc(parent):  # a top-level unit: unscoped admins only
+        raise Forbidden(f"Quản trị của {user.unit_display} chỉ thêm được đơn vị trực thuộc",
+                        "a unit's admin adds only units below it", field="parent")
+    _in_scope(rt, user, [nfc(parent)])
     form = {"slug": nfc(slug), "name": nfc(name), "kind": nfc(kind), "parent": nfc(parent),
             "cutoff": nfc(cutoff)}
     errors = _unit_errors(rt, form)
@@ -163,24 +177,55 @@ def units_add(request: Request, rt: Rt, user: CurrentUser,
     return RedirectResponse(f"/admin/units?ok={form['slug']}", status_code=303)
 
 
-def people_page(request: Request, rt: Rt, *, form: dict[str, Any] | None = None,
-                errors: FormErrors | None = None, ok: str | None = None,
-                status_code: int = 200) -> Response:
+PEOPLE_COLUMNS = ["Họ và tên", "Vai trò", "Chức danh", "Đơn vị", "Thư điện tử",
+                  "Số điện thoại", "Kênh nhận", "Trạng thái"]
+LOGIN_ROLES = ("officer", "leader", "reviewer", "admin")
+
+
+def people_page(request: Request, rt: Rt, user: UserView, *,
+                form: dict[str, Any] | None = None, errors: FormErrors | None = None,
+                ok: str | None = None, status_code: int = 200, edit: int | None = None,
+                trang: str | None = None, login_form: dict[str, Any] | None = None,
+                login_errors: FormErrors | None = None,
+                messages: list[tuple[str, str]] | None = None) -> Response:
+    """People (who gets reminders) and web logins, each with add, edit and (de)activate.
+    Forms default to the admin's own unit."""
     units = list_units(rt)
+    people_rows = list_people(rt)
+    names = {u.slug: u.display for u in units}
+    editing = next((p for p in people_rows if p.id == edit), None) if edit else None
+    if form is None:
+        form = ({"unit": editing.unit, "name": editing.name, "role": editing.role,
+                 "title": editing.title or "", "email": editing.email or "",
+                 "phone": editing.phone or "", "zalo_user_id": editing.zalo_user_id or "",
+                 "channels": editing.channels, "person_id": editing.id}
+                if editing else {"unit": user.unit_slug or "", "role": "officer",
+                                 "channels": []})
     return render(request, "people.html", {
-        "title": "Cán bộ", "people": list_people(rt), "units": {u.slug: u.display for u in units},
-        "unit_list": units, "users": accounts.list_users(rt), "roles": PERSON_ROLES,
+        "title": "Cán bộ", "page": lists.paginate(people_rows, trang, size=50),
+        "units": names, "unit_list": units, "users": accounts.list_users(rt),
+        "roles": PERSON_ROLES, "login_roles": LOGIN_ROLES,
         "channels": CHANNELS, "channel_label": lambda c: CHANNEL_LABELS.get(c, c),
-        "form": form or {"unit": "", "role": "officer", "channels": []},
-        "errors": errors or FormErrors(),
-        "messages": [("ok", f"Đã lưu cán bộ {ok}")] if ok else [],
+        "form": form, "errors": errors or FormErrors(),
+        "login_form": login_form or {"unit": user.unit_slug or "", "role": "officer"},
+        "login_errors": login_errors or FormErrors(),
+        "messages": (messages or []) + ([("ok", f"Đã lưu cán bộ {ok}")] if ok else []),
     }, status_code=status_code)
 
 
 @router.get("/people", include_in_schema=False)
-def people(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None) -> Response:
+def people(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None,
+           sua: int | None = None, trang: str | None = None) -> Response:
+    """`?sua=<id>` fills the form with that person to edit them; `?xuat=xlsx` exports."""
     _manage(rt, user)
-    return people_page(request, rt, ok=ok)
+    if lists.wants_xlsx(request):
+        names = {u.slug: u.display for u in list_units(rt)}
+        return lists.xlsx_response("Cán bộ", PEOPLE_COLUMNS, [
+            [p.name, access.role_label(p.role), p.title, names.get(p.unit, p.unit), p.email,
+             p.phone, ", ".join(CHANNEL_LABELS.get(c, c) for c in p.channels),
+             "Đang làm việc" if p.active else "Đã nghỉ"] for p in list_people(rt)],
+            "can-bo")
+    return people_page(request, rt, user, ok=ok, edit=sua, trang=trang)
 
 
 @router.post("/people", include_in_schema=False)
@@ -189,16 +234,35 @@ def people_add(request: Request, rt: Rt, user: CurrentUser,
                role: Annotated[str, Form()] = "officer", title: Annotated[str, Form()] = "",
                email: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
                zalo_user_id: Annotated[str, Form()] = "",
-               channels: Annotated[list[str] | None, Form()] = None) -> Response:
+               channels: Annotated[list[str] | None, Form()] = None,
+               person_id: Annotated[int | None, Form()] = None,
+               cung_nguoi: Annotated[bool, Form()] = False) -> Response:
+    """Add a person, or save the one being edited (`person_id`). A new person whose name is
+    already in that unit is refused unless the admin confirms it is the same person
+    (`cung_nguoi`): nobody is overwritten by accident."""
     _manage(rt, user)
+    _in_scope(rt, user, [nfc(unit)])
     form: dict[str, Any] = {
         "unit": nfc(unit), "name": nfc(name), "role": nfc(role), "title": nfc(title),
         "email": nfc(email), "phone": nfc(phone), "zalo_user_id": nfc(zalo_user_id),
-        "channels": [c for c in (channels or []) if c],
+        "channels": [c for c in (channels or []) if c], "person_id": person_id,
     }
     errors = FormErrors()
     if form["unit"] not in {u.slug for u in list_units(rt)}:
         errors.fields["unit"] = "Hãy chọn đơn vị trong danh sách"
+    else:
+        same = [p for p in list_people(rt, form["unit"])
+                if owner_key(p.name) == owner_key(form["name"]) and p.id != person_id]
+        if person_id is None and same and not cung_nguoi:
+            form["duplicate"] = True
+            errors.fields["name"] = (
+                f"Đơn vị đã có cán bộ '{same[0].name}'"
+                + (f" ({same[0].title})" if same[0].title else "")
+                + ". Nếu là người khác, hãy ghi họ tên đầy đủ để phân biệt; nếu đúng là người "
+                  "này, đánh dấu ô xác nhận bên dưới để cập nhật thông tin.")
+        editing = next((p for p in list_people(rt, form["unit"]) if p.id == person_id), None)
+        if person_id is not None and (editing is None or editing.name != form["name"]):
+            errors.fields["name"] = "Không đổi được họ tên khi sửa; hãy thêm người mới"
     if not errors:
         try:
             person = add_person(rt, unit=form["unit"], name=form["name"], role=form["role"],
@@ -209,8 +273,61 @@ def people_add(request: Request, rt: Rt, user: CurrentUser,
         except CchcError as exc:
             errors = FormErrors.of(exc, {}, set(form))
     if errors:
-        return people_page(request, rt, form=form, errors=errors, status_code=400)
+        return people_page(request, rt, user, form=form, errors=errors, status_code=400)
     return RedirectResponse(f"/admin/people?ok={quote(person.name)}", status_code=303)
+
+
+@router.post("/people/{person_id}/active", include_in_schema=False)
+def person_active(request: Request, person_id: int, rt: Rt, user: CurrentUser,
+                  active: Annotated[bool, Form()] = False) -> Response:
+    """Mark a person as left (no more reminders; kept for the history) or back at work."""
+    _manage(rt, user)
+    p = next((x for x in list_people(rt) if x.id == person_id), None)
+    if p is None:
+        raise NotFound(f"Không có cán bộ số {person_id}", f"person {person_id} not found",
+                       field="person_id")
+    add_person(rt, unit=p.unit, name=p.name, role=p.role, title=p.title, email=p.email,
+               zalo_user_id=p.zalo_user_id, phone=p.phone, channels=p.channels or None,
+               active=active)
+    return RedirectResponse(f"/admin/people?ok={quote(p.name)}", status_code=303)
+
+
+@router.post("/logins", include_in_schema=False)
+def login_add(request: Request, rt: Rt, user: CurrentUser,
+              username: Annotated[str, Form()] = "", full_name: Annotated[str, Form()] = "",
+              role: Annotated[str, Form()] = "officer", unit: Annotated[str, Form()] = "",
+              password: Annotated[str, Form()] = "") -> Response:
+    """A new web login (the password is typed by the admin and given to the person)."""
+    _manage(rt, user)
+    form = {"username": nfc(username), "full_name": nfc(full_name), "role": role,
+            "unit": unit}
+    try:
+        if role not in LOGIN_ROLES:
+            raise ValidationFailed("Hãy chọn vai trò trong danh sách", "unknown role",
+                                   field="role", value=role)
+        created = accounts.create_user(rt, form["username"], password=password, role=role,
+                                       full_name=form["full_name"], unit=unit or None)
+    except CchcError as exc:
+        errors = FormErrors.of(exc, {"name": "full_name"},
+                               {"username", "full_name", "role", "unit", "password"})
+        return people_page(request, rt, user, login_form=form, login_errors=errors,
+                           status_code=status_of(exc))
+    return people_page(request, rt, user, messages=[
+        ("ok", f"Đã tạo tài khoản {created.username} ({created.full_name})")])
+
+
+@router.post("/logins/{username}/active", include_in_schema=False)
+def login_active(request: Request, username: str, rt: Rt, user: CurrentUser,
+                 active: Annotated[bool, Form()] = False) -> Response:
+    """Lock (its sessions end at once) or unlock a login; never one's own."""
+    _manage(rt, user)
+    if accounts.normalise_username(username) == user.username:
+        raise ValidationFailed("Không tự khóa tài khoản đang dùng", "cannot lock yourself",
+                               field="username", value=username)
+    changed = accounts.set_active(rt, username, active)
+    state = "mở khóa" if active else "khóa"
+    return people_page(request, rt, user, messages=[
+        ("ok", f"Đã {state} tài khoản {changed.username}")])
 
 
 def plans_page(request: Request, rt: Rt, *, chosen: list[str] | None = None,
@@ -243,6 +360,7 @@ def plans_upload(request: Request, rt: Rt, user: CurrentUser, settings: Settings
                  file: Annotated[UploadFile | None, File()] = None) -> Response:
     _manage(rt, user)
     chosen = [u for u in (units or []) if u]
+    _in_scope(rt, user, chosen)
     errors = FormErrors()
     known = {u.slug for u in list_units(rt)}
     if not chosen:
@@ -278,4 +396,44 @@ def plans_upload(request: Request, rt: Rt, user: CurrentUser, settings: Settings
                               status_code=status_of(exc))
     plan_id = loaded[0].plan_id if loaded else ""
     return RedirectResponse(f"/admin/plans?ok={quote(plan_id)}&n={len(chosen)}",
+                            status_code=303)
+
+
+# ---------------------------------------------------------------- users: lock and unlock
+
+
+def _managed_users(rt: Rt, user: UserView) -> list[UserView]:
+    """The accounts this admin may lock: all (no unit), else those of its units."""
+    mine = {u.slug for u in access.readable_units(rt, user)}
+    return [u for u in accounts.list_users(rt)
+            if user.unit_id is None or (u.unit_slug is not None and u.unit_slug in mine)]
+
+
+@router.get("/users", include_in_schema=False)
+def users_list(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None) -> Response:
+    _manage(rt, user)
+    messages = [("ok", ok)] if ok else []
+    return render(request, "admin_users.html", {
+        "title": "Tài khoản", "users": _managed_users(rt, user), "messages": messages})
+
+
+@router.post("/users/{username}/{action}", include_in_schema=False)
+def users_lock(request: Request, username: str, action: str, rt: Rt,
+               user: CurrentUser) -> Response:
+    """Lock (sessions end, API tokens stop working) or unlock an account of this admin's
+    units; an admin cannot lock itself out."""
+    _manage(rt, user)
+    if action not in ("lock", "unlock"):
+        raise NotFound("Không có thao tác này", f"no action '{action}'", field="action")
+    target = next((u for u in _managed_users(rt, user)
+                   if u.username == accounts.normalise_username(username)), None)
+    if target is None:
+        raise NotFound(f"Không có tài khoản '{username}' trong phạm vi quản lý",
+                       f"no user '{username}' in your scope", field="username")
+    if target.id == user.id:
+        raise Forbidden("Không thể tự khóa tài khoản của mình", "you cannot lock yourself",
+                        field="username")
+    accounts.set_active(rt, target.username, action == "unlock")
+    done = "Đã mở khóa" if action == "unlock" else "Đã khóa"
+    return RedirectResponse(f"/admin/users?ok={quote(done + ' ' + target.username)}",
                             status_code=303)

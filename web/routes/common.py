@@ -4,7 +4,6 @@ field, the one-line messages after a redirect, dates typed as dd/mm/yyyy, downlo
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,10 +14,8 @@ from engine.directory.accounts import UserView
 from engine.errors import CchcError, ValidationFailed
 from engine.reporting.dashboard import units_with_plans
 from engine.runtime import Runtime
-from vntext.text import nfc
-
-_DATE = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{4})\s*$")
-_ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+from vntext.dates import NoSuchDate, parse_date_input
+from vntext.text import nfc, strip_marks
 
 
 def home_unit(rt: Runtime, user: UserView) -> str | None:
@@ -40,16 +37,13 @@ def parse_date_vi(text: str, field_name: str = "on") -> date | None:
     text = nfc(text or "")
     if not text:
         return None
-    m = _DATE.match(text)
-    iso = _ISO.match(text)
     try:
-        if m:
-            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        if iso:
-            return date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
-    except ValueError:
+        return parse_date_input(text)
+    except NoSuchDate:
         raise ValidationFailed(f"Ngày '{text}' không tồn tại", f"date '{text}' does not exist",
                                field=field_name, value=text) from None
+    except ValueError:
+        pass
     raise ValidationFailed(f"Ngày '{text}' không đúng dạng ngày/tháng/năm (ví dụ 20/09/2023)",
                            f"date '{text}' is not dd/mm/yyyy", field=field_name, value=text)
 
@@ -82,9 +76,7 @@ class FormErrors:
 
 def content_disposition(filename: str, *, inline: bool = False) -> str:
     """`attachment; filename="ascii"; filename*=UTF-8''utf-8` (RFC 6266 / 5987)."""
-    decomposed = unicodedata.normalize("NFD", filename.replace("đ", "d").replace("Đ", "D"))
-    ascii_name = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    ascii_name = ascii_name.replace(" ", "-")
+    ascii_name = strip_marks(filename).replace(" ", "-")
     ascii_name = re.sub(r"[^A-Za-z0-9._-]", "", ascii_name) or "tep"
     kind = "inline" if inline else "attachment"
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

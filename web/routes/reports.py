@@ -24,6 +24,7 @@ from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.reporting import dashboard
 from engine.reporting.draft import DRAFT_NAME, draft_report
 from engine.reporting.export import export_docx, export_json, export_xlsx
+from engine.reporting.export.files import download_name
 from engine.reporting.snapshot.check import Finding
 from engine.reporting.snapshot.model import Snapshot
 from engine.reporting.snapshot.store import frozen_snapshot
@@ -212,8 +213,10 @@ def report_comment(request: Request, unit: str, period: str, rt: Rt, user: Curre
 
 
 def _download_name(snap: Snapshot, name: str) -> str:
+    """`phu-luc-1_vinh-thanh_2023-Q3.xlsx`; a period not frozen yet adds `_tam-tinh-<hash>`
+    (`download_name`): the same name always means the same bytes."""
     stem, _, ext = name.rpartition(".")
-    return f"{stem}_{snap.unit.slug}_{snap.period}.{ext}"
+    return download_name(f"{stem}_{snap.unit.slug}_{snap.period}.{ext}", snap)
 
 
 @router.get("/units/{unit}/reports/{period}/{name}", include_in_schema=False)

@@ -284,16 +284,18 @@ def task_transition(
     on: Annotated[str, Form()] = "",
     file: Annotated[UploadFile | None, File()] = None,
     staged_file: Annotated[int | None, Form()] = None,
+    correction: Annotated[str, Form()] = "",
 ) -> Response:
-    """Start / complete (documents, result, date, PDF) / wait / nothing arose / reopen.
+    """Start / complete (documents, result, date, PDF) / wait / nothing arose / reopen;
+    `correction` (leaders): the reason for a step dated inside a frozen period.
 
     Every wrong field is reported at once. A valid PDF sent with a refused form is kept
     (`staged_uploads`) and offered again as `staged_file`, so it need not be picked again."""
     access.require_transition(rt, user, unit, trigger)
     key = TaskKey(unit, plan, code)
     form: dict[str, Any] = {"name": f"transition:{trigger}", "docs": docs, "result": result,
-                            "note": note, "on": on}
-    shown = {"docs", "result", "on", "file", "note"}
+                            "note": note, "on": on, "correction": correction}
+    shown = {"docs", "result", "on", "file", "note", "correction"}
     evidence = [line.strip() for line in docs.splitlines() if line.strip()]
     actor = access.actor_for(user)
     upload: attachments.NewAttachment | None = None
@@ -319,7 +321,8 @@ def task_transition(
                                    problems=problems)
         api.transition(rt, key, trigger, actor, evidence=evidence, result=result, note=note,
                        on=on_date, expected_version=version,
-                       attachments=[upload] if upload is not None else [])
+                       attachments=[upload] if upload is not None else [],
+                       correction=correction)
     except Refusal as exc:
         if upload is not None:
             form["staged"] = (staged_uploads.stage(rt, user.id, upload) if new_upload

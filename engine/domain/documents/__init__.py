@@ -6,7 +6,7 @@ documents, the legal-document numbering, HD 36-HD/VPTW for party documents) when
 and written back one way in the register and the reports.
 """
 
-from engine.domain.documents.dates import MIN_YEAR, decree_date, padded_date
+from engine.domain.documents.dates import MIN_YEAR
 from engine.domain.documents.issuers import issuer_key, normalize_issuer
 from engine.domain.documents.mentions import Mention, find_mentions
 from engine.domain.documents.parser import parse_reference
@@ -41,12 +41,10 @@ __all__ = [
     "Family",
     "Mention",
     "NumberSymbol",
-    "decree_date",
     "find_mentions",
     "get_type",
     "issuer_key",
     "normalize_issuer",
-    "padded_date",
     "parse_number_symbol",
     "parse_reference",
     "party_term",

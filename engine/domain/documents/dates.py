@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from engine.domain.documents.rejection import reject
+from vntext.dates import nd30_dmy
 
 #: Dates before this are not plausible evidence of a commune plan (and catch "0023"-like typos).
 MIN_YEAR = 1945
@@ -115,7 +116,7 @@ def to_date(found: DateText, *, value: str) -> date:
         )
     days = _DAYS[m] + (m == 2 and calendar.isleap(y))
     if not 1 <= d <= days:
-        shown = f"{d:02d}/{_month(m)}/{y}"
+        shown = nd30_dmy(d, m, y)
         if d == 0:
             reject(
                 f"Ngày '{raw}' không tồn tại (không có ngày 0)",
@@ -128,17 +129,3 @@ def to_date(found: DateText, *, value: str) -> date:
             value,
         )
     return date(y, m, d)
-
-
-def _month(m: int) -> str:
-    return f"{m:02d}" if m < 3 else str(m)
-
-
-def decree_date(d: date) -> str:
-    """dd/m/yyyy as NĐ 30/2020 prints it: day padded, month padded only for 01 and 02."""
-    return f"{d.day:02d}/{_month(d.month)}/{d.year}"
-
-
-def padded_date(d: date) -> str:
-    """dd/mm/yyyy, fully padded: the stable machine form used by `DocumentRef.canonical`."""
-    return f"{d.day:02d}/{d.month:02d}/{d.year}"

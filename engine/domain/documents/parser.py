@@ -17,7 +17,6 @@ from typing import NoReturn
 from engine.domain.documents.cleaning import MAX_LENGTH, prepare
 from engine.domain.documents.dates import (
     DateText,
-    decree_date,
     find_date,
     find_partial_date,
     to_date,
@@ -27,6 +26,7 @@ from engine.domain.documents.ref import DocumentRef
 from engine.domain.documents.rejection import reject
 from engine.domain.documents.symbols import NumberSymbol, read_head
 from engine.domain.documents.types import Family
+from vntext.dates import nd30_date
 
 _CUA = re.compile(r"(?<!\w)c[ủu]a(?!\w)", re.I)
 _SUBJECT = re.compile(r"(?<!\S)(?:về|v/v)(?!\S)", re.I)
@@ -68,9 +68,9 @@ def _parse(text: str, today: date, default_issuer: str | None) -> DocumentRef:
     issued_on = to_date(found, value=text)
     if issued_on > today:
         reject(
-            f"Ngày ban hành {decree_date(issued_on)} sau ngày hôm nay ({decree_date(today)}): "
+            f"Ngày ban hành {nd30_date(issued_on)} sau ngày hôm nay ({nd30_date(today)}): "
             "không thể dùng văn bản chưa ban hành làm minh chứng",
-            f"The issue date {decree_date(issued_on)} is after today ({decree_date(today)}): "
+            f"The issue date {nd30_date(issued_on)} is after today ({nd30_date(today)}): "
             "a document not yet issued cannot be evidence",
             text,
         )

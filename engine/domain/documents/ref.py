@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from engine.domain.documents.dates import decree_date, padded_date
 from engine.domain.documents.issuers import issuer_key, normalize_issuer
 from engine.domain.documents.terms import party_term
 from engine.domain.documents.types import DocType, Family, get_type
+from vntext.dates import format_date_vi, nd30_date
 
 
 class DocumentKey(NamedTuple):
@@ -117,13 +117,13 @@ class DocumentRef:
     @property
     def canonical(self) -> str:
         """Full, stable form (issuer always, date fully padded); parses back to an equal ref."""
-        text = f"{self.type_name} số {self.number_symbol} ngày {padded_date(self.issued_on)}"
+        text = f"{self.type_name} số {self.number_symbol} ngày {format_date_vi(self.issued_on)}"
         return f"{text} của {self.issuer}" if self.issuer else text
 
     def render(self, default_issuer: str | None = None) -> str:
         """As the report writes it: `Kế hoạch số 223/KH-UBND ngày 06/3/2023`, plus
         ` của <issuer>` unless the issuer is `default_issuer` (the reporting unit)."""
-        text = f"{self.type_name} số {self.number_symbol} ngày {decree_date(self.issued_on)}"
+        text = f"{self.type_name} số {self.number_symbol} ngày {nd30_date(self.issued_on)}"
         if self.issuer and self.issuer_key != issuer_key(default_issuer):
             return f"{text} của {self.issuer}"
         return text

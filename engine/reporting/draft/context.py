@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from engine.directory.units import get_unit
 from engine.reminders.obligations import ObligationDueView, list_obligation_dues
-from engine.reporting.export.texts import nd30_date
 from engine.reporting.snapshot.model import AppendixSnapshot, Snapshot, SnapshotGroup
 from engine.reporting.statistics import StatisticsSheet, format_number_vi, percent
 from engine.runtime import Runtime
 from engine.storage.models import Plan, Unit
+from vntext.dates import nd30_date
 
 SIX_MONTHLY = "six_monthly"
 

@@ -21,6 +21,23 @@ def appendix_file_name(number: int, suffix: str) -> str:
     return f"phu-luc-{number}.{suffix}"
 
 
+def download_name(name: str, snapshot: Snapshot) -> str:
+    """The name a download of `snapshot` is offered under: same name ⇒ same bytes.
+
+    A frozen period's files are always the frozen bytes, so their name is plain. Files of a
+    period not frozen yet are live figures that change with every recorded step: their name
+    carries "tam-tinh" (provisional) and the first characters of the snapshot's hash, so a
+    later download with other content never has the same name.
+    """
+    if snapshot.frozen:
+        return name
+    from engine.reporting.snapshot.store import content_hash
+
+    stem, dot, ext = name.rpartition(".")
+    tag = f"_tam-tinh-{content_hash(snapshot)[:10]}"
+    return f"{stem}{tag}.{ext}" if dot else name + tag
+
+
 def write_atomic(path: Path, data: bytes) -> Path:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)

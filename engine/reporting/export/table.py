@@ -14,6 +14,7 @@ from typing import Literal
 
 from engine.reporting.export import texts
 from engine.reporting.snapshot.model import AppendixSnapshot, SnapshotGroup, SnapshotTask
+from plans.schema import COLUMN_HEADERS
 
 CellKind = Literal[
     "head", "stt", "text", "mark", "section_no", "section", "total_label", "total_num"
@@ -93,12 +94,19 @@ def _marks(task: SnapshotTask, first: int) -> tuple[Cell, Cell]:
     return Cell(first, "mark", done), Cell(first + 1, "mark", todo)
 
 
-def _section_rows(group: SnapshotGroup) -> Iterator[Row]:
+def _extra(task: SnapshotTask | None, first: int, keys: tuple[str, ...]) -> tuple[Cell, ...]:
+    """The declared optional columns of a row, from column `first` on."""
+    return tuple(Cell(first + i, "text", texts.lines(task.columns.get(k, "")) if task else ())
+                 for i, k in enumerate(keys))
+
+
+def _section_rows(group: SnapshotGroup, keys: tuple[str, ...] = ()) -> Iterator[Row]:
+    k = len(keys)
     yield Row(
         "section",
         (
             Cell(0, "section_no", texts.lines(group.code)),
-            Cell(1, "section", texts.lines(group.title or ""), colspan=4),
+            Cell(1, "section", texts.lines(group.title or ""), colspan=4 + k),
         ),
     )
     for task in group.tasks:
@@ -107,12 +115,13 @@ def _section_rows(group: SnapshotGroup) -> Iterator[Row]:
             (
                 Cell(0, "stt", (texts.task_number(task.code),)),
                 Cell(1, "text", texts.lines(task.text)),
-                *_marks(task, 2),
-                Cell(4, "text", texts.lines(task.result)),
+                *_extra(task, 2, keys),
+                *_marks(task, 2 + k),
+                Cell(4 + k, "text", texts.lines(task.result)),
             ),
         )
     for sub in group.groups:
-        yield from _section_rows(sub)
+        yield from _section_rows(sub, keys)
 
 
 def _dimension_runs(dim: SnapshotGroup) -> list[tuple[SnapshotGroup | None, list[SnapshotTask]]]:
@@ -125,7 +134,8 @@ def _dimension_runs(dim: SnapshotGroup) -> list[tuple[SnapshotGroup | None, list
     return runs
 
 
-def _dimension_rows(dim: SnapshotGroup) -> Iterator[Row]:
+def _dimension_rows(dim: SnapshotGroup, keys: tuple[str, ...] = ()) -> Iterator[Row]:
+    k = len(keys)
     runs = _dimension_runs(dim)
     height = sum(max(len(tasks), 1) for _, tasks in runs) or 1
     dim_cells = (
@@ -148,12 +158,14 @@ def _dimension_rows(dim: SnapshotGroup) -> Iterator[Row]:
             )
             body: tuple[Cell, ...]
             if task is None:  # a (sub-)dimension without tasks still shows its heading
-                body = (Cell(3, "text"), Cell(4, "mark"), Cell(5, "mark"), Cell(6, "text"))
+                body = (Cell(3, "text"), *_extra(None, 4, keys), Cell(4 + k, "mark"),
+                        Cell(5 + k, "mark"), Cell(6 + k, "text"))
             else:
                 body = (
                     Cell(3, "text", texts.lines(task.text)),
-                    *_marks(task, 4),
-                    Cell(6, "text", texts.lines(task.result)),
+                    *_extra(task, 4, keys),
+                    *_marks(task, 4 + k),
+                    Cell(6 + k, "text", texts.lines(task.result)),
                 )
             yield Row("task", (*(dim_cells if first_row else dim_cont), sub_cell, *body))
             first_row = False
@@ -173,26 +185,46 @@ def _count(rows: list[Row], done_col: int) -> tuple[int, int]:
     return total, done
 
 
-def _totals_row(layout: str, ncols: int, label_col: int, total: int, done: int) -> Row:
+def _totals_row(layout: str, ncols: int, label_col: int, total: int, done: int,
+                done_col: int | None = None) -> Row:
     """'Tổng: 23 nhiệm vụ' | 15 | 08 under the task, done and not-done columns."""
+    done_col = label_col + 1 if done_col is None else done_col
     cells = [Cell(i, "stt") for i in range(label_col)]
     cells.append(Cell(label_col, "total_label", (texts.total_label(layout, total),), number=total))
-    cells.append(Cell(label_col + 1, "total_num", (texts.two_digits(done),), number=done))
+    cells.extend(Cell(i, "text") for i in range(label_col + 1, done_col))
+    cells.append(Cell(done_col, "total_num", (texts.two_digits(done),), number=done))
     not_done = total - done
-    cells.append(Cell(label_col + 2, "total_num", (texts.two_digits(not_done),), number=not_done))
-    cells.extend(Cell(i, "text") for i in range(label_col + 3, ncols))
+    cells.append(Cell(done_col + 1, "total_num", (texts.two_digits(not_done),), number=not_done))
+    cells.extend(Cell(i, "text") for i in range(done_col + 2, ncols))
     return Row("total", tuple(cells))
+
+
+def _with_columns(base: tuple[Column, ...], after: int, keys: tuple[str, ...],
+                  widen: tuple[int, ...]) -> tuple[Column, ...]:
+    """`base` with the declared columns inserted after column `after`; their width is taken
+    from the `widen` columns (task text, result) so the table keeps the page's text width."""
+    if not keys:
+        return base
+    each = min(28.0, sum(base[i].width_mm for i in widen) * 0.5 / len(keys))
+    take = each * len(keys) / len(widen)
+    cols = [Column(c.header, c.width_mm - take) if i in widen else c
+            for i, c in enumerate(base)]
+    extra = [Column(COLUMN_HEADERS[k], each) for k in keys]
+    return (*cols[:after + 1], *extra, *cols[after + 1:])
 
 
 def build_table(appendix: AppendixSnapshot) -> Table:
     """Lay out an appendix as a grid with merges and a totals row computed from the rows."""
     columns: tuple[Column, ...]
+    keys = tuple(appendix.columns)
     if appendix.layout == "sections":
-        columns, label_col, done_col = SECTION_COLUMNS, 1, 2
-        body = [row for g in appendix.groups for row in _section_rows(g)]
+        columns = _with_columns(SECTION_COLUMNS, 1, keys, (1, 4))
+        label_col, done_col = 1, 2 + len(keys)
+        body = [row for g in appendix.groups for row in _section_rows(g, keys)]
     else:
-        columns, label_col, done_col = DIMENSION_COLUMNS, 3, 4
-        body = [row for g in appendix.groups for row in _dimension_rows(g)]
+        columns = _with_columns(DIMENSION_COLUMNS, 3, keys, (3, 6))
+        label_col, done_col = 3, 4 + len(keys)
+        body = [row for g in appendix.groups for row in _dimension_rows(g, keys)]
     total, done = _count(body, done_col)
-    totals = _totals_row(appendix.layout, len(columns), label_col, total, done)
+    totals = _totals_row(appendix.layout, len(columns), label_col, total, done, done_col)
     return Table(appendix.layout, columns, (_head(columns), *body, totals), total, done)

@@ -8,9 +8,9 @@ two formats cannot drift apart.
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from engine.reporting.snapshot.model import AppendixSnapshot, Snapshot, UnitHeader
+from vntext.dates import nd30_date
 
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập – Tự do – Hạnh phúc"
@@ -29,12 +29,6 @@ def clean(text: str) -> str:
 def lines(text: str) -> tuple[str, ...]:
     """A cell's text as paragraphs: one per non-blank line ("- …", "+ …" items included)."""
     return tuple(s for s in (part.strip() for part in clean(text).split("\n")) if s)
-
-
-def nd30_date(value: date) -> str:
-    """d/m/yyyy as NĐ 30 writes it: day < 10 and months 1, 2 get a leading zero (06/3/2023)."""
-    month = f"{value.month:02d}" if value.month <= 2 else str(value.month)
-    return f"{value.day:02d}/{month}/{value.year}"
 
 
 def two_digits(n: int) -> str:

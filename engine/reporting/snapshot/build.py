@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.clock import local_date
 from engine.directory.units import effective_cutoff_day, get_unit
 from engine.domain.periods import ReportingPeriod, parse_period
 from engine.domain.plan_loading import plans_of_unit
@@ -27,6 +28,7 @@ from engine.reporting.report_definition import number_appendices, report_definit
 from engine.reporting.snapshot.model import (
     AppendixSnapshot,
     Snapshot,
+    SnapshotCorrection,
     SnapshotGroup,
     SnapshotTask,
     UnitHeader,
@@ -169,10 +171,38 @@ def build_snapshot(
         appendices = [
             _appendix(rt, d, number, ids, hist, period) for number, d in defs
         ]
+        made_here = [c for c in corrections(session, unit.id, until=taken_at)
+                     if period.start <= c.recorded_on <= period.end]
     return Snapshot(
         unit=header, period=period.code, period_label=period.label_vi, start=period.start,
         end=period.end, taken_at=taken_at, frozen=False, appendices=appendices,
+        corrections=made_here,
     )
+
+
+def corrections(session: Session, unit_id: int, *, period: str | None = None,
+                until: datetime | None = None) -> list[SnapshotCorrection]:
+    """The unit's corrections of frozen periods (of `period` only, if given), in order."""
+    q = (select(TaskHistory, Task.plan_id, Task.code)
+         .join(Task, Task.id == TaskHistory.task_id)
+         .where(Task.unit_id == unit_id, TaskHistory.corrects_period.is_not(None))
+         .order_by(TaskHistory.at, TaskHistory.id))
+    if period is not None:
+        q = q.where(TaskHistory.corrects_period == period)
+    if until is not None:
+        q = q.where(TaskHistory.at <= until)
+    return [SnapshotCorrection(
+        period=h.corrects_period or "", plan_id=plan_id, task=code, event=h.event,
+        effective_on=h.effective_on, recorded_on=local_date(h.at), actor=h.actor,
+        reason=h.correction_reason or "") for h, plan_id, code in session.execute(q)]
+
+
+def _column_values(columns: list[str], t: PlanTask, s: TaskAsOf) -> dict[str, str]:
+    """The declared optional columns of one row: owner and deadline as of the cut-off, the
+    rest as the plan gives them."""
+    given: dict[str, str | None] = {**(t.extra or {}), "product": t.product,
+                                    "owner": s.owner, "deadline": s.deadline}
+    return {c: v for c in columns if (v := given.get(c))}
 
 
 def _appendix(rt: Runtime, d: _PlanDef, number: int, ids: dict[tuple[str, str], int],
@@ -191,6 +221,7 @@ def _appendix(rt: Runtime, d: _PlanDef, number: int, ids: dict[tuple[str, str], 
             result=ket_qua(rt, s), evidence=[e["ref"] for e in s.evidence],
             effective_on=s.done_on, owner=s.owner, due=due,
             timeliness=getattr(status, "value", status),
+            columns=_column_values(d.plan.columns or [], t, s),
         ))
     children: dict[str | None, list[PlanSection]] = defaultdict(list)
     for sec in d.sections:
@@ -205,4 +236,5 @@ def _appendix(rt: Runtime, d: _PlanDef, number: int, ids: dict[tuple[str, str], 
         plan_id=d.plan.id, number=number, title=d.plan.appendix_title,
         layout=d.plan.layout,
         groups=[group(s) for s in children.get(None, [])],
+        columns=list(d.plan.columns or []),
     )

@@ -21,10 +21,10 @@ from engine.clock import local_date
 from engine.domain.documents.cleaning import unify
 from engine.domain.documents.mentions import Mention, find_mentions
 from engine.reporting.reader import ReadAppendix, appendix_regions, read_report
-from engine.reporting.snapshot.model import Snapshot
+from engine.reporting.snapshot.model import Snapshot, SnapshotCorrection
 from engine.runtime import Runtime
 from engine.storage.models import Plan
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 Severity = Literal["error", "warning"]
 Source = Literal["snapshot", "against"]
@@ -119,11 +119,38 @@ def check_report(rt: Runtime, snap: Snapshot, *, against: Path | None = None) ->
     out.extend(_mention_findings(mentions, "snapshot"))
     for a in snap.appendices:
         out.extend(_totals(a.number, a.plan_id, a.total, a.done, a.not_done, None, "snapshot"))
+    out.extend(_correction_findings(rt, snap))
     if against is not None:
         out.extend(_against(snap, against, today))
     from engine.reporting.statistics.check import check_statistics  # Phụ lục 4–6 across appendices
 
     out.extend(check_statistics(rt, snap, against))
+    return out
+
+
+def _correction_findings(rt: Runtime, snap: Snapshot) -> list[Finding]:
+    """Corrections made during this period (reported here) and, for a frozen period, the
+    corrections of it made after it was frozen (its files do not show them)."""
+    from engine.directory.units import get_unit
+    from engine.reporting.snapshot.build import corrections
+
+    later: list[SnapshotCorrection] = []
+    if snap.frozen:
+        with rt.db.read() as session:
+            later = corrections(session, get_unit(session, snap.unit.slug).id,
+                                period=snap.period)
+    out: list[Finding] = []
+    for c, here in [(c, True) for c in snap.corrections] + [(c, False) for c in later]:
+        what = (f"Đính chính số liệu kỳ {c.period} đã chốt: nhiệm vụ {c.task} ({c.plan_id}), "
+                f"'{c.event}' ngày {format_date_vi(c.effective_on)}, do {c.actor} ghi ngày "
+                f"{format_date_vi(c.recorded_on)}; lý do: {c.reason}")
+        if not here:
+            what += " — tệp của kỳ đã chốt không thay đổi, đính chính được báo cáo ở kỳ sau"
+        out.append(Finding(
+            "period_corrected", "warning", what,
+            f"correction of the frozen period {c.period}: task {c.task} ({c.plan_id}), "
+            f"'{c.event}' on {c.effective_on.isoformat()} by {c.actor} on "
+            f"{c.recorded_on.isoformat()}; reason: {c.reason}", plan=c.plan_id, task=c.task))
     return out
 
 

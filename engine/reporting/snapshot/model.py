@@ -8,13 +8,26 @@ the same snapshot. Counts are derived from the rows here, never typed in.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    computed_field,
+    model_serializer,
+    model_validator,
+)
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _without_empty(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """Optional parts left out of a dump when empty: a plan without declared columns dumps
+    (and hashes) exactly as before they existed."""
+    return {k: v for k, v in data.items() if not (k in keys and not v)}
 
 
 class SnapshotTask(_Frozen):
@@ -28,6 +41,11 @@ class SnapshotTask(_Frozen):
     owner: str | None = None
     due: date | None = None
     timeliness: Literal["done_on_time", "done_late", "open_on_time", "open_overdue"] | None = None
+    columns: dict[str, str] = {}  # values of the appendix's declared optional columns
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_empty(handler(self), "columns")
 
 
 class SnapshotGroup(_Frozen):
@@ -51,6 +69,11 @@ class AppendixSnapshot(_Frozen):
     title: str
     layout: Literal["sections", "dimensions"]
     groups: list[SnapshotGroup]
+    columns: list[str] = []  # declared optional columns (keys of plans.schema.COLUMN_HEADERS)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_empty(handler(self), "columns")
 
     @model_validator(mode="before")
     @classmethod
@@ -96,6 +119,20 @@ class UnitHeader(_Frozen):
         return f"{self.kind} {self.name}"
 
 
+class SnapshotCorrection(_Frozen):
+    """A leader's correction of an earlier, frozen period, made during this period: reported
+    here because the frozen period's files never change."""
+
+    period: str  # the frozen period corrected, "2023-Q3"
+    plan_id: str
+    task: str
+    event: str  # the workflow step or "note"
+    effective_on: date  # the date inside the frozen period
+    recorded_on: date
+    actor: str
+    reason: str
+
+
 class Snapshot(_Frozen):
     unit: UnitHeader
     period: str  # "2023-Q3"
@@ -106,3 +143,9 @@ class Snapshot(_Frozen):
     frozen: bool = False
     content_hash: str | None = None  # sha256 of the canonical JSON, set when frozen
     appendices: list[AppendixSnapshot]
+    #: Left out of the JSON (and the hash) when empty, so earlier snapshots keep their bytes.
+    corrections: list[SnapshotCorrection] = []
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_empty(handler(self), "corrections")

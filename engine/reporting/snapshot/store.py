@@ -14,11 +14,12 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.clock import local_date
 from engine.directory.units import get_unit
+from engine.domain.periods import normalise_period
 from engine.errors import Conflict, ValidationFailed
 from engine.reporting.snapshot.model import Snapshot
 from engine.runtime import Runtime
 from engine.storage.models import Snapshot as SnapshotRow
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 
 def canonical_json(snapshot: Snapshot) -> str:
@@ -32,6 +33,8 @@ def content_hash(snapshot: Snapshot) -> str:
 
 
 def frozen_snapshot(rt: Runtime, unit_slug: str, period: str) -> Snapshot | None:
+    """The period's frozen snapshot (`period` in any case: '2023-q3' is '2023-Q3'), or None."""
+    period = normalise_period(period)
     with rt.db.read() as session:
         unit = get_unit(session, unit_slug)
         row = session.scalar(select(SnapshotRow).where(SnapshotRow.unit_id == unit.id,

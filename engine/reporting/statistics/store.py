@@ -31,7 +31,7 @@ from engine.reporting.statistics.values_file import load_values_file
 from engine.runtime import Runtime
 from engine.storage.models import PeriodStatistics, Plan
 from engine.storage.models import StatisticsSnapshot as FrozenRow
-from vntext.text import format_date_vi
+from vntext.dates import format_date_vi
 
 
 class StatisticsRefused(ValidationFailed):
@@ -247,5 +247,5 @@ def take_sheet(rt: Runtime, snap: Snapshot) -> StatisticsSheet:
 def frozen_units(session: Session, period: str) -> dict[int, str]:
     """unit id → content hash of every unit whose statistics of `period` are frozen."""
     return dict(session.execute(select(FrozenRow.unit_id, FrozenRow.content_hash).where(
-        FrozenRow.period == period)).tuples().all())
+        FrozenRow.period == period)).all())
 

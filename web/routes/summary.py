@@ -1,0 +1,98 @@
+"""The reviewing body's summary page (Sở Nội vụ / Phòng Nội vụ): one row per commune for a
+period, sortable, with its .xlsx/.docx/JSON downloads. A standalone route and template, so the
+reviewer's home page can show it as it is.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from engine.directory import access
+from engine.directory.accounts import UserView
+from engine.domain.periods import quarters_of
+from engine.errors import Forbidden, NotFound
+from engine.reporting import dashboard
+from engine.reporting.summary import (
+    SORTS,
+    province_summary,
+    sorted_rows,
+    summary_docx,
+    summary_json,
+    summary_xlsx,
+)
+from engine.runtime import Runtime
+from web.deps import CurrentUser, Rt
+from web.routes.common import content_disposition
+from web.templating import render
+
+router = APIRouter()
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SORT_LABELS = {
+    "name": "Tên xã, phường", "status": "Trạng thái", "done": "Đã thực hiện",
+    "not_done": "Chưa thực hiện", "overdue_tasks": "Nhiệm vụ quá hạn",
+    "overdue_reports": "Báo cáo quá hạn", "on_time": "Tỷ lệ đúng hạn",
+    "online": "Tỷ lệ trực tuyến",
+}
+
+
+def body_of(rt: Runtime, user: UserView, body: str | None) -> str:
+    """The reviewing body shown: the reviewer's own unit; an admin may pick any."""
+    access.require(rt, user, "city.read")
+    own = user.unit_slug
+    chosen = body or own
+    if chosen is None:
+        raise Forbidden("Chọn cơ quan tổng hợp (tỉnh hoặc thành phố)", "choose a body",
+                        field="body")
+    if user.role != "admin" and chosen != own:
+        raise Forbidden(f"Chỉ xem được tổng hợp của {user.unit_display}",
+                        "reviewers see their own body's summary", field="body", value=chosen)
+    return chosen
+
+
+def _period(rt: Runtime, body: str, period: str | None) -> str:
+    if period:
+        return period.strip().upper()
+    return dashboard.quarter_reported_on(rt.today(), dashboard.cutoff_day(rt, body)).code
+
+
+@router.get("/summary", include_in_schema=False)
+def summary_page(request: Request, rt: Rt, user: CurrentUser, body: str | None = None,
+                 period: str | None = None, sort: str = "name", desc: int = 0) -> Response:
+    slug = body_of(rt, user, body)
+    code = _period(rt, slug, period)
+    summary = province_summary(rt, slug, code)
+    sort = sort if sort in SORTS else "name"
+    years = sorted({summary.period.year - 1, summary.period.year, summary.period.year + 1})
+    day = dashboard.cutoff_day(rt, slug)
+    choices = [q for y in years for q in quarters_of(y, day)]
+    return render(request, "summary.html", {
+        "title": "Tổng hợp các xã, phường", "nav_path": "/summary", "summary": summary,
+        "rows": sorted_rows(summary, sort, bool(desc)), "sort": sort, "desc": bool(desc),
+        "sort_labels": SORT_LABELS, "choices": choices, "body": slug,
+        "base": f"/summary/{slug}/{summary.period.code}",
+    })
+
+
+@router.get("/summary/{body}/{period}/{name}", include_in_schema=False)
+def summary_file(body: str, period: str, name: str, rt: Rt, user: CurrentUser,
+                 sort: str = "name", desc: int = 0) -> Response:
+    """tong-hop.xlsx, tong-hop.docx or tong-hop.json of the summary."""
+    slug = body_of(rt, user, body)
+    summary = province_summary(rt, slug, period.strip().upper())
+    rows = sorted_rows(summary, sort, bool(desc))
+    stem = f"tong-hop_{slug}_{summary.period.code}"
+    if name == "tong-hop.xlsx":
+        media, data = XLSX, summary_xlsx(summary, rows)
+    elif name == "tong-hop.docx":
+        media, data = DOCX, summary_docx(summary, rows)
+    elif name == "tong-hop.json":
+        media, data = "application/json", summary_json(summary)
+    else:
+        raise NotFound(f"Không có tệp '{name}' (có: tong-hop.xlsx, tong-hop.docx, "
+                       "tong-hop.json)", f"no file {name}", field="name", value=name)
+    ext = name.rsplit(".", 1)[1]
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": content_disposition(f"{stem}.{ext}")})
