@@ -39,9 +39,10 @@ from cli.zalo import zalo_app
 from engine import api
 from engine.clock import VN_TZ, fixed_clock
 from engine.directory.access import role_label
+from engine.domain.choices import resolve_choice
 from engine.errors import CchcError
 from engine.logging_setup import configure_logging
-from engine.reporting.snapshot.check import Finding
+from engine.reporting.snapshot.check import Finding, count_vi
 from engine.runtime import Runtime, open_runtime
 from plans.errors import DataFileError
 from vntext.dates import format_date_vi, parse_dmy
@@ -499,14 +500,24 @@ def report_draft(
             console.print(f"Đã soạn dự thảo báo cáo {snap.period_label}: {out}")
 
 
+#: The summary's sort orders (engine.reporting.summary.SORTS) as officers name them.
+_SUMMARY_SORTS = {"name": "Tên", "status": "Trạng thái", "done": "Đã thực hiện",
+                  "not_done": "Chưa thực hiện", "overdue_tasks": "Nhiệm vụ quá hạn",
+                  "overdue_reports": "Báo cáo quá hạn", "on_time": "Đúng hạn",
+                  "online": "Trực tuyến"}
+
+
 @report_app.command("summary")
 def report_summary(
-    body: Annotated[str, typer.Argument(help="Cơ quan tổng hợp: tỉnh hoặc thành phố (slug)")],
-    period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2023-Q3")],
+    body: Annotated[str, typer.Argument(
+        metavar="ĐƠN_VỊ", help="Cơ quan tổng hợp: mã của tỉnh hoặc thành phố")],
+    period: Annotated[str, typer.Option(metavar="KỲ", help="Kỳ báo cáo, ví dụ 2023-Q3")],
     out: Annotated[Path | None, typer.Option(
-        help="Thư mục ghi tong-hop.xlsx, tong-hop.docx, tong-hop.json")] = None,
-    sort: Annotated[str, typer.Option(help="Sắp xếp: name, on_time, online, overdue_tasks, "
-                                            "overdue_reports, not_done, status")] = "name",
+        metavar="THƯ_MỤC", help="Thư mục ghi tong-hop.xlsx, tong-hop.docx, tong-hop.json")
+    ] = None,
+    sort: Annotated[str, typer.Option(
+        metavar="CỘT", help="Sắp xếp theo: " + ", ".join(
+            f"'{label}'" for label in _SUMMARY_SORTS.values()))] = "tên",
     desc: Annotated[bool, typer.Option("--desc", help="Giảm dần")] = False,
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
@@ -515,7 +526,8 @@ def report_summary(
 
     with session(json_, db, at) as rt:
         summ = s.province_summary(rt, body, period)
-        rows = s.sorted_rows(summ, sort, desc)
+        rows = s.sorted_rows(summ, resolve_choice(
+            sort, _SUMMARY_SORTS, field="sort", what_vi="Cách sắp xếp", what_en="sort"), desc)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             (out / "tong-hop.xlsx").write_bytes(s.summary_xlsx(summ, rows))
@@ -568,13 +580,14 @@ def _finding_place(f: Finding) -> tuple[str, str]:
         where = "Phần thân báo cáo"
     else:
         where = "nhiều chỗ"
-    task = f.task or (f"dòng {f.line}" if f.line is not None else "")
+    task = f.task or (f"{len(f.tasks)} nhiệm vụ" if f.tasks else "") or (
+        f"dòng {f.line}" if f.line is not None else "")
     if not task:
         task = {"number_reused": "nhiều chỗ", "totals_mismatch": "dòng tổng"}.get(f.code, "")
     return where, task
 
 
-def _print_findings(findings: list[Finding]) -> None:
+def _print_findings(findings: list[Finding], *, count: bool = True) -> None:
     if not findings:
         console.print("Không phát hiện sai sót.")
         return
@@ -583,8 +596,8 @@ def _print_findings(findings: list[Finding]) -> None:
         table.add_row("LỖI" if f.severity == "error" else "lưu ý", *_finding_place(f),
                       f.message_vi)
     console.print(table)
-    errors = sum(1 for f in findings if f.severity == "error")
-    console.print(f"{errors} lỗi, {len(findings) - errors} lưu ý.")
+    if count:
+        console.print(f"{count_vi(findings)}.")
 
 
 @report_app.command("run-all")
@@ -639,16 +652,20 @@ def _progress(quiet: bool) -> Iterator[Callable[[int, int], None]]:
 
 @app.command("demo")
 def demo(
-    out: Annotated[Path, typer.Option(help="Thư mục ghi cơ sở dữ liệu và phụ lục")] = Path(
+    out: Annotated[Path, typer.Option(metavar="THƯ_MỤC",
+                                      help="Thư mục ghi cơ sở dữ liệu và phụ lục")] = Path(
         "out/demo"),
+    seed: Annotated[Path | None, typer.Option(
+        metavar="TỆP", help="Báo cáo gốc (bản giấy, dạng .txt) để kiểm tra như người thẩm "
+        "định; không có thì không kiểm tra và nói rõ")] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Dựng lại báo cáo quý III/2023 của xã Vĩnh Thạnh từ dữ liệu mẫu và xuất phụ lục."""
+    """Dựng lại báo cáo quý III/2023 của xã Vĩnh Thạnh từ dữ liệu mẫu, xuất phụ lục và kiểm tra."""
     from engine.demo import run_demo
 
     try:
         with _progress(json_) as advance:
-            res = run_demo(out, progress=advance)
+            res = run_demo(out, progress=advance, seed=seed)
     except (CchcError, DataFileError) as exc:
         fail(exc, json_)
     if json_:
@@ -658,8 +675,16 @@ def demo(
     _print_snapshot(res.snapshot, False)
     console.print(f"Dự thảo báo cáo (phần lời, để hoàn thiện trong Word): "
                   f"{res.database.parent / 'bao-cao.docx'}")
-    console.print(f"Kiểm tra báo cáo gốc ({res.seed_name}):")
-    _print_findings(res.seed_findings)
+    console.print(res.own_check_vi, highlight=False)
+    errors = [f for f in res.findings if f.severity == "error"]
+    if errors:
+        _print_findings(errors, count=False)
+    console.print("  Xem đủ: cchc report check vinh-thanh --period 2023-Q3 "
+                  f"--db sqlite:///{res.database}", markup=False, highlight=False,
+                  soft_wrap=True)
+    console.print(res.seed.summary_vi, markup=False, highlight=False, soft_wrap=True)
+    if res.seed.ran:
+        _print_findings(res.seed_findings)
     _print_demo_reminders(res)
     _print_demo_accounts(res)
 

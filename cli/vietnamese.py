@@ -78,6 +78,7 @@ FIELD_LABELS: dict[str, str] = {
     "seed": "Báo cáo gốc",
     "against": "Báo cáo đối chiếu",
     "session": "Phiên đăng nhập",
+    "sort": "Sắp xếp (--sort)",
     "state": "Trạng thái",
     "token": "Mã truy cập",
     "trigger": "Thao tác",

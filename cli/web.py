@@ -207,14 +207,14 @@ def _set_active(username: str, active: bool, db: str | None, json_: bool) -> Non
 
 
 @user_app.command("lock")
-def user_lock(username: Annotated[str, typer.Argument(help="Tên đăng nhập")],
+def user_lock(username: UserArg,
               db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Khóa tài khoản: không đăng nhập được, mọi phiên kết thúc, mã truy cập API ngừng."""
     _set_active(username, False, db, json_)
 
 
 @user_app.command("unlock")
-def user_unlock(username: Annotated[str, typer.Argument(help="Tên đăng nhập")],
+def user_unlock(username: UserArg,
                 db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Mở khóa tài khoản đã khóa."""
     _set_active(username, True, db, json_)

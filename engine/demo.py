@@ -4,11 +4,14 @@ Why it exists: it is README command 1 — it shows, on the embedded SQLite defau
 path an officer's data takes (units → plans → workflow with evidence → snapshot → exports →
 reviewer's check), and the check it runs on the seed itself shows the mistakes our engine
 makes impossible.
+
+The seed (the paper report, kept outside this repository) is optional input given explicitly
+(`cchc demo --seed PATH`; the Makefile passes `../shared/seed/…` when it is there): the demo
+never looks for it next to the source tree, and says plainly when it did not check it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -24,13 +27,12 @@ from engine.reminders.occurrence import Occurrence
 from engine.reminders.planner import preview
 from engine.reporting.draft import DRAFT_NAME, draft_report
 from engine.reporting.replay import ReplayReport, replay
-from engine.reporting.snapshot.check import Finding, check_report
+from engine.reporting.snapshot.check import Finding, check_report, count_vi
 from engine.reporting.statistics import import_file
 from engine.runtime import Runtime, open_runtime
 from plans import DEMO_BUNDLE, ReplayFile, load_model
 
-SEED_REPORT = Path(__file__).resolve().parents[2] / "shared" / "seed" / \
-    "bao-cao-cchc-quy-III-2023-xa-vinh-thanh.txt"
+SEED_NAME = "bao-cao-cchc-quy-III-2023-xa-vinh-thanh.txt"
 PLAN_FILES = ["cchc-2023.yaml", "papi-2023.yaml", "kl91-2023.yaml"]
 # Phụ lục 4–6 of the seed as the officer would import them (docs/statistics.md layout).
 STATISTICS_DIR = DEMO_BUNDLE / "thong-ke-2023-q3"
@@ -79,16 +81,56 @@ def create_demo_accounts(rt: Runtime) -> list[DemoAccount]:
     return list(DEMO_ACCOUNTS)
 
 
+@dataclass(frozen=True)
+class SeedCheck:
+    """The reviewer's check of the paper report the demo rebuilds — or why it did not run."""
+
+    path: Path | None  # as given (None: not given)
+    ran: bool
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def summary_vi(self) -> str:
+        """One line for the officer: what was checked, or plainly that nothing was."""
+        if self.ran:
+            assert self.path is not None
+            return f"Kiểm tra báo cáo gốc ({self.path.name}): {count_vi(self.findings)}."
+        if self.path is None:
+            return ("Không kiểm tra báo cáo gốc: chưa chỉ định tệp "
+                    f"(cchc demo --seed <đường dẫn tới {SEED_NAME}>).")
+        return f"Không kiểm tra báo cáo gốc: không tìm thấy tệp {self.path}."
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path) if self.path else None, "ran": self.ran,
+                "summary_vi": self.summary_vi}
+
+
+def check_seed(rt: Runtime, snap: api.SnapshotResult, seed: Path | None) -> SeedCheck:
+    """The seed's own mistakes, as a reviewer reads them, if the file given is there."""
+    if seed is None or not seed.is_file():
+        return SeedCheck(seed, ran=False)
+    findings = check_report(rt, snap.snapshot, against=seed)
+    return SeedCheck(seed, ran=True, findings=[f for f in findings if f.source == "against"])
+
+
 @dataclass
 class DemoResult:
     database: Path
     replay: ReplayReport
     snapshot: api.SnapshotResult
     findings: list[Finding]
-    seed_name: str
-    seed_findings: list[Finding]
+    seed: SeedCheck
     accounts: list[DemoAccount] = field(default_factory=list)
     reminders: list[Occurrence] = field(default_factory=list)
+
+    @property
+    def seed_findings(self) -> list[Finding]:
+        return self.seed.findings
+
+    @property
+    def own_check_vi(self) -> str:
+        """The reviewer's check of the report the demo has just written, in one line."""
+        return f"Kiểm tra báo cáo vừa tạo: {count_vi(self.findings)}."
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +139,8 @@ class DemoResult:
             "replayed": self.replay.applied,
             "imported_without_evidence": self.replay.imported_without_evidence,
             "findings": [f.as_dict() for f in self.findings],
+            "own_check": self.own_check_vi,
+            "seed_check": self.seed.as_dict(),
             "seed_findings": [f.as_dict() for f in self.seed_findings],
             "accounts": [{"username": a.username, "password": a.password, "role": a.role,
                           "unit": a.unit, "full_name": a.full_name} for a in self.accounts],
@@ -105,16 +149,6 @@ class DemoResult:
                  "channel": o.channel, "step": o.step, "due_on": o.due_on.isoformat(),
                  "title": o.payload.get("title", "")} for o in self.reminders],
         }
-
-
-def seed_report_path() -> Path | None:
-    """The seed next to the checkout (../shared/seed), or where CCHC_SEED points."""
-    override = os.environ.get("CCHC_SEED")
-    for candidate in (*([Path(override)] if override else []), SEED_REPORT,
-                      Path.cwd().parent / "shared" / "seed" / SEED_REPORT.name):
-        if candidate.exists():
-            return candidate
-    return None
 
 
 def build_demo_database(path: Path, progress: Callable[[int, int], None] | None = None
@@ -144,7 +178,9 @@ def obligation_reminders(rt: Runtime, unit: str, start: date, end: date) -> list
     return out
 
 
-def run_demo(out: Path, progress: Callable[[int, int], None] | None = None) -> DemoResult:
+def run_demo(out: Path, progress: Callable[[int, int], None] | None = None, *,
+             seed: Path | None = None) -> DemoResult:
+    """Rebuild the Q3-2023 report into `out`; check it, and the paper report `seed` if given."""
     out.mkdir(parents=True, exist_ok=True)
     database = out / "cchc-demo.sqlite3"
     rt, report = build_demo_database(database, progress)
@@ -153,13 +189,9 @@ def run_demo(out: Path, progress: Callable[[int, int], None] | None = None) -> D
                                          taken_by="Chủ tịch UBND xã Vĩnh Thạnh")
         (out / DRAFT_NAME).write_bytes(draft_report(rt, result.snapshot))
         findings = check_report(rt, result.snapshot)
-        seed = seed_report_path()
-        seed_findings = check_report(rt, result.snapshot, against=seed) if seed else []
-        seed_findings = [f for f in seed_findings if f.source == "against"]
+        seed_check = check_seed(rt, result, seed)
         logins = create_demo_accounts(rt)
         reminders = obligation_reminders(rt, "vinh-thanh", REMINDERS_FROM, REMINDERS_TO)
     finally:
         rt.db.dispose()
-    return DemoResult(database, report, result, findings,
-                      seed.name if seed else "(không tìm thấy)", seed_findings, logins,
-                      reminders)
+    return DemoResult(database, report, result, findings, seed_check, logins, reminders)

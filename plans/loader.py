@@ -143,6 +143,34 @@ def line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
+
+#: PyYAML's syntax complaints (English) as a clerk editing the file reads them.
+YAML_PROBLEMS_VI = (
+    ("mapping values are not allowed", "dấu hai chấm đặt sai chỗ (giá trị có dấu ':' thì "
+                                       "đặt trong ngoặc kép)"),
+    ("could not find expected ':'", "thiếu dấu hai chấm sau tên mục"),
+    ("cannot start any token", "có ký tự không dùng được ở đầu giá trị (thụt lề bằng dấu "
+                               "cách, không dùng Tab; ký tự @ ` % thì đặt trong ngoặc kép)"),
+    ("expected <block end>", "thụt lề không thẳng hàng với các dòng trên"),
+    ("did not find expected key", "thụt lề không thẳng hàng hoặc thiếu dấu gạch đầu dòng"),
+    ("did not find expected '-'", "thiếu dấu gạch đầu dòng '- ' của phần tử danh sách"),
+    ("unexpected end of stream", "tệp kết thúc giữa chừng (thiếu dấu ngoặc kép hoặc ngoặc "
+                                 "đóng?)"),
+    ("unknown escape character", "ký tự '\\' không hợp lệ trong chuỗi ngoặc kép"),
+    ("found duplicate", "một mục được ghi hai lần"),
+    ("expected ',' or ']'", "thiếu dấu phẩy hoặc ngoặc vuông đóng ']'"),
+    ("expected ',' or '}'", "thiếu dấu phẩy hoặc ngoặc nhọn đóng '}'"),
+)
+
+
+def yaml_problem_vi(problem: str) -> str:
+    """PyYAML's complaint in Vietnamese (the English stays in `message_en`)."""
+    for english, vietnamese in YAML_PROBLEMS_VI:
+        if english in problem:
+            return vietnamese
+    return "cấu trúc không đúng (thụt lề, dấu hai chấm hoặc dấu ngoặc)"
+
+
 def parse_model(model: type[M], text: str, source: str) -> M:
     """Validate YAML `text` against `model`; `source` names the file in errors.
 
@@ -169,7 +197,7 @@ def parse_model(model: type[M], text: str, source: str) -> M:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise DataFileError(
-            [FileProblem(source, "", line, f"lỗi cú pháp YAML: {problem}",
+            [FileProblem(source, "", line, f"lỗi cú pháp: {yaml_problem_vi(problem)}",
                          f"YAML syntax error: {problem}")]
         ) from None
     if not isinstance(data, dict):

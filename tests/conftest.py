@@ -2,7 +2,8 @@
 
 PostgreSQL tests create a throw-away database on the server at CCHC_TEST_PG_URL (default:
 127.0.0.1:5432, trust auth, database `test`). Where no server answers they skip with the
-reason — unless CCHC_REQUIRE_POSTGRES=1 (CI), where that is a failure.
+reason — unless CCHC_REQUIRE_POSTGRES=1 (CI), where that is a failure. The seed-comparison
+tests likewise skip without the seed report unless CCHC_REQUIRE_SEED=1.
 """
 
 from __future__ import annotations
@@ -21,8 +22,21 @@ from engine.runtime import Runtime, open_runtime
 
 PG_ADMIN_URL = os.environ.get(
     "CCHC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / \
-    "bao-cao-cchc-quy-III-2023-xa-vinh-thanh.txt"
+#: The paper report the demo rebuilds; it lives outside the repository, next to it by default.
+SEED = Path(os.environ.get("CCHC_SEED") or (
+    Path(__file__).resolve().parents[2] / "shared" / "seed" /
+    "bao-cao-cchc-quy-III-2023-xa-vinh-thanh.txt"))
+
+
+def require_seed() -> Path:
+    """The seed report, or skip — unless CCHC_REQUIRE_SEED=1 (CI), where its absence fails."""
+    if not SEED.is_file():
+        reason = (f"the seed report is not at {SEED} (set CCHC_SEED): nothing to "
+                  "compare the demo with")
+        if os.environ.get("CCHC_REQUIRE_SEED") == "1":
+            pytest.fail(f"CCHC_REQUIRE_SEED=1 but {reason}")
+        pytest.skip(reason)
+    return SEED
 
 
 def _pg_reason() -> str | None:
@@ -101,7 +115,7 @@ def sqlite_rt(tmp_path: Path, clock: Clock) -> Iterator[Runtime]:
     runtime.db.dispose()
 
 
-__all__ = ["SEED", "Clock", "fixed_clock"]
+__all__ = ["SEED", "Clock", "fixed_clock", "require_seed"]
 
 
 @pytest.fixture(autouse=True)

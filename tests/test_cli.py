@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEED
+from conftest import require_seed
 from typer.testing import CliRunner, Result
 
 from cli.main import app
@@ -323,9 +323,17 @@ def test_report_check_lists_findings(loaded: Run) -> None:
     assert as_json(loaded("report", "check", UNIT, "--period", "2023-Q3", "--json",
                           "--at", AT)) == []
 
+    # A Kết quả citing a document wrongly that is nowhere on record: an error.
     loaded("task", "done", UNIT, "cchc-2023", "16", "--doc",
-           "Công văn số 70/UBND-ISO ngày 27/01/2023",
+           "Công văn số 58/UBND-ISO ngày 17/01/2023",
            "--result", "Đã ban hành Kế hoạch số 70/UBND-ISO ngày 27/01/2023", "--at", AT)
+    # The unit's own report of the year before as evidence: a note. A directive of the Thủ
+    # tướng from 2016 (older by nature) and the unit's work of January before the plan of
+    # 31/01/2023 are not.
+    loaded("task", "done", UNIT, "cchc-2023", "17", "--doc",
+           "Báo cáo số 1604/BC-UBND ngày 21/12/2022", "--doc",
+           "Chỉ thị số 26/CT-TTg ngày 05/9/2016 của Thủ tướng Chính phủ", "--doc",
+           "Kế hoạch số 56/KH-UBND ngày 13/01/2023", "--result", "Đã thực hiện", "--at", AT)
     res = loaded("report", "check", UNIT, "--period", "2023-Q3", "--at", AT, code=1)
     text = res.stdout
     assert "LỖI" in text and "lưu ý" in text
@@ -341,38 +349,57 @@ def test_report_check_lists_findings(loaded: Run) -> None:
     assert bad["message_vi"].startswith(
         "Phụ lục 1, nhiệm vụ 16: 'Kế hoạch số 70/UBND-ISO ngày 27/01/2023' — Kế hoạch phải "
         "có chữ viết tắt 'KH'")
-    assert by_code["evidence_before_plan"]["severity"] == "warning"
+    old = by_code["evidence_before_plan"]
+    assert (old["task"], old["severity"]) == ("17", "warning")
+    assert "Báo cáo số 1604/BC-UBND ngày 21/12/2022" in old["message_vi"]
+
+    # The same wrong citation of a document the task's evidence records correctly: a note.
+    loaded("task", "reopen", UNIT, "cchc-2023", "16", "--role", "lãnh đạo", "--note", "Sửa",
+           "--at", AT)
+    loaded("task", "done", UNIT, "cchc-2023", "16", "--doc",
+           "Công văn số 70/UBND-ISO ngày 27/01/2023",
+           "--result", "Đã ban hành Kế hoạch số 70/UBND-ISO ngày 27/01/2023", "--at", AT)
+    found = as_json(loaded("report", "check", UNIT, "--period", "2023-Q3", "--json",
+                           "--at", AT))
+    assert {(f["code"], f["task"], f["severity"]) for f in found} == {
+        ("citation_differs_from_evidence", "16", "warning"),
+        ("evidence_before_plan", "17", "warning")}
 
 
 def test_demo_then_check_the_seed_end_to_end(tmp_path: Path) -> None:
     """The installed executable: `cchc demo`, then the reviewer's check against the seed."""
-    if not SEED.exists():
-        pytest.skip(f"the seed report is not at {SEED}")
+    seed = require_seed()
     env = {**os.environ, "COLUMNS": "200",
            "CCHC_DATABASE_URL": f"sqlite:///{tmp_path / 'cchc-demo.sqlite3'}"}
-    demo = subprocess.run([str(CCHC), "demo", "--out", str(tmp_path)], env=env,
+    demo = subprocess.run([str(CCHC), "demo", "--out", str(tmp_path), "--seed", str(seed)],
+                          env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert demo.returncode == 0, demo.stderr
     text = demo.stdout
     assert "Xã Vĩnh Thạnh — Quý III năm 2023" in text
-    assert "Kiểm tra báo cáo gốc (bao-cao-cchc-quy-III-2023-xa-vinh-thanh.txt):" in text
+    assert "Kiểm tra báo cáo vừa tạo: 3 lỗi, 9 lưu ý." in text
+    assert "Kiểm tra báo cáo gốc (bao-cao-cchc-quy-III-2023-xa-vinh-thanh.txt): 13 lỗi, " \
+        "3 lưu ý." in text
     rows = [line for line in text.splitlines() if line.startswith("│ LỖI")]
     assert any("Phụ lục 1 (cchc-2023)" in r and "│ 16 " in r for r in rows), rows
     assert any("Phụ lục 3 (kl91-2023)" in r and "│ 35 " in r for r in rows), rows
     assert " ()" not in text and "│ : '" not in text
-    # 6 in Phụ lục 1–3 and the body; Phụ lục 6: four ratios that are not what their own rows
-    # give (3.2.2, 7.1.2, 7.1.2.b, 7.2.3) and three ratios over 0 (1.3.2, 2.2.b, 2.3.b).
-    assert "10 lỗi, 3 lưu ý." in text
+    # Phụ lục 1–3 and the body: 6, and 3 done rows with an empty Kết quả; Phụ lục 6: four
+    # ratios that are not what their own rows give (3.2.2, 7.1.2, 7.1.2.b, 7.2.3) and three
+    # ratios over 0 (1.3.2, 2.2.b, 2.3.b).
+    assert text.count("13 lỗi, 3 lưu ý.") == 2  # the summary line and the table's end
     assert any("Phụ lục 6" in r and "│ 3.2.2 " in r for r in rows), rows
 
     check = subprocess.run([str(CCHC), "report", "check", UNIT, "--period", "2023-Q3",
-                            "--against", str(SEED), "--json"], env=env, capture_output=True,
+                            "--against", str(seed), "--json"], env=env, capture_output=True,
                            text=True, timeout=120, check=False)
     assert check.returncode == 1, check.stderr  # the seed has errors
     against = [f for f in json.loads(check.stdout) if f["source"] == "against"]
     assert sorted((f["code"], f["appendix"], f["task"] or "") for f in against) == [
         ("bad_reference", 1, "16"), ("bad_reference", 2, "4.1.1"),
         ("bad_reference", 3, "35"), ("bad_reference", 3, "5"),
+        ("done_without_result", 2, "1.4.2"), ("done_without_result", 2, "6.2.3"),
+        ("done_without_result", 3, "46"),
         ("number_reused", None, ""),
         ("statistic_differs", 6, "3.2.2"), ("statistic_differs", 6, "7.1.2"),
         ("statistic_differs", 6, "7.1.2.b"), ("statistic_differs", 6, "7.2.3"),

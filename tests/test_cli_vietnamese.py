@@ -24,7 +24,8 @@ DENY = re.compile(
     r"Error|Missing|Invalid|Try|Aborted|No such|Got unexpected|requires an argument|"
     r"officer|leader|reviewer|admin|pending|sending|submitted|cancelled|fallback|"
     r"waiting_upper|not_started|in_progress|nothing_arose|TEXT|INTEGER|PATH|BOOLEAN|"
-    r"list\[|range|Input should)\b|<(str|int|bool|path|float)>|x>=|x<=")
+    r"list\[|range|Input should)\b|<(str|int|bool|path|float)>|x>=|x<=|"
+    r"\b[a-z]+_[a-z_]+\b")  # a snake_case code (on_time, waiting_upper)
 ANY_VI = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹáàãéèíìóòõúùý]",
                     re.IGNORECASE)
 
@@ -155,7 +156,9 @@ def test_state_filter_takes_labels_and_codes(demo_db: str) -> None:
     (("obligation", "list", "vinh-thanh", "--state", "nộp rồi"), ["'Chưa gửi báo cáo'"]),
     (("task", "start", "vinh-thanh", "cchc-2023", "2", "--role", "chủ tịch"),
      ["'Cán bộ, công chức'", "'Lãnh đạo UBND'", "'Quản trị hệ thống'"]),
-], ids=["task-state", "outbox-state", "obligation-state", "role"])
+    (("report", "summary", "nha-trang", "--period", "2023-Q3", "--sort", "điểm"),
+     ["'Tên'", "'Đúng hạn'", "'Trực tuyến'", "'Nhiệm vụ quá hạn'"]),
+], ids=["task-state", "outbox-state", "obligation-state", "role", "summary-sort"])
 def test_an_unknown_choice_is_refused_with_the_valid_ones(demo_db: str, args: tuple[str, ...],
                                                           listed: list[str]) -> None:
     res = run(*args, db=demo_db)
@@ -166,6 +169,15 @@ def test_an_unknown_choice_is_refused_with_the_valid_ones(demo_db: str, args: tu
         assert label in err
     assert not DENY.findall(readable(err)), err
     assert res.stdout == ""
+
+
+def test_summary_sort_takes_the_column_name(demo_db: str) -> None:
+    res = run("report", "summary", "nha-trang", "--period", "2023-Q3", "--sort",
+              "quá hạn nhiệm vụ", db=demo_db)  # words out of order: not a match
+    assert res.exit_code == 2
+    res = run("report", "summary", "nha-trang", "--period", "2023-Q3", "--sort", "dung han",
+              "--desc", "--json", db=demo_db)
+    assert res.exit_code == 0, res.output
 
 
 def test_an_ambiguous_choice_names_the_candidates(demo_db: str) -> None:

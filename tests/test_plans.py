@@ -145,7 +145,7 @@ def _variant(old: str, new: str, count: int = 1) -> str:
 # name -> (broken text, location, line marker (text on the reported line), vi, en)
 MALFORMED: dict[str, tuple[str, str, str | None, str, str]] = {
     "bad_yaml": (_variant("  number: 1\n", "  number: [1\n"), "", "  title: KẾT QUẢ",
-                 "lỗi cú pháp YAML", "YAML syntax error"),
+                 "lỗi cú pháp: thiếu dấu phẩy hoặc ngoặc vuông đóng", "YAML syntax error"),
     "missing_field": (_variant("year: 2023\n", ""), "year", None,
                       "thiếu trường bắt buộc", "Field required"),
     "wrong_type": (_variant("year: 2023\n", "year: hai nghìn\n"), "year", "year: hai nghìn",
@@ -421,3 +421,25 @@ def test_a_malformed_workflow_file_is_refused_precisely(
     assert vi in p.message_vi and en in p.message_en
     text = (folder / "task.yaml").read_text(encoding="utf-8")
     assert p.line is not None and marker in text.splitlines()[p.line - 1]
+
+
+@pytest.mark.parametrize("broken", [
+    "year: 2023\n\tid: x\n",             # a tab
+    "year: 2023\nid: a: b\n",            # a colon inside a value
+    "year: 2023\n  id: x\n",             # indentation
+    "title: \"chưa đóng ngoặc\nyear: 2023\n",  # an unclosed quote
+    "items: [1, 2\nyear: 2023\n",        # an unclosed bracket
+])
+def test_yaml_syntax_errors_are_told_in_vietnamese(broken: str) -> None:
+    from plans.errors import DataFileError
+    from plans.loader import parse_model
+    from plans.schema import PlanSpec
+
+    with pytest.raises(DataFileError) as info:
+        parse_model(PlanSpec, broken, "ke-hoach.yaml")
+    (problem,) = info.value.file_problems
+    assert problem.message_vi.startswith("lỗi cú pháp: ")
+    assert problem.message_en.startswith("YAML syntax error: ")
+    shown = problem.message_vi.removeprefix("lỗi cú pháp: ")
+    english = ("expected", "found", "mapping", "while", "scanning", "could not", "token")
+    assert not any(word in shown for word in english), shown

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import SEED
 from seed_statistics import read_seed, seed_fields, seed_indicators, seed_procedures
 
 from engine import api
@@ -46,7 +47,7 @@ def seed_text() -> str:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    return run_demo(tmp_path_factory.mktemp("demo-stats"))
+    return run_demo(tmp_path_factory.mktemp("demo-stats"), seed=SEED)
 
 
 @pytest.fixture(scope="module")

@@ -75,58 +75,101 @@ def parse_table(number: int, rows: list[list[str]],
     `origins` gives each row's 1-based line in the source text, kept on the tasks so that a
     finding can say where in the report it stands.
     """
-    out = ReadAppendix(number)
     if not rows:
-        return out
-    dims = any(len(r) >= 7 for r in rows)
-    text_i, done_i, nd_i, res_i = (3, 4, 5, 6) if dims else (1, 2, 3, 4)
-    section, subdim, n_in_sub = "", "", 0
+        return ReadAppendix(number)
+    reader = _TableReader(number, _columns(rows))
     for i, raw in enumerate(rows):
-        line = origins[i] if origins is not None else None
-        cells = [clean(c) for c in raw] + [""] * 8
-        first = cells[0]
+        reader.row([clean(c) for c in raw] + [""] * 8, origins[i] if origins is not None else None)
+    return reader.out
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where the cells are: PAPI tables (`dims`) have dimension and sub-dimension columns."""
+
+    dims: bool
+    text: int
+    done: int
+    not_done: int
+    result: int
+
+
+def _columns(rows: list[list[str]]) -> _Columns:
+    dims = any(len(r) >= 7 for r in rows)
+    return _Columns(dims, *((3, 4, 5, 6) if dims else (1, 2, 3, 4)))
+
+
+def _is_totals(cells: list[str], col: _Columns) -> bool:
+    return any(_TOTAL_WORD.match(cells[i]) for i in (col.text, 1, 0))
+
+
+def _totals(cells: list[str], col: _Columns) -> ReadTotals:
+    label = next(c for c in cells if _TOTAL_WORD.match(c))
+    m = _TOTAL_N.search(label)
+    return ReadTotals(label, int(m.group(1)) if m else None, _int(cells[col.done]),
+                      _int(cells[col.not_done]), cells[col.done], cells[col.not_done])
+
+
+class _TableReader:
+    """One appendix table read row by row: headers, totals, sections, tasks, split cells."""
+
+    def __init__(self, number: int, col: _Columns) -> None:
+        self.out = ReadAppendix(number)
+        self.col = col
+        self.section = ""
+        self.subdim = ""
+        self.n_in_sub = 0
+
+    def row(self, cells: list[str], line: int | None) -> None:
+        col, first = self.col, cells[0]
         if first.upper() == "STT":
-            continue
-        if _TOTAL_WORD.match(cells[text_i]) or _TOTAL_WORD.match(cells[1]) or \
-                _TOTAL_WORD.match(first):
-            label = next(c for c in cells if _TOTAL_WORD.match(c))
-            m = _TOTAL_N.search(label)
-            out.totals = ReadTotals(label, int(m.group(1)) if m else None,
-                                    _int(cells[done_i]), _int(cells[nd_i]),
-                                    cells[done_i], cells[nd_i])
-            continue
-        done = cells[done_i].lower() == "x"
-        nd = cells[nd_i].lower() == "x"
-        if dims and (m := _SUBDIM.match(cells[2])) and m.group(1) != subdim:
-            subdim, n_in_sub = m.group(1), 0
-            out.sections.append(cells[2])
-        elif dims and cells[2] and not _SUBDIM.match(cells[2]) and out.sections \
-                and not out.sections[-1].endswith(cells[2]):
-            out.sections[-1] = f"{out.sections[-1]} {cells[2]}"  # a label split by a page break
+            return
+        if _is_totals(cells, col):
+            self.out.totals = _totals(cells, col)
+            return
+        done = cells[col.done].lower() == "x"
+        nd = cells[col.not_done].lower() == "x"
+        if col.dims:
+            self._subdimension(cells[2])
         if _ROMAN.match(first) and not done and not nd:
-            section = first
-            out.sections.append(f"{first} {cells[1]}".strip())
-            continue
-        continuation = not dims and not first and out.rows
+            self.section = first
+            self.out.sections.append(f"{first} {cells[1]}".strip())
+            return
+        continuation = not col.dims and not first and self.out.rows
         if continuation or (not done and not nd):
-            if out.rows and (cells[text_i] or cells[res_i]):  # a cell split by a page break
-                prev = out.rows[-1]
-                prev.text = f"{prev.text} {cells[text_i]}".strip()
-                prev.result = f"{prev.result} {cells[res_i]}".strip()
-                prev.done, prev.not_done = prev.done or done, prev.not_done or nd
-                if line is not None:
-                    prev.lines.append(line)
-            continue
-        if dims:
-            n_in_sub += 1
-            code = f"{subdim}.{n_in_sub}"
-        else:
-            m2 = _STT.match(first)
-            code = m2.group(1) if m2 else first
-        out.rows.append(ReadRow(code, cells[text_i], done, nd, cells[res_i],
-                                subdim if dims else section,
-                                [line] if line is not None else []))
-    return out
+            self._extend_previous(cells, done, nd, line)
+            return
+        self.out.rows.append(ReadRow(self._code(first), cells[col.text], done, nd,
+                                     cells[col.result], self.subdim if col.dims else self.section,
+                                     [line] if line is not None else []))
+
+    def _subdimension(self, label: str) -> None:
+        """A new PAPI sub-dimension starts its numbering; a label split by a page break joins."""
+        m = _SUBDIM.match(label)
+        if m and m.group(1) != self.subdim:
+            self.subdim, self.n_in_sub = m.group(1), 0
+            self.out.sections.append(label)
+        elif label and not m and self.out.sections and not self.out.sections[-1].endswith(label):
+            self.out.sections[-1] = f"{self.out.sections[-1]} {label}"
+
+    def _extend_previous(self, cells: list[str], done: bool, nd: bool, line: int | None) -> None:
+        """A cell split by a page break continues the previous task."""
+        col = self.col
+        if not self.out.rows or not (cells[col.text] or cells[col.result]):
+            return
+        prev = self.out.rows[-1]
+        prev.text = f"{prev.text} {cells[col.text]}".strip()
+        prev.result = f"{prev.result} {cells[col.result]}".strip()
+        prev.done, prev.not_done = prev.done or done, prev.not_done or nd
+        if line is not None:
+            prev.lines.append(line)
+
+    def _code(self, first: str) -> str:
+        if self.col.dims:
+            self.n_in_sub += 1
+            return f"{self.subdim}.{self.n_in_sub}"
+        m = _STT.match(first)
+        return m.group(1) if m else first
 
 
 @dataclass(frozen=True)

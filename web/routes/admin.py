@@ -203,7 +203,7 @@ def people_page(request: Request, rt: Rt, user: UserView, *,
                                  "channels": []})
     return render(request, "people.html", {
         "title": "Cán bộ", "page": lists.paginate(people_rows, trang, size=50),
-        "units": names, "unit_list": units, "users": accounts.list_users(rt),
+        "units": names, "unit_list": units, "users": _managed_users(rt, user),
         "roles": PERSON_ROLES, "login_roles": LOGIN_ROLES,
         "channels": CHANNELS, "channel_label": lambda c: CHANNEL_LABELS.get(c, c),
         "form": form, "errors": errors or FormErrors(),
@@ -286,6 +286,7 @@ def person_active(request: Request, person_id: int, rt: Rt, user: CurrentUser,
     if p is None:
         raise NotFound(f"Không có cán bộ số {person_id}", f"person {person_id} not found",
                        field="person_id")
+    _in_scope(rt, user, [p.unit])
     add_person(rt, unit=p.unit, name=p.name, role=p.role, title=p.title, email=p.email,
                zalo_user_id=p.zalo_user_id, phone=p.phone, channels=p.channels or None,
                active=active)
@@ -297,8 +298,14 @@ def login_add(request: Request, rt: Rt, user: CurrentUser,
               username: Annotated[str, Form()] = "", full_name: Annotated[str, Form()] = "",
               role: Annotated[str, Form()] = "officer", unit: Annotated[str, Form()] = "",
               password: Annotated[str, Form()] = "") -> Response:
-    """A new web login (the password is typed by the admin and given to the person)."""
+    """A new web login (the password is typed by the admin and given to the person), in
+    this admin's units; a login for every unit only by an admin of every unit."""
     _manage(rt, user)
+    _in_scope(rt, user, [unit])
+    if not unit and user.unit_id is not None:
+        raise Forbidden("Chỉ quản trị toàn hệ thống mới tạo được tài khoản không gắn đơn vị",
+                        "only a system-wide admin may create a login without a unit",
+                        field="unit")
     form = {"username": nfc(username), "full_name": nfc(full_name), "role": role,
             "unit": unit}
     try:
@@ -314,20 +321,6 @@ def login_add(request: Request, rt: Rt, user: CurrentUser,
                            status_code=status_of(exc))
     return people_page(request, rt, user, messages=[
         ("ok", f"Đã tạo tài khoản {created.username} ({created.full_name})")])
-
-
-@router.post("/logins/{username}/active", include_in_schema=False)
-def login_active(request: Request, username: str, rt: Rt, user: CurrentUser,
-                 active: Annotated[bool, Form()] = False) -> Response:
-    """Lock (its sessions end at once) or unlock a login; never one's own."""
-    _manage(rt, user)
-    if accounts.normalise_username(username) == user.username:
-        raise ValidationFailed("Không tự khóa tài khoản đang dùng", "cannot lock yourself",
-                               field="username", value=username)
-    changed = accounts.set_active(rt, username, active)
-    state = "mở khóa" if active else "khóa"
-    return people_page(request, rt, user, messages=[
-        ("ok", f"Đã {state} tài khoản {changed.username}")])
 
 
 def plans_page(request: Request, rt: Rt, *, chosen: list[str] | None = None,

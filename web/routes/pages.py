@@ -23,10 +23,10 @@ def dashboard_page(request: Request, rt: Rt, user: CurrentUser,
     one commune (`?unit=` for an admin); a reviewer sees their city's communes."""
     readable = access.readable_units(rt, user)
     communes = dashboard.units_with_plans(rt, readable)
-    if unit is None and user.role == "reviewer":
-        overview = dashboard.city_overview(rt, readable)
-        return render(request, "dashboard_city.html",
-                      {"title": "Tổng quan", "overview": overview, "today": rt.today()})
+    if unit is None and user.role == "reviewer":  # home: the per-commune summary
+        from web.routes.summary import summary_page
+
+        return summary_page(request, rt, user, nav_path="/dashboard")
     slug = unit or home_unit(rt, user)
     if slug is None:
         return render(request, "dashboard.html", {"title": "Tổng quan", "board": None,

@@ -59,8 +59,15 @@ def _period(rt: Runtime, body: str, period: str | None) -> str:
 
 
 @router.get("/summary", include_in_schema=False)
-def summary_page(request: Request, rt: Rt, user: CurrentUser, body: str | None = None,
-                 period: str | None = None, sort: str = "name", desc: int = 0) -> Response:
+def summary_route(request: Request, rt: Rt, user: CurrentUser, body: str | None = None,
+                  period: str | None = None, sort: str = "name", desc: int = 0) -> Response:
+    return summary_page(request, rt, user, body, period, sort, desc)
+
+
+def summary_page(request: Request, rt: Runtime, user: UserView, body: str | None = None,
+                 period: str | None = None, sort: str = "name", desc: int = 0, *,
+                 nav_path: str = "/summary") -> Response:
+    """Also the reviewer's home page (`/dashboard`; `nav_path` highlights "Tổng quan")."""
     slug = body_of(rt, user, body)
     code = _period(rt, slug, period)
     summary = province_summary(rt, slug, code)
@@ -69,7 +76,7 @@ def summary_page(request: Request, rt: Rt, user: CurrentUser, body: str | None =
     day = dashboard.cutoff_day(rt, slug)
     choices = [q for y in years for q in quarters_of(y, day)]
     return render(request, "summary.html", {
-        "title": "Tổng hợp các xã, phường", "nav_path": "/summary", "summary": summary,
+        "title": "Tổng hợp các xã, phường", "nav_path": nav_path, "summary": summary,
         "rows": sorted_rows(summary, sort, bool(desc)), "sort": sort, "desc": bool(desc),
         "sort_labels": SORT_LABELS, "choices": choices, "body": slug,
         "base": f"/summary/{slug}/{summary.period.code}",

@@ -8,6 +8,7 @@ with its place.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -20,11 +21,14 @@ from sqlalchemy import select
 from engine.clock import local_date
 from engine.domain.documents.cleaning import unify
 from engine.domain.documents.mentions import Mention, find_mentions
+from engine.domain.documents.ref import DocumentKey, DocumentRef
+from engine.errors import ValidationFailed
 from engine.reporting.reader import ReadAppendix, appendix_regions, read_report
 from engine.reporting.snapshot.model import Snapshot, SnapshotCorrection
 from engine.runtime import Runtime
 from engine.storage.models import Plan
 from vntext.dates import format_date_vi
+from vntext.text import fold
 
 Severity = Literal["error", "warning"]
 Source = Literal["snapshot", "against"]
@@ -68,9 +72,16 @@ class Finding:
     source: Source = "snapshot"
     appendix: int | None = None
     line: int | None = None  # in a text report checked with --against, where it stands
+    tasks: tuple[str, ...] = ()  # a finding about several rows of one appendix: their STT
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def count_vi(findings: list[Finding]) -> str:
+    """'2 lỗi, 5 lưu ý' — the line a check ends with."""
+    errors = sum(1 for f in findings if f.severity == "error")
+    return f"{errors} lỗi, {len(findings) - errors} lưu ý"
 
 
 def _at(place: Place) -> dict[str, Any]:
@@ -79,28 +90,35 @@ def _at(place: Place) -> dict[str, Any]:
 
 
 def check_report(rt: Runtime, snap: Snapshot, *, against: Path | None = None) -> list[Finding]:
+    if against is not None and not against.is_file():
+        raise ValidationFailed(
+            f"Không kiểm tra được: không tìm thấy tệp '{against}'",
+            f"cannot check: no file '{against}'", field="against", value=str(against))
     out: list[Finding] = []
     with rt.db.read() as session:
         issued = {p.id: p.issued_on for p in session.scalars(select(Plan))}
     today = local_date(snap.taken_at)
+    own_issuer = fold(snap.unit.display)
     mentions: list[tuple[Place, Mention]] = []
+    recorded: dict[Place, list[Mention]] = {}
     for a in snap.appendices:
+        no_evidence: list[str] = []
+        plan_issued = issued.get(a.plan_id)
         for t in a.all_tasks():
             place = Place(a.number, a.plan_id, t.code)
             label = place.label_vi
             if t.done and not t.evidence:
-                out.append(Finding(
-                    "done_without_evidence", "warning",
-                    f"{label}: báo cáo 'Đã thực hiện' nhưng không có văn bản minh chứng",
-                    f"{place.label_en}: done without an evidence document", **_at(place)))
+                no_evidence.append(t.code)
             if t.done and not t.result.strip():
                 out.append(Finding(
                     "done_without_result", "error",
                     f"{label}: báo cáo 'Đã thực hiện' nhưng cột Kết quả để trống",
                     f"{place.label_en}: done with an empty result", **_at(place)))
             mentions.extend((place, m) for m in find_mentions(t.result, today))
-            plan_issued = issued.get(a.plan_id)
-            for m in find_mentions("\n".join(t.evidence), today):
+            # The documents the task itself names (its directive) are its basis, not evidence.
+            own_text = {m.ref.key for m in find_mentions(t.text, today) if m.ref is not None}
+            recorded[place] = find_mentions("\n".join(t.evidence), today)
+            for m in recorded[place]:
                 if m.ref is None:
                     continue
                 if m.ref.issued_on > snap.end:
@@ -109,14 +127,23 @@ def check_report(rt: Runtime, snap: Snapshot, *, against: Path | None = None) ->
                         f"{label}: văn bản minh chứng {m.text} ngày sau ngày chốt "
                         f"{format_date_vi(snap.end)}",
                         f"{place.label_en}: evidence dated after the cut-off", **_at(place)))
-                if plan_issued and m.ref.issued_on < plan_issued:
+                if plan_issued and _older_than_plan(m.ref, plan_issued, own_issuer, own_text):
                     out.append(Finding(
                         "evidence_before_plan", "warning",
-                        f"{label}: văn bản minh chứng {m.text} ban hành trước khi có kế hoạch "
-                        f"(kế hoạch ban hành ngày {format_date_vi(plan_issued)})",
-                        f"{place.label_en}: evidence dated before the plan was issued",
+                        f"{label}: văn bản minh chứng {m.text} do chính đơn vị ban hành năm "
+                        f"{m.ref.issued_on.year}, trước năm của kế hoạch ({plan_issued.year}): "
+                        "văn bản của năm trước chưa chứng minh nhiệm vụ đã làm trong năm nay",
+                        f"{place.label_en}: the unit's own evidence is from "
+                        f"{m.ref.issued_on.year}, before the plan's year {plan_issued.year}",
                         **_at(place)))
-    out.extend(_mention_findings(mentions, "snapshot"))
+        if no_evidence:
+            out.append(Finding(
+                "done_without_evidence", "warning",
+                f"Phụ lục {a.number}: {len(no_evidence)} nhiệm vụ báo cáo 'Đã thực hiện' nhưng "
+                f"không có văn bản minh chứng (nhiệm vụ {', '.join(no_evidence)})",
+                f"appendix {a.number}: {len(no_evidence)} tasks done without an evidence "
+                "document", a.plan_id, None, appendix=a.number, tasks=tuple(no_evidence)))
+    out.extend(_mention_findings(mentions, "snapshot", recorded))
     for a in snap.appendices:
         out.extend(_totals(a.number, a.plan_id, a.total, a.done, a.not_done, None, "snapshot"))
     out.extend(_correction_findings(rt, snap))
@@ -126,6 +153,16 @@ def check_report(rt: Runtime, snap: Snapshot, *, against: Path | None = None) ->
 
     out.extend(check_statistics(rt, snap, against))
     return out
+
+
+def _older_than_plan(ref: DocumentRef, plan_issued: date, own_issuer: str,
+                     named_by_task: set[DocumentKey]) -> bool:
+    """Evidence worth a note: a document of the unit itself from a year before the plan's, that
+    the task does not name as its basis. A directive of a higher level (a Chỉ thị of the Thủ
+    tướng, a Kết luận of the Tỉnh ủy) or one the task implements is older by nature, and a
+    document of the plan's own year issued days before the plan is work done early."""
+    own = ref.issuer is None or own_issuer in fold(ref.issuer)
+    return own and ref.issued_on.year < plan_issued.year and ref.key not in named_by_task
 
 
 def _correction_findings(rt: Runtime, snap: Snapshot) -> list[Finding]:
@@ -178,13 +215,42 @@ def _placed_mentions(segments: list[tuple[Place, str]], today: date
     return out
 
 
-def _mention_findings(mentions: list[tuple[Place, Mention]], source: Source) -> list[Finding]:
+_CITED = re.compile(r"số\s*:?\s*0*(\d+)\s*/\s*([^\s,;.]+)", re.IGNORECASE)
+
+
+def _recorded_as(m: Mention, evidence: list[Mention]) -> Mention | None:
+    """The task's evidence document a refused citation in its Kết quả stands for: same number,
+    same issuing organ (the last part of the symbol: 'UBND' in 'QĐ-UBND' and 'KH-UBND')."""
+    cited = _CITED.search(m.text)
+    if cited is None:
+        return None
+    organ = cited.group(2).upper().rsplit("-", 1)[-1]
+    for e in evidence:
+        if e.ref is not None and e.ref.number == int(cited.group(1)) \
+                and e.ref.symbol.upper().rsplit("-", 1)[-1] == organ:
+            return e
+    return None
+
+
+def _mention_findings(mentions: list[tuple[Place, Mention]], source: Source,
+                      recorded: dict[Place, list[Mention]] | None = None) -> list[Finding]:
+    """Refused citations and numbers cited with several dates. `recorded` (a snapshot's tasks)
+    gives each row's evidence documents: a Kết quả quoting one of them in a refused form is a
+    note — the document is on record correctly, only the quoted wording needs fixing."""
     out: list[Finding] = []
     by_key: dict[tuple[object, ...], dict[date, list[Place]]] = defaultdict(
         lambda: defaultdict(list))
     first: dict[tuple[object, ...], Mention] = {}
     for place, m in mentions:
-        if m.error is not None:
+        on_record = _recorded_as(m, (recorded or {}).get(place, [])) if m.error else None
+        if m.error is not None and on_record is not None:
+            out.append(Finding(
+                "citation_differs_from_evidence", "warning",
+                f"{place.label_vi}: cột Kết quả ghi '{m.text}' — {m.error.message_vi}; văn bản "
+                f"minh chứng đã ghi đúng là '{on_record.text}': nên sửa câu chữ cho khớp",
+                f"{place.label_en}: the result quotes '{m.text}' — {m.error.message_en}; the "
+                f"evidence records it as '{on_record.text}'", source=source, **_at(place)))
+        elif m.error is not None:
             out.append(Finding(
                 "bad_reference", "error",
                 f"{place.label_vi}: '{m.text}' — {m.error.message_vi}",
@@ -252,6 +318,14 @@ def _against(snap: Snapshot, path: Path, today: date) -> list[Finding]:
                   if ra.totals else None)
         out.extend(_totals(ra.number, plan, len(ra.rows), ra.done, ra.not_done, stated,
                            "against"))
+        for row in ra.rows:
+            if row.done and not row.result.strip():
+                place = Place(ra.number, plan, row.code, row.lines[0] if row.lines else None)
+                out.append(Finding(
+                    "done_without_result", "error",
+                    f"{place.label_vi}: báo cáo 'Đã thực hiện' nhưng cột Kết quả để trống",
+                    f"{place.label_en}: done with an empty result", source="against",
+                    **_at(place)))
         if ra.number in ours:
             mine = {t.code: t for t in ours[ra.number].all_tasks()}
             for row in ra.rows:
