@@ -37,6 +37,7 @@ from cli.vietnamese import (
 )
 from cli.web import serve as web_serve
 from cli.web import user_app as web_user_app
+from cli.zalo import zalo_app
 from engine.clock import VN_TZ, fixed_clock
 from engine.domain.choices import resolve_choice
 from engine.errors import CchcError
@@ -75,6 +76,7 @@ app.add_typer(reminders_app, name="reminders")  # cli/reminders.py: preview, rul
 reminders_app.command("run-once")(run_once_command)  # cli/outbox.py: one sweep + dispatch
 app.add_typer(outbox_app, name="outbox")  # cli/outbox.py: reminder log, retry
 app.add_typer(scheduler_app, name="scheduler")  # cli/outbox.py: the long-running timer
+app.add_typer(zalo_app, name="zalo")  # cli/zalo.py: the OA's tokens (authorize, status)
 app.add_typer(stats_app, name="stats")  # cli/stats.py: Phụ lục 4–6 statistics
 
 T = TypeVar("T")
