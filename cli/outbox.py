@@ -10,18 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from cli.lazy import lazy
 from cli.output import console, emit_json, vn_time
 from cli.vietnamese import ByOpt, DbOpt, JsonOpt, vi_typer
-from engine.logging_setup import configure_logging
-from engine.reminders import outbox as ob
-from engine.reminders.outbox import OutboxRow
-from engine.runtime import Runtime
 from vntext.dates import format_date_vi
+
+if TYPE_CHECKING:
+    from engine import logging_setup
+    from engine.reminders import outbox as ob
+    from engine.reminders.outbox import OutboxRow
+    from engine.runtime import Runtime
+else:
+    ob = lazy("engine.reminders.outbox")
+    logging_setup = lazy("engine.logging_setup")
 
 outbox_app = vi_typer("Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi")
 scheduler_app = vi_typer("Tiến trình nhắc việc chạy nền")
@@ -29,8 +35,12 @@ scheduler_app = vi_typer("Tiến trình nhắc việc chạy nền")
 InstanceOpt = Annotated[str | None, typer.Option(
     "--instance", envvar="CCHC_INSTANCE", metavar="TÊN",
     help="Tên tiến trình (mặc định máy:pid)")]
+DemoOpt = Annotated[bool, typer.Option(
+    "--demo", help="Chạy thử: đường dẫn trong lời nhắc trỏ về http://127.0.0.1:8000 khi chưa "
+    "đặt CCHC_WEB_BASE_URL")]
 
-KIND_LABELS = {"task": "Nhiệm vụ", "obligation": "Báo cáo", "snapshot": "Chốt số liệu"}
+KIND_LABELS = {"task": "Nhiệm vụ", "obligation": "Báo cáo", "snapshot": "Chốt số liệu",
+               "alert": "Cảnh báo hệ thống"}
 CHANNEL_LABELS = {"email": "Email", "zalo": "Zalo"}
 
 
@@ -51,6 +61,7 @@ def step_label(step: str) -> str:
         "overdue": f"quá hạn {n} ngày làm việc",
         "escalate": "báo lãnh đạo",
         "snapshot": "báo chốt số liệu",
+        "alert": "báo quản trị viên",
     }.get(name, step)
 
 
@@ -58,6 +69,19 @@ def _when(value: object) -> str:
     from datetime import datetime
 
     return vn_time(value).strftime("%d/%m/%Y %H:%M") if isinstance(value, datetime) else "—"
+
+
+def channel_label(r: OutboxRow) -> str:
+    """The row's channel, and where the reminder went instead / came from: "Zalo → Email"
+    (this channel could not reach the person), "Email (thay Zalo)" (the one that delivered)."""
+    label = CHANNEL_LABELS.get(r.channel, r.channel)
+    to = r.detail.get("fallback_to")
+    if r.state == ob.FALLBACK and isinstance(to, str):
+        return f"{label} → {CHANNEL_LABELS.get(to, to)}"
+    came = r.payload.get("fallback_from_channel")
+    if isinstance(came, str):
+        return f"{label} (thay {CHANNEL_LABELS.get(came, came)})"
+    return label
 
 
 def _item(r: OutboxRow) -> str:
@@ -68,7 +92,7 @@ def _item(r: OutboxRow) -> str:
 def outbox_list(
     state: Annotated[str | None, typer.Option(
         metavar="TRẠNG_THÁI", help="'Chờ gửi', 'Đang gửi', 'Đã gửi', 'Gửi không được', "
-        "'Đã hủy' hoặc 'Chuyển kênh khác'")] = None,
+        "'Đã hủy', 'Chuyển kênh khác' hoặc 'Không rõ đã đến chưa'")] = None,
     unit: Annotated[str | None, typer.Option(help="Mã đơn vị")] = None,
     limit: Annotated[int, typer.Option(help="Số dòng tối đa (mới nhất trước)")] = 100,
     db: DbOpt = None, json_: JsonOpt = False,
@@ -85,7 +109,7 @@ def outbox_list(
         for r in rows:
             when = r.sent_at if r.state == ob.SENT else r.next_attempt_at
             table.add_row(str(r.id), r.state_label, names.get(r.person_id, f"#{r.person_id}"),
-                          CHANNEL_LABELS.get(r.channel, r.channel), _item(r),
+                          channel_label(r), _item(r),
                           format_date_vi(r.due_on), step_label(r.step), _when(when),
                           str(r.attempts), r.last_error or "")
         console.print(table)
@@ -108,7 +132,7 @@ def outbox_show(row_id: Annotated[int, typer.Argument(metavar="SỐ", help="Số
         name = ob.people_names(rt, [r.person_id]).get(r.person_id, f"#{r.person_id}")
         lines = [
             f"[bold]Thư nhắc số {r.id}[/bold] — {r.state_label}",
-            f"Người nhận: {name} · Kênh: {CHANNEL_LABELS.get(r.channel, r.channel)}",
+            f"Người nhận: {name} · Kênh: {channel_label(r)}",
             f"Việc: {_item(r)} · Hạn: {format_date_vi(r.due_on)} · Lời nhắc: "
             f"{step_label(r.step)} · Ngày gửi dự kiến: {format_date_vi(r.send_on)}",
             f"Số lần gửi: {r.attempts} · Lần gửi tới: {_when(r.next_attempt_at)}",
@@ -134,7 +158,7 @@ def outbox_show(row_id: Annotated[int, typer.Argument(metavar="SỐ", help="Số
         if r.errors:
             table = Table("Lúc", "Lần", "Loại", "Lý do")
             kinds = {"transient": "tạm thời", "permanent": "vĩnh viễn",
-                     "fallback": "chuyển kênh"}
+                     "fallback": "chuyển kênh", "unknown": "không rõ kết quả"}
             for e in r.errors:
                 table.add_row(str(e.get("at", ""))[:16].replace("T", " "),
                               str(e.get("attempt", "")), kinds.get(str(e.get("kind")), "?"),
@@ -170,16 +194,27 @@ def scheduler_run(
         "out/snapshots"),
     instance: InstanceOpt = None,
     db: DbOpt = None,
+    demo: DemoOpt = False,
 ) -> None:
     """Chạy nền: mỗi phút tìm việc đến hạn và gửi nhắc; cuối quý tự chốt số liệu.
 
+    Cần CCHC_WEB_BASE_URL (địa chỉ trang web, cho đường dẫn trong lời nhắc), trừ khi --demo.
     Dừng bằng Ctrl+C hoặc SIGTERM: việc đang làm dở được làm xong rồi mới thoát.
     """
-    from engine.reminders.scheduler import ReminderService, build_channels, run_scheduler
+    from engine.logs import configure_logging
+    from engine.reminders.scheduler import (
+        ReminderService,
+        build_channels,
+        reminder_base_url,
+        run_scheduler,
+    )
 
-    configure_logging()
+    logging_setup.configure_logging()
     with _session(False, db) as rt:
-        service = ReminderService(rt, build_channels(rt=rt), instance=instance, out_dir=out)
+        app_url = reminder_base_url(demo=demo)
+        configure_logging()
+        service = ReminderService(rt, build_channels(rt=rt), instance=instance, out_dir=out,
+                                  app_url=app_url)
         console.print(f"Đang chạy nhắc việc (tiến trình {service.instance}, kênh: "
                       f"{', '.join(CHANNEL_LABELS.get(c, c) for c in service.channels)}). "
                       "Nhấn Ctrl+C để dừng.")
@@ -191,16 +226,22 @@ def run_once_command(
     now: Annotated[str, typer.Option(
         "--now", metavar="THỜI_ĐIỂM", help="Thời điểm chạy YYYY-MM-DDTHH:MM (giờ Việt Nam)")],
     instance: InstanceOpt = None,
-    db: DbOpt = None, json_: JsonOpt = False,
+    db: DbOpt = None, json_: JsonOpt = False, demo: DemoOpt = False,
 ) -> None:
-    """Chạy một lượt: tìm việc đến hạn tới thời điểm --now và gửi nhắc, rồi thoát."""
+    """Chạy một lượt: tìm việc đến hạn tới thời điểm --now và gửi nhắc, rồi thoát.
+
+    Cần CCHC_WEB_BASE_URL (địa chỉ trang web, cho đường dẫn trong lời nhắc), trừ khi --demo.
+    """
+    from engine.logs import configure_logging
     from engine.reminders.dispatch import close_channels
-    from engine.reminders.scheduler import build_channels, run_once
+    from engine.reminders.scheduler import build_channels, reminder_base_url, run_once
 
     with _session(json_, db, now) as rt:
+        app_url = reminder_base_url(demo=demo)
+        configure_logging()
         channels = build_channels(rt=rt)
         try:
-            res = run_once(rt, rt.now(), channels, instance=instance)
+            res = run_once(rt, rt.now(), channels, instance=instance, app_url=app_url)
         finally:
             close_channels(channels)
         if json_:
@@ -213,7 +254,9 @@ def run_once_command(
                       f"({d.sent} lời nhắc).")
         extra = [(d.cancelled, "hủy vì việc đã xong hoặc đã đổi"),
                  (d.deferred, "hoãn đến giờ gửi"), (d.retried, "sẽ gửi lại"),
-                 (d.fallback, "chuyển kênh khác"), (d.failed, "gửi không được")]
+                 (d.fallback, "chuyển kênh khác"), (d.failed, "gửi không được"),
+                 (d.unknown, "không rõ đã đến chưa (không tự gửi lại)"),
+                 (d.alerts, "cảnh báo gửi quản trị viên (kênh hỏng)")]
         for n, label in extra:
             if n:
                 console.print(f"  {n} lời nhắc {label}.")

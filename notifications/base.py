@@ -12,7 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 Clock = Callable[[], datetime]
 """Gives 'now' as an aware datetime; the engine passes its own (Vietnam time), default UTC."""
@@ -39,13 +40,30 @@ class DueItem:
     title: str
     due_on: date
     step: str  # "before:7", "before:3", "before:1", "due", "overdue:N", "escalate"
-    days: int  # days left (>0), 0 on the due day, negative when overdue
+    #: `engine.domain.timeliness.days_to_deadline`: calendar days left to the real deadline
+    #: (> 0), 0 on it, minus the working days overdue (< 0)
+    days: int
     unit_name: str = ""
-    plan: str = ""
+    plan: str = ""  # "Kế hoạch số 147/KH-UBND ngày 16/02/2023" / the plan's title and number
     code: str = ""
     recipient_body: str = ""  # who the report goes to (Phòng Tư pháp …)
     document: str = ""  # the document to send / the expected product
     link: str = ""
+    deadline: date | None = None  # the last working day when `due_on` is a day off
+    owner: str = ""  # who is in charge (named in escalations)
+    period: str = ""  # "6 tháng đầu năm 2023" for a periodic report
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail (the quarter-end notice's exported report)."""
+
+    path: Path
+    name: str = ""
+
+    @property
+    def filename(self) -> str:
+        return self.name or self.path.name
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,7 @@ class Digest:
     items: tuple[DueItem, ...]
     escalation: bool = False
     app_url: str = ""
+    attachments: tuple[Attachment, ...] = ()  # files for an e-mail (quarter-end notice)
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,10 @@ class Message:
     text: str
     html: str | None = None
     template_data: dict[str, str] = field(default_factory=dict)
+    link: str = ""  # absolute link to the (first) item: the Zalo button, the ZNS `link`
+    #: the Zalo OA transaction template (`message.attachment.payload`), built by the renderer
+    oa_payload: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,10 +123,27 @@ class FallbackError(PermanentError):
     """This channel cannot reach this person (not an OA follower, no Zalo account)."""
 
 
+class ChannelBroken(FallbackError):
+    """The channel cannot send to anyone until an admin acts (Zalo refresh token invalid,
+    -14014): fall back for this person, and alert the unit's admin."""
+
+
+class UnknownOutcome(DeliveryError):
+    """The request went out and no answer came (a timeout after sending): it may have been
+    delivered. Not repeated automatically on a channel without an idempotency key."""
+
+
 class Channel(ABC):
-    """One way to reach people. Implementations: `notifications.channels.*`."""
+    """One way to reach people. Implementations: `notifications.channels.*`.
+
+    `idempotent`: whether a repeated send with the same `tracking_id` is recognisably the same
+    message (e-mail: the fixed Message-ID), so a send whose outcome is unknown may be repeated.
+    `concurrency`: how many sends the dispatcher runs at once on this channel.
+    """
 
     name: ClassVar[str]
+    idempotent: ClassVar[bool] = False
+    concurrency: int = 1
 
     @abstractmethod
     def can_reach(self, recipient: Recipient) -> bool:

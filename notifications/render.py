@@ -12,21 +12,35 @@ Template variables (the same for every template):
   so_qua_han    how many of them are overdue (int)
   don_vi        unit name(s) of the items ("xã Vĩnh Thạnh"; "" when none)
   escalation    True when the digest tells a leader about overdue work of others
+  urgency       the digest's most urgent item: "escalation", "alert" (a channel is broken,
+                to the admin), "overdue", "today", "soon" (≤ 3 days left) or "ahead" — the
+                subject's wording follows it
   ngay_gui      send date, dd/mm/yyyy
   app_url       link to the application ("" when not configured)
+  link          absolute link of the first item, else `app_url`
   items         list of `ItemView`, earliest due first: title, kind, kind_label, code, plan,
-                unit_name, due (dd/mm/yyyy), status ("còn 3 ngày" / "đến hạn hôm nay" /
-                "quá hạn 2 ngày"), days (int, < 0 overdue), overdue (bool), recipient_body,
-                document, link (absolute http(s) or "")
+                unit_name, due (dd/mm/yyyy), deadline (dd/mm/yyyy of the last working day
+                when the due date is a day off, else ""), status ("còn 3 ngày" / "đến hạn
+                hôm nay" / "quá hạn 2 ngày làm việc"), days (int, < 0 overdue), overdue
+                (bool), recipient_body, document, owner, period, link (absolute http(s) or "")
 
-ZNS `template_data` (Zalo Notification Service; string values only, each cut to the limit below
-so a template registered with Zalo accepts it):
-  ten           recipient name                                  ≤ 30
-  so_viec       number of items, e.g. "3"                       ≤ 10
-  han_gan_nhat  earliest due date, dd/mm/yyyy                   = 10
-  noi_dung      title of the earliest item                      ≤ 100
-  don_vi        unit name(s)                                    ≤ 100
-  link          link of the earliest item, else the app URL     ≤ 200
+Lateness is `engine.domain.timeliness.days_to_deadline` (computed by the dispatcher): days left
+to the real deadline, or working days overdue — the one definition the web and the reports use.
+
+ZNS `template_data` (Zalo Notification Service; string values only, each cut at a word boundary
+to the limit of its parameter type in the template registered with Zalo):
+  ten           recipient name (type "name")                    ≤ 30
+  so_viec       number of items, e.g. "3" (type "label")        ≤ 30
+  han_gan_nhat  real deadline of the earliest item, dd/mm/yyyy  ≤ 30
+  noi_dung      title of the earliest item (type "title")       ≤ 200
+  ke_hoach      its plan ("Kế hoạch số 147/KH-UBND …")          ≤ 200
+  don_vi        unit name(s) (type "address")                   ≤ 200
+  link          absolute link of the earliest item, else the app URL (type "URL") ≤ 200
+
+Zalo OA transaction message (`oa_payload`, the `message.attachment.payload` of
+`/v3.0/oa/message/transaction`): template_type "transaction_order", language "VI", elements
+header (≤ 100) / text (≤ 1000) / table (≤ 5 rows, key ≤ 25, value ≤ 100), one button
+"oa.open.url" to the first item (title ≤ 100, at most 4 buttons).
 """
 
 from __future__ import annotations
@@ -54,14 +68,23 @@ ZALO_TEMPLATE = "zalo.txt.j2"
 ZALO_TEXT_LIMIT = 2000  # characters in one Zalo OA text message
 ZNS_LIMITS: dict[str, int] = {
     "ten": 30,
-    "so_viec": 10,
-    "han_gan_nhat": 10,
-    "noi_dung": 100,
-    "don_vi": 100,
+    "so_viec": 30,
+    "han_gan_nhat": 30,
+    "noi_dung": 200,
+    "ke_hoach": 200,
+    "don_vi": 200,
     "link": 200,
 }
+#: Zalo OA transaction template limits (characters).
+OA_HEADER_LIMIT = 100
+OA_TEXT_LIMIT = 1000
+OA_TABLE_ROWS = 5
+OA_TABLE_KEY_LIMIT = 25
+OA_TABLE_VALUE_LIMIT = 100
+OA_BUTTON_TITLE_LIMIT = 100
 
-KIND_LABELS = {"task": "Nhiệm vụ", "obligation": "Báo cáo"}
+KIND_LABELS = {"task": "Nhiệm vụ", "obligation": "Báo cáo", "snapshot": "Chốt số liệu",
+               "alert": "Cảnh báo"}
 
 _SPACES = re.compile(r"\s+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -78,20 +101,45 @@ def one_line(text: str) -> str:
 
 
 def truncate(text: str, limit: int) -> str:
-    """Cut to at most `limit` characters, ending with "…" when something was cut."""
+    """Cut to at most `limit` characters at a word boundary, ending with "…" when cut.
+
+    A single word longer than the limit (a URL) is cut inside the word as a last resort.
+    """
     text = one_line(text)
     if len(text) <= limit:
         return text
-    return text[: max(limit - 1, 0)].rstrip() + "…"
+    room = max(limit - 1, 0)
+    head = text[:room]
+    if text[room:room + 1] not in ("", " "):  # cut inside a word: drop the partial word
+        space = head.rfind(" ")
+        if space > 0:
+            head = head[:space]
+    return head.rstrip(" ,;:-–—") + "…"
 
 
 def status_vi(days: int) -> str:
-    """ "còn 3 ngày", "đến hạn hôm nay" or "quá hạn 2 ngày"."""
+    """ "còn 3 ngày", "đến hạn hôm nay" or "quá hạn 2 ngày làm việc" (see `DueItem.days`)."""
     if days > 0:
         return f"còn {days} ngày"
     if days == 0:
         return "đến hạn hôm nay"
-    return f"quá hạn {-days} ngày"
+    return f"quá hạn {-days} ngày làm việc"
+
+
+def urgency(items: list[DueItem], escalation: bool) -> str:
+    """The digest's most urgent item, for the subject: escalation, overdue, today, soon, ahead."""
+    if escalation:
+        return "escalation"
+    if any(i.kind == "alert" for i in items):
+        return "alert"
+    if not items:
+        return "ahead"
+    nearest = min(i.days for i in items)
+    if nearest < 0:
+        return "overdue"
+    if nearest == 0:
+        return "today"
+    return "soon" if nearest <= 3 else "ahead"
 
 
 @dataclass(frozen=True)
@@ -105,11 +153,14 @@ class ItemView:
     plan: str
     unit_name: str
     due: str
+    deadline: str  # the last working day, when `due` is a day off; else ""
     status: str
     days: int
     overdue: bool
     recipient_body: str
     document: str
+    owner: str
+    period: str
     link: str
 
 
@@ -130,11 +181,15 @@ def _item_view(item: DueItem, app_url: str) -> ItemView:
         plan=one_line(item.plan),
         unit_name=one_line(item.unit_name),
         due=format_date_vi(item.due_on),
+        deadline=(format_date_vi(item.deadline)
+                  if item.deadline and item.deadline != item.due_on else ""),
         status=status_vi(item.days),
         days=item.days,
         overdue=item.days < 0,
         recipient_body=one_line(item.recipient_body),
         document=one_line(item.document),
+        owner=one_line(item.owner),
+        period=one_line(item.period),
         link=_safe_link(item.link, app_url),
     )
 
@@ -155,16 +210,20 @@ def units_label(names: list[str]) -> str:
 def context(digest: Digest) -> dict[str, Any]:
     """The variables every template sees (documented at the top of this module)."""
     app_url = digest.app_url.strip()
+    app_url = app_url if app_url.startswith(("https://", "http://")) else ""
     items = sorted_items(digest)
+    views = [_item_view(i, app_url) for i in items]
     return {
         "ten": one_line(digest.recipient.name) or "anh/chị",
         "so_viec": len(items),
         "so_qua_han": sum(1 for i in items if i.days < 0),
         "don_vi": units_label([i.unit_name for i in items]),
         "escalation": digest.escalation,
+        "urgency": urgency(items, digest.escalation),
         "ngay_gui": format_date_vi(digest.send_on),
-        "app_url": app_url if app_url.startswith(("https://", "http://")) else "",
-        "items": [_item_view(i, app_url) for i in items],
+        "app_url": app_url,
+        "link": next((v.link for v in views if v.link), app_url),
+        "items": views,
     }
 
 
@@ -176,12 +235,53 @@ def zns_template_data(digest: Digest) -> dict[str, str]:
     values = {
         "ten": ctx["ten"],
         "so_viec": str(ctx["so_viec"]),
-        "han_gan_nhat": first.due if first else "",
+        "han_gan_nhat": (first.deadline or first.due) if first else "",
         "noi_dung": first.title if first else "",
+        "ke_hoach": first.plan if first else "",
         "don_vi": ctx["don_vi"],
         "link": (first.link if first and first.link else ctx["app_url"]),
     }
     return {key: truncate(value, ZNS_LIMITS[key]) for key, value in values.items()}
+
+
+def oa_transaction_payload(digest: Digest, subject: str) -> dict[str, Any]:
+    """The OA v3 transaction template (`message.attachment.payload`) of a digest.
+
+    Header: the subject; text: the greeting and the first item; table: up to five items
+    (title → status and real deadline); one "oa.open.url" button to the first item (or the
+    app). Every value is cut at a word boundary to Zalo's limit for its element.
+    """
+    ctx = context(digest)
+    items: list[ItemView] = ctx["items"]
+    first = items[0] if items else None
+    lead = (f"Kính gửi {ctx['ten']}, các việc sau{' của ' + ctx['don_vi'] if ctx['don_vi'] else ''}"
+            " đã quá hạn nhưng chưa hoàn thành." if ctx["escalation"] else
+            f"Kính gửi {ctx['ten']}, có {ctx['so_viec']} việc cần hoàn thành"
+            f"{' (' + ctx['don_vi'] + ')' if ctx['don_vi'] else ''}.")
+    if first is not None and first.plan:
+        lead += f" {first.kind_label}: {first.title} — {first.plan}."
+    rows = []
+    for view in items[:OA_TABLE_ROWS]:
+        value = f"{view.status}, hạn {view.deadline or view.due}"
+        if ctx["escalation"] and view.owner:
+            value += f", {view.owner}"
+        rows.append({"key": truncate(view.title, OA_TABLE_KEY_LIMIT),
+                     "value": truncate(value, OA_TABLE_VALUE_LIMIT)})
+    payload: dict[str, Any] = {
+        "template_type": "transaction_order",
+        "language": "VI",
+        "elements": [
+            {"type": "header", "content": truncate(subject, OA_HEADER_LIMIT), "align": "left"},
+            {"type": "text", "content": truncate(lead, OA_TEXT_LIMIT), "align": "left"},
+            {"type": "table", "content": rows},
+        ],
+    }
+    if ctx["link"]:
+        payload["buttons"] = [{"title": truncate("Xem chi tiết và cập nhật",
+                                                 OA_BUTTON_TITLE_LIMIT),
+                               "image_icon": "", "type": "oa.open.url",
+                               "payload": {"url": ctx["link"]}}]
+    return payload
 
 
 def _tidy(text: str) -> str:
@@ -217,6 +317,8 @@ class DigestRenderer:
             subject=one_line(self._render(SUBJECT_TEMPLATE, ctx)),
             text=_tidy(self._render(TEXT_TEMPLATE, ctx)),
             html=nfc(self._render(HTML_TEMPLATE, ctx)),
+            link=ctx["link"],
+            attachments=digest.attachments,
         )
 
     def zalo(self, digest: Digest) -> Message:
@@ -224,12 +326,15 @@ class DigestRenderer:
         text = _tidy(self._render(ZALO_TEMPLATE, ctx)).strip()
         if len(text) > ZALO_TEXT_LIMIT:
             text = text[: ZALO_TEXT_LIMIT - 1].rstrip() + "…"
+        subject = one_line(self._render(SUBJECT_TEMPLATE, ctx))
         return Message(
             tracking_id=digest.key,
             recipient=digest.recipient,
-            subject=one_line(self._render(SUBJECT_TEMPLATE, ctx)),
+            subject=subject,
             text=text,
             template_data=zns_template_data(digest),
+            link=ctx["link"],
+            oa_payload=oa_transaction_payload(digest, subject),
         )
 
 

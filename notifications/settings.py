@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,10 @@ class SmtpSettings(BaseSettings):
     )
     timeout: float = Field(default=30.0, gt=0, description="seconds for the whole exchange")
     validate_certs: bool = True
+    max_attachment_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=0,
+        description="Attachments of one e-mail together at most this size (before base64); "
+        "files beyond it are named in the text but not attached")
 
 
 class ZaloSettings(BaseSettings):
@@ -53,3 +57,28 @@ class ZaloSettings(BaseSettings):
     @property
     def configured(self) -> bool:
         return bool(self.app_id and self.secret_key and (self.access_token or self.refresh_token))
+
+
+DEMO_BASE_URL = "http://127.0.0.1:8000"
+
+
+class LinkSettings(BaseSettings):
+    """`CCHC_WEB_BASE_URL`: the public address of the web app, the base of every link in a
+    reminder (e-mail, ZNS `link`, Zalo button). The same variable `web.settings` reads."""
+
+    model_config = SettingsConfigDict(env_prefix="CCHC_WEB_", env_file=".env", extra="ignore")
+
+    base_url: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")) or "://" not in value[:9] or \
+                len(value.split("://", 1)[1]) == 0:
+            raise ValueError(
+                f"CCHC_WEB_BASE_URL '{value}' phải là địa chỉ tuyệt đối bắt đầu bằng https:// "
+                "hoặc http:// / must be an absolute http(s) URL")
+        return value

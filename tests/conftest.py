@@ -116,3 +116,18 @@ def sqlite_rt(tmp_path: Path, clock: Clock) -> Iterator[Runtime]:
 
 
 __all__ = ["SEED", "Clock", "fixed_clock", "require_seed"]
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_log_handler() -> Iterator[None]:
+    """A command that configured logging (`engine.logs`) must not leak it into later tests
+    (their CLI output would carry log lines)."""
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if handler.get_name() == "cchc":
+            root.removeHandler(handler)
+    root.setLevel(level)

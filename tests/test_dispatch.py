@@ -11,6 +11,7 @@ import asyncio
 import email.utils
 import json
 import random
+import re
 import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ from engine.reminders.dispatch import (
     dispatch,
     quiet_hours_from_rules,
 )
+from engine.reminders.installation import installation_id
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.scheduler import (
     JOB_DISPATCH,
@@ -114,13 +116,13 @@ def test_three_items_go_out_as_one_digest_once(rt: Runtime) -> None:
     assert (report.claimed, report.messages, report.sent) == (3, 1, 3)
     [msg] = email_.sent
     assert msg.recipient.email == "nhi@vinhthanh.example.vn"
-    assert "3 việc đến hạn" in msg.subject
+    assert msg.subject == "[CCHC] Nhắc trước hạn: 3 việc — xã Vĩnh Thạnh"
     assert "Nhiệm vụ 1: rà soát thủ tục hành chính" in msg.text
     assert "Báo cáo công tác CCHC" in msg.text and "Phòng Nội vụ" in msg.text
     assert "còn 7 ngày" in msg.text
     out = rows(rt)
     assert {r.state for r in out} == {"sent"}
-    assert {r.message_key for r in out} == {ob.message_key_of(r.id for r in out)}
+    assert {r.message_key for r in out} == {ob.message_key_of(out, installation_id(rt))}
     assert msg.tracking_id == out[0].message_key
     assert {r.provider_message_id for r in out} == {f"<email.{msg.tracking_id}>"}
     assert all(r.sent_at is not None and r.lease_owner == "A" for r in out)
@@ -130,11 +132,11 @@ def test_three_items_go_out_as_one_digest_once(rt: Runtime) -> None:
     assert len(email_.sent) == 1
 
 
-def test_digests_are_per_person_channel_and_day_escalations_apart(rt: Runtime) -> None:
+def test_one_digest_per_person_and_sending_day_escalations_apart(rt: Runtime) -> None:
     w = World(rt)
-    occs = w.occurrences()
+    occs = w.occurrences()  # 14/11, missed (no run until 17/11) …
     occs.append(occ(w.unit, w.nhi, w.tasks[0], due_on=DUE, step="before:3",
-                    send_on=date(2023, 11, 17)))  # another day: another digest
+                    send_on=date(2023, 11, 17)))  # … merges into the 17/11 digest
     occs.append(occ(w.unit, w.bao, w.tasks[0], due_on=DUE, step="escalate"))
     occs.append(occ(w.unit, w.bao, w.tasks[1], due_on=DUE, step="before:7"))
     w.sweep(occs)
@@ -143,10 +145,15 @@ def test_digests_are_per_person_channel_and_day_escalations_apart(rt: Runtime) -
     by_person: dict[str, list[int]] = {}
     for m in email_.sent:
         by_person.setdefault(m.recipient.name, []).append(len(m.text))
-    assert report.messages == 4
-    assert len(by_person["Nguyễn Thị Bích Nhi"]) == 2  # 14/11 digest (3 items) + 17/11
+    assert report.messages == 3 and report.sent == 6
+    assert len(by_person["Nguyễn Thị Bích Nhi"]) == 1  # one message on the sending day
+    [nhi] = [m for m in email_.sent if m.recipient.name == "Nguyễn Thị Bích Nhi"]
+    # task 1's superseded "còn 7 ngày" row travels in the digest, the item is named once
+    assert nhi.text.count("Nhiệm vụ 1:") == 1 and "còn 4 ngày" in nhi.text
+    assert nhi.subject == "[CCHC] Nhắc trước hạn: 3 việc — xã Vĩnh Thạnh"
+    assert {r.message_key for r in rows(rt) if r.person_id == w.nhi} == {nhi.tracking_id}
     assert len(by_person["Nguyễn Quốc Bảo"]) == 2  # his own task, and the escalation
-    esc = [m for m in email_.sent if m.subject.startswith("[CCHC] Quá hạn")]
+    esc = [m for m in email_.sent if m.subject.startswith("[CCHC] Báo lãnh đạo")]
     assert len(esc) == 1 and "Kính báo để theo dõi, chỉ đạo" in esc[0].text
 
 
@@ -242,7 +249,9 @@ def test_transient_errors_back_off_exponentially_then_fail(rt: Runtime) -> None:
         report = dispatch(rt, now, {"email": email_}, instance="A", retry=policy, rng=rng)
         assert report.retried == 1
         [r] = rows(rt)
-        assert (r.state, r.attempts, r.last_error) == ("pending", attempt, "421 try later")
+        assert (r.state, r.attempts, r.last_error) == (
+            "pending", attempt, "máy chủ thư tạm thời chưa nhận thư, sẽ gửi lại sau "
+            "(421 try later)")
         delay = ob.db_time(r.next_attempt_at) - now
         base = 60 * 2 ** (attempt - 1)
         assert timedelta(seconds=base / 2) <= delay <= timedelta(seconds=base)
@@ -255,11 +264,12 @@ def test_transient_errors_back_off_exponentially_then_fail(rt: Runtime) -> None:
     assert report.failed == 1
     [r] = rows(rt)
     assert (r.state, r.attempts) == ("failed", 3)
-    assert r.last_error == "421 try later (đã thử 3 lần)"
+    assert r.last_error == ("máy chủ thư tạm thời chưa nhận thư, sẽ gửi lại sau (421 try later)"
+                            " (đã thử 3 lần)")
     errors = r.detail["errors"]
     assert isinstance(errors, list) and [e["kind"] for e in errors] == ["transient"] * 3
     # the same digest key across the retries (same Message-ID for the receiving side)
-    assert r.message_key == ob.message_key_of([r.id])
+    assert r.message_key == ob.message_key_of([r], installation_id(rt))
 
 
 def test_backoff_is_capped_at_an_hour() -> None:
@@ -276,8 +286,10 @@ def test_permanent_error_fails_with_the_providers_reason(rt: Runtime) -> None:
                                                      code="550")])
     report = dispatch(rt, at(NOW), {"email": email_}, instance="A")
     assert (report.failed, report.sent) == (3, 0)
+    # the reason in Vietnamese for the officer, the server's reply kept for the admin
     assert {(r.state, r.last_error) for r in rows(rt)} == {
-        ("failed", "550 5.1.1 <nhi@…> mailbox unavailable")}
+        ("failed", "máy chủ thư từ chối địa chỉ người nhận (hộp thư không tồn tại hoặc sai "
+                   "địa chỉ) (550 5.1.1 <nhi@…> mailbox unavailable)")}
     # An admin fixes the address and retries: sent on the next run, same digest key.
     assert len(ob.retry_failed(rt, at("2023-11-14T09:00"), all_failed=True)) == 3
     report = dispatch(rt, at("2023-11-14T09:00"), {"email": email_}, instance="A")
@@ -296,7 +308,8 @@ def test_fallback_inserts_a_row_for_the_next_channel(rt: Runtime) -> None:
     assert (report.fallback, report.fallback_rows, report.sent) == (3, 3, 0)
     out = rows(rt)
     assert [r.state for r in out] == ["fallback"] * 3 + ["pending"] * 3
-    assert all(r.last_error == "not an OA follower" for r in out[:3])
+    assert all(r.last_error == "người nhận chưa quan tâm (theo dõi) OA (not an OA follower)"
+               for r in out[:3])
     assert [r.idempotency_key for r in out[3:]] == [
         r.idempotency_key.removesuffix(":zalo") + ":email" for r in out[:3]]
     assert all(r.payload["fallback_from"] == o.id for r, o in zip(out[3:], out[:3],
@@ -447,19 +460,29 @@ def test_run_once_command_sends_then_sends_nothing_new(sqlite_rt: Runtime,
     with smtp_server() as (sink, port):
         monkeypatch.setenv("CCHC_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("CCHC_SMTP_PORT", str(port))
+        monkeypatch.delenv("CCHC_WEB_BASE_URL", raising=False)
         args = ["run-once", "--now", "2023-11-14T08:30", "--db", rt.db.url]
+        # Without the web address a reminder cannot say where to act: refused, nothing queued.
         res = runner.invoke(app, args, env={"COLUMNS": "250"})
+        assert res.exit_code == 2 and "Chưa đặt CCHC_WEB_BASE_URL" in res.output
+        assert rows(rt) == []
+        res = runner.invoke(app, args, env={"COLUMNS": "250",
+                                            "CCHC_WEB_BASE_URL": "https://cchc.vinhthanh.gov.vn/"})
         assert res.exit_code == 0, res.output
         # Nhi prefers Zalo, which is not configured: both reminders fall back to e-mail.
         assert "2 lời nhắc mới vào hàng đợi; đã gửi 1 thư (2 lời nhắc)" in res.output
         assert "2 lời nhắc chuyển kênh khác" in res.output
-        res = runner.invoke(app, [*args, "--json"])
+        res = runner.invoke(app, [*args, "--json", "--demo"])
         assert res.exit_code == 0, res.output
-        data = json.loads(res.output)
+        data = json.loads(res.stdout)
         assert (data["inserted"], data["dispatch"]["messages"]) == (0, 0)
         res = runner.invoke(app, ["run-once", "--now", "14/11/2023", "--db", rt.db.url])
         assert res.exit_code == 2
-    assert len(sink.messages()) == 1
+    [mail] = sink.messages()
+    body = mail.get_body(("plain",))
+    assert body is not None
+    # every item carries an absolute link into the web app
+    assert "https://cchc.vinhthanh.gov.vn/units/vinh-thanh/tasks/" in body.get_content()
     assert sorted((r.item_kind, r.channel, r.state) for r in rows(rt)) == [
         ("obligation", "email", "sent"), ("obligation", "zalo", "fallback"),
         ("task", "email", "sent"), ("task", "zalo", "fallback")]
@@ -529,7 +552,8 @@ def test_scheduler_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     script = ("import typer; from cli.outbox import scheduler_app; "
               "app = typer.Typer(); app.add_typer(scheduler_app, name='scheduler'); app()")
     env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "200",
-           "CCHC_SMTP_HOST": "127.0.0.1", "CCHC_SMTP_PORT": "9"}
+           "CCHC_SMTP_HOST": "127.0.0.1", "CCHC_SMTP_PORT": "9",
+           "CCHC_WEB_BASE_URL": "https://cchc.example.vn"}
     proc = subprocess.Popen([sys.executable, "-c", script, "scheduler", "run", "--db", db,
                              "--instance", "sigterm-test", "--out", str(tmp_path / "out")],
                             cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -560,6 +584,26 @@ def test_scheduler_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "Đang chạy nhắc việc (tiến trình sigterm-test" in out
     assert "Đã dừng tiến trình nhắc việc." in out
+    # configured logging: timestamped, levelled lines (INFO is not dropped)
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+07:00 INFO +"
+                     r"engine\.reminders\.scheduler: signal", err, re.M), err
+
+
+def test_scheduler_refuses_to_start_without_the_web_address(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli.outbox import scheduler_app
+
+    monkeypatch.delenv("CCHC_WEB_BASE_URL", raising=False)
+    app = typer.Typer()
+    app.add_typer(scheduler_app, name="scheduler")
+    app.command("noop")(lambda: None)
+    db = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    res = CliRunner().invoke(app, ["scheduler", "run", "--db", db], env={"COLUMNS": "250"})
+    assert res.exit_code == 2
+    assert "Chưa đặt CCHC_WEB_BASE_URL" in res.output and "Đang chạy" not in res.output
+    res = CliRunner().invoke(app, ["scheduler", "run", "--db", db],
+                             env={"COLUMNS": "250", "CCHC_WEB_BASE_URL": "ftp://x"})
+    assert res.exit_code == 2 and "phải là địa chỉ tuyệt đối" in res.output
 
 
 # ---------------------------------------------------------------- quarter end
@@ -601,6 +645,22 @@ def test_quarter_end_freezes_exports_and_notifies_the_leader(sqlite_rt: Runtime,
     assert "Quý IV năm 2023" in msg.text and "số liệu đã chốt" in msg.text
     assert Path(res.files[0]).name in msg.text
     assert "quá hạn" not in msg.text
+    # the exported files go with the e-mail, within the size limit
+    assert [a.path for a in msg.attachments] == [Path(f) for f in res.files]
+    sizes = {Path(f).name: Path(f).stat().st_size for f in res.files}
+    with smtp_server() as (sink, port):
+        channel = EmailChannel(SmtpSettings(host="127.0.0.1", port=port))
+        asyncio.run(channel.send(msg))
+        tight = EmailChannel(SmtpSettings(host="127.0.0.1", port=port,
+                                          max_attachment_bytes=sum(sizes.values()) - 1))
+        asyncio.run(tight.send(msg))
+    full, cut = sink.messages()
+    attached = {p.get_filename(): p.get_content() for p in full.iter_attachments()}
+    assert set(attached) == set(sizes)
+    assert all(len(attached[n]) == sizes[n] for n in sizes)
+    # over the limit: a file that does not fit stays out (the text still names it)
+    left = {p.get_filename() for p in cut.iter_attachments()}
+    assert left == set(sizes) - {Path(res.files[-1]).name}
 
 
 def test_sweep_run_records_now(rt: Runtime) -> None:

@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from engine.clock import VN_TZ, fixed_clock
-from notifications.base import Message, PermanentError, Recipient, TransientError
+from notifications.base import FallbackError, Message, PermanentError, Recipient, TransientError
 from notifications.channels import EmailChannel
 from notifications.settings import SmtpSettings
 
@@ -233,13 +233,14 @@ def test_4xx_is_transient_and_retry_delivers_once(server: Controller, handler: H
     assert handler.ehlo_count == 1  # the failed transaction was reset, the connection kept
 
 
-def test_refused_primary_recipient_is_permanent(server: Controller, handler: Handler) -> None:
+def test_refused_primary_recipient_falls_back(server: Controller, handler: Handler) -> None:
+    """550 at RCPT: this address cannot receive mail — the person's next channel may."""
     handler.rcpt_replies["khongco@example.vn"] = "550 5.1.1 no such user"
     channel = _channel(server.port)
 
     async def scenario() -> None:
         try:
-            with pytest.raises(PermanentError) as info:
+            with pytest.raises(FallbackError) as info:
                 await channel.send(
                     _message(email="khongco@example.vn", cc=("pho.chu.tich@example.vn",))
                 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 
 from notifications.base import Digest, DueItem, Recipient
 from notifications.render import (
@@ -73,12 +73,12 @@ def test_status_wording() -> None:
     assert status_vi(3) == "còn 3 ngày"
     assert status_vi(1) == "còn 1 ngày"
     assert status_vi(0) == "đến hạn hôm nay"
-    assert status_vi(-2) == "quá hạn 2 ngày"
+    assert status_vi(-2) == "quá hạn 2 ngày làm việc"
 
 
 def test_subject_greeting_dates_sorted() -> None:
     msg = render_email(_three())
-    assert msg.subject == "[CCHC] 3 việc đến hạn — xã Vĩnh Thạnh"
+    assert msg.subject == "[CCHC] Hạn hôm nay: 3 việc cần hoàn thành — xã Vĩnh Thạnh"
     assert msg.tracking_id == "d-2025-03-12-p7-email"
     assert msg.text.startswith("Kính gửi Nguyễn Thị Hồng Nhung,")
     assert msg.html is not None and "Kính gửi Nguyễn Thị Hồng Nhung," in msg.html
@@ -115,7 +115,7 @@ def test_output_is_nfc_even_from_nfd_input() -> None:
         assert _is_nfc(out)
     assert "Trần Văn Đức" in msg.text
     assert "Tuyên truyền cải cách hành chính" in msg.text
-    assert "quá hạn 2 ngày" in msg.text
+    assert "quá hạn 2 ngày làm việc" in msg.text
     assert msg.subject.endswith("— xã Vĩnh Thạnh")
 
 
@@ -138,18 +138,44 @@ def test_escalation_subject_and_overdue_counts() -> None:
         _item("Cập nhật Cổng dịch vụ công", date(2025, 3, 9)),
     )
     msg = render_email(_digest(*items, escalation=True))
-    assert msg.subject == "[CCHC] Quá hạn: 2 việc chưa hoàn thành — xã Vĩnh Thạnh"
+    assert msg.subject == ("[CCHC] Báo lãnh đạo: 2 việc quá hạn chưa hoàn thành — "
+                           "xã Vĩnh Thạnh")
     assert "đã quá hạn" in msg.text
-    assert "quá hạn 7 ngày" in msg.text and "quá hạn 3 ngày" in msg.text
+    assert "quá hạn 7 ngày làm việc" in msg.text and "quá hạn 3 ngày làm việc" in msg.text
     normal = render_email(_digest(*items, _item("Họp giao ban", date(2025, 3, 14))))
-    assert normal.subject == "[CCHC] 3 việc đến hạn (2 quá hạn) — xã Vĩnh Thạnh"
+    assert normal.subject == "[CCHC] Quá hạn: 2/3 việc chưa hoàn thành — xã Vĩnh Thạnh"
+
+
+def test_subject_follows_the_most_urgent_item() -> None:
+    def subject(*days: int) -> str:
+        items = [_item(f"Việc {d}", TODAY + timedelta(days=d)) for d in days]
+        return render_email(_digest(*items)).subject.removesuffix(" — xã Vĩnh Thạnh")
+
+    assert subject(9) == "[CCHC] Nhắc trước hạn: 1 việc"  # not "đến hạn" 9 days ahead
+    assert subject(9, 3) == "[CCHC] Sắp đến hạn: 2 việc cần hoàn thành"
+    assert subject(9, 0) == "[CCHC] Hạn hôm nay: 2 việc cần hoàn thành"
+    assert subject(9, 0, -1) == "[CCHC] Quá hạn: 1/3 việc chưa hoàn thành"
+
+
+def test_escalation_names_whose_item_and_the_real_deadline() -> None:
+    item = _item("Niêm yết thủ tục hành chính", date(2025, 2, 1), owner="Công chức Văn phòng",
+                 deadline=date(2025, 2, 3), plan="Kế hoạch số 147/KH-UBND ngày 16/02/2023",
+                 period="6 tháng đầu năm 2025")
+    msg = render_email(_digest(item, escalation=True))
+    assert "Người phụ trách: Công chức Văn phòng" in msg.text
+    assert "Hạn: 01/02/2025 (ngày nghỉ; hạn cuối là ngày làm việc 03/02/2025)" in msg.text
+    assert "Theo: Kế hoạch số 147/KH-UBND ngày 16/02/2023" in msg.text
+    assert "Kỳ báo cáo: 6 tháng đầu năm 2025" in msg.text
+    # the officer's own reminder does not name him as the owner
+    own = render_email(_digest(item))
+    assert "Người phụ trách" not in own.text
 
 
 def test_subject_is_one_line() -> None:
     digest = _digest(_item("Việc\r\nhai dòng", date(2025, 3, 14), unit_name="xã Vĩnh\nThạnh"))
     subject = render_email(digest).subject
     assert "\n" not in subject and "\r" not in subject
-    assert subject == "[CCHC] 1 việc đến hạn — xã Vĩnh Thạnh"
+    assert subject == "[CCHC] Sắp đến hạn: 1 việc cần hoàn thành — xã Vĩnh Thạnh"
 
 
 def test_several_units_and_missing_optional_values() -> None:
@@ -161,7 +187,8 @@ def test_several_units_and_missing_optional_values() -> None:
         app_url="",
     )
     msg = render_email(digest)
-    assert msg.subject == "[CCHC] 3 việc đến hạn — xã Vĩnh Thạnh và 2 đơn vị khác"
+    assert msg.subject == ("[CCHC] Sắp đến hạn: 3 việc cần hoàn thành — "
+                           "xã Vĩnh Thạnh và 2 đơn vị khác")
     assert msg.text.startswith("Kính gửi anh/chị,")
     assert "Đơn vị: xã Vĩnh Trung" in msg.text
     assert "Mở hệ thống" not in msg.text
@@ -175,7 +202,8 @@ def test_zns_template_data_keys_and_lengths() -> None:
         recipient=Recipient(name="Nguyễn Thị Hồng Nhung Phương Thảo Minh Anh", zalo_user_id="1"),
     )
     data = zns_template_data(digest)
-    assert set(data) == {"ten", "so_viec", "han_gan_nhat", "noi_dung", "don_vi", "link"}
+    assert set(data) == {"ten", "so_viec", "han_gan_nhat", "noi_dung", "ke_hoach", "don_vi",
+                         "link"}
     assert set(data) == set(ZNS_LIMITS)
     for key, value in data.items():
         assert isinstance(value, str)
@@ -183,9 +211,11 @@ def test_zns_template_data_keys_and_lengths() -> None:
         assert _is_nfc(value) and "\n" not in value
     assert data["so_viec"] == "2"
     assert data["han_gan_nhat"] == "13/03/2025"
-    assert len(data["noi_dung"]) == 100 and data["noi_dung"].endswith("…")
-    assert data["noi_dung"].startswith("Xây dựng và triển khai kế hoạch")
-    assert data["ten"].endswith("…") and 25 <= len(data["ten"]) <= 30
+    # cut at a word boundary: the text before "…" is a prefix ending at a whole word
+    assert data["noi_dung"].endswith("…") and 190 <= len(data["noi_dung"]) <= 200
+    kept = data["noi_dung"][:-1]
+    assert long_title.startswith(kept) and long_title[len(kept)] == " "
+    assert data["ten"] == "Nguyễn Thị Hồng Nhung Phương…"
     assert data["don_vi"] == "xã Vĩnh Thạnh"
     assert data["link"] == "https://cchc.example.vn/tasks/9"
     assert render_zalo(digest).template_data == data

@@ -12,7 +12,8 @@ import multiprocessing
 import queue
 import threading
 from collections.abc import Coroutine, Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -32,15 +33,20 @@ from engine.reminders.zalo_tokens import SqlTokenStore
 from engine.storage.database import Database
 from engine.storage.models import ZaloToken
 from notifications.base import (
+    ChannelBroken,
     Delivery,
     DeliveryError,
+    Digest,
+    DueItem,
     FallbackError,
     Message,
     PermanentError,
     Recipient,
     TransientError,
+    UnknownOutcome,
 )
 from notifications.channels.zalo import ZaloChannel
+from notifications.render import render_zalo
 from notifications.settings import ZaloSettings
 from notifications.zalo import (
     InvalidPhoneError,
@@ -53,7 +59,16 @@ from notifications.zalo import (
 )
 
 T = TypeVar("T")
-DATA = {"ten": "Nguyễn Văn A", "han": "20/09/2023", "viec": "Báo cáo CCHC quý III"}
+APP = "https://cchc.vinhthanh.gov.vn"
+DIGEST = Digest(
+    key="outbox-42", recipient=Recipient(name="Nguyễn Văn A"), send_on=date(2023, 9, 13),
+    items=(DueItem(kind="obligation", title="Báo cáo CCHC quý III", due_on=date(2023, 9, 20),
+                   step="before:7", days=7, unit_name="xã Vĩnh Thạnh",
+                   plan="Kế hoạch số 147/KH-UBND ngày 16/02/2023",
+                   link="/units/vinh-thanh/obligations/4"),),
+    app_url=APP)
+RENDERED = render_zalo(DIGEST)
+DATA = RENDERED.template_data
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -69,13 +84,9 @@ def fake() -> Iterator[FakeZalo]:
 def message(
     *, user_id: str | None = None, phone: str | None = None, tracking_id: str = "outbox-42"
 ) -> Message:
-    return Message(
-        tracking_id=tracking_id,
-        recipient=Recipient(name="Nguyễn Văn A", zalo_user_id=user_id, phone=phone),
-        subject="Nhắc hạn báo cáo",
-        text="Nhắc việc: Báo cáo CCHC quý III hạn 20/09/2023.",
-        template_data=dict(DATA),
-    )
+    """A real rendered digest (ZNS parameters, OA transaction template) for one person."""
+    return replace(RENDERED, tracking_id=tracking_id,
+                   recipient=Recipient(name="Nguyễn Văn A", zalo_user_id=user_id, phone=phone))
 
 
 async def send(settings: ZaloSettings, store: TokenStore, msg: Message) -> Delivery:
@@ -121,9 +132,10 @@ def test_zns_success_sends_normalised_phone_tracking_id_and_data(fake: FakeZalo)
     ("error", "expected"),
     [
         (-100, TransientError),
-        (-108, PermanentError),
-        (-109, PermanentError),
-        (-112, PermanentError),
+        (-108, FallbackError),  # bad phone: e-mail may still reach the person
+        (-109, FallbackError),  # template refused: this channel cannot carry the message
+        (-112, FallbackError),
+        (-115, ChannelBroken),  # no balance: nobody is reachable by ZNS until topped up
         (-118, FallbackError),
         (-131, TransientError),
         (-133, TransientError),
@@ -148,7 +160,7 @@ def test_zns_error_codes_map_to_exception_kinds(
 def test_zns_real_validation_errors_from_the_server(fake: FakeZalo) -> None:
     settings = fake.settings(zns_template_id="no-such-template")
     exc = send_error(settings, MemoryTokenStore(settings), message(phone="0912345678"))
-    assert type(exc) is PermanentError and exc.code == "-109"
+    assert type(exc) is FallbackError and exc.code == "-109"
 
     settings = fake.settings()
     fake.no_zalo.add("84912345678")
@@ -156,11 +168,12 @@ def test_zns_real_validation_errors_from_the_server(fake: FakeZalo) -> None:
     assert isinstance(exc, FallbackError) and exc.code == "-118"
 
 
-def test_zns_timeout_and_connection_refused_are_transient(fake: FakeZalo) -> None:
+def test_zns_timeout_is_an_unknown_outcome_connection_refused_transient(fake: FakeZalo) -> None:
     settings = fake.settings(timeout=0.3)
     fake.script(ZNS_PATH, 500, delay=1.0)
     exc = send_error(settings, MemoryTokenStore(settings), message(phone="0912345678"))
-    assert type(exc) is TransientError and exc.code == "timeout"
+    # the request went out; Zalo may have delivered it: not a plain "try again"
+    assert type(exc) is UnknownOutcome and exc.code == "unknown_outcome"
 
     closed = FakeZalo().start()
     dead_url = closed.base_url
@@ -256,27 +269,67 @@ def test_normalise_phone_rejects(raw: str) -> None:
 # -- OA messages ----------------------------------------------------------------------------
 
 
-def test_oa_text_message_to_follower(fake: FakeZalo) -> None:
+def test_oa_transaction_template_with_a_button_to_the_item(fake: FakeZalo) -> None:
     settings = fake.settings()
     delivery = run(send(settings, MemoryTokenStore(settings), message(user_id="8231000001")))
 
     (call,) = fake.calls(OA_TRANSACTION_PATH)
     assert call.headers["access_token"] == secret(settings.access_token)
-    assert call.json == {
-        "recipient": {"user_id": "8231000001"},
-        "message": {"text": "Nhắc việc: Báo cáo CCHC quý III hạn 20/09/2023."},
-    }
+    assert call.answer["error"] == 0
+    assert call.json["recipient"] == {"user_id": "8231000001"}
+    attachment = call.json["message"]["attachment"]
+    assert attachment["type"] == "template"
+    payload = attachment["payload"]
+    assert (payload["template_type"], payload["language"]) == ("transaction_order", "VI")
+    kinds = [e["type"] for e in payload["elements"]]
+    assert kinds == ["header", "text", "table"]
+    assert "Kế hoạch số 147/KH-UBND" in payload["elements"][1]["content"]
+    [row] = payload["elements"][2]["content"]
+    assert row == {"key": "Báo cáo CCHC quý III", "value": "còn 7 ngày, hạn 20/09/2023"}
+    [button] = payload["buttons"]
+    assert button["type"] == "oa.open.url"
+    assert button["payload"] == {"url": f"{APP}/units/vinh-thanh/obligations/4"}
     assert delivery.provider_message_id == call.answer["data"]["message_id"]
     assert delivery.accepted == ("oa:8231000001",)
     assert fake.calls(ZNS_PATH) == []
 
 
-def test_oa_cs_kind_and_long_text_truncated(fake: FakeZalo) -> None:
+def test_fake_refuses_plain_text_and_oversize_elements_as_transaction(fake: FakeZalo) -> None:
+    settings = fake.settings()
+    plain = replace(message(user_id="u1"), oa_payload={})
+    exc = send_error(settings, MemoryTokenStore(settings), plain)
+    assert isinstance(exc, FallbackError) and exc.code == "no_template"
+
+    async def raw(body: dict[str, Any]) -> int:
+        async with httpx.AsyncClient() as http:
+            r = await http.post(fake.base_url + OA_TRANSACTION_PATH, json=body,
+                                headers={"access_token": secret(settings.access_token)})
+            return int(r.json()["error"])
+
+    text = {"recipient": {"user_id": "u1"}, "message": {"text": "Nhắc việc"}}
+    assert run(raw(text)) == -201
+    good = {"recipient": {"user_id": "u1"},
+            "message": {"attachment": {"type": "template", "payload": RENDERED.oa_payload}}}
+    assert run(raw(good)) == 0
+    long_header = {**RENDERED.oa_payload, "elements": [{"type": "header", "content": "x" * 101}]}
+    bad = {"recipient": {"user_id": "u1"},
+           "message": {"attachment": {"type": "template", "payload": long_header}}}
+    assert run(raw(bad)) == -201
+
+
+def test_oa_cs_only_inside_the_interaction_window(fake: FakeZalo) -> None:
     settings = fake.settings(oa_message_kind="cs")
-    long = Message("outbox-1", Recipient("A", zalo_user_id="u1"), "s", "x" * 5000)
+    fake.interacted.add("u1")
+    long = replace(message(user_id="u1"), text="x" * 5000)
     run(send(settings, MemoryTokenStore(settings), long))
     (call,) = fake.calls(OA_CS_PATH)
     assert len(call.json["message"]["text"]) == 2000
+    assert fake.calls(OA_TRANSACTION_PATH) == []
+    # u2 has not written to the OA lately: cs is refused (-230), the transaction goes out
+    delivery = run(send(settings, MemoryTokenStore(settings), message(user_id="u2")))
+    assert [c.answer["error"] for c in fake.calls(OA_CS_PATH)] == [0, -230]
+    (tx,) = fake.calls(OA_TRANSACTION_PATH)
+    assert tx.answer["error"] == 0 and delivery.provider_message_id.startswith("oa-")
 
 
 @pytest.mark.parametrize("error", [-213, -230, -232])
@@ -330,7 +383,7 @@ def test_oa_then_zns_both_unreachable_is_fallback_with_both_reasons(fake: FakeZa
     [
         (-32, TransientError),
         (-234, TransientError),
-        (-201, PermanentError),
+        (-201, FallbackError),
         (-299, PermanentError),
         (500, TransientError),
     ],
@@ -340,14 +393,16 @@ def test_oa_error_codes_map_to_exception_kinds(
 ) -> None:
     settings = fake.settings()
     fake.script(OA_TRANSACTION_PATH, error, message="Lỗi từ Zalo")
-    both = message(user_id="u1", phone="0912345678")
+    # (a FallbackError with a phone would go on to ZNS: see the fallback tests)
+    both = message(user_id="u1", phone=None if expected is FallbackError else "0912345678")
     exc = send_error(settings, MemoryTokenStore(settings), both)
     assert type(exc) is expected
     if error == -234:
         assert "22:00" in exc.reason
     if error == -299:
         assert "-299" in exc.reason and "Lỗi từ Zalo" in exc.reason
-    assert fake.calls(ZNS_PATH) == []  # only FallbackError switches to ZNS
+    if expected is not FallbackError:
+        assert fake.calls(ZNS_PATH) == []  # only FallbackError switches to ZNS
 
 
 @pytest.mark.parametrize("how", ["invalid -216", "expired -220"])
@@ -426,13 +481,16 @@ def test_reused_refresh_token_is_permanent(fake: FakeZalo, status: int) -> None:
 
     with pytest.raises(PermanentError) as info:
         run(twice())
-    assert type(info.value) is PermanentError and info.value.code == "-14014"
+    assert type(info.value) is ChannelBroken and info.value.code == "-14014"
     assert "re-authorise" in info.value.reason
 
-    # the channel's store still holds the spent token: the send fails permanently
+    # the channel's store still holds the spent token: Zalo is broken for everyone (the
+    # dispatcher falls back to e-mail and alerts the admin), not a plain failure
     fake.revoke(secret(settings.access_token))
-    exc = send_error(settings, MemoryTokenStore(settings), message(user_id="u1"))
-    assert type(exc) is PermanentError and "re-authorise the OA" in exc.reason
+    exc = send_error(settings, MemoryTokenStore(settings), message(user_id="u1",
+                                                                   phone="0912345678"))
+    assert type(exc) is ChannelBroken and "re-authorise the OA" in exc.reason
+    assert fake.calls(ZNS_PATH) == []  # not tried: ZNS needs the same token
 
 
 def test_secrets_never_in_repr_or_errors(fake: FakeZalo) -> None:
@@ -461,13 +519,13 @@ def test_secrets_never_in_repr_or_errors(fake: FakeZalo) -> None:
     for exc in errors:
         for text in (str(exc), exc.reason, repr(exc), str(exc.code)):
             assert not any(s in text for s in secrets_), text
-    assert [e.code for e in errors] == ["-299", "-999", "-14014", "-14001", "timeout"]
+    assert [e.code for e in errors] == ["-299", "-999", "-14014", "-14001", "unknown_outcome"]
 
 
 def test_unconfigured_tokens_are_permanent(fake: FakeZalo) -> None:
     settings = fake.settings(access_token=None, refresh_token=None)
     exc = send_error(settings, MemoryTokenStore(settings), message(user_id="u1"))
-    assert type(exc) is PermanentError and exc.code == "not_configured"
+    assert type(exc) is ChannelBroken and exc.code == "not_configured"
 
 
 # -- the SQL token store --------------------------------------------------------------------

@@ -77,7 +77,12 @@ def running_clock(start: datetime = DEMO_NOW) -> Clock:
     return clock.running_clock(start)
 
 
-def seed_failed_reminders(rt: Runtime, now: datetime = DEMO_NOW) -> list[int]:
+#: A morning the demo data has reminders due (KH 147's "còn 7 ngày"): on DEMO_NOW itself only
+#: long-overdue reports are open, past the rules' stop_after_working_days.
+REMINDER_MORNING = datetime(2023, 11, 14, 8, 30, tzinfo=VN_TZ)
+
+
+def seed_failed_reminders(rt: Runtime, now: datetime = REMINDER_MORNING) -> list[int]:
     """Run the reminder sweep at `now` and fail the first claimed message (a Zalo user who
     does not follow the OA), so the reminder log has a row to retry. Returns the failed ids."""
     from engine.reminders import outbox

@@ -15,6 +15,20 @@ Usage::
 Behaviour (like Zalo): ZNS refuses a missing/unknown/expired token with -124; OA with -216
 (unknown) or -220 (expired); refresh tokens are single-use (-14014 when reused); every
 request is recorded; `script(path, error, times)` overrides the next answers on a path.
+
+Formats refused like Zalo refuses them (-201 on the OA, -112 on ZNS):
+* `/message/transaction` takes only a template attachment: `message.attachment.type`
+  "template", `payload.template_type` one of the transaction types, `language` VI/EN,
+  `elements` of header (≤ 100 characters) / text (≤ 1000) / table (≤ 5 rows, key ≤ 25,
+  value ≤ 100) / banner, and ≤ 4 `buttons` (title ≤ 100; `oa.open.url` with an absolute
+  http(s) `payload.url`). Plain text is refused.
+* `/message/cs` takes plain text (≤ 2000) and only from users inside their interaction window
+  (`interacted`): others get -230.
+* ZNS parameters must be exactly the registered template's (`zns_params`) and each within its
+  limit (a name 30, a label 30, a title 200 …); a URL parameter must be an absolute URL.
+* OAuth v4 `/v4/oa/access_token`: `grant_type=refresh_token` (single-use refresh token) or
+  `grant_type=authorization_code` with a code issued by `issue_code` (single-use; with the
+  PKCE verifier when one was given).
 """
 
 from __future__ import annotations
@@ -40,6 +54,18 @@ REFRESH_PATH = "/v4/oa/access_token"
 APP_ID = "4318795731002187651"
 SECRET_KEY = "fake-app-secret-3Kq9"
 TEMPLATE_ID = "291847"
+
+#: The parameters of the ZNS template registered for reminders, with their type's limit.
+ZNS_PARAMS: dict[str, int] = {
+    "ten": 30, "so_viec": 30, "han_gan_nhat": 30, "noi_dung": 200, "ke_hoach": 200,
+    "don_vi": 200, "link": 200,
+}
+ZNS_URL_PARAMS = frozenset({"link"})
+TRANSACTION_TYPES = frozenset({"transaction_order", "transaction_booking", "transaction_event",
+                               "transaction_account", "transaction_partnership",
+                               "transaction_transaction", "transaction_membership"})
+BUTTON_TYPES = frozenset({"oa.open.url", "oa.query.show", "oa.query.hide", "oa.open.sms",
+                          "oa.open.phone"})
 
 MESSAGES: dict[int, str] = {
     -32: "Request exceeds rate limit",
@@ -150,6 +176,10 @@ class FakeZalo:
         self.daily_quota = daily_quota
         self.no_zalo: set[str] = set()  # phones (84…) without a Zalo account → -118
         self.not_following: set[str] = set()  # OA user ids that do not follow → -213
+        self.interacted: set[str] = set()  # OA user ids inside their interaction window (cs)
+        self.zns_params: dict[str, int] = dict(ZNS_PARAMS)
+        self.hang: float = 0.0  # seconds every message endpoint waits before answering
+        self._codes: dict[str, str | None] = {}  # authorisation code -> PKCE verifier
         self._state = _State(remaining_quota=daily_quota)
         self._lock = threading.Lock()
         self._server: _Server | None = None
@@ -234,6 +264,13 @@ class FakeZalo:
             self._state.refresh_valid.add(tokens.refresh_token)
         return tokens
 
+    def issue_code(self, verifier: str | None = None) -> str:
+        """An authorisation code, as the OA permission page gives an admin (single-use)."""
+        code = "fake-code-" + secrets.token_urlsafe(12)
+        with self._lock:
+            self._codes[code] = verifier
+        return code
+
     def expire_access_tokens(self) -> None:
         """Every access token issued so far expires now (OA answers -220, ZNS -124)."""
         with self._lock:
@@ -301,9 +338,11 @@ class FakeZalo:
         elif h.command != "POST":
             status, answer = 405, None
         elif path == ZNS_PATH:
+            self._hang()
             status, answer = 200, self._zns(headers, parsed_json)
         elif path in (OA_CS_PATH, OA_TRANSACTION_PATH):
-            status, answer = 200, self._oa(headers, parsed_json)
+            self._hang()
+            status, answer = 200, self._oa(path, headers, parsed_json)
         elif path == REFRESH_PATH:
             status, answer = self._refresh(headers, form)
         else:
@@ -324,6 +363,10 @@ class FakeZalo:
             h.wfile.write(payload)
         except OSError:
             h.close_connection = True  # the client gave up (timeout test)
+
+    def _hang(self) -> None:
+        if self.hang:
+            time.sleep(self.hang)
 
     def _take_script(self, path: str) -> _Script | None:
         with self._lock:
@@ -372,6 +415,11 @@ class FakeZalo:
         if not (isinstance(data, dict) and data
                 and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())):
             return self._err(-112)
+        if set(data) != set(self.zns_params) or any(
+                len(v) > self.zns_params[k] or not v.strip() for k, v in data.items()) or any(
+                not data[k].startswith(("https://", "http://")) for k in ZNS_URL_PARAMS
+                if k in data):
+            return self._err(-112)
         tracking = body.get("tracking_id")
         if tracking is not None and not isinstance(tracking, str):
             return {"error": -201, "message": "tracking_id is invalid"}
@@ -392,7 +440,7 @@ class FakeZalo:
             },
         }
 
-    def _oa(self, headers: dict[str, str], body: Any) -> dict[str, Any]:
+    def _oa(self, path: str, headers: dict[str, str], body: Any) -> dict[str, Any]:
         state = self._token_state(headers)
         if state == "invalid":
             return self._err(-216)
@@ -403,13 +451,16 @@ class FakeZalo:
         user_id = recipient.get("user_id") if isinstance(recipient, dict) else None
         if not (isinstance(user_id, str) and user_id and isinstance(message, dict)):
             return self._err(-201)
-        text = message.get("text")
-        if "attachment" not in message and not (
-            isinstance(text, str) and 0 < len(text) <= 2000
-        ):
+        if path == OA_CS_PATH:
+            text = message.get("text")
+            if set(message) != {"text"} or not (isinstance(text, str) and 0 < len(text) <= 2000):
+                return self._err(-201)
+        elif not _valid_transaction(message):
             return self._err(-201)
         if user_id in self.not_following:
             return self._err(-213)
+        if path == OA_CS_PATH and user_id not in self.interacted:
+            return self._err(-230)
         return {
             "error": 0,
             "message": "Success",
@@ -424,14 +475,26 @@ class FakeZalo:
 
         if headers.get("secret_key") != self.secret_key:
             return refused(-14002, "Invalid secret key")
-        if form.get("app_id") != self.app_id or form.get("grant_type") != "refresh_token":
+        grant = form.get("grant_type")
+        if form.get("app_id") != self.app_id or grant not in ("refresh_token",
+                                                               "authorization_code"):
             return refused(-14001, "Invalid parameter")
-        token = form.get("refresh_token", "")
-        with self._lock:  # check-and-spend atomically: a second use must fail
-            if token not in self._state.refresh_valid:
-                return refused(-14014, MESSAGES[-14014])
-            self._state.refresh_valid.discard(token)
-            self._state.refresh_used.add(token)
+        if grant == "authorization_code":
+            code = form.get("code", "")
+            with self._lock:
+                if code not in self._codes:
+                    return refused(-14019, "Invalid authorization code")
+                if self._codes[code] is not None and self._codes[code] != form.get(
+                        "code_verifier"):
+                    return refused(-14024, "Invalid code verifier")
+                del self._codes[code]
+        else:
+            token = form.get("refresh_token", "")
+            with self._lock:  # check-and-spend atomically: a second use must fail
+                if token not in self._state.refresh_valid:
+                    return refused(-14014, MESSAGES[-14014])
+                self._state.refresh_valid.discard(token)
+                self._state.refresh_used.add(token)
         if self.refresh_delay:
             time.sleep(self.refresh_delay)
         new = self.issue_tokens()
@@ -441,6 +504,56 @@ class FakeZalo:
             "refresh_token": new.refresh_token,
             "expires_in": str(expires_in) if self.expires_in_as_string else expires_in,
         }
+
+
+def _short(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= limit
+
+
+def _valid_element(el: Any) -> bool:
+    if not isinstance(el, dict):
+        return False
+    kind = el.get("type")
+    if kind == "header":
+        return _short(el.get("content"), 100)
+    if kind == "text":
+        return _short(el.get("content"), 1000)
+    if kind == "banner":
+        return bool(el.get("attachment_id") or el.get("image_url"))
+    if kind == "table":
+        rows = el.get("content")
+        return isinstance(rows, list) and 0 < len(rows) <= 5 and all(
+            isinstance(r, dict) and _short(r.get("key"), 25) and _short(r.get("value"), 100)
+            for r in rows)
+    return False
+
+
+def _valid_button(b: Any) -> bool:
+    if not (isinstance(b, dict) and _short(b.get("title"), 100)
+            and b.get("type") in BUTTON_TYPES):
+        return False
+    if b["type"] == "oa.open.url":
+        url = b.get("payload", {}).get("url") if isinstance(b.get("payload"), dict) else None
+        return isinstance(url, str) and url.startswith(("https://", "http://"))
+    return True
+
+
+def _valid_transaction(message: dict[str, Any]) -> bool:
+    """The OA transaction message format: a template attachment, nothing else."""
+    attachment = message.get("attachment")
+    if set(message) != {"attachment"} or not isinstance(attachment, dict):
+        return False
+    payload = attachment.get("payload")
+    if attachment.get("type") != "template" or not isinstance(payload, dict):
+        return False
+    elements = payload.get("elements")
+    buttons = payload.get("buttons", [])
+    return (payload.get("template_type") in TRANSACTION_TYPES
+            and payload.get("language") in ("VI", "EN")
+            and isinstance(elements, list) and 0 < len(elements) <= 5
+            and all(_valid_element(e) for e in elements)
+            and isinstance(buttons, list) and len(buttons) <= 4
+            and all(_valid_button(b) for b in buttons))
 
 
 __all__ = [

@@ -75,11 +75,41 @@ class SendWindow(_Strict):
 
 
 class OverdueRule(_Strict):
-    """Repeats after the due date, counted in working days."""
+    """Repeats after the due date, counted in working days: every `every_working_days` up to
+    `then_after_working_days`, then every `then_every_working_days` (thinning out), until
+    `stop_after_working_days`. Without `then_*` the first rhythm runs to the stop."""
 
     every_working_days: Annotated[int, Field(ge=1, le=30)] = 2
-    stop_after_working_days: Annotated[int, Field(ge=1, le=250)] = 120
+    then_after_working_days: Annotated[int, Field(ge=1, le=250)] | None = 10
+    then_every_working_days: Annotated[int, Field(ge=1, le=60)] | None = 5
+    stop_after_working_days: Annotated[int, Field(ge=1, le=250)] = 60
     catch_up: Literal["latest", "all"] = "latest"
+
+    @model_validator(mode="after")
+    def _thinning(self) -> OverdueRule:
+        if (self.then_after_working_days is None) != (self.then_every_working_days is None):
+            missing = ("then_every_working_days" if self.then_every_working_days is None
+                       else "then_after_working_days")
+            raise SpecProblems([(
+                (missing,),
+                "then_after_working_days và then_every_working_days phải ghi cùng nhau "
+                f"(thiếu {missing})",
+                f"then_after_working_days and then_every_working_days go together "
+                f"({missing} missing)",
+            )])
+        return self
+
+    def repeats(self) -> list[int]:
+        """The working days overdue on which the owner is reminded again: 2, 4, …, 10, 15, …"""
+        stop = self.stop_after_working_days
+        dense_end = min(self.then_after_working_days or stop, stop)
+        out = list(range(self.every_working_days, dense_end + 1, self.every_working_days))
+        if self.then_every_working_days is not None:
+            n = (out[-1] if out else 0) + self.then_every_working_days
+            while n <= stop:
+                out.append(n)
+                n += self.then_every_working_days
+        return out
 
 
 class EscalationRule(_Strict):

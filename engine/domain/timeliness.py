@@ -78,9 +78,24 @@ def overdue_working_days(
     return calendar.working_days_between(deadline, end)
 
 
+def days_to_deadline(due: date, today: date, calendar: WorkCalendar) -> int:
+    """The one lateness figure messages, the outbox, the web and reports share.
+
+    > 0: calendar days left until the effective due date (`effective_due`); 0: today is the
+    last day; < 0: minus the working days overdue (`overdue_working_days`; at least 1 once the
+    last day is over, so a weekend right after it still reads "late"). A due date on a day off
+    therefore never makes an item late before the next working day is over (Tết).
+    """
+    deadline = calendar.next_working_day(due)
+    if today <= deadline:
+        return (deadline - today).days
+    return -max(1, calendar.working_days_between(deadline, today))
+
+
 __all__ = [
     "TIMELINESS_LABELS_VI",
     "Timeliness",
+    "days_to_deadline",
     "effective_due",
     "overdue_working_days",
     "timeliness",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import socket
@@ -27,6 +28,7 @@ import time as _time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import Connection, select
@@ -35,7 +37,11 @@ from sqlalchemy.orm import Session
 from engine.clock import VN_TZ, local_date
 from engine.directory.people import owner_key, reachable
 from engine.domain.calendar import WorkCalendar
+from engine.domain.timeliness import days_to_deadline
 from engine.reminders import outbox as ob
+from engine.reminders.alerts import queue_channel_alert
+from engine.reminders.installation import installation_id
+from engine.reminders.obligations import period_label
 from engine.reminders.outbox import OutboxRow
 from engine.runtime import Runtime
 from engine.storage.models import (
@@ -48,7 +54,9 @@ from engine.storage.models import (
     Unit,
 )
 from notifications.base import (
+    Attachment,
     Channel,
+    ChannelBroken,
     Delivery,
     DeliveryError,
     Digest,
@@ -58,15 +66,21 @@ from notifications.base import (
     PermanentError,
     Recipient,
     TransientError,
+    UnknownOutcome,
 )
+from notifications.reasons import vietnamese_reason
 from vntext.dates import format_date_vi
 
 Renderer = Callable[[Digest], Message]
 
+delivery_log = logging.getLogger("cchc.delivery")
 
 # Only an obligation occurrence still `pending` is reminded of (workflows/obligation.yaml).
 OBLIGATION_OPEN: Final = "pending"
 ESCALATION_STEPS: Final = ("escalate",)
+#: After this many consecutive sends on a channel got no answer in time, the run stops
+#: sending on it (its remaining digests back off as transient failures); others go on.
+STALL_LIMIT: Final = 3
 
 
 def default_instance() -> str:
@@ -153,6 +167,8 @@ class DispatchReport:
     failed: int = 0
     fallback: int = 0
     fallback_rows: int = 0  # rows inserted for the next channel
+    unknown: int = 0  # sent, no answer, not repeated (channel without idempotency key)
+    alerts: int = 0  # alert rows queued for a unit's admin (a channel broken)
     released: int = 0  # claimed but given back unsent (run out of lease time)
     lost: int = 0  # lease taken over by another worker before we could mark
     message_keys: list[str] = field(default_factory=list)
@@ -170,7 +186,7 @@ class _TaskInfo:
     owner: str | None
     due_on: date | None
     code: str
-    plan: str
+    plan: str  # the plan's title and the document that issued it
     unit_id: int
     text: str
     product: str | None
@@ -190,6 +206,7 @@ class _DueInfo:
     retired: bool
     unit_id: int
     document: str
+    period: str  # "6 tháng đầu năm 2023"; "" for a one-off report
 
 
 @dataclass
@@ -213,20 +230,23 @@ def _load_context(session: Session, rows: Sequence[OutboxRow]) -> _Context:
     task_ids = [r.item_id for r in rows if r.item_kind == "task"]
     for ids in _chunks(task_ids):
         q = (select(Task.id, Task.state, Task.owner, Task.due_on, Task.code, Task.unit_id,
-                    Plan.title, PlanTask.text, PlanTask.product, PlanTask.retired)
+                    Plan.title, Plan.issued_by, PlanTask.text, PlanTask.product,
+                    PlanTask.retired)
              .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
              .join(Plan, Plan.id == Task.plan_id)
              .where(Task.id.in_(ids)))
         for t in session.execute(q):
-            ctx.tasks[t.id] = _TaskInfo(t.state, t.owner, t.due_on, t.code, t.title,
-                                        t.unit_id, t.text, t.product, bool(t.retired))
+            ctx.tasks[t.id] = _TaskInfo(t.state, t.owner, t.due_on, t.code,
+                                        plan_label(t.title, t.issued_by), t.unit_id, t.text,
+                                        t.product, bool(t.retired))
     due_ids = [r.item_id for r in rows if r.item_kind == "obligation"]
     for ids in _chunks(due_ids):
         q2 = (select(ObligationDue.id, ObligationDue.state, ObligationDue.owner,
                      ObligationDue.due_on, ObligationDue.submitted_on, Obligation.title,
                      Obligation.code, Obligation.recipient, Obligation.source_plan,
                      Obligation.retired, Obligation.unit_id, Obligation.spec,
-                     Obligation.owner.label("default_owner"))
+                     Obligation.owner.label("default_owner"), ObligationDue.period_key,
+                     Obligation.schedule)
               .join(Obligation, Obligation.id == ObligationDue.obligation_id)
               .where(ObligationDue.id.in_(ids)))
         for d in session.execute(q2):
@@ -234,7 +254,8 @@ def _load_context(session: Session, rows: Sequence[OutboxRow]) -> _Context:
             ctx.dues[d.id] = _DueInfo(
                 d.state, d.owner or d.default_owner, d.due_on, d.submitted_on, d.title, d.code,
                 d.recipient, d.source_plan, bool(d.retired), d.unit_id,
-                str(spec.get("document") or spec.get("product") or ""))
+                str(spec.get("document") or spec.get("product") or ""),
+                "" if d.schedule == "once" else period_label(d.period_key))
     unit_ids = {r.unit_id for r in rows} | {t.unit_id for t in ctx.tasks.values()}
     for ids in _chunks(list(unit_ids)):
         for u in session.execute(select(Unit.id, Unit.kind, Unit.name).where(Unit.id.in_(ids))):
@@ -288,23 +309,36 @@ def _payload_str(row: OutboxRow, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def due_item(row: OutboxRow, ctx: _Context, today: date) -> DueItem:
-    days = (row.due_on - today).days
+def plan_label(title: str, issued_by: str | None) -> str:
+    """ "Kế hoạch CCHC xã Vĩnh Thạnh năm 2023 (Quyết định số 19/QĐ-UBND ngày 31/01/2023)"."""
+    issued = (issued_by or "").strip()
+    return f"{title} ({issued})" if issued and issued not in title else title
+
+
+def due_item(row: OutboxRow, ctx: _Context, today: date, calendar: WorkCalendar) -> DueItem:
+    """What the message says of one row's item: lateness by `days_to_deadline` (working days
+    overdue, the real deadline when the due date is a day off), plan, period and owner."""
     unit_name = ctx.units.get(row.unit_id, "")
     link = _payload_str(row, "link")
+    deadline = calendar.next_working_day(row.due_on)
     if row.item_kind == "task" and row.item_id in ctx.tasks:
         t = ctx.tasks[row.item_id]
         first_line = next((ln.strip() for ln in t.text.splitlines() if ln.strip()), t.text)
         return DueItem(kind="task", title=first_line, due_on=row.due_on, step=row.step,
-                       days=days, unit_name=ctx.units.get(t.unit_id, unit_name), plan=t.plan,
-                       code=t.code, document=t.product or "", link=link)
+                       days=days_to_deadline(row.due_on, today, calendar),
+                       unit_name=ctx.units.get(t.unit_id, unit_name), plan=t.plan,
+                       code=t.code, document=t.product or "", link=link, deadline=deadline,
+                       owner=t.owner or "")
     if row.item_kind == "obligation" and row.item_id in ctx.dues:
         d = ctx.dues[row.item_id]
         return DueItem(kind="obligation", title=d.title, due_on=row.due_on, step=row.step,
-                       days=days, unit_name=ctx.units.get(d.unit_id, unit_name),
+                       days=days_to_deadline(row.due_on, today, calendar),
+                       unit_name=ctx.units.get(d.unit_id, unit_name),
                        plan=d.source_plan, code=d.code, recipient_body=d.recipient,
-                       document=d.document or _payload_str(row, "document"), link=link)
+                       document=d.document or _payload_str(row, "document"), link=link,
+                       deadline=deadline, owner=d.owner or "", period=d.period)
     # Other kinds (the quarter-end notice) are news, not deadlines: never "quá hạn".
+    days = (row.due_on - today).days
     return DueItem(kind=row.item_kind, title=_payload_str(row, "title") or row.item_kind,
                    due_on=row.due_on, step=row.step, days=max(days, 0), unit_name=unit_name,
                    plan=_payload_str(row, "plan"), code=_payload_str(row, "code"),
@@ -329,19 +363,47 @@ class _Job:
     person: Person
 
 
-def _group(rows: Sequence[OutboxRow]) -> list[tuple[str, list[OutboxRow], bool]]:
-    """(message_key, rows, is_new_key). Rows that already carry a key (a retry, or a digest
-    whose sender died) keep it, so the same digest is re-sent under the same Message-ID."""
+def step_rank(step: str) -> tuple[int, int]:
+    """Order of steps on an item's ladder: before:7 < before:3 < due < overdue:2 < overdue:4."""
+    name, _, n = step.partition(":")
+    number = int(n) if n.isdigit() else 0
+    return {"before": (0, -number), "due": (1, 0), "overdue": (2, number)}.get(name, (3, 0))
+
+
+def latest_per_item(rows: Sequence[OutboxRow]) -> list[OutboxRow]:
+    """One row per item: the latest step (by send day, then ladder). A digest that merges rows
+    of missed days names each item once, as its newest step says it ("còn 3 ngày", not also
+    "còn 7 ngày"); the superseded rows travel in the digest and are marked with it."""
+    best: dict[tuple[str, int], OutboxRow] = {}
+    for r in rows:
+        key = (r.item_kind, r.item_id)
+        seen = best.get(key)
+        if seen is None or (r.send_on, step_rank(r.step)) > (seen.send_on, step_rank(seen.step)):
+            best[key] = r
+    return sorted(best.values(), key=lambda r: r.id)
+
+
+def _group(rows: Sequence[OutboxRow], installation: str
+           ) -> list[tuple[str, list[OutboxRow], bool]]:
+    """(message_key, rows, is_new_key): one digest per person and channel (escalations to a
+    leader apart). Rows that already carry a key (a retry, or a digest whose sender died) keep
+    it, so the same digest is re-sent under the same Message-ID."""
     keyed: dict[str, list[OutboxRow]] = {}
-    fresh: dict[tuple[int, str, date, bool], list[OutboxRow]] = {}
+    fresh: dict[tuple[int, str, bool], list[OutboxRow]] = {}
     for r in rows:
         if r.message_key:
             keyed.setdefault(r.message_key, []).append(r)
         else:
             fresh.setdefault((*r.group, is_escalation(r.step)), []).append(r)
     out = [(k, v, False) for k, v in keyed.items()]
-    out += [(ob.message_key_of(r.id for r in v), v, True) for v in fresh.values()]
+    out += [(ob.message_key_of(v, installation), v, True) for v in fresh.values()]
     return out
+
+
+def _attachments(rows: Sequence[OutboxRow]) -> tuple[Attachment, ...]:
+    """The files a row carries (the quarter-end notice: the exported report), in order."""
+    return tuple(Attachment(Path(f)) for r in rows
+                 for f in (r.payload.get("files") or []) if isinstance(f, str))
 
 
 class Dispatcher:
@@ -356,6 +418,8 @@ class Dispatcher:
         self.quiet, self.retry, self.renderers, self.rng = quiet, retry, renderers, rng
         self.app_url, self.loop, self.time_budget = app_url, loop, time_budget
         self.report = DispatchReport(instance=instance)
+        self.installation = installation_id(rt)
+        self.stalls: dict[str, int] = {}  # channel -> consecutive sends without an answer
         self.mark_conn: Connection | None = None
         self._stack = contextlib.ExitStack()
 
@@ -384,16 +448,16 @@ class Dispatcher:
             live = [r for r in rows if r.id not in reasons]
             today = local_date(self.now)
             jobs: list[_Job] = []
-            groups = _group(live)
+            groups = _group(live, self.installation)
             ob.set_message_keys(session, {r.id: key for key, grp, new in groups if new
                                           for r in grp}, instance=self.instance)
             for key, grp, _new in groups:
                 first = grp[0]
                 person = ctx.people[first.person_id]
-                items = tuple(due_item(r, ctx, today) for r in grp)
-                digest = Digest(key=key, recipient=recipient_of(person), send_on=first.send_on,
+                items = tuple(due_item(r, ctx, today, rt.calendar) for r in latest_per_item(grp))
+                digest = Digest(key=key, recipient=recipient_of(person), send_on=today,
                                 items=items, escalation=any(is_escalation(r.step) for r in grp),
-                                app_url=self.app_url)
+                                app_url=self.app_url, attachments=_attachments(grp))
                 jobs.append(_Job(key, first.channel, grp, digest, person))
             session.expunge_all()
         return jobs
@@ -421,21 +485,46 @@ class Dispatcher:
             return TransientError(f"{type(exc).__name__}: {exc}")
 
     async def _send_all(self, jobs: list[_Job], deadline: float) -> None:
-        for i, job in enumerate(jobs):
-            if _time.monotonic() > deadline:
-                rest = [r for j in jobs[i:] for r in j.rows]
-                with ob.write_transaction(self.rt) as session:
-                    self.report.released += ob.release(session, rest,
-                                                       instance=self.instance, now=self.now)
-                return
-            outcome = await self._send(job)
-            if isinstance(outcome, Delivery):
-                checkpoint("after_send")
-            self._record(job, outcome)
+        """Send the digests, each channel with at most `Channel.concurrency` sends in flight,
+        channels side by side: a hung Zalo request delays neither e-mail nor other Zalo
+        sends beyond its own timeout. Each result is recorded as soon as it is known; jobs
+        not started by the lease deadline are given back."""
+        gates: dict[str, asyncio.Semaphore] = {}
+        for job in jobs:
+            if job.channel not in gates:
+                channel = self.channels.get(job.channel)
+                gates[job.channel] = asyncio.Semaphore(max(1, channel.concurrency
+                                                           if channel is not None else 1))
+        late: list[_Job] = []
+
+        async def one(job: _Job) -> None:
+            async with gates[job.channel]:
+                if _time.monotonic() > deadline:
+                    late.append(job)
+                    return
+                if self.stalls.get(job.channel, 0) >= STALL_LIMIT:
+                    # the channel stopped answering: do not spend a timeout on each digest
+                    outcome: Delivery | BaseException = TransientError(
+                        f"kênh '{job.channel}' không trả lời ({STALL_LIMIT} lần hết thời gian "
+                        "chờ liên tiếp): tạm hoãn, sẽ gửi lại sau", code="stalled")
+                else:
+                    outcome = await self._send(job)
+                    self._note_stall(job.channel, outcome)
+                if isinstance(outcome, Delivery):
+                    checkpoint("after_send")
+                self._record(job, outcome)
+
+        await asyncio.gather(*(one(job) for job in jobs))
+        if late:
+            rest = [r for j in late for r in j.rows]
+            with ob.write_transaction(self.rt) as session:
+                self.report.released += ob.release(session, rest, instance=self.instance,
+                                                   now=self.now)
 
     # -- mark phase (a new transaction per digest) --
 
     def _record(self, job: _Job, outcome: Delivery | BaseException) -> None:
+        _log_delivery(job, outcome)
         rows, n = job.rows, len(job.rows)
         conn = self._mark_connection() if isinstance(outcome, Delivery) else None
         if isinstance(outcome, Delivery) and not outcome.refused and conn is not None:
@@ -457,29 +546,52 @@ class Dispatcher:
                 self.report.messages += 1 if done else 0
                 self.report.message_keys.append(job.key)
             elif isinstance(outcome, FallbackError):
+                if isinstance(outcome, ChannelBroken):
+                    self.report.alerts += queue_channel_alert(
+                        session, unit_id=job.rows[0].unit_id, channel=job.channel,
+                        reason=vietnamese_reason(outcome), now=self.now)
                 done = self._fallback(session, job, outcome)
             elif isinstance(outcome, PermanentError):
                 done = ob.mark_failed(session, rows, instance=self.instance, now=self.now,
-                                      reason=outcome.reason, code=outcome.code)
+                                      reason=vietnamese_reason(outcome), code=outcome.code)
                 self.report.failed += done
+            elif isinstance(outcome, UnknownOutcome) and not self._idempotent(job.channel):
+                done = ob.mark_failed(
+                    session, rows, instance=self.instance, now=self.now,
+                    reason=(f"{vietnamese_reason(outcome)}; không gửi lại tự động để tránh "
+                            "gửi hai lần — hỏi người nhận, rồi gửi lại bằng cchc outbox retry"),
+                    kind="unknown", code=outcome.code, state=ob.UNKNOWN)
+                self.report.unknown += done
             else:
                 err = (outcome if isinstance(outcome, DeliveryError)
                        else TransientError(str(outcome)))
                 done = self._transient(session, job, err)
         self.report.lost += n - done
 
+    def _note_stall(self, channel: str, outcome: Delivery | BaseException) -> None:
+        """Count consecutive sends on `channel` that got no answer in time."""
+        timed_out = isinstance(outcome, UnknownOutcome) or (
+            isinstance(outcome, TransientError) and outcome.code == "timeout")
+        self.stalls[channel] = self.stalls.get(channel, 0) + 1 if timed_out else 0
+
+    def _idempotent(self, channel: str) -> bool:
+        found = self.channels.get(channel)
+        return found is not None and found.idempotent
+
     def _transient(self, session: Session, job: _Job, err: DeliveryError) -> int:
         attempt = max(r.attempts - int(r.detail.get("attempts_at_retry") or 0)
                       for r in job.rows)
         if attempt >= self.retry.max_attempts:
+            reason = f"{vietnamese_reason(err)} (đã thử {attempt} lần)"
+            if self._next_channel(job) is not None:  # e.g. connection refused all day
+                return self._fallback(session, job, err, reason)
             done = ob.mark_failed(session, job.rows, instance=self.instance, now=self.now,
-                                  reason=f"{err.reason} (đã thử {attempt} lần)",
-                                  kind="transient", code=err.code)
+                                  reason=reason, kind="transient", code=err.code)
             self.report.failed += done
             return done
         at = self.now + self.retry.delay(attempt, self.rng)
         done = ob.mark_retry(session, job.rows, instance=self.instance, now=self.now,
-                             next_attempt_at=at, reason=err.reason, code=err.code)
+                             next_attempt_at=at, reason=vietnamese_reason(err), code=err.code)
         self.report.retried += done
         return done
 
@@ -496,11 +608,14 @@ class Dispatcher:
                 return name
         return None
 
-    def _fallback(self, session: Session, job: _Job, err: FallbackError) -> int:
+    def _fallback(self, session: Session, job: _Job, err: DeliveryError,
+                  reason: str | None = None) -> int:
         nxt = self._next_channel(job)
+        if reason is None:  # the dispatcher's own reasons (no code) are Vietnamese already
+            reason = err.reason if err.code is None else vietnamese_reason(err)
         if nxt is None:
             done = ob.mark_failed(session, job.rows, instance=self.instance, now=self.now,
-                                  reason=f"{err.reason}; không còn kênh nào khác",
+                                  reason=f"{reason}; không còn kênh nào khác",
                                   kind="fallback", code=err.code)
             self.report.failed += done
             return done
@@ -508,10 +623,11 @@ class Dispatcher:
             key=ob.key_for_channel(r.idempotency_key, r.channel, nxt), unit_id=r.unit_id,
             person_id=r.person_id, channel=nxt, item_kind=r.item_kind, item_id=r.item_id,
             due_on=r.due_on, step=r.step, send_on=r.send_on, not_before=self.now, now=self.now,
-            payload={**r.payload, "fallback_from": r.id}) for r in job.rows]
+            payload={**r.payload, "fallback_from": r.id,
+                     "fallback_from_channel": r.channel}) for r in job.rows]
         inserted = ob.insert_rows(session, values)
         done = ob.mark_failed(session, job.rows, instance=self.instance, now=self.now,
-                              reason=err.reason, kind="fallback", code=err.code,
+                              reason=reason, kind="fallback", code=err.code,
                               state=ob.FALLBACK, extra={"fallback_to": nxt})
         self.report.fallback += done
         self.report.fallback_rows += inserted
@@ -541,6 +657,18 @@ class Dispatcher:
         if self.mark_conn is None and not self.rt.db.is_sqlite:
             self.mark_conn = self._stack.enter_context(ob.mark_connection(self.rt))
         return self.mark_conn
+
+
+def _log_delivery(job: _Job, outcome: Delivery | BaseException) -> None:
+    """One log line per digest: who, which channel, how many reminders, what happened."""
+    who = f"digest={job.key} person={job.person.id} channel={job.channel} rows={len(job.rows)}"
+    if isinstance(outcome, Delivery):
+        refused = f" refused={len(outcome.refused)}" if outcome.refused else ""
+        delivery_log.info("sent %s provider_id=%s%s", who, outcome.provider_message_id, refused)
+        return
+    kind = type(outcome).__name__
+    reason = outcome.reason if isinstance(outcome, DeliveryError) else str(outcome)
+    delivery_log.warning("not sent %s outcome=%s reason=%s", who, kind, reason)
 
 
 def default_renderers() -> dict[str, Renderer]:
@@ -633,6 +761,7 @@ def checkpoint(point: str) -> None:
 
 
 __all__ = [
+    "STALL_LIMIT",
     "DispatchReport",
     "Dispatcher",
     "QuietHours",

@@ -14,6 +14,9 @@ States (see docs/reminders.md for the diagram):
   failed    permanent error or too many attempts (`last_error`); `cchc outbox retry` revives it
   cancelled the item was done / its due date or owner changed before sending (`last_error`)
   fallback  this channel cannot reach the person; a row for the next channel was inserted
+  unknown   the request went out and no answer came (timeout) on a channel without an
+            idempotency key (Zalo): not repeated automatically; `cchc outbox retry` after
+            checking with the recipient
 
 Datetimes are written in Asia/Ho_Chi_Minh: SQLite stores them as local wall-clock text (without
 offset), so every value must use the same zone for comparisons in SQL to hold; PostgreSQL stores
@@ -28,7 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from sqlalchemy import Connection, Table, and_, bindparam, or_, select, text, update
 from sqlalchemy.dialects import sqlite
@@ -49,8 +52,10 @@ SENT: Final = "sent"
 FAILED: Final = "failed"
 CANCELLED: Final = "cancelled"
 FALLBACK: Final = "fallback"
-STATES: Final = (PENDING, SENDING, SENT, FAILED, CANCELLED, FALLBACK)
-FINAL_STATES: Final = frozenset({SENT, FAILED, CANCELLED, FALLBACK})
+UNKNOWN: Final = "unknown"
+STATES: Final = (PENDING, SENDING, SENT, FAILED, CANCELLED, FALLBACK, UNKNOWN)
+FINAL_STATES: Final = frozenset({SENT, FAILED, CANCELLED, FALLBACK, UNKNOWN})
+RETRYABLE: Final = frozenset({FAILED, UNKNOWN})
 
 STATE_LABELS: Final[Mapping[str, str]] = {
     PENDING: "Chờ gửi",
@@ -59,6 +64,7 @@ STATE_LABELS: Final[Mapping[str, str]] = {
     FAILED: "Gửi không được",
     CANCELLED: "Đã hủy",
     FALLBACK: "Chuyển kênh khác",
+    UNKNOWN: "Không rõ đã đến chưa",
 }
 
 INSERT_BATCH: Final = 500  # rows per INSERT statement (23 columns: well under both limits)
@@ -79,10 +85,29 @@ def from_db(at: datetime | None) -> datetime | None:
     return db_time(at)
 
 
-def message_key_of(row_ids: Iterable[int]) -> str:
-    """The digest's stable id: a hash of its sorted row ids (the e-mail Message-ID / tracking)."""
-    joined = ",".join(str(i) for i in sorted(set(row_ids)))
-    return hashlib.sha256(f"outbox:{joined}".encode()).hexdigest()[:32]
+class _Keyed(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def created_at(self) -> datetime | None: ...
+
+
+def message_key_of(rows: Iterable[_Keyed], installation: str) -> str:
+    """The digest's stable id (the e-mail Message-ID, the Zalo tracking id): a hash of the
+    installation id and its rows' ids and creation times.
+
+    Unique per installation (`engine.reminders.installation`), and unique even after a restore
+    from a backup makes row ids repeat (the re-created rows have other creation times); the
+    same rows always give the same key, so a retry keeps it.
+    """
+    parts = sorted({(r.id, _micros(r.created_at)) for r in rows})
+    joined = ",".join(f"{i}.{t}" for i, t in parts)
+    return hashlib.sha256(f"outbox:{installation}:{joined}".encode()).hexdigest()[:32]
+
+
+def _micros(at: datetime | None) -> int:
+    return 0 if at is None else int(db_time(at).timestamp() * 1_000_000)
 
 
 def key_for_channel(idempotency_key: str, old_channel: str, new_channel: str) -> str:
@@ -136,9 +161,10 @@ class OutboxRow:
         )
 
     @property
-    def group(self) -> tuple[int, str, date]:
-        """Rows of one person, channel and send day travel in one digest."""
-        return (self.person_id, self.channel, self.send_on)
+    def group(self) -> tuple[int, str]:
+        """Rows of one person and channel due at one claim travel in one digest (the send
+        day's, with any rows that missed their own day)."""
+        return (self.person_id, self.channel)
 
     @property
     def state_label(self) -> str:
@@ -313,39 +339,68 @@ def due_condition(now: datetime) -> ColumnElement[bool]:
     )
 
 
+#: pg_advisory_xact_lock class id of "claiming a person's outbox rows" (any fixed number).
+CLAIM_LOCK_CLASS: Final = 10_710
+
+#: Rounds of candidates a claim looks through when other dispatchers hold the first ones.
+CLAIM_ROUNDS: Final = 8
+
+
+def _candidates(session: Session, at: datetime, limit: int, skip: Sequence[int]) -> list[int]:
+    """People with due rows, in claim order (expired leases first, then the oldest pending),
+    about `limit` rows' worth, leaving out `skip`; read without locking."""
+    c = OUTBOX.c
+    out: list[int] = []
+    for cond, order in ((and_(c.state == SENDING, c.lease_until < at), c.lease_until),
+                        (and_(c.state == PENDING, c.next_attempt_at <= at), c.next_attempt_at)):
+        q = select(c.person_id).where(cond).order_by(order).limit(limit)
+        if skip:
+            q = q.where(c.person_id.not_in(list(skip)))
+        out += session.execute(q).scalars().all()
+    return list(dict.fromkeys(out))
+
+
+_PG_TRY_LOCK_PEOPLE: Final = text(
+    "SELECT p FROM unnest(CAST(:ids AS integer[])) WITH ORDINALITY AS t(p, n) "
+    "WHERE pg_try_advisory_xact_lock(:cls, p) ORDER BY n")
+
+
 def claim(session: Session, now: datetime, *, instance: str, limit: int,
           lease: timedelta) -> list[OutboxRow]:
-    """Lease up to about `limit` due rows to `instance` (attempts + 1), whole digests at a time.
+    """Lease every due row of about `limit` rows' worth of people to `instance` (attempts + 1).
 
-    Run inside `claim_transaction`. First the rows of workers whose lease expired (they may
-    have been sent already: they keep their digest key), then the oldest pending due rows —
-    two queries, each an ordered scan of `ix_outbox_state_next_attempt_at` that stops after
-    `limit` rows (one query with an OR would sort every due row). Then the other due rows of
-    the same person + channel + send day, so a digest is never split between two claims
-    (which would send two messages under one digest key).
+    Run inside `claim_transaction`. Claims go **by person**: a person's due rows (all channels,
+    all send days — rows that missed their day merge into today's digest) are taken together
+    by one dispatcher, so concurrent dispatchers never split a digest. Candidates: people with
+    rows under an expired lease first (a dead worker's), then those with the oldest due pending
+    rows — each an ordered scan of `ix_outbox_state_next_attempt_at` stopping after `limit`
+    rows, read without locking. On PostgreSQL each candidate is then taken with a
+    transaction-scoped advisory lock (`pg_try_advisory_xact_lock`); people another dispatcher
+    holds are skipped. Their due rows are then read again and locked, and leased. (SQLite:
+    the whole claim runs under the database write lock, `BEGIN IMMEDIATE`.)
     """
     c = OUTBOX.c
     at = db_time(now)
+    postgres = session.get_bind().dialect.name == "postgresql"
     due = due_condition(now)
-    cols = (c.id, c.person_id, c.channel, c.send_on)
-    first = list(session.execute(
-        select(*cols).where(c.state == SENDING, c.lease_until < at).order_by(c.lease_until)
-        .limit(limit).with_for_update(skip_locked=True)).all())
-    if len(first) < limit:
-        first += session.execute(
-            select(*cols).where(c.state == PENDING, c.next_attempt_at <= at)
-            .order_by(c.next_attempt_at).limit(limit - len(first))
-            .with_for_update(skip_locked=True)).all()
-    if not first:
+    ids: list[int] = []
+    tried: list[int] = []
+    for _round in range(CLAIM_ROUNDS):
+        people = _candidates(session, at, limit, tried)
+        if not people:
+            break
+        tried += people
+        if postgres:  # people another dispatcher is claiming right now are skipped
+            people = list(session.execute(_PG_TRY_LOCK_PEOPLE,
+                                          {"ids": people, "cls": CLAIM_LOCK_CLASS}).scalars())
+        for start in range(0, len(people), 500):
+            ids += session.execute(
+                select(c.id).where(due, c.person_id.in_(people[start:start + 500]))
+                .with_for_update()).scalars().all()
+        if ids:  # (none: all taken meanwhile by others — look further)
+            break
+    if not ids:
         return []
-    ids = {r.id for r in first}
-    groups = {(r.person_id, r.channel, r.send_on) for r in first}
-    persons = sorted({r.person_id for r in first})
-    for start in range(0, len(persons), 500):
-        extra = session.execute(
-            select(*cols).where(due, c.person_id.in_(persons[start:start + 500]))
-            .with_for_update(skip_locked=True)).all()
-        ids.update(r.id for r in extra if (r.person_id, r.channel, r.send_on) in groups)
     id_list = sorted(ids)
     for start in range(0, len(id_list), 1000):
         session.execute(
@@ -577,9 +632,10 @@ def get_outbox(rt: Runtime, row_id: int) -> OutboxRow:
 
 def retry_failed(rt: Runtime, now: datetime, *, ids: Sequence[int] = (),
                  all_failed: bool = False, by: str = "admin") -> list[int]:
-    """failed → pending, due now. Attempts are kept; the error history stays in detail.
+    """failed (or unknown) → pending, due now. Attempts are kept; the error history stays in
+    detail.
 
-    Refuses a row that is not `failed` (a sent reminder is never re-sent from here).
+    Refuses a row that is not `failed`/`unknown` (a sent reminder is never re-sent from here).
     """
     c = OUTBOX.c
     at = db_time(now)
@@ -598,10 +654,10 @@ def retry_failed(rt: Runtime, now: datetime, *, ids: Sequence[int] = (),
                            f"outbox row {missing[0]} not found", field="id",
                            value=str(missing[0]))
         for r in rows:
-            if r.state != FAILED:
+            if r.state not in RETRYABLE:
                 raise ValidationFailed(
                     f"Thư nhắc số {r.id} đang ở trạng thái '{r.state_label}', chỉ thư "
-                    "'Gửi không được' mới gửi lại được",
+                    "'Gửi không được' hoặc 'Không rõ đã đến chưa' mới gửi lại được",
                     f"row {r.id} is {r.state}; only failed rows can be retried",
                     field="id", value=str(r.id))
         for r in rows:
@@ -612,7 +668,7 @@ def retry_failed(rt: Runtime, now: datetime, *, ids: Sequence[int] = (),
             # The retry budget (max attempts) starts again from here; `attempts` keeps counting.
             detail["attempts_at_retry"] = r.attempts
             session.execute(
-                update(OUTBOX).where(c.id == r.id, c.state == FAILED)
+                update(OUTBOX).where(c.id == r.id, c.state.in_(sorted(RETRYABLE)))
                 .values(state=PENDING, next_attempt_at=at, lease_owner=None, lease_until=None,
                         detail=detail, updated_at=at))
         return [r.id for r in rows]
@@ -624,10 +680,12 @@ __all__ = [
     "FALLBACK",
     "OUTBOX",
     "PENDING",
+    "RETRYABLE",
     "SENDING",
     "SENT",
     "STATES",
     "STATE_LABELS",
+    "UNKNOWN",
     "OutboxRow",
     "claim",
     "claim_transaction",

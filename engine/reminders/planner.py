@@ -297,9 +297,8 @@ def _emit(items: Iterator[_Item], indexes: dict[int, OwnerIndex[Contact]],
                 continue
             name, send_on, fire_at, days = step.name, step.send_on, step.fire_at, step.days
             for person_id, person_name, channel in reach:
-                append(Occurrence(
-                    unit_id, person_id, channel, kind, item_id, due_on, name, send_on, fire_at,
-                    {**base, "days": days, "person_name": person_name, "escalation": False}))
+                append(Occurrence(unit_id, person_id, channel, kind, item_id, due_on, name,
+                                  send_on, fire_at, base, person_name, days))
         if esc is None:
             continue
         leader, leader_channel = leaders[unit_id]
@@ -311,10 +310,8 @@ def _emit(items: Iterator[_Item], indexes: dict[int, OwnerIndex[Contact]],
             continue
         if leader.id in owner_ids:
             continue  # the leader is in charge himself: he already has the overdue reminders
-        append(Occurrence(
-            unit_id, leader.id, leader_channel, kind, item_id, due_on, esc.name, esc.send_on,
-            esc.fire_at,
-            {**base, "days": esc.days, "person_name": leader.name, "escalation": True}))
+        append(Occurrence(unit_id, leader.id, leader_channel, kind, item_id, due_on, esc.name,
+                          esc.send_on, esc.fire_at, base, leader.name, esc.days, True))
     # Unresolved items in unit order (tasks, then reports, each in query order).
     unresolved.sort(key=itemgetter(0))
     plan.unresolved = [u for _uid, u in unresolved]

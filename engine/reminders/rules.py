@@ -9,7 +9,9 @@ A due date's steps, for the person in charge (one "ladder", in order):
       a day off moves the step to the previous working day (two steps may then share a day);
   overdue:2, overdue:4, …            — every `overdue.every_working_days` working days after
       the effective due date (the due date, or the next working day when it is a day off, as
-      `engine.domain.timeliness` counts lateness), up to `overdue.stop_after_working_days`;
+      `engine.domain.timeliness` counts lateness), thinning out to every
+      `then_every_working_days` after `then_after_working_days`, up to
+      `overdue.stop_after_working_days`;
 and for the unit's leader:
   escalate                           — once, `escalation.after_working_days` working days
       after the effective due date.
@@ -18,16 +20,18 @@ Each step fires at `send_at` (08:00 Vietnam time) on its day.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 
 from engine.clock import VN_TZ, local_date
+from engine.domain import timeliness
 from engine.domain.calendar import WorkCalendar
 from plans.loader import load_model_cached
 from workflows import WORKFLOW_DIR
-from workflows.reminder_schema import ReminderRules
+from workflows.reminder_schema import OverdueRule, ReminderRules
 
 DEFAULT_RULES_FILE = WORKFLOW_DIR / "reminders.yaml"
 #: Days off between a nominal date and the working day a step moves to: Tết, plus weekends
@@ -62,13 +66,21 @@ class Step:
         return self.name.startswith("overdue:")
 
 
+@functools.lru_cache(maxsize=16)
+def _repeats(rule: OverdueRule) -> tuple[int, ...]:
+    return tuple(rule.repeats())
+
+
 def fire_time(day: date, rules: ReminderRules) -> datetime:
     return datetime.combine(day, rules.send_at, tzinfo=VN_TZ)
 
 
 def effective_due(due_on: date, calendar: WorkCalendar) -> date:
-    """The last day work may be done: the next working day when the due date is a day off."""
-    return calendar.next_working_day(due_on)
+    """The last day work may be done: the next working day when the due date is a day off
+    (`engine.domain.timeliness.effective_due`, never None for a date)."""
+    deadline = timeliness.effective_due(due_on, calendar)
+    assert deadline is not None
+    return deadline
 
 
 def owner_steps(due_on: date, rules: ReminderRules, calendar: WorkCalendar) -> tuple[Step, ...]:
@@ -81,8 +93,7 @@ def owner_steps(due_on: date, rules: ReminderRules, calendar: WorkCalendar) -> t
                         fire_time(day, rules), (due_on - day).days))
         rank += 1
     eff = effective_due(due_on, calendar)
-    every = rules.overdue.every_working_days
-    for n in range(every, rules.overdue.stop_after_working_days + 1, every):
+    for n in _repeats(rules.overdue):
         day = calendar.add_working_days(eff, n)
         out.append(Step(f"overdue:{n}", "owner", rank, day, fire_time(day, rules), -n))
         rank += 1

@@ -35,7 +35,7 @@ from sqlalchemy import select
 
 from engine.clock import VN_TZ, fixed_clock, local_date, system_clock
 from engine.domain.periods import ReportingPeriod, period_containing
-from engine.errors import CchcError, DataFileError
+from engine.errors import CchcError, DataFileError, ValidationFailed
 from engine.reminders import outbox as ob
 from engine.reminders.dispatch import (
     DispatchReport,
@@ -51,7 +51,7 @@ from engine.storage.models import Person, Snapshot, Unit, UnitPlan
 from notifications.base import Channel
 from notifications.channels.email import EmailChannel
 from notifications.channels.zalo import ZaloChannel
-from notifications.settings import SmtpSettings, ZaloSettings
+from notifications.settings import DEMO_BASE_URL, LinkSettings, SmtpSettings, ZaloSettings
 from notifications.zalo.tokens import MemoryTokenStore, TokenStore
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,33 @@ JOB_QUARTER_END: Final = "cchc.reports.quarter_end"
 QUARTER_CLOSE_AT: Final = time(23, 50)  # the cut-off day's data is complete by then
 QUARTER_CATCH_UP: Final = timedelta(days=7)
 SNAPSHOT_TAKEN_BY: Final = "hệ thống (tự động chốt cuối kỳ)"
+
+
+# ---------------------------------------------------------------- links
+
+
+def reminder_base_url(*, demo: bool = False, settings: LinkSettings | None = None) -> str:
+    """The base of every link in a reminder: `CCHC_WEB_BASE_URL`, required outside demo mode.
+
+    Without it a reminder cannot say where to act (and a ZNS template with a URL parameter
+    refuses an empty one), so the scheduler does not start; demo mode links to the local app.
+    """
+    try:
+        url = (settings or LinkSettings()).base_url
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"CCHC_WEB_BASE_URL không hợp lệ: {exc}", f"CCHC_WEB_BASE_URL is invalid: {exc}",
+            field="CCHC_WEB_BASE_URL") from None
+    if url:
+        return url
+    if demo:
+        return DEMO_BASE_URL
+    raise ValidationFailed(
+        "Chưa đặt CCHC_WEB_BASE_URL (địa chỉ trang web CCHC, ví dụ https://cchc.vinhthanh.gov.vn)"
+        ": thiếu nó thì lời nhắc không có đường dẫn đến việc cần làm. Đặt biến môi trường này "
+        "rồi chạy lại, hoặc dùng --demo để chạy thử với http://127.0.0.1:8000.",
+        "CCHC_WEB_BASE_URL is not set: reminders would carry no link; set it or use --demo",
+        field="CCHC_WEB_BASE_URL")
 
 
 # ---------------------------------------------------------------- channels
@@ -263,7 +290,8 @@ class ReminderService:
     def __init__(self, rt: Runtime, channels: Mapping[str, Channel], *,
                  instance: str | None = None, out_dir: Path = Path("out/snapshots"),
                  source: Source | None = None, loop: SendLoop | None = None,
-                 dispatch_options: Mapping[str, Any] | None = None) -> None:
+                 dispatch_options: Mapping[str, Any] | None = None,
+                 app_url: str = "") -> None:
         self.rt, self.channels = rt, channels
         self.instance = instance or default_instance()
         self.out_dir, self.source = out_dir, source
@@ -271,7 +299,7 @@ class ReminderService:
         # Each minute's dispatch sends until nothing is due, but starts no new batch after
         # 50 s: a morning backlog drains over consecutive ticks (max_instances=1).
         self.dispatch_options = {"limit": 10_000_000, "batch": 500, "time_budget": 50.0,
-                                 **dict(dispatch_options or {})}
+                                 "app_url": app_url, **dict(dispatch_options or {})}
         self.last_sweep: int | None = None
         self.last_dispatch: DispatchReport | None = None
 

@@ -10,9 +10,7 @@ rows: the planner emits past steps too, and the key drops the ones already there
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -56,11 +54,10 @@ def _with_owner(occs: Sequence[Occurrence],
     out = []
     for o in occs:
         key = (o.item_kind, o.item_id)
-        if "item_owner" in o.payload or key not in owners:
+        if "item_owner" in o.base or key not in owners:
             out.append(o)
         else:
-            payload: dict[str, Any] = {**o.payload, "item_owner": owners[key]}
-            out.append(replace(o, payload=payload))
+            out.append(o.with_payload({"item_owner": owners[key]}))
     return out
 
 
@@ -83,7 +80,7 @@ def sweep(rt: Runtime, now: datetime, source: Source | None = None, *,
     for start in range(0, len(occurrences), batch_size):
         chunk = occurrences[start:start + batch_size]
         with ob.write_transaction(rt) as session:
-            if any("item_owner" not in o.payload for o in chunk):
+            if any("item_owner" not in o.base for o in chunk):
                 chunk = _with_owner(chunk, _owners(session, chunk))
             inserted += ob.insert_occurrences(session, chunk, now, batch_size=batch_size)
     with rt.db.transaction() as session:

@@ -314,6 +314,7 @@ class OutboxMessage(Base):
         UniqueConstraint("idempotency_key"),
         Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
         Index("ix_outbox_person_id_send_on", "person_id", "send_on"),
+        Index("ix_outbox_person_id_state", "person_id", "state"),  # claims by person
         Index("ix_outbox_item", "item_kind", "item_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -351,6 +352,15 @@ class ZaloToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InstallationValue(Base):
+    """Values generated once per installation (database), e.g. its id (`installation_id`)."""
+
+    __tablename__ = "installation"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class SweepRun(Base):

@@ -34,6 +34,7 @@ import re
 import ssl
 from dataclasses import dataclass
 from email.header import Header
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from typing import ClassVar
@@ -127,6 +128,9 @@ class EmailChannel(Channel):
     """Sends `Message`s by SMTP (aiosmtplib) with the settings of `SmtpSettings`."""
 
     name: ClassVar[str] = "email"
+    # A repeat carries the same Message-ID, which servers and clients de-duplicate by, so a
+    # send whose outcome is unknown (timeout during DATA) may be repeated.
+    idempotent: ClassVar[bool] = True
 
     def __init__(self, settings: SmtpSettings, *, clock: Clock = utc_now) -> None:
         self.settings = settings
@@ -179,6 +183,10 @@ class EmailChannel(Channel):
                 del part["MIME-Version"]  # only the top level carries it
         else:
             msg = text
+        files = self._attachments(message)
+        if files:
+            del msg["MIME-Version"]
+            msg = MIMEMultipart("mixed", _subparts=[msg, *files])
         # compat32 folds a Header object into RFC 2047 words (typeshed only admits str here)
         msg["Subject"] = Header(_one_line(message.subject), "utf-8")  # type: ignore[assignment]
         msg["From"] = _display(self.settings.sender_name, self._sender)
@@ -191,6 +199,29 @@ class EmailChannel(Channel):
         msg["X-Auto-Response-Suppress"] = "All"  # the same for Exchange/Outlook
         msg["Content-Language"] = "vi"
         return msg
+
+    def _attachments(self, message: Message) -> list[MIMEApplication]:
+        """The message's files, in order, while their total stays within
+        `max_attachment_bytes`; a missing or unreadable file, or one that does not fit, is
+        left out (the text names every file and its folder)."""
+        parts: list[MIMEApplication] = []
+        budget = self.settings.max_attachment_bytes
+        for attachment in message.attachments:
+            try:
+                data = attachment.path.read_bytes()
+            except OSError as exc:
+                log.warning("attachment %s not attached: %s", attachment.path, exc)
+                continue
+            if len(data) > budget:
+                log.info("attachment %s not attached: over the size limit", attachment.path)
+                continue
+            budget -= len(data)
+            part = MIMEApplication(data, _subtype=_subtype(attachment.filename))
+            del part["MIME-Version"]
+            part.add_header("Content-Disposition", "attachment",
+                            filename=("utf-8", "", attachment.filename))
+            parts.append(part)
+        return parts
 
     # ------------------------------------------------------------------ sending
 
@@ -207,7 +238,7 @@ class EmailChannel(Channel):
                 self._drop()
                 raise TransientError(
                     f"SMTP exchange with {self._where()} timed out after "
-                    f"{self.settings.timeout:g} s"
+                    f"{self.settings.timeout:g} s", code="timeout"
                 ) from None
             except asyncio.CancelledError:
                 self._drop()  # cancelled mid-exchange: the session state is unknown
@@ -256,7 +287,8 @@ class EmailChannel(Channel):
             await smtp.rcpt(primary)
         except aiosmtplib.SMTPRecipientRefused as exc:
             await self._reset(smtp)
-            error = TransientError if 400 <= exc.code < 500 else PermanentError
+            # 5xx at RCPT: this address cannot receive mail; another channel may reach them.
+            error = TransientError if 400 <= exc.code < 500 else FallbackError
             reason = self._scrub(f"recipient {primary} refused: {_reply(exc)}")
             raise error(reason, code=str(exc.code)) from exc
         accepted = [primary]
@@ -369,11 +401,25 @@ class EmailChannel(Channel):
         if _is_certificate_error(exc):
             return PermanentError(self._scrub(f"TLS certificate of {where} not trusted: {exc}"))
         if isinstance(exc, TimeoutError | aiosmtplib.SMTPTimeoutError):
-            return TransientError(self._scrub(f"SMTP {where} timed out: {exc}"))
+            return TransientError(self._scrub(f"SMTP {where} timed out: {exc}"), code="timeout")
         if isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError | OSError):
-            return TransientError(self._scrub(f"SMTP connection to {where} failed: {exc}"))
+            return TransientError(self._scrub(f"SMTP connection to {where} failed: {exc}"),
+                                  code="connection")
         # SMTPNotSupported and plain SMTPException: STARTTLS/AUTH not offered, bad options.
         return PermanentError(self._scrub(f"SMTP server {where}: {exc}"))
+
+
+_SUBTYPES = {
+    ".docx": "vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".json": "json",
+    ".pdf": "pdf",
+}
+
+
+def _subtype(filename: str) -> str:
+    return _SUBTYPES.get(filename[filename.rfind("."):].lower() if "." in filename else "",
+                         "octet-stream")
 
 
 def _is_certificate_error(exc: BaseException) -> bool:

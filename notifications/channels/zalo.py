@@ -1,10 +1,17 @@
 """Zalo: an OA message to a follower, else a ZNS template message to the person's phone.
 
-Why this order: OA messages are free but only reach people who follow the OA and talked to
-it recently; ZNS reaches any Zalo account by phone number but costs money and needs an
-approved template. When neither can reach the person the channel raises `FallbackError`
-and the dispatcher tries e-mail. A refused access token is refreshed (once across all
-dispatchers, see `notifications.zalo.tokens`) and the call retried once.
+Why this order: OA messages are free but only reach people who follow the OA; ZNS reaches any
+Zalo account by phone number but costs money and needs an approved template. When neither can
+reach the person the channel raises `FallbackError` and the dispatcher tries e-mail. A refused
+access token is refreshed (once across all dispatchers, see `notifications.zalo.tokens`) and
+the call retried once; a refresh Zalo refuses (-14014) is `ChannelBroken`: every message goes
+by the person's next channel and the unit's admin is alerted until `cchc zalo authorize`.
+
+OA message kinds: a reminder is a *transaction* message (`/message/transaction`, the template
+attachment of `Message.oa_payload` with a button to the item), which Zalo delivers outside the
+user's interaction window. With `CCHC_ZALO_OA_MESSAGE_KIND=cs` the plain-text consultation
+message is tried first, and when Zalo says the user is outside the window (-230/-232) the
+transaction message is sent instead.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import httpx
 
 from notifications.base import (
     Channel,
+    ChannelBroken,
     Delivery,
     FallbackError,
     Message,
@@ -31,6 +39,9 @@ from notifications.zalo.tokens import TokenStore
 
 log = logging.getLogger(__name__)
 
+#: OA errors meaning "outside the user's interaction window" (a cs message is not allowed).
+OUTSIDE_WINDOW = frozenset({"-230", "-232"})
+
 T = TypeVar("T")
 
 
@@ -42,6 +53,7 @@ class ZaloChannel(Channel):
     """
 
     name: ClassVar[str] = "zalo"
+    concurrency = 4  # requests in flight at once (httpx pool)
 
     def __init__(
         self,
@@ -63,6 +75,8 @@ class ZaloChannel(Channel):
         if recipient.zalo_user_id:
             try:
                 return await self._send_oa(message, recipient.zalo_user_id)
+            except ChannelBroken:
+                raise
             except FallbackError as oa_exc:
                 if not (recipient.phone and self._settings.zns_template_id):
                     raise
@@ -72,7 +86,7 @@ class ZaloChannel(Channel):
                 )
                 try:
                     return await self._send_zns(message, recipient.phone)
-                except TransientError:
+                except (TransientError, ChannelBroken):
                     raise
                 except PermanentError as zns_exc:
                     # Neither OA nor ZNS can deliver: let the dispatcher try e-mail.
@@ -84,9 +98,23 @@ class ZaloChannel(Channel):
         raise FallbackError("recipient has no Zalo user id and no phone number", code="no_address")
 
     async def _send_oa(self, message: Message, user_id: str) -> Delivery:
+        if self._settings.oa_message_kind == "cs":
+            try:
+                result = await self._authorised(
+                    lambda token: self.client.send_oa_text(token, user_id=user_id,
+                                                           text=message.text))
+                return Delivery(provider_message_id=result.message_id,
+                                accepted=(f"oa:{user_id}",))
+            except FallbackError as exc:
+                if exc.code not in OUTSIDE_WINDOW:
+                    raise
+                log.info("OA cs refused for %s (outside the interaction window); sending a "
+                         "transaction message", message.tracking_id)
+        if not message.oa_payload:
+            raise FallbackError("no OA transaction template in the message", code="no_template")
         result = await self._authorised(
-            lambda token: self.client.send_oa_text(token, user_id=user_id, text=message.text)
-        )
+            lambda token: self.client.send_oa_transaction(token, user_id=user_id,
+                                                          template=message.oa_payload))
         return Delivery(provider_message_id=result.message_id, accepted=(f"oa:{user_id}",))
 
     async def _send_zns(self, message: Message, phone: str) -> Delivery:

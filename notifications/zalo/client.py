@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import httpx
 
-from notifications.base import PermanentError, TransientError
+from notifications.base import ChannelBroken, PermanentError, TransientError, UnknownOutcome
 from notifications.settings import ZaloSettings
 from notifications.zalo.errors import oa_error, refresh_error, zns_error
 from vntext.phones import PhoneError, normalize_phone
@@ -108,12 +108,28 @@ class ZaloClient:
         headers: dict[str, str],
         json: Any = None,
         data: dict[str, str] | None = None,
+        delivers: bool = False,
     ) -> tuple[int, Any]:
-        """POST and return (status, decoded JSON or None); transport trouble is transient."""
+        """POST and return (status, decoded JSON or None); transport trouble is transient.
+
+        `delivers`: the request sends a message. A timeout after the request went out
+        (reading the answer) then means the message may have been delivered: `UnknownOutcome`
+        (Zalo has no idempotency key; repeating it could send it twice). A timeout before
+        (connecting, waiting for a pooled connection) is transient: nothing went out.
+        """
         try:
             response = await self._http.post(
                 url, headers=headers, json=json, data=data, timeout=self._timeout
             )
+        except httpx.ReadTimeout as exc:
+            if not delivers:
+                raise TransientError(
+                    f"Zalo {what}: no answer after {self._settings.timeout:g}s "
+                    f"({type(exc).__name__})", code="timeout") from None
+            raise UnknownOutcome(
+                f"Zalo {what}: the request was sent but no answer came within "
+                f"{self._settings.timeout:g}s; it may have been delivered",
+                code="unknown_outcome") from None
         except httpx.TimeoutException as exc:
             raise TransientError(
                 f"Zalo {what}: timed out after {self._settings.timeout:g}s ({type(exc).__name__})",
@@ -159,7 +175,7 @@ class ZaloClient:
         }
         url = self._settings.zns_api_base.rstrip("/") + ZNS_PATH
         status, body = await self._post(
-            url, "ZNS", headers={"access_token": access_token}, json=payload
+            url, "ZNS", headers={"access_token": access_token}, json=payload, delivers=True
         )
         answer = self._check_http(status, body, "ZNS")
         code = _as_int(answer.get("error", 0))
@@ -182,22 +198,31 @@ class ZaloClient:
         )
         return result
 
-    async def send_oa_text(
-        self,
-        access_token: str,
-        *,
-        user_id: str,
-        text: str,
-        kind: Literal["cs", "transaction"] | None = None,
-    ) -> OaResult:
-        """Send one OA v3 text message to a follower (truncated to Zalo's 2000 characters)."""
-        kind = kind or self._settings.oa_message_kind
+    async def send_oa_text(self, access_token: str, *, user_id: str, text: str) -> OaResult:
+        """A consultation message (`/message/cs`, plain text ≤ 2000 characters): Zalo accepts
+        it only within the user's interaction window (else -230/-232, a fallback)."""
         if len(text) > OA_TEXT_LIMIT:
             text = text[: OA_TEXT_LIMIT - 1] + "…"
         payload = {"recipient": {"user_id": user_id}, "message": {"text": text}}
+        return await self._send_oa("cs", access_token, payload)
+
+    async def send_oa_transaction(
+        self, access_token: str, *, user_id: str, template: Mapping[str, Any]
+    ) -> OaResult:
+        """A transaction message (`/message/transaction`): a template attachment
+        (`notifications.render.oa_transaction_payload`), allowed outside the window."""
+        payload = {
+            "recipient": {"user_id": user_id},
+            "message": {"attachment": {"type": "template", "payload": dict(template)}},
+        }
+        return await self._send_oa("transaction", access_token, payload)
+
+    async def _send_oa(
+        self, kind: Literal["cs", "transaction"], access_token: str, payload: dict[str, Any]
+    ) -> OaResult:
         url = self._settings.api_base.rstrip("/") + OA_PATH.format(kind=kind)
         status, body = await self._post(
-            url, "OA", headers={"access_token": access_token}, json=payload
+            url, "OA", headers={"access_token": access_token}, json=payload, delivers=True
         )
         answer = self._check_http(status, body, "OA")
         code = _as_int(answer.get("error", 0))
@@ -210,7 +235,7 @@ class ZaloClient:
         result = OaResult(
             message_id=str(data.get("message_id") or ""), user_id=str(data.get("user_id") or "")
         )
-        log.info("OA message sent: message_id=%s", result.message_id)
+        log.info("OA %s message sent: message_id=%s", kind, result.message_id)
         return result
 
     async def refresh(self, refresh_token: str) -> IssuedTokens:
@@ -220,28 +245,40 @@ class ZaloClient:
         refresh token is spent. A timeout here is transient, but Zalo may have spent the token
         anyway; the next attempt then gets -14014 and an admin must re-authorise the OA.
         """
+        if not refresh_token:
+            raise ChannelBroken(
+                "Zalo token refresh: no refresh token; an admin must authorise the OA "
+                "(cchc zalo authorize)",
+                code="no_refresh_token",
+            )
+        return await self._token_request(
+            "token refresh", {"refresh_token": refresh_token, "grant_type": "refresh_token"},
+            refresh_token)
+
+    async def exchange_code(self, code: str, code_verifier: str | None = None) -> IssuedTokens:
+        """OAuth v4: exchange the authorisation code an OA admin obtained (permission page,
+        `code` in the callback) for the OA's first token pair (PKCE `code_verifier` if used)."""
+        form = {"code": code, "grant_type": "authorization_code"}
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        return await self._token_request("authorization code exchange", form, code)
+
+    async def _token_request(self, what: str, form: dict[str, str], spent: str) -> IssuedTokens:
         s = self._settings
         if not (s.app_id and s.secret_key):
-            raise PermanentError(
-                "Zalo token refresh: app id or secret key not configured", code="not_configured"
-            )
-        if not refresh_token:
-            raise PermanentError(
-                "Zalo token refresh: no refresh token; an admin must authorise the OA",
-                code="no_refresh_token",
+            raise ChannelBroken(
+                f"Zalo {what}: app id or secret key not configured (CCHC_ZALO_APP_ID, "
+                "CCHC_ZALO_SECRET_KEY)", code="not_configured"
             )
         url = s.oauth_base.rstrip("/") + REFRESH_PATH
         status, body = await self._post(
             url,
-            "token refresh",
+            what,
             headers={"secret_key": s.secret_key.get_secret_value()},
-            data={
-                "refresh_token": refresh_token,
-                "app_id": s.app_id,
-                "grant_type": "refresh_token",
-            },
+            data={**form, "app_id": s.app_id},
         )
-        answer = self._check_http(status, body, "token refresh")
+        refresh_token = spent
+        answer = self._check_http(status, body, what)
         code = _as_int(answer.get("error", 0))
         access = answer.get("access_token")
         new_refresh = answer.get("refresh_token")

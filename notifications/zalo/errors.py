@@ -11,13 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from notifications.base import DeliveryError, FallbackError, PermanentError, TransientError
+from notifications.base import (
+    ChannelBroken,
+    DeliveryError,
+    FallbackError,
+    PermanentError,
+    TransientError,
+)
 
 
 class Outcome(Enum):
     TRANSIENT = "transient"  # retry later with backoff
     PERMANENT = "permanent"  # mark failed with the reason
-    FALLBACK = "fallback"  # this channel cannot reach the person: try the next one
+    FALLBACK = "fallback"  # this channel cannot deliver this message to the person: next one
+    BROKEN = "broken"  # the channel cannot send to anyone until an admin acts: next channel,
+    #                    and the unit's admin is alerted
     REAUTH = "reauth"  # the access token was refused: refresh it and retry once
 
 
@@ -29,13 +37,13 @@ class Rule:
 
 ZNS_ERRORS: dict[int, Rule] = {
     -100: Rule(Outcome.TRANSIENT, "Zalo asked to retry later"),
-    -108: Rule(Outcome.PERMANENT, "phone number invalid"),
-    -109: Rule(Outcome.PERMANENT, "ZNS template id invalid"),
-    -111: Rule(Outcome.PERMANENT, "ZNS template data empty"),
-    -112: Rule(Outcome.PERMANENT, "ZNS template data invalid"),
+    -108: Rule(Outcome.FALLBACK, "phone number invalid"),
+    -109: Rule(Outcome.FALLBACK, "ZNS template id invalid"),
+    -111: Rule(Outcome.FALLBACK, "ZNS template data empty"),
+    -112: Rule(Outcome.FALLBACK, "ZNS template data invalid"),
     -114: Rule(Outcome.FALLBACK, "the user cannot receive ZNS (account state or settings)"),
-    -115: Rule(Outcome.PERMANENT, "ZNS balance insufficient; the OA admin must top up"),
-    -117: Rule(Outcome.PERMANENT, "template not approved or not granted to this OA/app"),
+    -115: Rule(Outcome.BROKEN, "ZNS balance insufficient; the OA admin must top up"),
+    -117: Rule(Outcome.FALLBACK, "template not approved or not granted to this OA/app"),
     -118: Rule(Outcome.FALLBACK, "no Zalo account for this phone number"),
     -119: Rule(Outcome.FALLBACK, "this Zalo account cannot receive ZNS"),
     -124: Rule(Outcome.REAUTH, "access token invalid"),
@@ -46,7 +54,7 @@ ZNS_ERRORS: dict[int, Rule] = {
 
 OA_ERRORS: dict[int, Rule] = {
     -32: Rule(Outcome.TRANSIENT, "rate limit exceeded; retry later"),
-    -201: Rule(Outcome.PERMANENT, "request parameters invalid"),
+    -201: Rule(Outcome.FALLBACK, "request parameters invalid (message refused)"),
     -211: Rule(Outcome.TRANSIENT, "OA message quota exhausted; retry later"),
     -213: Rule(Outcome.FALLBACK, "user does not follow the OA; fall back to ZNS or email"),
     -216: Rule(Outcome.REAUTH, "access token invalid"),
@@ -88,6 +96,7 @@ def _error(api: str, code: int, message: str, table: dict[int, Rule]) -> Deliver
         Outcome.TRANSIENT: TransientError,
         Outcome.PERMANENT: PermanentError,
         Outcome.FALLBACK: FallbackError,
+        Outcome.BROKEN: ChannelBroken,
         Outcome.REAUTH: AccessTokenRejected,
     }
     return kinds[rule.outcome](reason, code=str(code))
@@ -104,12 +113,13 @@ def oa_error(code: int, message: str) -> DeliveryError:
 
 
 def refresh_error(code: int, name: str, description: str) -> PermanentError:
-    """The exception for a refused token refresh: nothing retries it, an admin must act."""
+    """The exception for a refused token refresh: nothing retries it, an admin must act
+    (`cchc zalo authorize`); meanwhile every message goes by the person's next channel."""
     if code == REFRESH_TOKEN_INVALID:
-        return PermanentError(
+        return ChannelBroken(
             f"Zalo token refresh failed ({code} {name}): refresh token invalid; "
-            "an admin must re-authorise the OA",
+            "an admin must re-authorise the OA (cchc zalo authorize)",
             code=str(code),
         )
     detail = f"{name}: {description}" if description else name
-    return PermanentError(f"Zalo token refresh refused ({code} {detail})", code=str(code))
+    return ChannelBroken(f"Zalo token refresh refused ({code} {detail})", code=str(code))

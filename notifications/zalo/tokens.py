@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from notifications.base import Clock, PermanentError, utc_now
+from notifications.base import ChannelBroken, Clock, PermanentError, utc_now
 from notifications.settings import ZaloSettings
 from notifications.zalo.client import IssuedTokens
 
@@ -101,9 +101,9 @@ class TokenStore(ABC):
         """The first pair, from settings (CCHC_ZALO_ACCESS_TOKEN / CCHC_ZALO_REFRESH_TOKEN)."""
         s = self._settings
         if not (s.access_token or s.refresh_token):
-            raise PermanentError(
+            raise ChannelBroken(
                 "Zalo OA tokens not configured (CCHC_ZALO_ACCESS_TOKEN / "
-                "CCHC_ZALO_REFRESH_TOKEN); an admin must authorise the OA",
+                "CCHC_ZALO_REFRESH_TOKEN); an admin must authorise the OA (cchc zalo authorize)",
                 code="not_configured",
             )
         now = self._clock()
@@ -114,6 +114,10 @@ class TokenStore(ABC):
             # No access token: expired now, so the first use refreshes.
             expires_at=now + ACCESS_TOKEN_LIFETIME if access else now,
         )
+
+    def current(self) -> TokenPair | None:
+        """The stored pair as it is (None when none is stored); nothing is seeded."""
+        return self._load()
 
     def load(self) -> TokenPair:
         """The stored pair, seeding it from settings on first use."""
