@@ -7,8 +7,11 @@ state (engine/domain/workflow/machine.py). This prints, on a subset of tasks (de
 extrapolated linearly to the whole mark-done set (50% of 3,321 x 124 tasks):
 
 1. the machine layer alone, in memory: building the machine(s) and firing `complete` on every
-   task (ours fires `rt.machine` once per task here, no answer reused, so the two machine
-   layers do the same work) — time, and tracemalloc peak while the task objects are alive;
+   task — time, and tracemalloc peak while the task objects are alive — four ways: ours as the
+   engine runs it (`rt.machine.fire`, which remembers an accepted answer by state, trigger,
+   role and guard results), ours running the `transitions` Machine for every task (`_fire`,
+   the like-for-like row), the library's own many-models pattern (ONE Machine, `add_model` /
+   fire / `remove_model` per task) and one Machine bound to each object;
 2. the whole mark-done with database writes: `engine.domain.bulk.transition_many` (shared machine,
    set-based writes) against the per-object way of writing it (ORM Task objects, a Machine bound
    to each, ORM history/evidence objects, flushed per batch) — time and tracemalloc peak.
@@ -133,6 +136,32 @@ def machine_layer_shared(rt: Runtime, n: int, command: Command) -> list[Item]:
     return items
 
 
+def machine_layer_shared_every_time(rt: Runtime, n: int, command: Command) -> list[Item]:
+    items = [Item(rt.machine.initial) for _ in range(n)]
+    for item in items:
+        item.state = rt.machine._fire(item.state, command)  # the Machine runs for each task
+    assert all(i.state == "done" for i in items)
+    return items
+
+
+def machine_layer_many_models(rt: Runtime, n: int, command: Command) -> list[Item]:
+    """transitions' many-models pattern: one Machine, each object added, fired, removed."""
+    definition = rt.machine.definition
+    machine = Machine(
+        model=None, states=definition.state_names, initial=definition.initial,
+        auto_transitions=False, send_event=True, ignore_invalid_triggers=False,
+        transitions=[{"trigger": t.trigger, "source": list(t.source), "dest": t.dest,
+                      "conditions": [_GUARDS[g] for g in t.guards]}
+                     for t in definition.transitions])
+    items = [Item(rt.machine.initial) for _ in range(n)]
+    for item in items:
+        machine.add_model(item, initial=item.state)
+        item.complete(command=command)  # type: ignore[attr-defined]
+        machine.remove_model(item)
+    assert all(i.state == "done" for i in items)
+    return items
+
+
 def machine_layer_per_object(rt: Runtime, n: int, command: Command) -> list[Item]:
     items = [Item(rt.machine.initial) for _ in range(n)]
     for item in items:
@@ -231,12 +260,22 @@ def run(rt: Runtime, kind: str, *, subset: int, total: int) -> None:
     refs = parse_evidence([evidence_of("x")], rt.today())
     command = Command(trigger="complete", actor=OFFICER.name, role=OFFICER.role,
                       evidence=refs, result=RESULT)
-    _pair(s, "machine layer time", n, total,
-          timed(lambda: machine_layer_shared(rt, n, command)),
-          timed(lambda: machine_layer_per_object(rt, n, command)), "s")
-    _pair(s, "machine layer memory peak", n, total,
-          traced_peak_mb(lambda: machine_layer_shared(rt, n, command)),
-          traced_peak_mb(lambda: machine_layer_per_object(rt, n, command)), "MB")
+    layers = {
+        "ours (answers remembered, as the engine runs)": machine_layer_shared,
+        "ours (Machine run for every task)": machine_layer_shared_every_time,
+        "many-models (one Machine, add/remove_model)": machine_layer_many_models,
+        "per-object Machine": machine_layer_per_object,
+    }
+    for what, measure in (("time", timed), ("memory peak", traced_peak_mb)):
+        unit = "s" if what == "time" else "MB"
+        got = {name: measure(lambda fn=fn: fn(rt, n, command))  # type: ignore[misc]
+               for name, fn in layers.items()}
+        for name, value in got.items():
+            figure(s, f"machine layer {what}, {n:,} tasks: {name}", value, unit)
+        base = got["ours (Machine run for every task)"]
+        for name in ("many-models (one Machine, add/remove_model)", "per-object Machine"):
+            figure(s, f"  {name} / ours run every time ({what})", got[name] / base, "x",
+                   target="> 1 (ours wins)", met=got[name] > base)
 
     def ours(part: list[Key]) -> Callable[[], object]:
         return lambda: transition_many(rt, "complete", OFFICER, done_changes(part))

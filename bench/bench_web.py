@@ -10,6 +10,7 @@ mixes reads and writes:
 
     dashboard (HTML)      GET /dashboard                      (session cookie)
     task list (HTML)      GET /units/{unit}/tasks             (session cookie; if the page exists)
+    task page (HTML)      GET /units/{unit}/tasks/{plan}/{code} (session cookie)
     task list (JSON)      GET /api/units/{unit}/tasks         (Bearer token)
     task detail (JSON)    GET /api/units/{unit}/tasks/{plan}/{code}
     mark done (API)       POST …/transitions {"trigger": "complete", evidence, result,
@@ -29,14 +30,20 @@ version plus its successful writes — any difference is a LOST UPDATE (or a pha
     plans (bulk loaded, 124 tasks each), `--workers` uvicorn workers; client i works in
     commune i.
 
-Two load shapes per database, against the same server: first *saturation* (no think time: each
-client sends its next request as soon as the last one is answered, so latency is mostly queueing
-— by Little's law p50 ≈ clients / throughput), then *paced* (`--think`, default 1 s: each client
-pauses an exponentially distributed time between requests, like officers reading a page).
-Targets printed next to the figures: p99 < 200 ms per request kind in the single-commune case,
-0 failed requests, 0 lost updates. Latencies are measured in the client, on the same machine
-as the server (and, for (b), the PostgreSQL server); the CPU the server processes and the load
-generator used is printed with them, to tell a slow server from a saturated machine.
+First, with the server otherwise idle, the CPU one request costs: one client asks each page
+`--cpu-requests` times in a row, and the CPU the server's processes — and, on PostgreSQL, the
+database server processes serving it — used is divided by the count (targets: task page
+<= 5 ms, dashboard <= 8 ms, task list of 54 rows <= 10 ms). Then two load shapes per database,
+against the same server: *saturation* (no think time: each client sends its next request as
+soon as the last one is answered, so latency is mostly queueing — by Little's law p50 ≈
+clients / throughput), then *paced* (`--think`, default 1 s: each client pauses an
+exponentially distributed time between requests, like officers reading a page), `--paced-runs`
+times (default 3). Targets printed next to the figures: p99 < 200 ms per request kind when
+paced, 0 failed requests, 0 lost updates. Latencies are measured in the client. The server
+runs on `--server-cpus` (default CPU 0) and this load generator on `--client-cpus` (default
+CPU 1), so they do not take each other's core (PostgreSQL runs where the system puts it); the
+CPU of the server processes, of PostgreSQL's and of the load generator is printed with the
+figures, to tell a slow server from a saturated machine.
 Logins are not measured: sessions and API tokens are created directly in the database (and the
 throw-away users get cheap argon2 parameters).
 
@@ -75,11 +82,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from support import (
     PLAN_FILES,
+    CpuClock,
     analyze,
     bench_database,
     evidence_of,
     figure,
     heading,
+    load_average,
     note,
     stopwatch,
 )
@@ -103,12 +112,16 @@ P99_TARGET_MS = 200.0
 MIX: dict[str, float] = {
     "dashboard (HTML)": 0.20,
     "task list (HTML)": 0.15,
-    "task list (JSON)": 0.25,
+    "task page (HTML)": 0.10,
+    "task list (JSON)": 0.15,
     "task detail (JSON)": 0.10,
     "write": 0.30,
 }
-KINDS = ["dashboard (HTML)", "task list (HTML)", "task list (JSON)", "task detail (JSON)",
-         "mark done (API)", "reopen (API)"]
+KINDS = ["dashboard (HTML)", "task list (HTML)", "task page (HTML)", "task list (JSON)",
+         "task detail (JSON)", "mark done (API)", "reopen (API)"]
+#: CPU per request targets (ms), one client, the server otherwise idle.
+CPU_TARGETS = {"task page (HTML)": 5.0, "dashboard (HTML)": 8.0,
+               "task list, 54 rows (HTML)": 10.0}
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 NAMES = ("Vĩnh Thạnh", "Phước Đồng", "Tân Phú", "Hòa Bình", "Đông Hải", "Nam Sơn", "Bình Minh",
          "Thạnh Mỹ", "Xuân Lộc", "An Phú", "Hưng Long", "Mỹ Khánh")
@@ -178,17 +191,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_set(text: str) -> set[int]:
+    """'0' or '0,1' or '' (no pinning) -> the CPUs, limited to those this machine has."""
+    have = os.sched_getaffinity(0)
+    return {int(c) for c in text.split(",") if c.strip()} & have
+
+
 @contextmanager
-def server(url: str, workers: int, log: Path) -> Iterator[tuple[str, int]]:
-    """`uvicorn web.app:create_app --factory` on a free loopback port; stopped afterwards."""
+def server(url: str, workers: int, log: Path, cpus: set[int]) -> Iterator[tuple[str, int]]:
+    """`uvicorn web.app:create_worker_app --factory` (what `cchc serve --workers N` runs) on a
+    free loopback port, pinned to `cpus` (all of them if empty); stopped afterwards."""
     port = free_port()
     env = {**os.environ, "CCHC_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory", "--host", HOST,
-           "--port", str(port), "--workers", str(workers), "--no-access-log",
+    cmd = [sys.executable, "-m", "uvicorn", "web.app:create_worker_app", "--factory",
+           "--host", HOST, "--port", str(port), "--workers", str(workers), "--no-access-log",
            "--log-level", "warning", "--no-server-header"]
+
+    def pin() -> None:
+        if cpus:
+            os.sched_setaffinity(0, cpus)  # the workers it starts inherit it
+
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=pin)
     base = f"http://{HOST}:{port}"
     try:
         wait_until_up(base, proc, log)
@@ -373,6 +398,9 @@ async def one_request(stats: Stats, c: Client, http: httpx.AsyncClient, kind: st
         await timed(stats, kind, http, "GET", "/dashboard")
     elif kind == "task list (HTML)":
         await timed(stats, kind, http, "GET", f"/units/{c.unit}/tasks")
+    elif kind == "task page (HTML)":
+        t = rng.choice(c.tasks)
+        await timed(stats, kind, http, "GET", f"/units/{c.unit}/tasks/{t.plan}/{t.code}")
     elif kind == "task list (JSON)":
         await timed(stats, kind, http, "GET", f"/api/units/{c.unit}/tasks", headers=auth)
     elif kind == "task detail (JSON)":
@@ -507,7 +535,7 @@ def run_sqlite(args: argparse.Namespace, tmp: Path) -> None:
         clients = demo_clients(rt, args.clients)
         section = f"web [sqlite, 1 commune, {args.sqlite_workers} worker(s)]"
         run_case(section, rt, clients, f"sqlite:///{result.database}", args.sqlite_workers,
-                 tmp / "uvicorn-sqlite.log", args, p99_target=True)
+                 tmp / "uvicorn-sqlite.log", args)
     finally:
         rt.db.dispose()
 
@@ -529,41 +557,86 @@ def run_postgres(args: argparse.Namespace, tmp: Path) -> None:
                  f"{t[0]:.1f} s")
             section = f"web [postgres, {args.units} communes, {args.workers} workers]"
             run_case(section, rt, clients, url, args.workers, tmp / "uvicorn-postgres.log",
-                     args, p99_target=False, city="khanh-hoa")
+                     args, city="khanh-hoa")
         finally:
             rt.db.dispose()
 
 
 def run_case(section: str, rt: Runtime, clients: list[Client], url: str, workers: int,
-             log: Path, args: argparse.Namespace, *, p99_target: bool,
-             city: str | None = None) -> None:
-    """Start the server, then one load phase per shape: as fast as the clients can go
-    (saturation), then with think time if asked; figures and the read-back after each."""
-    shapes = [("saturation, no think time", 0.0)]
+             log: Path, args: argparse.Namespace, *, city: str | None = None) -> None:
+    """Start the server; the CPU per request; then one load phase per shape: as fast as the
+    clients can go (saturation), then with think time (`--paced-runs` times); figures and the
+    read-back after each."""
+    shapes = [("saturation, no think time", 0.0, False)]
     if args.think:
-        shapes.append((f"paced, think time {args.think:g} s (exponential)", args.think))
-    with server(url, workers, log) as (base, pgid):
+        shapes += [(f"paced, think time {args.think:g} s (exponential), run {i + 1}",
+                    args.think, True) for i in range(args.paced_runs)]
+    server_cpus, client_cpus = cpu_set(args.server_cpus), cpu_set(args.client_cpus)
+    with server(url, workers, log, server_cpus) as (base, pgid):
+        if client_cpus:
+            os.sched_setaffinity(0, client_cpus)
+        note(f"server on CPU(s) {sorted(server_cpus) or 'any'}, load generator on CPU(s) "
+             f"{sorted(client_cpus) or 'any'}")
         mix = dict(MIX)
         if not html_task_list_exists(base, clients[0]):
             note("GET /units/{unit}/tasks (HTML) is not served by this app: left out of the mix")
             mix.pop("task list (HTML)")
-        for shape, think in shapes:
-            print(f"  -- {len(clients)} clients, {shape}", flush=True)
+        db_cpu = CpuClock(rt)
+        cpu_per_request(section, base, pgid, db_cpu, clients[0], args.cpu_requests)
+        for shape, think, paced in shapes:
+            print(f"  -- {len(clients)} clients, {shape}   ({load_average()})", flush=True)
             before = counts(rt)
-            cpu_server, cpu_client = group_cpu_seconds(pgid), time.process_time()
+            cpu_server, cpu_db = group_cpu_seconds(pgid), db_cpu.server()
+            cpu_client = time.process_time()
             stats, wall = asyncio.run(load(base, clients, args.requests, args.seconds, mix,
                                            think))
             cpu_server = group_cpu_seconds(pgid) - cpu_server
+            cpu_db = db_cpu.server() - cpu_db
             cpu_client = time.process_time() - cpu_client
-            report(section, stats, wall, p99_target=p99_target)
+            report(section, stats, wall, p99_target=paced)
             figure(section, "server CPU (all workers), share of one CPU", cpu_server / wall,
                    "CPUs")
+            if not rt.db.is_sqlite:
+                figure(section, "PostgreSQL CPU (its processes for this db), share of one CPU",
+                       cpu_db / wall, "CPUs")
             figure(section, "load generator CPU (these clients), share of one CPU",
                    cpu_client / wall, "CPUs")
+            answered = sum(len(v) for v in stats.latencies.values())
+            if answered:
+                figure(section, "server + database CPU per answered request",
+                       (cpu_server + cpu_db) / answered * 1000, "ms")
             verify(section, rt, clients, stats, before)
         if city:
             city_figure(section, rt, base, city)
     server_errors(log)
+
+
+def cpu_per_request(section: str, base: str, pgid: int, db_cpu: CpuClock, c: Client,
+                    n: int) -> None:
+    """One client, `n` requests of each page in a row: server + database CPU per request."""
+    task = c.tasks[0]
+    auth = {"Authorization": f"Bearer {c.officer_token}"}
+    pages: dict[str, tuple[str, dict[str, str]]] = {
+        "task page (HTML)": (f"/units/{c.unit}/tasks/{task.plan}/{task.code}", {}),
+        "dashboard (HTML)": ("/dashboard", {}),
+        "task list, 124 rows (HTML)": (f"/units/{c.unit}/tasks", {}),
+        "task list, 54 rows (HTML)": (f"/units/{c.unit}/tasks?plan=papi-2023", {}),
+        "task detail (JSON)": (f"/api/units/{c.unit}/tasks/{task.plan}/{task.code}", auth),
+        "task list (JSON)": (f"/api/units/{c.unit}/tasks", auth),
+    }
+    with httpx.Client(base_url=base, cookies={"cchc_session": c.session}, timeout=30) as http:
+        for name, (path, headers) in pages.items():
+            for _ in range(10):  # warm-up: templates, caches, every worker's connections
+                http.get(path, headers=headers)
+            start = group_cpu_seconds(pgid) + db_cpu.server()
+            for _ in range(n):
+                res = http.get(path, headers=headers)
+                assert res.status_code == 200, (path, res.status_code, res.text[:200])
+            used = (group_cpu_seconds(pgid) + db_cpu.server() - start) / n * 1000
+            target = CPU_TARGETS.get(name)
+            figure(section, f"CPU per request, one client: {name}", used, "ms",
+                   target=f"<= {target:g} ms" if target else "",
+                   met=(used <= target) if target else None)
 
 
 def city_figure(section: str, rt: Runtime, base: str, city: str) -> None:
@@ -601,6 +674,14 @@ def main() -> None:
                         help="after the saturation phase, a second phase where each client "
                              "pauses this many seconds on average between requests "
                              "(default 1; 0: no second phase)")
+    parser.add_argument("--paced-runs", type=int, default=3,
+                        help="paced phases in a row against the same server (default 3)")
+    parser.add_argument("--cpu-requests", type=int, default=100,
+                        help="requests per page for the CPU-per-request figures (default 100)")
+    parser.add_argument("--server-cpus", default="0",
+                        help="CPUs the server is pinned to, e.g. '0' (default) or '' for any")
+    parser.add_argument("--client-cpus", default="1",
+                        help="CPUs this load generator is pinned to (default '1'; '' for any)")
     args = parser.parse_args()
     args.requests = args.requests or (1500 if args.quick else 6000)
     args.seconds = args.seconds or (20.0 if args.quick else 60.0)

@@ -6,16 +6,20 @@ tasks). On each database, in order, in one generated database (dropped afterward
 
 1. generation: units + plan instances (bulk path), and `load_plans` on a sample for comparison
    (bench_generate.py);
-2. bulk mark-done of 50% of all tasks, one evidence document per unit, against a bare Core
-   insert of the same history rows (bench_mark_done.py; target ratio >= 0.5);
-3. the shared workflow machine against one `transitions.Machine` per task, time and memory, on
+2. bulk mark-done of 50% of all tasks, a distinct result text per task and four documents per
+   unit (one or two cited per task), against a bare Core insert of the same history rows
+   (bench_mark_done.py; target ratio >= 0.5);
+3. the shared workflow machine against transitions' many-models pattern (one Machine,
+   add_model/remove_model) and one `transitions.Machine` per task, time and memory, on
    subsets, extrapolated (bench_machine.py; ours should win both);
 4. one unit: snapshot from the database + 3 docx + 3 xlsx + JSON, median, against bare
    python-docx/openpyxl (bench_snapshot_export.py; target <= 1.5);
 5. the quarter-end run for all units (bench_quarter_end.py; targets < 10 min, < 500 MB).
 
-Before them, the exporters alone on an in-memory snapshot (bench_export.py). Figures are wall
-times on whatever else the machine is doing: read them as orders of magnitude.
+Before them, the exporters alone on an in-memory snapshot (bench_export.py), with each part's
+own ratio (docx, xlsx against bare openpyxl <= 1.0, JSON against json.dumps <= 1.0). Figures
+are wall times on whatever else the machine is doing: read them as orders of magnitude, with
+the load average printed in every heading.
 
     .venv/bin/python bench/run_all.py            # full: 3,321 units, both databases
     .venv/bin/python bench/run_all.py --quick    # 100 units, smaller subsets: a few minutes

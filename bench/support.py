@@ -187,24 +187,28 @@ class CpuClock:
         self.rt = rt
         self._tick = os.sysconf("SC_CLK_TCK")
 
-    def _server(self) -> float:
+    def server(self) -> float:
+        """CPU seconds of the PostgreSQL server processes now serving this database (0 on
+        SQLite, which runs inside its caller)."""
         if self.rt.db.is_sqlite:
             return 0.0  # SQLite runs inside this process
         with self.rt.db.engine.connect() as conn:
             pids = list(conn.scalars(text(
                 "select pid from pg_stat_activity where datname = current_database()")))
-        total = 0
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/stat", "rb") as fh:
-                    fields = fh.read().rsplit(b")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])  # utime + stime
-            except OSError:
-                continue
-        return total / self._tick
+        return sum(process_cpu_seconds(pid) for pid in pids)
 
     def read(self) -> float:
-        return time.process_time() + self._server()
+        return time.process_time() + self.server()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` (0 if it is gone), from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -315,10 +319,23 @@ def count_tasks(rt: Runtime) -> int:
         return int(session.scalar(select(func.count()).select_from(Task)) or 0)
 
 
+_DOC_KINDS = (  # what a commune cites for its tasks: its own plans, decisions, letters, reports
+    "Kế hoạch số {n}/KH-UBND ngày 06/3/2023",
+    "Quyết định số {n}/QĐ-UBND ngày 31/01/2023",
+    "Công văn số {n}/UBND-VP ngày 15/5/2023",
+    "Báo cáo số {n}/BC-UBND ngày 20/6/2023",
+)
+
+
 def evidence_of(slug: str) -> str:
-    """The one document each unit cites for the tasks it marks done (its own register)."""
+    """The first of a unit's evidence documents (see `documents_of`)."""
+    return documents_of(slug)[0]
+
+
+def documents_of(slug: str) -> tuple[str, ...]:
+    """The four documents of a unit's register its tasks cite (numbers differ by unit)."""
     number = 100 + sum(map(ord, slug)) % 800
-    return f"Kế hoạch số {number}/KH-UBND ngày 06/3/2023"
+    return tuple(kind.format(n=number + i) for i, kind in enumerate(_DOC_KINDS))
 
 
 def tasks_by_unit(rt: Runtime, state: str | None = "not_started") -> list[tuple[str, str, str]]:
@@ -333,11 +350,31 @@ def tasks_by_unit(rt: Runtime, state: str | None = "not_started") -> list[tuple[
         return [(u, p, c) for u, p, c in session.execute(q)]
 
 
+_RESULT_WORDS = (
+    "triển khai", "ban hành", "tuyên truyền", "rà soát", "niêm yết", "công khai", "tiếp nhận",
+    "giải quyết", "hồ sơ", "trực tuyến", "một cửa", "Trang thông tin điện tử", "cán bộ",
+    "người dân", "đúng hạn", "kịp thời", "đầy đủ", "theo quy định", "kế hoạch", "báo cáo",
+)
+
+
+def result_text(slug: str, plan: str, code: str, i: int) -> str:
+    """A result as an officer writes it: different for every task (about 150 characters)."""
+    words = [_RESULT_WORDS[(i * 7 + k * 13 + len(slug)) % len(_RESULT_WORDS)] for k in range(12)]
+    return (f"{RESULT} Nhiệm vụ {code} ({plan}): đã {' '.join(words)}; "
+            f"UBND {slug} thực hiện lần {i % 9 + 1}.")
+
+
 def done_changes(keys: list[tuple[str, str, str]]) -> list[BulkChange]:
-    """Mark-done changes: a result text and the unit's one evidence document."""
-    cache: dict[str, tuple[str, ...]] = {}
-    return [BulkChange(TaskKey(u, p, c), evidence=cache.setdefault(u, (evidence_of(u),)),
-                       result=RESULT) for u, p, c in keys]
+    """Mark-done changes as an import of real results looks: a distinct result text per task
+    and, per unit, four documents, each task citing one or two of them in turn."""
+    out = []
+    for i, (u, p, c) in enumerate(keys):
+        docs = documents_of(u)
+        first = i % len(docs)
+        evidence = docs[first:first + 1 + i % 2] or docs[:1]
+        out.append(BulkChange(TaskKey(u, p, c), evidence=evidence,
+                              result=result_text(u, p, c, i)))
+    return out
 
 
 def every_other(keys: list[tuple[str, str, str]], parity: int = 0) -> list[tuple[str, str, str]]:

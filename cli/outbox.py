@@ -10,17 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from cli.lazy import lazy
 from cli.output import console, emit_json, vn_time
 from cli.vietnamese import ByOpt, DbOpt, JsonOpt, vi_typer
-from engine.reminders import outbox as ob
-from engine.reminders.outbox import OutboxRow
-from engine.runtime import Runtime
 from vntext.dates import format_date_vi
+
+if TYPE_CHECKING:
+    from engine import logging_setup
+    from engine.reminders import outbox as ob
+    from engine.reminders.outbox import OutboxRow
+    from engine.runtime import Runtime
+else:
+    ob = lazy("engine.reminders.outbox")
+    logging_setup = lazy("engine.logging_setup")
 
 outbox_app = vi_typer("Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi")
 scheduler_app = vi_typer("Tiến trình nhắc việc chạy nền")
@@ -202,7 +209,7 @@ def scheduler_run(
         run_scheduler,
     )
 
-    configure_logging()
+    logging_setup.configure_logging()
     with _session(False, db) as rt:
         app_url = reminder_base_url(demo=demo)
         configure_logging()

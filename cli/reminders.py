@@ -13,11 +13,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
+from cli.lazy import lazy
 from cli.output import console, emit_json
 from cli.vietnamese import (
     AtOpt,
@@ -30,11 +31,15 @@ from cli.vietnamese import (
     role_code,
     vi_typer,
 )
-from engine.directory.access import role_label
 from engine.errors import CchcError
-from engine.reminders.occurrence import Occurrence
-from engine.runtime import Runtime
 from vntext.dates import format_date_vi, parse_date_input
+
+if TYPE_CHECKING:
+    from engine.directory import access
+    from engine.reminders.occurrence import Occurrence
+    from engine.runtime import Runtime
+else:
+    access = lazy("engine.directory.access")
 
 reminders_app = vi_typer("Nhắc việc qua Zalo, email: xem trước, quy tắc")
 people_app = vi_typer("Người nhận nhắc việc (cán bộ, công chức, lãnh đạo)")
@@ -177,7 +182,7 @@ def _print_people(people: list[Any]) -> None:
     table = Table("Đơn vị", "Họ và tên", "Vai trò", "Chức danh", "Email", "Điện thoại", "Zalo",
                   "Kênh")
     for p in people:
-        table.add_row(p.unit, p.name, role_label(p.role), p.title or "", p.email or "",
+        table.add_row(p.unit, p.name, access.role_label(p.role), p.title or "", p.email or "",
                       p.phone or "", p.zalo_user_id or "",
                       ", ".join(CHANNEL_VI.get(c, c) for c in p.channels)
                       + ("" if p.active else " (ngừng)"))
@@ -227,7 +232,8 @@ def people_add(
         if json_:
             emit_json(person)
             return
-        console.print(f"Đã lưu {person.name} ({person.title or role_label(person.role)}), kênh: "
+        label = person.title or access.role_label(person.role)
+        console.print(f"Đã lưu {person.name} ({label}), kênh: "
                       f"{', '.join(CHANNEL_VI.get(c, c) for c in person.channels)}.")
 
 
@@ -388,7 +394,7 @@ def obligation_history_cmd(unit: UnitArg, code: ObligationArg, period: PeriodKey
             extra = "; ".join([*(e["ref"] for e in h.evidence), *([h.note] if h.note else [])])
             done = obligation_machine().definition.transition(h.event)
             event = done.label if done else _OBLIGATION_EVENTS.get(h.event, h.event)
-            table.add_row(str(h.seq), f"{h.actor} ({role_label(h.role)})", event, change,
+            table.add_row(str(h.seq), f"{h.actor} ({access.role_label(h.role)})", event, change,
                           format_date_vi(h.effective_on), extra)
         console.print(table)
 

@@ -10,16 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from cli.lazy import lazy
 from cli.output import console, emit_json
 from cli.vietnamese import ByOpt, DbOpt, JsonOpt, UnitArg, vi_typer
-from engine import api
-from engine.reporting import statistics
-from engine.runtime import Runtime
+
+if TYPE_CHECKING:
+    from engine import api
+    from engine.reporting import statistics
+    from engine.runtime import Runtime
+else:
+    api = lazy("engine.api")
+    statistics = lazy("engine.reporting.statistics")
 
 stats_app = vi_typer("Số liệu thống kê Phụ lục 4–6 (hồ sơ TTHC, chỉ tiêu CCHC)")
 

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime, time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
+from cli.lazy import lazy
 from cli.output import console, emit_json, fail, vn_time
 from cli.vietnamese import DbOpt, JsonOpt, role_code, vi_typer
 from engine.clock import VN_TZ, Clock, running_clock
-from engine.directory import accounts
-from engine.directory.access import role_label
-from engine.errors import CchcError
-from engine.logging_setup import configure_logging
-from engine.runtime import Runtime, open_runtime
+from engine.errors import CchcError, ValidationFailed
+
+if TYPE_CHECKING:
+    from engine import logging_setup, runtime
+    from engine.directory import access, accounts
+    from engine.runtime import Runtime
+else:
+    access = lazy("engine.directory.access")
+    accounts = lazy("engine.directory.accounts")
+    runtime = lazy("engine.runtime")
+    logging_setup = lazy("engine.logging_setup")
 
 user_app = vi_typer("Tài khoản đăng nhập web và mã truy cập API")
 
@@ -45,6 +53,10 @@ def serve(
         "--at", help="Chạy như thể hôm nay là ngày này (dd/mm/yyyy), đồng hồ chạy tiếp từ "
                      "9 giờ sáng ngày đó — để trình diễn dữ liệu của năm cũ, ví dụ 20/09/2023")
     ] = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Số tiến trình phục vụ (nên bằng số lõi CPU; SQLite: 1)")] = 1,
+    access_log: Annotated[bool, typer.Option(
+        "--access-log", help="Ghi nhật ký từng yêu cầu (mặc định tắt)")] = False,
     demo: Annotated[bool, typer.Option(
         "--demo", help="Cho phép chạy khi còn tài khoản trình diễn (chỉ để trình diễn, "
                        "không dùng cho số liệu thật)")] = False,
@@ -55,9 +67,12 @@ def serve(
     from engine.directory.production import production_problems
     from web.app import create_app
 
+    if at and workers > 1:
+        fail(ValidationFailed("Ngày trình diễn (--at) chỉ dùng với một tiến trình (--workers 1)",
+                              "--at needs --workers 1", field="workers"), False)
     try:
         clock = demo_clock(at) if at else None
-        rt = open_runtime(db, clock=clock)
+        rt = runtime.open_runtime(db, clock=clock)  # migrated here, before any worker starts
     except CchcError as exc:
         fail(exc, False)
     problems = production_problems(rt)
@@ -69,15 +84,21 @@ def serve(
         raise typer.Exit(1)
     for p in problems:
         console.print(f"[yellow]Chế độ trình diễn:[/yellow] {p}.")
-    app = create_app(rt)
     console.print(f"Ứng dụng web: http://{host}:{port}/ (Ctrl+C để dừng)")
     if at:
         console.print(f"Ngày trình diễn: hôm nay là {rt.today().strftime('%d/%m/%Y')} "
                       "(không dùng cho số liệu thật).")
-    configure_logging()  # uvicorn's loggers go through it too (log_config=None)
+    options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": proxy_headers,
+                               "server_header": False, "log_level": "info",
+                               "access_log": access_log, "log_config": None}
+    logging_setup.configure_logging()  # uvicorn logs through it too (log_config=None)
     try:
-        uvicorn.run(app, host=host, port=port, proxy_headers=proxy_headers,
-                    server_header=False, log_level="info", log_config=None)
+        if workers > 1:
+            # Each worker process builds its own app (and engine) from the environment.
+            os.environ["CCHC_DATABASE_URL"] = rt.db.url
+            uvicorn.run("web.app:create_worker_app", factory=True, workers=workers, **options)
+        else:
+            uvicorn.run(create_app(rt), **options)
     finally:
         rt.db.dispose()
 
@@ -99,7 +120,7 @@ def user_add(
     if password is None:
         password = typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True)
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             user = accounts.create_user(rt, username, password=password, role=role_code(role),
                                         full_name=name, unit=unit)
@@ -113,14 +134,14 @@ def user_add(
     else:
         where = f", {user.unit_display}" if user.unit_display else ""
         console.print(f"Đã tạo tài khoản [bold]{user.username}[/bold] ({user.full_name}, "
-                      f"{role_label(user.role)}{where}).")
+                      f"{access.role_label(user.role)}{where}).")
 
 
 @user_app.command("list")
 def user_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Danh sách tài khoản."""
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             users = accounts.list_users(rt)
         finally:
@@ -136,7 +157,7 @@ def user_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     for u in users:
         last = vn_time(u.last_login_at).strftime("%H:%M %d/%m/%Y") if u.last_login_at else ""
         name = u.full_name if u.active else f"{u.full_name} (đã khóa)"
-        table.add_row(u.username, name, role_label(u.role), u.unit_display, last)
+        table.add_row(u.username, name, access.role_label(u.role), u.unit_display, last)
     console.print(table)
 
 
@@ -148,7 +169,7 @@ def user_token(
 ) -> None:
     """Cấp mã truy cập API mới (chỉ hiện một lần; hệ thống chỉ lưu bản băm)."""
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             raw, token = accounts.create_api_token(rt, username, name)
         finally:
@@ -186,7 +207,7 @@ def _account_change(db: str | None, json_: bool,
                     change: Callable[[Runtime], accounts.UserView]) -> accounts.UserView:
     """Run one change of an account on the database; a refusal ends the command."""
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             return change(rt)
         finally:
@@ -227,7 +248,7 @@ def user_tokens(username: Annotated[str | None, typer.Argument(
                 json_: JsonOpt = False) -> None:
     """Các mã truy cập API (không hiện mã, chỉ phần đầu để nhận ra)."""
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             tokens = accounts.list_api_tokens(rt, username)
         finally:
@@ -251,7 +272,7 @@ def user_revoke_token(token_id: Annotated[int, typer.Argument(metavar="SỐ",
                       db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Thu hồi một mã truy cập API (theo số của nó)."""
     try:
-        rt = open_runtime(db)
+        rt = runtime.open_runtime(db)
         try:
             token = accounts.revoke_api_token(rt, token_id)
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -21,6 +21,7 @@ from engine.domain.tasks import (
     TaskView,
     add_note,
     assign,
+    filter_tasks,
     get_view,
     history,
     list_tasks,
@@ -28,17 +29,16 @@ from engine.domain.tasks import (
     transition,
 )
 from engine.errors import CchcError
-from engine.reporting.export import write_all
 from engine.reporting.snapshot.build import DefinitionCache, build_snapshot
-from engine.reporting.snapshot.check import Finding, check_report
 from engine.reporting.snapshot.model import Snapshot
 from engine.reporting.snapshot.store import freeze as _freeze
 from engine.reporting.snapshot.store import frozen_snapshot
-from engine.reporting.statistics import take_sheet
-from engine.reporting.statistics.export import has_statistics, write_statistics
 from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, Unit, UnitPlan
 from plans import DataFileError, UnitsFile, UnitSpec, load_model
+
+if TYPE_CHECKING:
+    from engine.reporting.snapshot.check import Finding
 
 
 def load_units_file(rt: Runtime, path: Path) -> list[UnitView]:
@@ -123,6 +123,12 @@ def take_snapshot(rt: Runtime, unit: str, period: str, *, freeze: bool = False,
 def snapshot_and_export(rt: Runtime, unit: str, period: str, out: Path, *,
                         freeze: bool = False, taken_by: str = "",
                         cache: DefinitionCache | None = None) -> SnapshotResult:
+    # The writers (openpyxl, python-docx) and the statistics are loaded when a report is
+    # written, not by every command that imports this module (`cchc task done` starts faster).
+    from engine.reporting.export import write_all
+    from engine.reporting.statistics import take_sheet
+    from engine.reporting.statistics.export import has_statistics, write_statistics
+
     snap = take_snapshot(rt, unit, period, freeze=freeze, taken_by=taken_by, cache=cache)
     out.mkdir(parents=True, exist_ok=True)
     files = write_all(snap, out)
@@ -135,6 +141,11 @@ def snapshot_and_export(rt: Runtime, unit: str, period: str, out: Path, *,
 def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -> list[Finding]:
     """What a reviewer would send back; data the report cannot even be built from (two plans
     in force for one appendix, a plan no appendix takes) is a finding with its place."""
+    from engine.reporting.snapshot.check import (  # the readers: only when checking
+        Finding,
+        check_report,
+    )
+
     try:
         snap = take_snapshot(rt, unit, period)
     except DataFileError as exc:
@@ -238,6 +249,7 @@ __all__ = [
     "add_unit",
     "assign",
     "check",
+    "filter_tasks",
     "get_task",
     "history",
     "list_plans",

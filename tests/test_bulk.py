@@ -16,13 +16,14 @@ from typing import Any, cast
 
 import pytest
 from conftest import Clock
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, event, func, select, update
 
 import engine.domain.bulk as bulk
 from engine import api
 from engine.directory.units import upsert_units
 from engine.domain.bulk import BulkChange, load_plans_bulk, run_all_parallel, transition_many
 from engine.domain.tasks import Actor, TaskKey, transition
+from engine.domain.workflow.machine import WorkflowMachine
 from engine.errors import CchcError, Conflict, Forbidden, NotFound, TransitionNotAllowed
 from engine.errors import ValidationFailed as Invalid
 from engine.runtime import Runtime, open_runtime
@@ -38,6 +39,7 @@ from engine.storage.models import (
     UnitPlan,
 )
 from plans import DEMO_BUNDLE, UnitSpec
+from workflows import WORKFLOW_DIR, load_workflow
 
 PLAN_FILES = [DEMO_BUNDLE / f for f in ("cchc-2023.yaml", "papi-2023.yaml", "kl91-2023.yaml")]
 COMMUNES = ["xa-a", "xa-b", "xa-c"]
@@ -315,3 +317,115 @@ def test_run_all_parallel_writes_the_files_run_all_writes(sqlite_rt: Runtime, cl
     assert all(r.frozen and r.content_hash for r in frozen)
     again = api.take_snapshot(rt, "xa-b", "2023-Q3")
     assert again.frozen and again.content_hash == frozen[1].content_hash
+
+
+# ----------------------------------------------------------------------------- one rule source
+
+
+_REFUSED = [
+    # the state: done already
+    (("xa-b", "cchc-2023", "1"), {"evidence": [DOC_A], "result": "x"}),
+    # a guard: no result
+    (("xa-c", "cchc-2023", "9"), {"evidence": [DOC_A]}),
+    # the register: a number known with another date
+    (("xa-b", "cchc-2023", "9"), {"evidence": ["Kế hoạch số 223/KH-UBND ngày 07/3/2023"],
+                                  "result": "x"}),
+    # the reference parser, a date in the text, a future date, a stale version, unknown task
+    (("xa-c", "cchc-2023", "9"), {"evidence": ["Kế hoạch số abc"], "result": "x"}),
+    (("xa-c", "cchc-2023", "9"), {"evidence": [DOC_A], "result": "Ngày 31/02/2023"}),
+    (("xa-c", "cchc-2023", "9"), {"evidence": [DOC_A], "result": "x",
+                                  "on": date(2023, 12, 1)}),
+    (("xa-c", "cchc-2023", "9"), {"evidence": [DOC_A], "result": "x", "expected_version": 4}),
+    (("xa-c", "cchc-2023", "99"), {"evidence": [DOC_A], "result": "x"}),
+    # a bad text AND an unknown task: the text is checked first, in both paths
+    (("xa-c", "cchc-2023", "99"), {"evidence": [DOC_A], "result": "Ngày 31/02/2023"}),
+    # a task removed from its plan is read-only
+    (("xa-c", "cchc-2023", "5"), {"evidence": [DOC_A], "result": "x"}),
+]
+
+
+@pytest.mark.parametrize(("task", "fields"), _REFUSED)
+def test_a_refusal_is_the_same_in_both_paths(rt: Runtime, task: tuple[str, str, str],
+                                              fields: dict[str, Any]) -> None:
+    """Both paths ask the same functions: the same error class and message, nothing written
+    (the bulk message only says which change it is about)."""
+    _units(rt, COMMUNES)
+    api.load_plans(rt, COMMUNES, PLAN_FILES)
+    transition(rt, TaskKey("xa-b", "cchc-2023", "1"), "complete", OFFICER, evidence=[DOC_A],
+               result="Đã xong.")
+    with rt.db.transaction() as session:  # task 5 removed from the plan (read-only now)
+        session.execute(update(PlanTask).where(PlanTask.plan_id == "cchc-2023",
+                                               PlanTask.code == "5").values(retired=True))
+    before = _dump(rt)
+    key = TaskKey(*task)
+    with pytest.raises(CchcError) as one:
+        transition(rt, key, "complete", OFFICER, **fields)
+    assert _dump(rt) == before
+    with pytest.raises(CchcError) as many:
+        transition_many(rt, "complete", OFFICER, [BulkChange(key, **fields)])
+    assert _dump(rt) == before
+    assert type(many.value) is type(one.value)
+    assert many.value.message_vi == f"Dòng 1 (nhiệm vụ {key}): {one.value.message_vi}"
+    assert many.value.problems[0].field == one.value.problems[0].field
+
+
+def test_a_changed_workflow_rule_holds_in_both_paths(tmp_path: Path, clock: Clock) -> None:
+    """The workflow is data run by one machine: make `complete` also require a note, and the
+    per-task command and the bulk command both refuse a completion without one, and both
+    accept it with one, leaving the same rows."""
+    text = (WORKFLOW_DIR / "task.yaml").read_text(encoding="utf-8")
+    stricter = text.replace("guards: [has_evidence, has_result]\n",
+                            "guards: [has_evidence, has_result, has_note]\n", 1)
+    assert stricter != text
+    (tmp_path / "task.yaml").write_text(stricter, encoding="utf-8")
+    machine = WorkflowMachine(load_workflow("task", tmp_path))
+    pair = [_runtime(tmp_path / f"{n}.sqlite3", clock) for n in ("one", "many")]
+    for rt in pair:
+        rt.machine = machine
+        api.load_plans(rt, COMMUNES, PLAN_FILES)
+    one, many = pair
+    keys = [("xa-a", "cchc-2023", str(n)) for n in (1, 2)]
+    bare = _changes(keys, evidence=[DOC_A], result="Đã thực hiện.")
+    with pytest.raises(Invalid, match="lý do") as refused_one:
+        _one_by_one(one, "complete", OFFICER, bare)
+    with pytest.raises(Invalid, match="lý do") as refused_many:
+        transition_many(many, "complete", OFFICER, bare)
+    assert refused_many.value.message_vi.endswith(refused_one.value.message_vi)
+    with_note = _changes(keys, evidence=[DOC_A], result="Đã thực hiện.", note="Theo kế hoạch")
+    _one_by_one(one, "complete", OFFICER, with_note)
+    transition_many(many, "complete", OFFICER, with_note)
+    assert _dump(one) == _dump(many)
+    for rt in pair:
+        rt.db.dispose()
+
+
+def test_statements_per_batch_do_not_grow_with_distinct_texts(sqlite_rt: Runtime) -> None:
+    """Set-based whatever the texts: 60 tasks with 60 different results and several
+    documents per unit are written by a fixed handful of statements per batch."""
+    rt = sqlite_rt
+    _units(rt, COMMUNES)
+    load_plans_bulk(rt, COMMUNES, PLAN_FILES)
+    docs = [DOC_A, DOC_B, DOC_C]
+    with rt.db.read() as session:
+        codes = list(session.scalars(select(PlanTask.code).where(PlanTask.plan_id == "papi-2023")
+                                     .order_by(PlanTask.position).limit(20)))
+    changes = [BulkChange(TaskKey(u, "papi-2023", code), evidence=docs[i % 3:i % 3 + 1 + i % 2],
+                          result=f"Kết quả riêng số {i} của {u}")
+               for i, (u, code) in enumerate((u, c) for u in COMMUNES for c in codes)]
+    assert len({c.result for c in changes}) == 60
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SELECT", "PRAGMA")):
+            statements.append(statement)
+
+    event.listen(rt.db.engine, "before_cursor_execute", count)
+    try:
+        result = transition_many(rt, "complete", OFFICER, changes, batch_size=30)
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", count)
+    assert result.changed == 60 and result.batches == 2
+    # per batch: the documents first cited, one UPDATE … FROM, the history, the links
+    writes = [s.split()[0].upper() for s in statements]
+    assert writes.count("UPDATE") == 2, statements
+    assert len(statements) <= 2 * 4, statements

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 import engine.domain.tasks as tasks_module
 from engine import api
+from engine.domain.task_writes import TaskWriter
 from engine.domain.tasks import (
     Actor,
     TaskKey,
@@ -147,13 +148,13 @@ def test_a_failure_after_the_state_update_leaves_neither_state_nor_history(
     k = key("5")
     transition(rt, k, "start", OFFICER)
     before = dump_db(rt)
-    real_history = tasks_module._history
+    real_link = TaskWriter._link
 
     def history_then_fail(*args: Any, **kwargs: Any) -> Any:
-        real_history(*args, **kwargs)  # the state row is updated and the history row flushed
+        real_link(*args, **kwargs)  # the state row is updated, history and links written
         raise RuntimeError("mất kết nối giữa chừng")
 
-    monkeypatch.setattr(tasks_module, "_history", history_then_fail)
+    monkeypatch.setattr(TaskWriter, "_link", history_then_fail)
     with pytest.raises(RuntimeError):
         transition(rt, k, "complete", OFFICER, evidence=[KH_223], result="Đã thực hiện")
     with pytest.raises(RuntimeError):

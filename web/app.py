@@ -11,15 +11,19 @@ this state, 429 too many logins, 401 not logged in).
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -40,6 +44,7 @@ from web.deps import (
     ANON_CSRF_COOKIE,
     LoginRequired,
     RequestTooLarge,
+    close_request_runtime,
     csrf_protect,
     is_api,
     new_anonymous_csrf,
@@ -209,6 +214,44 @@ def install_error_handlers(app: FastAPI) -> None:
 # ---------------------------------------------------------------- middleware
 
 
+class RequestScope:
+    """Admits at most `slots` requests into the app at once (the size of the handler thread
+    pool; the others wait here, in the event loop, costing nothing) and closes each request's
+    database scope (see `web.deps.get_rt`) once its response is sent, whatever happened.
+
+    Why admission: a request holds its database connection from its first engine call to its
+    end. Admitting more requests than there are handler threads would let waiting requests
+    hold connections while the threads wait for a connection — the pool runs dry and
+    everything stalls until the pool's timeout."""
+
+    def __init__(self, app: ASGIApp, *, slots: int) -> None:
+        self.app = app
+        self.size = slots
+        # One semaphore per event loop (a uvicorn worker has one; a test client may run each
+        # request in a loop of its own, and an asyncio semaphore belongs to one loop).
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary())
+
+    def slots(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        found = self._slots.get(loop)
+        if found is None:
+            found = self._slots[loop] = asyncio.Semaphore(self.size)
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        async with self.slots():
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                state = scope.get("state")
+                if state:
+                    await run_in_threadpool(close_request_runtime, state)
+
+
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -319,6 +362,12 @@ class SecurityMiddleware:
 # ---------------------------------------------------------------- factory
 
 
+def create_worker_app() -> FastAPI:
+    """The app of one `cchc serve --workers N` worker process: the database from
+    CCHC_DATABASE_URL, already migrated by the command that started the workers."""
+    return create_app(open_runtime(migrate=False))
+
+
 def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -> FastAPI:
     """The web app over `rt` (default: `open_runtime()` from CCHC_DATABASE_URL, migrated,
     disposed at shutdown) with `settings` (default: CCHC_WEB_* from the environment)."""
@@ -328,6 +377,9 @@ def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # A bounded pool for the synchronous handlers: more threads than cores only add
+        # interpreter-lock contention (anyio's default is 40).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         yield
         if owns_runtime:
             runtime.db.dispose()
@@ -341,6 +393,7 @@ def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -
     )
     app.state.rt = runtime
     app.state.settings = settings
+    app.add_middleware(RequestScope, slots=settings.threads)
     app.add_middleware(SecurityMiddleware, cookie_secure=settings.cookie_secure,
                        max_body=settings.max_request_bytes, max_upload=settings.max_upload_bytes,
                        trusted_proxies=settings.trusted_proxy_set)
@@ -377,6 +430,7 @@ __all__ = [
     "STATUS_BY_CLASS",
     "SecurityMiddleware",
     "create_app",
+    "create_worker_app",
     "error_payload",
     "error_response",
     "install_error_handlers",

@@ -16,6 +16,7 @@ as the hidden field `csrf_token` (`{{ csrf_input() }}` in templates), scripts as
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import re
 import secrets
@@ -41,6 +42,7 @@ API_PREFIX = "/api/"
 ANONYMOUS_FORMS = frozenset({"/login"})
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 _STATE_SESSION = "cchc_session"
+_STATE_RT = "cchc_rt"
 _STATE_NEW_ANON = "cchc_new_anon_csrf"
 
 
@@ -91,9 +93,23 @@ class CsrfFailed(Forbidden):
 
 
 def get_rt(request: Request) -> Runtime:
-    """The app's `Runtime` (`app.state.rt`): pass it to `engine.api` functions."""
-    rt: Runtime = request.app.state.rt
-    return rt
+    """This request's `Runtime`: the app's (`app.state.rt`) seen through ONE database
+    connection and session for the whole request (`Database.scoped`), so the engine calls of a
+    page share them instead of opening one each; pass it to `engine.api` functions. Closed by
+    the app's `RequestScope` middleware when the response has been sent."""
+    scoped: Runtime | None = getattr(request.state, _STATE_RT, None)
+    if scoped is None:
+        base: Runtime = request.app.state.rt
+        scoped = dataclasses.replace(base, db=base.db.scoped())
+        setattr(request.state, _STATE_RT, scoped)
+    return scoped
+
+
+def close_request_runtime(state: dict[str, Any]) -> None:
+    """End the request's database scope (for the middleware; nothing if none was opened)."""
+    rt = state.pop(_STATE_RT, None)
+    if isinstance(rt, Runtime):
+        rt.db.dispose()  # a scoped database gives its connection back; the engine stays
 
 
 def get_settings(request: Request) -> WebSettings:
@@ -326,6 +342,7 @@ __all__ = [
     "api_user",
     "clear_session_cookie",
     "client_ip",
+    "close_request_runtime",
     "csrf_protect",
     "csrf_token",
     "current_user",

@@ -48,6 +48,11 @@ class WebSettings(BaseSettings):
         default=2, ge=1, description="Password hashes checked at once (64 MiB each)")
     login_hash_wait_seconds: float = Field(
         default=5.0, ge=0, description="How long a login waits for a free hash slot (then 503)")
+    threads: int = Field(
+        default=4, ge=1, le=64,
+        description="Threads running the (synchronous) page and API handlers per worker "
+                    "process: few, since they share one interpreter lock",
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Public address of the app, for links in reminders and e-mails",

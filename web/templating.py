@@ -25,7 +25,7 @@ from starlette.responses import Response
 from engine.clock import VN_TZ
 from engine.directory.access import role_label
 from vntext.dates import format_date_vi
-from web.deps import CSRF_FIELD, csrf_token, optional_user
+from web.deps import CSRF_FIELD, csrf_token, get_rt, optional_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -166,7 +166,7 @@ def nav_badges(ctx: Context) -> dict[str, tuple[int, str]]:
         from engine.domain.tasks import list_tasks
         from engine.reporting import dashboard
 
-        rt = request.app.state.rt
+        rt = get_rt(request)  # the request's database scope, like the page's own calls
         tasks = list_tasks(rt, user.unit_slug)
         person = dashboard.person_of(rt, user)
         if person is not None:

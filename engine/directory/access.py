@@ -31,6 +31,7 @@ from engine.directory.units import UnitView, get_unit, view
 from engine.domain.tasks import Actor
 from engine.errors import Forbidden
 from engine.runtime import Runtime
+from engine.storage.database import scope_memo
 from engine.storage.models import Unit
 
 ROLE_LABELS: dict[str, str] = {
@@ -111,12 +112,15 @@ class _Target:
 
 def _unit(rt: Runtime, slug: str) -> _Target:
     with rt.db.read() as session:
-        unit = get_unit(session, slug)  # NotFound for an unknown unit, whoever asks
-        chain, parent = {unit.id}, unit.parent_id
-        while parent is not None and parent not in chain:
-            chain.add(parent)
-            parent = session.scalar(select(Unit.parent_id).where(Unit.id == parent))
-        return _Target(unit.id, unit.parent_id, unit.kind, unit.name, frozenset(chain))
+        def load() -> _Target:
+            unit = get_unit(session, slug)  # NotFound for an unknown unit, whoever asks
+            chain, parent = {unit.id}, unit.parent_id
+            while parent is not None and parent not in chain:
+                chain.add(parent)
+                parent = session.scalar(select(Unit.parent_id).where(Unit.id == parent))
+            return _Target(unit.id, unit.parent_id, unit.kind, unit.name, frozenset(chain))
+
+        return scope_memo(session, ("access_target", slug), load)  # once per web request
 
 
 def _admin_covers(user: UserView, unit: _Target) -> bool:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from engine.directory.units import get_unit
 from engine.errors import Problem, ValidationFailed
 from engine.runtime import Runtime
+from engine.storage.database import scope_memo
 from engine.storage.models import Person, Unit
 from plans.errors import SpecProblems
 from plans.loader import load_model
@@ -219,11 +220,14 @@ def add_person(
 
 def list_people(rt: Runtime, unit: str | None = None) -> list[PersonView]:
     with rt.db.read() as session:
-        q = select(Person, Unit.slug).join(Unit, Unit.id == Person.unit_id)
-        if unit is not None:
-            q = q.where(Person.unit_id == get_unit(session, unit).id)
-        rows = session.execute(q.order_by(Unit.slug, Person.id)).all()
-        return [_view(p, slug) for p, slug in rows]
+        def load() -> list[PersonView]:
+            q = select(Person, Unit.slug).join(Unit, Unit.id == Person.unit_id)
+            if unit is not None:
+                q = q.where(Person.unit_id == get_unit(session, unit).id)
+            rows = session.execute(q.order_by(Unit.slug, Person.id)).all()
+            return [_view(p, slug) for p, slug in rows]
+
+        return list(scope_memo(session, ("people", unit), load))  # once per web request
 
 
 # ---------------------------------------------------------------- owner resolution

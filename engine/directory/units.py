@@ -35,7 +35,20 @@ class UnitView:
 
 
 def get_unit(session: Session, slug: str) -> Unit:
+    """The unit `slug` (looked up once per scope when the session has a scope cache, see
+    `engine.storage.database.ScopedDatabase`)."""
+    cache: dict[object, object] | None = session.info.get("cache")
+    if cache is not None:
+        found = cache.get(("unit", slug))
+        if isinstance(found, Unit):
+            return found
+        for kept in session.info.get("keep", ()):  # loaded by id earlier in the scope
+            if isinstance(kept, Unit) and kept.slug == slug:
+                cache[("unit", slug)] = kept
+                return kept
     unit = session.scalar(select(Unit).where(Unit.slug == slug))
+    if cache is not None and unit is not None:
+        cache[("unit", slug)] = unit
     if unit is None:
         raise NotFound(
             f"Không tìm thấy đơn vị '{slug}' (xem: cchc unit list)",

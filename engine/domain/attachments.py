@@ -227,14 +227,14 @@ def check_quota(session: Session, task: Task, files: Sequence[NewAttachment],
                 field="file")
 
 
-def store(session: Session, task: Task, history: TaskHistory | None,
+def store(session: Session, task: Task, history_id: int | None,
           files: Sequence[NewAttachment], uploaded_by: str, at: datetime) -> list[Attachment]:
-    """Add the files to `task` inside the caller's transaction (linked to `history`), within
-    the upload quotas (`check_quota`)."""
+    """Add the files to `task` inside the caller's transaction (linked to history row
+    `history_id`), within the upload quotas (`check_quota`)."""
     check_quota(session, task, files, uploaded_by, at)
     rows = []
     for f in files:
-        row = Attachment(task_id=task.id, history_id=history.id if history else None,
+        row = Attachment(task_id=task.id, history_id=history_id,
                          filename=f.filename, content_type=f.content_type, size=f.size,
                          sha256=f.sha256, content=f.content, uploaded_by=uploaded_by,
                          uploaded_at=at)
@@ -257,7 +257,8 @@ def add_attachment(rt: Runtime, key: TaskKey, upload: NewAttachment, actor: Acto
                 raise NotFound(f"Nhiệm vụ {key.code} không có lần cập nhật số {history_seq}",
                                f"task {key} has no history entry {history_seq}",
                                field="history", value=str(history_seq))
-        row = store(session, task, hist, [upload], actor.name, rt.now())[0]
+        row = store(session, task, hist.id if hist else None, [upload], actor.name,
+                    rt.now())[0]
         return _view(row, history_seq)
 
 

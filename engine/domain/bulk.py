@@ -10,17 +10,16 @@ apply the *same* rules with set-based statements:
 - `load_plans_bulk`: the same file validation and definition upsert as `load_plans` (imported
   from it), then the unit instances as plain Core inserts, with each task's due date parsed once
   per plan task instead of once per unit; all in one transaction, like `load_plans`.
-- `transition_many`: every change is validated first — document references, dates in the
-  texts, the trigger, role, source state and guards through the runtime's one shared
-  `WorkflowMachine` (never a Machine per task; asked once per distinct state and command, see
-  `_Validator`), the effective date, the document register — and only when all of them pass are
-  the rows written, in batched transactions: compare-and-set version bump, append-only history
-  row, document registration and evidence link. They are the rows a sequence of
-  `engine.domain.tasks.transition` calls leaves (tests/test_bulk.py compares them), except that
-  history
-  ids are handed out outcome by outcome: changes with the same outcome (same state, texts,
-  evidence, unit) are written together, one INSERT … SELECT for their history rows and one per
-  document for their evidence links; the version bumps are one UPDATE per set of new values.
+- `transition_many`: every change is validated first by the functions `transition` calls
+  (`engine.domain.tasks.check_command` — texts, references, date, guards, all problems at
+  once —, the own-plan resolution, the retired-task and version refusals, `decide` — the
+  runtime's one shared `WorkflowMachine` and the effective date — and the register's
+  `check_same_document`), and only when all of them pass are the rows written, in batched
+  transactions, by the one task writer (`engine.domain.task_writes`) the per-task commands
+  use: one `UPDATE … FROM` per set of changed columns for the version bumps, one set insert
+  for the history rows and one for the evidence links, whatever the texts. The rows are the
+  ones a sequence of `engine.domain.tasks.transition` calls leaves (tests/test_bulk.py
+  compares them, ids included); a rule changes in one place and holds in both paths.
 - `run_all_parallel`: the quarter-end `api.run_all` over a process pool, one engine and one
   plan-definition cache per worker, keeping a small summary per unit instead of every snapshot.
 
@@ -31,7 +30,6 @@ back; the batches committed before it stay committed and the error says how many
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -39,49 +37,44 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from sqlalchemy import (
-    ARRAY,
-    JSON,
-    ColumnElement,
     Connection,
     Date,
     Dialect,
     Integer,
     String,
     Table,
-    Text,
-    any_,
     bindparam,
-    column,
     exists,
-    func,
     insert,
-    null,
     select,
     true,
-    update,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeEngine
 
 from engine.api import UnitExport, export_unit
 from engine.clock import fixed_clock
 from engine.directory.units import get_unit
 from engine.domain.deadline_due import due_date
 from engine.domain.documents import DocumentRef
-from engine.domain.free_text import check_dates
-from engine.domain.plan_loading import LoadedPlan, prepare_load, read_plan_files
+from engine.domain.evidence import check_same_document
+from engine.domain.frozen_periods import guard_change
+from engine.domain.plan_loading import LoadedPlan, pick_plan_id, prepare_load, read_plan_files
+from engine.domain.task_writes import Event, Rows, StaleVersion, TaskWrite, writer_for
 from engine.domain.tasks import (
     Actor,
+    Decision,
     TaskKey,
     _check_version,
-    _effective_date,
+    check_command,
+    decide,
+    evidence_entries,
     find_task,
     parse_evidence,
+    retired,
 )
 from engine.domain.workflow.machine import Command
 from engine.errors import CchcError, Conflict, Problem, ValidationFailed
@@ -97,7 +90,6 @@ from engine.storage.models import (
     Unit,
     UnitPlan,
 )
-from vntext.dates import format_date_vi
 from vntext.text import nfc
 
 _IN_CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
@@ -117,61 +109,6 @@ _EVIDENCE = cast(Table, TaskEvidence.__table__)
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-class _Rows:
-    """Many rows as ONE statement parameter, usable as a table in SQL: a JSON array read by
-    SQLite's json_each, or one array per column unnested by PostgreSQL. Whatever the number of
-    rows, the statement text is the same (compiled and prepared once) and no per-row statement
-    runs; `ord` numbers the rows from 1 in the order given."""
-
-    def __init__(self, dialect: Dialect, name: str, columns: Sequence[tuple[str, Any]]) -> None:
-        self.name = dialect.name
-        self.key = name
-        self.columns = [(c, t if isinstance(t, TypeEngine) else t()) for c, t in columns]
-        names = [c for c, _ in self.columns]
-        if self.name == "postgresql":
-            self.table: Any = func.unnest(*[
-                bindparam(f"{name}_{c}", type_=ARRAY(t)) for c, t in self.columns
-            ]).table_valued(*names, with_ordinality="ord").render_derived(name=name)
-            self._process: list[Callable[[Any], Any] | None] = [None] * len(names)
-        elif self.name == "sqlite":
-            each = func.json_each(bindparam(name, type_=String)).table_valued("key", "value")
-            self.table = select(
-                *[func.json_extract(each.c.value, f"$[{i}]").label(c)
-                  for i, c in enumerate(names)], (each.c.key + 1).label("ord"),
-            ).subquery(name)
-            self._process = [t.dialect_impl(dialect).bind_processor(dialect)
-                             for _, t in self.columns]
-        else:  # pragma: no cover - the engine runs on SQLite and PostgreSQL only
-            raise NotImplementedError(f"bulk writes on {self.name}")
-
-    def params(self, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
-        if self.name == "postgresql":
-            return {f"{self.key}_{c}": [r[i] for r in rows]
-                    for i, (c, _) in enumerate(self.columns)}
-        procs = self._process
-        return {self.key: json.dumps(
-            [[p(v) if p is not None and v is not None else v for p, v in zip(procs, r,
-                                                                               strict=True)]
-             for r in rows], ensure_ascii=False)}
-
-
-class _IdList:
-    """`column IN (ids)` with the ids as ONE parameter named `ids`: a PostgreSQL array, or a
-    JSON array read by SQLite's json_each (the statement text is the same for any count)."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self.pg = dialect.name == "postgresql"
-
-    def where(self, col: ColumnElement[int]) -> ColumnElement[bool]:
-        if self.pg:
-            return col == any_(bindparam("ids", type_=ARRAY(Integer)))
-        return col.in_(select(column("value", Integer))
-                       .select_from(func.json_each(bindparam("ids", type_=String))))
-
-    def param(self, ids: list[int]) -> Any:
-        return ids if self.pg else json.dumps(ids)
 
 
 # ----------------------------------------------------------------------------- plan instances
@@ -208,8 +145,8 @@ def instantiate_bulk(session: Session, rt: Runtime, unit_ids: Sequence[int],
                  for u in unit_ids if u not in have_plan]
     for part in _chunks(new_units, _INSERT_CHUNK):
         conn.execute(insert(_UNIT_PLANS), list(part))
-    units = _Rows(conn.dialect, "un", [("unit_id", Integer)])
-    tasks = _Rows(conn.dialect, "df", [("code", String), ("owner", String),
+    units = Rows(conn.dialect, "un", [("unit_id", Integer)])
+    tasks = Rows(conn.dialect, "df", [("code", String), ("owner", String),
                                         ("deadline", String), ("due_on", Date)])
     u, d, t, x = units.table, tasks.table, _TASKS, _TASKS.alias("x")
     plan_param = bindparam("plan", type_=String)
@@ -279,21 +216,18 @@ class BulkResult:
     evidence_links: int
 
 
-@dataclass(frozen=True, eq=False)
-class _Outcome:
-    """What a validated change writes, task id aside. Changes with equal outcomes share one
-    object (interned): its texts and evidence are converted and sent once per batch, and the
-    version bumps of all tasks with the same new column values are one UPDATE."""
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A validated change: the task as read and what the rules decided for it."""
 
-    version: int  # the version read: the compare-and-set value; the new one is version + 1
+    task_id: int
+    unit_id: int
+    version: int
     from_state: str
-    to_state: str
-    values: tuple[tuple[str, Any], ...]  # task columns set besides the version
-    effective: date
+    decision: Decision
     note: str | None  # the texts as typed (NFC), as the history row keeps them
     result: str | None
     evidence: tuple[str, ...]  # the evidence texts as given: the key of the parsed refs
-    unit_id: int | None  # the unit whose register holds the documents (None: no evidence)
 
 
 _DocKey = tuple[int, tuple[object, ...]]  # (unit id, DocumentKey as the documents table has it)
@@ -321,134 +255,81 @@ def _located(exc: CchcError, index: int, key: TaskKey) -> CchcError:
     return type(exc)(problems[0].message_vi, problems[0].message_en, problems=problems)
 
 
-def _doc_conflict(ref: DocumentRef, known: _Doc) -> Conflict:
-    """The refusal `evidence.register_documents` gives for a number already used otherwise."""
-    other = (f"ngày {format_date_vi(ref.issued_on)}" if known.issued_on != ref.issued_on
-             else "loại văn bản khác")
-    return Conflict(
-        f"Văn bản số {ref.render_number()} đã được ghi nhận là '{known.rendered}'; không thể "
-        f"dùng cùng số đó với {other}",
-        f"document number {ref.render_number()} is already registered as '{known.canonical}' "
-        "with another date or type",
-        field="doc", value=ref.render(),
-    )
+_Row = tuple[int, str, str, int, str | None]  # a task as read: id, plan, state, version, note
 
 
 class _Validator:
-    """Phase one: everything `transition` checks, for every change, before any write.
+    """Phase one: for every change, the checks `transition` makes, by the functions it calls
+    (`check_command`, `find_task`'s refusals, `decide` — which asks the runtime's one shared
+    machine —, the register's `check_same_document`), in its order, before any write. Only
+    the parsing of an evidence list is done once per distinct list."""
 
-    Parsing and text checks are done once per distinct text. The workflow machine (the
-    runtime's shared one) decides every task's transition, asked once per distinct (state,
-    command) pair: its answer is a function of those two alone (the guards read only the
-    command; the workflow has no callbacks), so the 61 other tasks of a unit citing the same
-    document from the same state get the answer the machine gave for the first — a refusal is
-    never remembered, it ends the command.
-    """
-
-    def __init__(self, rt: Runtime, trigger: str, actor: Actor) -> None:
+    def __init__(self, rt: Runtime, trigger: str, actor: Actor, retired: set[tuple[str, str]]
+                 ) -> None:
         self.rt = rt
         self.trigger = trigger
         self.actor = actor
         self.today = rt.today()
         self.now = rt.now()
-        self.refs: dict[tuple[str, ...], tuple[list[DocumentRef], list[dict[str, str]]]] = {}
+        self.retired = retired
+        self.refs: dict[tuple[str, ...], list[DocumentRef]] = {}
         self.docs: dict[_DocKey, _Doc] = {}
-        self._texts: dict[tuple[str, str], str] = {}
-        self._commands: dict[tuple[tuple[str, ...], str, str], Command] = {}
-        self._outcomes: dict[tuple[Any, ...], _Outcome] = {}
-        self._decided: dict[tuple[str, int], str] = {}  # (state, id of an interned command)
-        self._given: dict[tuple[Any, ...], _Outcome] = {}  # a change's inputs -> its outcome
-
-    def _text(self, raw: str, field: str) -> str:
-        done = self._texts.get((raw, field))
-        if done is None:
-            done = nfc(raw)
-            check_dates(done, field)
-            self._texts[(raw, field)] = done
-        return done
+        self.open_days: set[tuple[int, date]] = set()  # (unit, day) outside frozen periods
+        # (unit id, evidence texts) -> the register keys they cite; checked once per pair
+        self.cited: dict[tuple[int, tuple[str, ...]], list[_DocKey]] = {}
 
     def _refs(self, evidence: tuple[str, ...]) -> list[DocumentRef]:
         done = self.refs.get(evidence)
         if done is None:
-            refs = parse_evidence(evidence, self.today)
-            done = refs, [{"ref": r.render(), "no": r.render_number(),
-                           "on": r.issued_on.isoformat()} for r in refs]
-            self.refs[evidence] = done
-        return done[0]
+            done = self.refs[evidence] = parse_evidence(evidence, self.today)
+        return done
 
-    def _command(self, evidence: tuple[str, ...], result: str, note: str) -> Command:
-        key = (evidence, result, note)
-        cmd = self._commands.get(key)
-        if cmd is None:
-            cmd = Command(trigger=self.trigger, actor=self.actor.name, role=self.actor.role,
-                          evidence=self._refs(evidence), result=result, note=note)
-            self._commands[key] = cmd
-        return cmd
+    def _parse(self, texts: Sequence[str], today: date) -> list[DocumentRef]:
+        """`parse_evidence`, once per distinct list of texts (`check_command`'s parser)."""
+        return self._refs(tuple(texts))
 
-    def _fire(self, state: str, command: Command) -> str:
-        """`rt.machine.fire`, once per (state, command); commands are interned by `_command`."""
-        key = (state, id(command))
-        new_state = self._decided.get(key)
-        if new_state is None:
-            new_state = self.rt.machine.fire(state, command)  # raises if refused
-            self._decided[key] = new_state
-        return new_state
-
-    def prepare(self, change: BulkChange, unit_id: int, state: str, version: int,
-                old_note: str | None) -> _Outcome:
-        """The outcome of one change, or the refusal. Every check below depends only on these
-        inputs, so a change with the same inputs as one already accepted has its outcome."""
-        given = (unit_id, state, version, old_note, tuple(change.evidence), change.result,
-                 change.note, change.on, change.expected_version)
-        accepted = self._given.get(given)
-        if accepted is not None:
-            return accepted
-        rt = self.rt
-        result = self._text(change.result, "result")
-        note = self._text(change.note, "note")
+    def prepare(self, session: Session, change: BulkChange, unit_id: int, row: _Row | None
+                ) -> _Prepared:
+        """The change checked and decided, or the refusal `transition` would give."""
+        result, note = nfc(change.result), nfc(change.note)
         evidence = tuple(change.evidence)
-        command = self._command(evidence, result, note)
-        if change.on is not None and change.on > self.today:
-            raise ValidationFailed(
-                f"Ngày thực hiện {format_date_vi(change.on)} ở tương lai "
-                f"(hôm nay {format_date_vi(self.today)})",
-                "the stated date is in the future", field="on",
-            )
+        refs = check_command(self.rt, self.trigger, self.actor, evidence, result, note,
+                             change.on, parse=self._parse)
+        key = change.key
+        if row is None:
+            find_task(session, key)  # raises the NotFound (unit, plan, code)
+            raise AssertionError(f"{key} disappeared")  # pragma: no cover
+        task_id, plan_id, state, version, old_note = row
+        if (plan_id, key.code) in self.retired:
+            raise retired(key)
         if change.expected_version is not None:
-            _check_version(Task(version=version), change.expected_version, change.key)
-        new_state = self._fire(state, command)
-        done = rt.machine.is_done(new_state)
-        keeps_old_note = not done and not note and not result
-        key = (version, state, new_state, evidence, result, note, change.on,
-               old_note if keeps_old_note else None, unit_id if evidence else None)
-        outcome = self._outcomes.get(key)
-        if outcome is None:
-            refs = self._refs(evidence)
-            effective = _effective_date(rt, refs, change.on, self.today, new_state)
-            values: dict[str, Any] = {"state": new_state, "updated_at": self.now}
-            if done:
-                values.update(result=result or None, done_on=effective, note=note or None)
-            else:
-                values.update(done_on=None, note=note or result or old_note)
-                if result:
-                    values["result"] = result
-            outcome = _Outcome(version, state, new_state, tuple(sorted(values.items())),
-                               effective, note or None, result or None, evidence,
-                               unit_id if evidence else None)
-            self._register(unit_id, refs)
-            self._outcomes[key] = outcome
-        self._given[given] = outcome
-        return outcome
+            _check_version(Task(version=version), change.expected_version, key)
+        command = Command(trigger=self.trigger, actor=self.actor.name, role=self.actor.role,
+                          evidence=refs, result=result, note=note)
+        decision = decide(self.rt, state, command, refs, change.on, self.today, self.now,
+                          old_note)
+        frozen = (unit_id, decision.effective)
+        if frozen not in self.open_days:  # a day of a frozen period refuses the change
+            guard_change(session, unit_id, decision.effective, self.actor.role, "")
+            self.open_days.add(frozen)
+        if (unit_id, evidence) not in self.cited:
+            self.cited[(unit_id, evidence)] = self._register(unit_id, refs)
+        return _Prepared(task_id, unit_id, version, state, decision, note or None,
+                         result or None, evidence)
 
-    def _register(self, unit_id: int, refs: Sequence[DocumentRef]) -> None:
+    def _register(self, unit_id: int, refs: Sequence[DocumentRef]) -> list[_DocKey]:
         """The register's rule: one number, one document (stored, or cited earlier here)."""
+        keys = []
         for ref in refs:
             k = _doc_key(unit_id, ref)
             known = self.docs.get(k)
             if known is None:
                 self.docs[k] = _Doc(0, ref.issued_on, ref.type_code, ref.render(), ref.canonical)
-            elif known.issued_on != ref.issued_on or known.type_code != ref.type_code:
-                raise _doc_conflict(ref, known)
+            else:
+                check_same_document(ref, known.issued_on, known.type_code, known.rendered,
+                                    known.canonical)
+            keys.append(k)
+        return keys
 
 
 def _read_documents(conn: Session | Connection, unit_ids: Iterable[int]) -> dict[_DocKey, _Doc]:
@@ -464,10 +345,9 @@ def _read_documents(conn: Session | Connection, unit_ids: Iterable[int]) -> dict
 
 
 def _validate(rt: Runtime, trigger: str, actor: Actor, changes: Sequence[BulkChange]
-              ) -> tuple[list[tuple[int, _Outcome]], _Validator]:
-    """Every change checked, 100 units at a time (their tasks and documents read, then let go),
-    so memory holds little more than one (task id, outcome) pair per change. The refusal
-    raised is the one of the first bad change in the caller's order."""
+              ) -> tuple[list[_Prepared], _Validator]:
+    """Every change checked, 100 units at a time (their tasks and documents read, then let go).
+    The refusal raised is the one of the first bad change in the caller's order."""
     seen: dict[TaskKey, int] = {}
     by_unit: dict[str, list[int]] = defaultdict(list)
     for i, c in enumerate(changes):
@@ -479,10 +359,12 @@ def _validate(rt: Runtime, trigger: str, actor: Actor, changes: Sequence[BulkCha
         seen[c.key] = i
         by_unit[c.key.unit].append(i)
     del seen
-    v = _Validator(rt, trigger, actor)
-    prepared: list[tuple[int, _Outcome] | None] = [None] * len(changes)
+    prepared: list[_Prepared | None] = [None] * len(changes)
     first_error: tuple[int, CchcError] | None = None
     with rt.db.read() as session:
+        retired_tasks = {(p, c) for p, c in session.execute(
+            select(PlanTask.plan_id, PlanTask.code).where(PlanTask.retired.is_(True)))}
+        v = _Validator(rt, trigger, actor, retired_tasks)
         slugs = list(by_unit)
         units: dict[str, int] = {}
         for chunk in _chunks(slugs, _IN_CHUNK):
@@ -490,10 +372,15 @@ def _validate(rt: Runtime, trigger: str, actor: Actor, changes: Sequence[BulkCha
                 select(Unit.slug, Unit.id).where(Unit.slug.in_(chunk))).all())
         for chunk in _chunks(slugs, _VALIDATE_UNITS):
             ids = [units[u] for u in chunk if u in units]
-            rows = {(unit_id, plan_id, code): (task_id, state, version, note)
-                    for task_id, unit_id, plan_id, code, state, version, note in session.execute(
-                        select(Task.id, Task.unit_id, Task.plan_id, Task.code, Task.state,
-                               Task.version, Task.note).where(Task.unit_id.in_(ids)))}
+            has_plans: dict[int, set[str]] = defaultdict(set)
+            for unit_id, plan_id in session.execute(
+                    select(UnitPlan.unit_id, UnitPlan.plan_id).where(UnitPlan.unit_id.in_(ids))):
+                has_plans[unit_id].add(plan_id)
+            rows: dict[tuple[int, str, str], _Row] = {
+                (unit_id, plan_id, code): (task_id, plan_id, state, version, note)
+                for task_id, unit_id, plan_id, code, state, version, note in session.execute(
+                    select(Task.id, Task.unit_id, Task.plan_id, Task.code, Task.state,
+                           Task.version, Task.note).where(Task.unit_id.in_(ids)))}
             v.docs.update(_read_documents(session, ids))
             for slug in chunk:
                 unit_id = units.get(slug, -1)
@@ -501,202 +388,72 @@ def _validate(rt: Runtime, trigger: str, actor: Actor, changes: Sequence[BulkCha
                     if first_error is not None and i > first_error[0]:
                         break  # a change before this one is refused already
                     c = changes[i]
+                    plan_id = pick_plan_id(slug, c.key.plan, has_plans[unit_id])
                     try:
-                        row = rows.get((unit_id, c.key.plan, c.key.code))
-                        if row is None:
-                            find_task(session, c.key)  # raises the NotFound (unit, plan, code)
-                            raise AssertionError(f"{c.key} disappeared")  # pragma: no cover
-                        task_id, state, version, note = row
-                        prepared[i] = (task_id, v.prepare(c, unit_id, state, version, note))
+                        prepared[i] = v.prepare(
+                            session, c, unit_id, rows.get((unit_id, plan_id, c.key.code)))
                     except CchcError as exc:
                         first_error = (i, _located(exc, i + 1, c.key))
                         break
     if first_error is not None:
         raise first_error[1]
-    return cast(list[tuple[int, _Outcome]], prepared), v
+    return cast(list[_Prepared], prepared), v
 
 
-class _Writer:
-    """Phase two, one transaction per batch: the documents first cited, the version bumps (one
-    UPDATE per set of new column values, compare-and-set on the version), then the batch's
-    history rows and evidence links, each set in one go:
-
-    - PostgreSQL: an INSERT … SELECT from unnested arrays for the history rows — (task id,
-      outcome number) pairs plus one row per distinct outcome, so the texts and evidence a
-      unit's tasks share are sent once — returning their ids, then one INSERT … SELECT for the
-      links (those that exist already are read first and left out, as `transition` does).
-    - SQLite (one writer at a time, in this process): the history ids are handed out from
-      max(id) + 1, which is safe because the batch holds the database's write lock since its
-      first write; history rows and links then go in as two plain executemany of ready tuples,
-      each value converted by its column type once per distinct value.
-    """
-
-    _HISTORY_COLUMNS = ("task_id", "seq", "event", "from_state", "to_state", "actor", "role",
-                        "at", "effective_on", "note", "result", "owner", "deadline", "evidence",
-                        "version")
+class _Batches:
+    """Phase two, one transaction per batch: the documents first cited by the batch, then the
+    rows through the one task writer (`engine.domain.task_writes`) the per-task commands use."""
 
     def __init__(self, v: _Validator, dialect: Dialect) -> None:
         self.v = v
-        self.pg = dialect.name == "postgresql"
-        self.ids = _IdList(dialect)
-        self._updates: dict[tuple[str, ...], Any] = {}
-        self._serialize: Callable[[Any], str] = (
-            getattr(dialect, "_json_serializer", None) or json.dumps)  # as the JSON type does
+        self.writer = writer_for(dialect)
+        self.event = Event(v.trigger, v.actor.name, v.actor.role, v.now)
         self._evidence_text: dict[tuple[str, ...], str] = {}
-        self._doc_ids: dict[_Outcome, list[int]] = {}
-        self.known_links = select(_EVIDENCE.c.task_id, _EVIDENCE.c.document_id).where(
-            self.ids.where(_EVIDENCE.c.task_id))
-        if self.pg:
-            self._pg_statements(dialect)
-        else:
-            self._sqlite_statements(dialect)
 
-    # -- statements
-
-    def _pg_statements(self, dialect: Dialect) -> None:
-        h = _HISTORY
-        self.pairs = _Rows(dialect, "tk", [("task_id", Integer), ("outcome", Integer)])
-        self.outcomes = _Rows(dialect, "oc", [
-            ("seq", Integer), ("from_state", String), ("to_state", String),
-            ("effective_on", Date), ("note", Text), ("result", Text), ("evidence", Text)])
-        tk, oc = self.pairs.table, self.outcomes.table
-        self.history = insert(h).from_select(list(self._HISTORY_COLUMNS), select(
-            tk.c.task_id, oc.c.seq, bindparam("event", type_=String), oc.c.from_state,
-            oc.c.to_state, bindparam("actor", type_=String), bindparam("role", type_=String),
-            bindparam("at", type_=h.c.at.type), oc.c.effective_on, oc.c.note, oc.c.result,
-            null(), null(), sql_cast(oc.c.evidence, JSON), oc.c.seq,
-        ).select_from(tk.join(oc, oc.c.ord == tk.c.outcome)).order_by(tk.c.ord)
-        ).returning(h.c.task_id, h.c.id)
-        self.link_rows = _Rows(dialect, "link", [("task_id", Integer), ("doc_id", Integer),
-                                                  ("history_id", Integer)])
-        lr = self.link_rows.table
-        self.links = insert(_EVIDENCE).from_select(
-            ["task_id", "document_id", "history_id"],
-            select(lr.c.task_id, lr.c.doc_id, lr.c.history_id))
-
-    def _sqlite_statements(self, dialect: Dialect) -> None:
-        h = _HISTORY
-        columns = ["id", *self._HISTORY_COLUMNS]
-        compiled = insert(h).compile(dialect=dialect, column_keys=columns)
-        assert compiled.positiontup == columns, compiled.positiontup
-        self.history_sql = str(compiled)
-        links = ["task_id", "document_id", "history_id"]
-        compiled = insert(_EVIDENCE).compile(dialect=dialect, column_keys=links)
-        assert compiled.positiontup == links, compiled.positiontup
-        self.links_sql = str(compiled)
-
-        def convert(col: str) -> Callable[[Any], Any]:
-            process = h.c[col].type.dialect_impl(dialect).bind_processor(dialect)
-            return process or (lambda value: value)
-
-        self.at = convert("at")(self.v.now)
-        self.day: Callable[[Any], Any] = convert("effective_on")
-
-    def _update(self, columns: tuple[str, ...]) -> Any:
-        stmt = self._updates.get(columns)
-        if stmt is None:
-            t = _TASKS
-            stmt = (update(t)
-                    .where(self.ids.where(t.c.id),
-                           t.c.version == bindparam("expected", type_=Integer))
-                    .values(version=bindparam("new_version", type_=Integer),
-                            **{c: bindparam(f"v_{c}", type_=t.c[c].type) for c in columns}))
-            self._updates[columns] = stmt
-        return stmt
-
-    # -- values shared by the tasks of one outcome
-
-    def _evidence(self, o: _Outcome) -> str:
-        text = self._evidence_text.get(o.evidence)
+    def _evidence(self, evidence: tuple[str, ...]) -> str:
+        text = self._evidence_text.get(evidence)
         if text is None:
-            text = self._serialize(self.v.refs[o.evidence][1])
-            self._evidence_text[o.evidence] = text
+            text = self._evidence_text[evidence] = self.writer.serialize(
+                evidence_entries(self.v.refs[evidence]))
         return text
 
-    def _docs(self, o: _Outcome) -> list[int]:
-        ids = self._doc_ids.get(o)
-        if ids is None:
-            ids = [] if o.unit_id is None else [
-                self.v.docs[_doc_key(o.unit_id, r)].id for r in self.v.refs[o.evidence][0]]
-            self._doc_ids[o] = ids
-        return ids
-
-    # -- one batch
-
-    def write(self, conn: Connection, batch: Sequence[tuple[int, _Outcome]]) -> tuple[int, int]:
-        bumps: dict[tuple[int, tuple[tuple[str, Any], ...]], list[int]] = defaultdict(list)
-        for task_id, o in batch:
-            bumps[(o.version, o.values)].append(task_id)  # same new column values
-        registered = self._register(conn, dict.fromkeys(o for _, o in batch))
-        self._doc_ids.clear()  # ids of documents registered by this batch are known now
-        for (version, values), task_ids in bumps.items():
-            res = conn.execute(self._update(tuple(c for c, _ in values)), {
-                "ids": self.ids.param(task_ids), "expected": version,
-                "new_version": version + 1, **{f"v_{c}": value for c, value in values}})
-            if res.rowcount != len(task_ids):
-                raise Conflict(
-                    "Có nhiệm vụ vừa được người khác cập nhật trong lúc ghi hàng loạt; hãy tải "
-                    "lại rồi thử lại",
-                    "a task was updated concurrently during the bulk write; reload and retry",
-                    field="version",
-                )
-        linked = self._pg_rows(conn, batch) if self.pg else self._sqlite_rows(conn, batch)
+    def write(self, conn: Connection, batch: Sequence[_Prepared]) -> tuple[int, int]:
+        registered = self._register(conn, batch)
+        docs, cited = self.v.docs, self.v.cited
+        ids: dict[tuple[int, tuple[str, ...]], tuple[int, ...]] = {}
+        for p in batch:
+            pair = (p.unit_id, p.evidence)
+            if pair not in ids:
+                ids[pair] = tuple(dict.fromkeys(docs[k].id for k in cited[pair]))
+        writes = [
+            TaskWrite(p.task_id, p.version, p.from_state, p.decision.to_state,
+                      p.decision.values, p.decision.effective, p.note, p.result,
+                      self._evidence(p.evidence), ids[(p.unit_id, p.evidence)])
+            for p in batch]
+        try:
+            _history, linked = self.writer.write(conn, self.event, writes)
+        except StaleVersion:
+            raise Conflict(
+                "Có nhiệm vụ vừa được người khác cập nhật trong lúc ghi hàng loạt; hãy tải "
+                "lại rồi thử lại",
+                "a task was updated concurrently during the bulk write; reload and retry",
+                field="version",
+            ) from None
         return registered, linked
 
-    def _pg_rows(self, conn: Connection, batch: Sequence[tuple[int, _Outcome]]) -> int:
-        v = self.v
-        number: dict[_Outcome, int] = {}
-        pairs = [(task_id, number.setdefault(o, len(number) + 1)) for task_id, o in batch]
-        history: dict[int, int] = dict(conn.execute(self.history, {
-            "event": v.trigger, "actor": v.actor.name, "role": v.actor.role, "at": v.now,
-            **self.pairs.params(pairs),
-            **self.outcomes.params([
-                (o.version + 1, o.from_state, o.to_state, o.effective, o.note, o.result,
-                 self._evidence(o)) for o in number])}).all())  # task id -> history id
-        known = self._known_links(conn, batch)
-        links = [(task_id, doc, history[task_id]) for task_id, o in batch
-                 for doc in self._docs(o) if (task_id, doc) not in known]
-        if links:
-            conn.execute(self.links, self.link_rows.params(links))
-        return len(links)
-
-    def _sqlite_rows(self, conn: Connection, batch: Sequence[tuple[int, _Outcome]]) -> int:
-        v = self.v
-        first = conn.execute(select(func.coalesce(func.max(_HISTORY.c.id), 0))).scalar_one() + 1
-        days: dict[date, Any] = {}
-        conn.exec_driver_sql(self.history_sql, [
-            (first + i, task_id, o.version + 1, v.trigger, o.from_state, o.to_state,
-             v.actor.name, v.actor.role, self.at,
-             days[o.effective] if o.effective in days
-             else days.setdefault(o.effective, self.day(o.effective)),
-             o.note, o.result, None, None, self._evidence(o), o.version + 1)
-            for i, (task_id, o) in enumerate(batch)])
-        known = self._known_links(conn, batch)
-        links = [(task_id, doc, first + i) for i, (task_id, o) in enumerate(batch)
-                 for doc in self._docs(o) if (task_id, doc) not in known]
-        if links:
-            conn.exec_driver_sql(self.links_sql, links)
-        return len(links)
-
-    def _known_links(self, conn: Connection, batch: Sequence[tuple[int, _Outcome]]
-                     ) -> set[tuple[int, int]]:
-        """The (task, document) links that exist already: `transition` does not repeat them."""
-        cited = [task_id for task_id, o in batch if self._docs(o)]
-        if not cited:
-            return set()
-        return {(t, d) for t, d in conn.execute(self.known_links,
-                                                {"ids": self.ids.param(cited)})}
-
-    def _register(self, conn: Connection, groups: Iterable[_Outcome]) -> int:
+    def _register(self, conn: Connection, batch: Iterable[_Prepared]) -> int:
         """Documents first cited by this batch, in the order one-by-one commands would add them."""
         v = self.v
         new: dict[_DocKey, DocumentRef] = {}
-        for o in groups:
-            if o.unit_id is not None:
-                for ref in v.refs[o.evidence][0]:
-                    k = _doc_key(o.unit_id, ref)
-                    if v.docs[k].id == 0:
-                        new.setdefault(k, ref)
+        seen: set[tuple[int, tuple[str, ...]]] = set()
+        for p in batch:
+            pair = (p.unit_id, p.evidence)
+            if pair in seen:
+                continue
+            seen.add(pair)
+            for k, ref in zip(v.cited[pair], v.refs[p.evidence], strict=True):
+                if v.docs[k].id == 0:
+                    new.setdefault(k, ref)
         if not new:
             return 0
         try:
@@ -721,12 +478,12 @@ def transition_many(rt: Runtime, trigger: str, actor: Actor, changes: Sequence[B
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
     prepared, validator = _validate(rt, trigger, actor, changes)
-    writer = _Writer(validator, rt.db.engine.dialect)
+    batches_writer = _Batches(validator, rt.db.engine.dialect)
     committed = batches = registered = linked = 0
     for batch in _chunks(prepared, batch_size):
         try:
             with rt.db.transaction() as session:
-                r, n = writer.write(session.connection(), batch)
+                r, n = batches_writer.write(session.connection(), batch)
         except Conflict as exc:
             raise Conflict(
                 f"{exc.message_vi} ({committed} thay đổi đã ghi trước đó vẫn giữ nguyên)",

@@ -8,7 +8,7 @@ itself makes (1125/UBND-VP dated 01/3/2022 and 28/02/2022). The register refuses
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,22 @@ def _key_columns(ref: DocumentRef) -> dict[str, object]:
             "symbol": symbol}
 
 
+def check_same_document(ref: DocumentRef, issued_on: date, type_code: str, rendered: str,
+                        canonical: str) -> None:
+    """The register's rule: a number already registered (with this date and type, as
+    `rendered`) may only be cited again for the same document."""
+    if issued_on != ref.issued_on or type_code != ref.type_code:
+        other = (f"ngày {format_date_vi(ref.issued_on)}" if issued_on != ref.issued_on
+                 else "loại văn bản khác")
+        raise Conflict(
+            f"Văn bản số {ref.render_number()} đã được ghi nhận là '{rendered}'; không thể "
+            f"dùng cùng số đó với {other}",
+            f"document number {ref.render_number()} is already registered as '{canonical}' "
+            "with another date or type",
+            field="doc", value=ref.render(),
+        )
+
+
 def register_documents(
     session: Session, unit: Unit, refs: Sequence[DocumentRef], now: datetime
 ) -> list[Document]:
@@ -37,16 +53,8 @@ def register_documents(
                                    *[getattr(Document, k) == v for k, v in cols.items()])
         )
         if existing is not None:
-            if existing.issued_on != ref.issued_on or existing.type_code != ref.type_code:
-                other = (f"ngày {format_date_vi(ref.issued_on)}"
-                         if existing.issued_on != ref.issued_on else "loại văn bản khác")
-                raise Conflict(
-                    f"Văn bản số {ref.render_number()} đã được ghi nhận là "
-                    f"'{existing.rendered}'; không thể dùng cùng số đó với {other}",
-                    f"document number {ref.render_number()} is already registered as "
-                    f"'{existing.canonical}' with another date or type",
-                    field="doc", value=ref.render(),
-                )
+            check_same_document(ref, existing.issued_on, existing.type_code, existing.rendered,
+                                existing.canonical)
             out.append(existing)
             continue
         doc = Document(

@@ -14,7 +14,7 @@ passes the explicit flag. Every definition a plan has had is kept in `plan_revis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,6 +35,7 @@ from engine.domain.plan_guard import (
 from engine.errors import NotFound, ValidationFailed
 from engine.reporting.report_definition import default_number
 from engine.runtime import Runtime
+from engine.storage.database import scope_memo
 from engine.storage.models import (
     Plan,
     PlanRevision,
@@ -289,13 +290,23 @@ def load_plans(
 
 def resolve_plan_id(session: Session, unit: Unit, code: str) -> str:
     """The stored id of the plan a unit calls `code`: its own plan `code@unit` first, then the
-    framework `code`; the stored id itself is accepted too."""
+    framework `code`; the stored id itself is accepted too. Asked once per web request."""
     own = f"{code}@{unit.slug}"
-    found = session.scalars(
-        select(UnitPlan.plan_id).where(UnitPlan.unit_id == unit.id,
-                                       or_(UnitPlan.plan_id == own, UnitPlan.plan_id == code))
-    ).all()
-    return own if own in found else code
+
+    def load() -> str:
+        found = session.scalars(
+            select(UnitPlan.plan_id).where(UnitPlan.unit_id == unit.id,
+                                           or_(UnitPlan.plan_id == own, UnitPlan.plan_id == code))
+        ).all()
+        return pick_plan_id(unit.slug, code, set(found))
+
+    return scope_memo(session, ("plan_id", unit.id, code), load)
+
+
+def pick_plan_id(unit_slug: str, code: str, unit_plans: Collection[str]) -> str:
+    """Of the plan ids a unit has, the one it means by `code` (see `resolve_plan_id`)."""
+    own = f"{code}@{unit_slug}"
+    return own if own in unit_plans else code
 
 
 def plans_of_unit(session: Session, unit: Unit) -> list[Plan]:

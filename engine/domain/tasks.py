@@ -8,10 +8,10 @@ officers saving the same task at once get a clear conflict, never a silent overw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,11 +22,11 @@ from engine.domain.evidence import register_documents
 from engine.domain.free_text import check_dates, check_length
 from engine.domain.frozen_periods import guard_change
 from engine.domain.plan_loading import resolve_plan_id
+from engine.domain.task_writes import Event, StaleVersion, TaskWrite, writer_for
 from engine.domain.workflow.machine import Command
 from engine.errors import Conflict, NotFound, Problem, ValidationFailed
 from engine.runtime import Runtime
-from engine.storage.models import Plan, PlanTask, Task, TaskEvidence, TaskHistory, Unit
-from engine.storage.versioning import compare_and_set
+from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit
 from plans.deadlines import DeadlineError, parse_deadline
 from vntext.dates import format_date_vi
 from vntext.text import nfc
@@ -64,13 +64,18 @@ class ChangeResult:
 
 def find_task(session: Session, key: TaskKey, *, for_change: bool = False
               ) -> tuple[Unit, Task]:
-    """The task row; `for_change` also refuses a task removed from the plan (read-only now)."""
+    """The task row; `for_change` also refuses a task removed from the plan (read-only now).
+    Looked up once per scope when the session has a scope cache (see `get_unit`)."""
     unit = get_unit(session, key.unit)
-    plan_id = resolve_plan_id(session, unit, key.plan)
-    task = session.scalar(
-        select(Task).where(Task.unit_id == unit.id, Task.plan_id == plan_id,
+    cache: dict[object, object] | None = session.info.get("cache")
+    found = cache.get(("task", key)) if cache is not None else None
+    task = found if isinstance(found, Task) else session.scalar(
+        select(Task).where(Task.unit_id == unit.id,
+                           Task.plan_id == resolve_plan_id(session, unit, key.plan),
                            Task.code == key.code)
     )
+    if cache is not None and task is not None:
+        cache[("task", key)] = task
     if task is None:
         if session.get(Plan, key.plan) is None:
             raise NotFound(
@@ -84,13 +89,60 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False
     if for_change:
         definition = session.get(PlanTask, (task.plan_id, key.code))
         if definition is not None and definition.retired:
-            raise ValidationFailed(
-                f"Nhiệm vụ {key.code} đã được bỏ khỏi kế hoạch '{key.plan}'; chỉ xem được, "
-                "không cập nhật được",
-                f"task {key} was removed from the plan; it is read-only", field="code",
-                value=key.code,
-            )
+            raise retired(key)
     return unit, task
+
+
+def retired(key: TaskKey) -> ValidationFailed:
+    """The refusal of any change to a task removed from its plan (read-only now)."""
+    return ValidationFailed(
+        f"Nhiệm vụ {key.code} đã được bỏ khỏi kế hoạch '{key.plan}'; chỉ xem được, "
+        "không cập nhật được",
+        f"task {key} was removed from the plan; it is read-only", field="code", value=key.code,
+    )
+
+
+def evidence_entries(refs: Sequence[DocumentRef]) -> list[dict[str, str]]:
+    """The evidence list a history row keeps: each reference as rendered, its number, date."""
+    return [{"ref": r.render(), "no": r.render_number(), "on": r.issued_on.isoformat()}
+            for r in refs]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a transition does to a task row, decided by the rules before anything is written."""
+
+    to_state: str
+    values: tuple[tuple[str, Any], ...]  # task columns set besides the version, sorted by name
+    effective: date
+
+
+def decide(rt: Runtime, state: str, command: Command, refs: Sequence[DocumentRef],
+           on: date | None, today: date, now: datetime, old_note: str | None) -> Decision:
+    """The workflow's answer (the shared machine), the effective date and the new column values
+    of a task in `state` receiving `command`: the one rule source of `transition` and of
+    `engine.bulk.transition_many`. Raises the refusal with its reason."""
+    new_state = rt.machine.fire(state, command)
+    effective = _effective_date(rt, refs, on, today, new_state)
+    result, note = command.result, command.note
+    values: dict[str, Any] = {"state": new_state, "updated_at": now}
+    if rt.machine.is_done(new_state):
+        values.update(result=result or None, done_on=effective, note=note or None)
+    else:
+        values.update(done_on=None, note=note or result or old_note)
+        if result:
+            values["result"] = result
+    return Decision(new_state, tuple(sorted(values.items())), effective)
+
+
+def stale(key: TaskKey, current: int | None) -> Conflict:
+    """The refusal when the task's version moved between reading it and writing it."""
+    return Conflict(
+        f"Nhiệm vụ {key.code} vừa được người khác cập nhật (phiên bản {current}); "
+        "hãy tải lại rồi thử lại",
+        f"task {key} was updated concurrently (now v{current}); reload and retry",
+        field="version",
+    )
 
 
 def parse_evidence(texts: Sequence[str], today: date) -> list[DocumentRef]:
@@ -123,7 +175,9 @@ def parse_evidence(texts: Sequence[str], today: date) -> list[DocumentRef]:
 
 
 def check_command(rt: Runtime, trigger: str, actor: Actor, evidence: Sequence[str],
-                  result: str, note: str, on: date | None) -> list[DocumentRef]:
+                  result: str, note: str, on: date | None, *,
+                  parse: Callable[[Sequence[str], date], list[DocumentRef]] | None = None,
+                  ) -> list[DocumentRef]:
     """Everything about a transition's input that can be checked without the task: dates in
     the texts, each document reference, a date in the future, and the workflow's guards
     (evidence, result, reason required). Refuses with ALL the problems at once, so a form
@@ -138,7 +192,7 @@ def check_command(rt: Runtime, trigger: str, actor: Actor, evidence: Sequence[st
         except ValidationFailed as exc:
             problems.extend(exc.problems)
     try:
-        refs = parse_evidence(evidence, today)
+        refs = (parse or parse_evidence)(evidence, today)
     except ValidationFailed as exc:
         problems.extend(exc.problems)
     if on is not None and on > today:
@@ -167,31 +221,28 @@ def _check_version(task: Task, expected: int | None, key: TaskKey) -> None:
         )
 
 
-def _bump(session: Session, task: Task, expected_version: int, values: dict[str, object],
-          key: TaskKey) -> int:
-    """Compare-and-set on the version column: the only way a task row changes."""
-    current = compare_and_set(session, Task, task.id, expected_version, values)
-    if current is not None:
-        raise Conflict(
-            f"Nhiệm vụ {key.code} vừa được người khác cập nhật (phiên bản {current}); "
-            "hãy tải lại rồi thử lại",
-            f"task {key} was updated concurrently (now v{current}); reload and retry",
-            field="version",
-        )
-    return expected_version + 1
-
-
-def _history(session: Session, task: Task, version: int, event: str, from_state: str,
-             to_state: str, actor: Actor, at: datetime, effective_on: date,
-             **extra: object) -> TaskHistory:
-    row = TaskHistory(
-        task_id=task.id, seq=version, event=event, from_state=from_state, to_state=to_state,
-        actor=actor.name, role=actor.role, at=at, effective_on=effective_on,
-        version=version, evidence=extra.pop("evidence", []), **extra,
-    )
-    session.add(row)
-    session.flush()
-    return row
+def _write(session: Session, key: TaskKey, task: Task, event: str, actor: Actor, at: datetime,
+           values: Sequence[tuple[str, Any]], effective: date, *, to_state: str | None = None,
+           note: str | None = None, result: str | None = None,
+           refs: Sequence[DocumentRef] = (), documents: Sequence[int] = (),
+           owner: str | None = None, deadline: str | None = None,
+           corrects: tuple[str, str] | None = None) -> int:
+    """Every change of one task, through the writer `transition_many` uses too: the
+    compare-and-set version bump with `values`, the history row, the evidence links. Returns
+    the new history row's id; a version moved since `task` was read refuses the command."""
+    conn = session.connection()
+    writer = writer_for(conn.dialect)
+    write = TaskWrite(task.id, task.version, task.state, to_state or task.state,
+                      tuple(sorted(values)), effective, note, result,
+                      writer.serialize(evidence_entries(refs)), tuple(dict.fromkeys(documents)),
+                      owner, deadline, *(corrects or (None, None)))
+    try:
+        history_ids, _links = writer.write(conn, Event(event, actor.name, actor.role, at),
+                                           [write])
+    except StaleVersion:
+        current = session.scalar(select(Task.version).where(Task.id == task.id))
+        raise stale(key, current) from None
+    return history_ids[task.id]
 
 
 def transition(
@@ -211,8 +262,10 @@ def transition(
     """Fire a workflow trigger on one task, with its evidence, result and note; `attachments`
     (PDFs checked by `engine.domain.attachments.check_pdf`) are stored in the same transaction,
     linked to the new history row. A step dated inside a frozen period needs `correction`
-    (the reason; leaders only, see `engine.domain.frozen_periods`)."""
-    today = rt.today()
+    (the reason; leaders only, see `engine.domain.frozen_periods`). The rules
+    (`check_command`, `decide`, `guard_change`) and the writer (`engine.domain.task_writes`)
+    are the ones `engine.domain.bulk.transition_many` uses."""
+    today, now = rt.today(), rt.now()
     result, note = nfc(result), nfc(note)
     refs = check_command(rt, trigger, actor, evidence, result, note, on)
     with rt.db.transaction() as session:
@@ -220,36 +273,19 @@ def transition(
         _check_version(task, expected_version, key)
         command = Command(trigger=trigger, actor=actor.name, role=actor.role,
                           evidence=refs, result=result, note=note)
-        new_state = rt.machine.fire(task.state, command)
-        effective = _effective_date(rt, refs, on, today, new_state)
-        corrects = guard_change(session, unit.id, effective, actor.role, correction)
-        values: dict[str, object] = {"state": new_state, "updated_at": rt.now()}
-        if rt.machine.is_done(new_state):
-            values.update(result=result or None, done_on=effective, note=note or None)
-        else:
-            values.update(done_on=None, note=note or result or task.note)
-            if result:
-                values["result"] = result
-        docs = register_documents(session, unit, refs, rt.now())
-        version = _bump(session, task, task.version, values, key)
-        hist = _history(
-            session, task, version, trigger, task.state, new_state, actor, rt.now(), effective,
-            note=note or None, result=result or None,
-            evidence=[{"ref": r.render(), "no": r.render_number(),
-                       "on": r.issued_on.isoformat()} for r in refs],
-            **_correction_fields(corrects),
-        )
-        existing = set(session.scalars(
-            select(TaskEvidence.document_id).where(TaskEvidence.task_id == task.id)))
-        for d in docs:
-            if d.id not in existing:
-                session.add(TaskEvidence(task_id=task.id, document_id=d.id, history_id=hist.id))
+        decision = decide(rt, task.state, command, refs, on, today, now, task.note)
+        corrects = guard_change(session, unit.id, decision.effective, actor.role, correction)
+        docs = register_documents(session, unit, refs, now)
+        history_id = _write(session, key, task, trigger, actor, now, decision.values,
+                            decision.effective, to_state=decision.to_state, note=note or None,
+                            result=result or None, refs=refs, documents=[d.id for d in docs],
+                            corrects=corrects)
         if attachments:
             from engine.domain.attachments import store
 
-            store(session, task, hist, attachments, actor.name, rt.now())
-        return ChangeResult(key, trigger, task.state, new_state, version, effective,
-                            [d.rendered for d in docs])
+            store(session, task, history_id, attachments, actor.name, now)
+        return ChangeResult(key, trigger, task.state, decision.to_state, task.version + 1,
+                            decision.effective, [d.rendered for d in docs])
 
 
 def _correction_fields(corrects: tuple[str, str] | None) -> dict[str, object]:
@@ -294,11 +330,11 @@ def assign(rt: Runtime, key: TaskKey, owner: str, actor: Actor,
     with rt.db.transaction() as session:
         _unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
-        version = _bump(session, task, task.version, {"owner": owner, "updated_at": rt.now()},
-                        key)
-        _history(session, task, version, "assign", task.state, task.state, actor, rt.now(),
-                 rt.today(), owner=owner, note=f"Phân công: {owner}")
-        return ChangeResult(key, "assign", task.state, task.state, version, rt.today())
+        _write(session, key, task, "assign", actor, rt.now(),
+               [("owner", owner), ("updated_at", rt.now())], rt.today(), owner=owner,
+               note=f"Phân công: {owner}")
+        return ChangeResult(key, "assign", task.state, task.state, task.version + 1,
+                            rt.today())
 
 
 def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
@@ -322,11 +358,11 @@ def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
                 field="deadline", value=deadline,
             ) from None
         _check_version(task, expected_version, key)
-        version = _bump(session, task, task.version,
-                        {"deadline": deadline, "due_on": due, "updated_at": rt.now()}, key)
-        _history(session, task, version, "set_deadline", task.state, task.state, actor,
-                 rt.now(), rt.today(), deadline=deadline, note=f"Thời hạn: {deadline}")
-        return ChangeResult(key, "set_deadline", task.state, task.state, version, rt.today())
+        _write(session, key, task, "set_deadline", actor, rt.now(),
+               [("deadline", deadline), ("due_on", due), ("updated_at", rt.now())], rt.today(),
+               deadline=deadline, note=f"Thời hạn: {deadline}")
+        return ChangeResult(key, "set_deadline", task.state, task.state, task.version + 1,
+                            rt.today())
 
 
 def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | None = None,
@@ -350,11 +386,10 @@ def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | N
         unit, task = find_task(session, key, for_change=True)
         _check_version(task, expected_version, key)
         corrects = guard_change(session, unit.id, on or today, actor.role, correction)
-        version = _bump(session, task, task.version, {"note": note, "updated_at": rt.now()},
-                        key)
-        _history(session, task, version, "note", task.state, task.state, actor, rt.now(),
-                 on or today, note=note, **_correction_fields(corrects))
-        return ChangeResult(key, "note", task.state, task.state, version, on or today)
+        _write(session, key, task, "note", actor, rt.now(),
+               [("note", note), ("updated_at", rt.now())], on or today, note=note,
+               corrects=corrects)
+        return ChangeResult(key, "note", task.state, task.state, task.version + 1, on or today)
 
 
 @dataclass(frozen=True)
@@ -430,16 +465,29 @@ def get_view(rt: Runtime, key: TaskKey) -> TaskView:
 
 
 def _view(rt: Runtime, unit: Unit, task: Task, d: PlanTask) -> TaskView:
+    return _view_of(rt, unit.slug, task.plan_id, task.code, d.section_code, d.text, task.state,
+                    task.owner, task.deadline, task.due_on, task.done_on, task.result,
+                    task.note, task.version)
+
+
+def _view_of(rt: Runtime, unit: str, plan: str, code: str, section: str, text: str, state: str,
+             owner: str | None, deadline: str | None, due_on: date | None,
+             done_on: date | None, result: str | None, note: str | None,
+             version: int) -> TaskView:
     from engine.domain.timeliness import timeliness
 
-    status = timeliness(task.due_on, task.done_on, rt.today(), rt.calendar)
+    status = timeliness(due_on, done_on, rt.today(), rt.calendar)
     return TaskView(
-        unit=unit.slug, plan=task.plan_id, code=task.code, section=d.section_code,
-        text=d.text, state=task.state, state_label=rt.machine.definition.label(task.state),
-        owner=task.owner, deadline=task.deadline, due_on=task.due_on, done_on=task.done_on,
-        result=task.result, note=task.note, version=task.version,
+        unit=unit, plan=plan, code=code, section=section, text=text, state=state,
+        state_label=rt.machine.definition.label(state), owner=owner, deadline=deadline,
+        due_on=due_on, done_on=done_on, result=result, note=note, version=version,
         timeliness=str(status.value) if hasattr(status, "value") else str(status),
     )
+
+
+_VIEW_COLUMNS = (Task.plan_id, Task.code, PlanTask.section_code, PlanTask.text, Task.state,
+                 Task.owner, Task.deadline, Task.due_on, Task.done_on, Task.result, Task.note,
+                 Task.version)
 
 
 def _has_words(haystack: str, words: Sequence[str]) -> bool:
@@ -457,16 +505,23 @@ def list_tasks(
     overdue: bool = False,
     search: str | None = None,
 ) -> list[TaskView]:
+    """A unit's tasks in appendix order, filtered (see `filter_tasks`). Read as plain rows,
+    not ORM objects: a list page shows every task of the unit. Read once per scope (a web
+    request: the page and its menu's counts) when the session has a scope cache."""
     from engine.domain.choices import resolve_choice
-    from vntext.text import fold
 
     if state:
         state = resolve_choice(state, rt.machine.definition.state_labels, field="state",
                                what_vi="Trạng thái", what_en="task state")
     with rt.db.read() as session:
+        cache: dict[object, object] | None = session.info.get("cache")
+        whole = not plan and not state
+        if whole and cache is not None and ("tasks", unit_slug) in cache:
+            return filter_tasks(cast(list[TaskView], cache[("tasks", unit_slug)]),
+                                section=section, owner=owner, overdue=overdue, search=search)
         unit = get_unit(session, unit_slug)
         q = (
-            select(Task, PlanTask)
+            select(*_VIEW_COLUMNS)
             .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
             .join(Plan, Plan.id == Task.plan_id)
             .where(Task.unit_id == unit.id, PlanTask.retired.is_(False))
@@ -476,16 +531,45 @@ def list_tasks(
             q = q.where(Task.plan_id == resolve_plan_id(session, unit, plan))
         if state:
             q = q.where(Task.state == state)
-        views = [_view(rt, unit, t, d) for t, d in session.execute(q).all()]
+        views = [_view_of(rt, unit_slug, p, c, sec, text, st, own, dl, due, done, res, note, v)
+                 for p, c, sec, text, st, own, dl, due, done, res, note, v
+                 in session.execute(q)]
+        if whole and cache is not None:
+            cache[("tasks", unit_slug)] = views
+    return filter_tasks(views, plan=plan, section=section, owner=owner, state=state,
+                        overdue=overdue, search=search)
+
+
+def filter_tasks(
+    views: Sequence[TaskView],
+    *,
+    plan: str | None = None,
+    section: str | None = None,
+    owner: str | None = None,
+    state: str | None = None,
+    overdue: bool = False,
+    search: str | None = None,
+) -> list[TaskView]:
+    """The task-list filters: plan, section (and its sub-sections), owner and search text
+    without diacritics, state, overdue. One implementation for `list_tasks` and for a page
+    that already holds the unit's whole list."""
+    from vntext.text import fold
+
+    out = list(views)
+    if plan:  # the unit's own plan of that code (code@unit) first, else the framework
+        own = {v.plan for v in out if v.plan == f"{plan}@{v.unit}"}
+        wanted = own or {plan}
+        out = [v for v in out if v.plan in wanted]
+    if state:
+        out = [v for v in out if v.state == state]
     if section:
-        views = [v for v in views if v.section == section or v.section.startswith(section + ".")]
+        out = [v for v in out if v.section == section or v.section.startswith(section + ".")]
     if owner:
         f = fold(owner)
-        views = [v for v in views if v.owner and f in fold(v.owner)]
+        out = [v for v in out if v.owner and f in fold(v.owner)]
     if overdue:
-        views = [v for v in views if v.timeliness == "open_overdue"]
+        out = [v for v in out if v.timeliness == "open_overdue"]
     if search:  # every word, in any order, with or without diacritics
         words = fold(search).split()
-        views = [v for v in views
-                 if _has_words(f"{fold(v.text)}\n{fold(v.result or '')}", words)]
-    return views
+        out = [v for v in out if _has_words(f"{fold(v.text)}\n{fold(v.result or '')}", words)]
+    return out

@@ -36,6 +36,7 @@ from engine.domain.timeliness import effective_due
 from engine.domain.workflow.machine import Command, WorkflowMachine
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.runtime import Runtime
+from engine.storage.database import scope_memo
 from engine.storage.models import Obligation, ObligationDue, ObligationHistory, Unit
 from engine.storage.versioning import compare_and_set
 from plans import ObligationsFile, ObligationSpec, load_model
@@ -560,33 +561,37 @@ def list_obligation_dues(
                                what_vi="Trạng thái", what_en="obligation state")
     today = rt.today()
     with rt.db.read() as session:
-        u = get_unit(session, unit)
-        q = (select(ObligationDue, Obligation)
-             .join(Obligation, Obligation.id == ObligationDue.obligation_id)
-             .where(Obligation.unit_id == u.id)
-             .order_by(ObligationDue.due_on, Obligation.code, ObligationDue.period_key))
-        if year is not None:
-            q = q.where(Obligation.year == year)
-        if state is not None:
-            q = q.where(ObligationDue.state == state)
-        if code is not None:
-            q = q.where(Obligation.code == code)
-        if not include_retired:
-            q = q.where(Obligation.retired.is_(False))
-        out = []
-        for due, ob in session.execute(q).all():
-            deadline = effective_due(due.due_on, rt.calendar)
-            assert deadline is not None
-            out.append(ObligationDueView(
-                id=due.id, unit=u.slug, code=ob.code, title=ob.title,
-                source_plan=ob.source_plan, recipient=ob.recipient, schedule=ob.schedule,
-                period_key=due.period_key, period_label=period_label(due.period_key),
-                due_on=due.due_on, owner=due.owner or ob.owner, state=due.state,
-                state_label=machine.definition.label(due.state), report_doc=due.report_doc,
-                submitted_on=due.submitted_on,
-                overdue=due.state == PENDING and today > deadline,
-                version=due.version, link=due_link(u.slug, due.id)))
-        return out
+        def load() -> list[ObligationDueView]:
+            u = get_unit(session, unit)
+            q = (select(ObligationDue, Obligation)
+                 .join(Obligation, Obligation.id == ObligationDue.obligation_id)
+                 .where(Obligation.unit_id == u.id)
+                 .order_by(ObligationDue.due_on, Obligation.code, ObligationDue.period_key))
+            if year is not None:
+                q = q.where(Obligation.year == year)
+            if state is not None:
+                q = q.where(ObligationDue.state == state)
+            if code is not None:
+                q = q.where(Obligation.code == code)
+            if not include_retired:
+                q = q.where(Obligation.retired.is_(False))
+            out = []
+            for due, ob in session.execute(q).all():
+                deadline = effective_due(due.due_on, rt.calendar)
+                assert deadline is not None
+                out.append(ObligationDueView(
+                    id=due.id, unit=u.slug, code=ob.code, title=ob.title,
+                    source_plan=ob.source_plan, recipient=ob.recipient, schedule=ob.schedule,
+                    period_key=due.period_key, period_label=period_label(due.period_key),
+                    due_on=due.due_on, owner=due.owner or ob.owner, state=due.state,
+                    state_label=machine.definition.label(due.state), report_doc=due.report_doc,
+                    submitted_on=due.submitted_on,
+                    overdue=due.state == PENDING and today > deadline,
+                    version=due.version, link=due_link(u.slug, due.id)))
+            return out
+
+        key = ("dues", unit, year, state, code, include_retired)
+        return list(scope_memo(session, key, load))  # once per web request
 
 
 def obligation_history(rt: Runtime, unit: str, code: str, period_key: str

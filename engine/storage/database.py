@@ -3,23 +3,49 @@
 Why: SQLite is the embedded default (one file, WAL so readers never block the writer, a busy
 timeout so two processes queue instead of failing), PostgreSQL by URL for many instances. The
 schema is only ever created by Alembic migrations, so a database made today upgrades tomorrow.
+Alembic itself (and its DDL machinery for every dialect) is imported only when a migration has
+to run or a `db` command asks for it: every other command finds the schema at the head
+revision with one query (`upgrade`'s fast path) and starts without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]+)?=\s*(.+)$", re.M)
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration's revision id, read from the migration files' `revision` and
+    `down_revision` lines (None if they cannot be read that simply: ask Alembic then)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict((k, v.strip()) for k, v in _REVISION.findall(path.read_text("utf-8")))
+        rev, down = found.get("revision", ""), found.get("down_revision", "")
+        if not re.fullmatch(r"[\"'][\w-]+[\"']", rev) or not re.fullmatch(
+                r"None|[\"'][\w-]+[\"']", down):
+            return None  # a merge point or an unusual file: not for this fast path
+        revisions.add(rev[1:-1])
+        if down != "None":
+            parents.add(down[1:-1])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -61,19 +87,38 @@ class Database:
         return self.engine.dialect.name
 
     def alembic_config(self) -> Config:
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         return cfg
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration (creates it on an empty database)."""
+        """Bring the schema to the newest migration (creates it on an empty database).
+        Nothing to do — the usual case — costs one query and no Alembic import."""
+        head = head_revision()
+        if head is not None and self._stored_revision() == head:
+            return
+        from alembic import command
+
         cfg = self.alembic_config()
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
+    def _stored_revision(self) -> str | None:
+        """The revision in `alembic_version`, read with plain SQL (None: no such table yet)."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        except DBAPIError:
+            return None
+        return rows[0][0] if len(rows) == 1 else None
+
     def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
@@ -107,3 +152,102 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def scoped(self) -> ScopedDatabase:
+        """This database seen through one connection and one session until `close()`: what
+        a web request uses, so its engine calls share them (see `ScopedDatabase`)."""
+        return ScopedDatabase(self)
+
+
+T = TypeVar("T")
+
+
+def scope_memo(session: Session, key: object, compute: Callable[[], T]) -> T:
+    """`compute()`, once per scope for `key` when `session` is a scope's (a web request, see
+    `ScopedDatabase`: the memo is dropped whenever a transaction ends); otherwise
+    simply `compute()`. For read-only results that several parts of one page ask for."""
+    cache: dict[object, object] | None = session.info.get("cache")
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cast(T, cache[key])
+
+
+class _ScopeSession(Session):
+    """A scope's session keeps every object it loads until the scope ends: the identity map
+    alone holds them weakly, so a unit looked up by id twice in one request (a parent, say)
+    would be read twice."""
+
+
+@event.listens_for(_ScopeSession, "loaded_as_persistent")
+def _keep_loaded(session: Session, instance: object) -> None:
+    session.info["keep"].append(instance)
+
+
+class ScopedDatabase(Database):
+    """One connection and one ORM session for every `read()` and `transaction()` of a scope
+    (a web request) instead of a session — and a connection checkout — per engine call.
+
+    `read()` ends the read's transaction when it leaves (objects stay loaded: the sessions do
+    not expire on commit), so nothing holds a snapshot or a SQLite read lock between calls;
+    `transaction()` commits or rolls back exactly as `Database.transaction()` does. The
+    session's `info["cache"]` is a per-scope memo for lookups by key (`get_unit`, `find_task`,
+    `scope_memo`): cleared whenever a transaction ends, so what the scope reads after a write
+    is read again. A write may start from a memoised row: rows that writes change are
+    versioned (compare-and-set), so a row changed meanwhile by someone else is refused, never
+    overwritten.
+    """
+
+    def __init__(self, base: Database) -> None:
+        self.url, self.is_sqlite, self.engine = base.url, base.is_sqlite, base.engine
+        self._base = base
+        self._conn: Connection | None = None
+        self._session: Session | None = None
+
+    def _current(self) -> Session:
+        if self._session is None:
+            self._conn = self.engine.connect()
+            self._session = _ScopeSession(bind=self._conn, expire_on_commit=False,
+                                          info={"cache": {}, "keep": []})
+        return self._session
+
+    def _settle(self, session: Session) -> None:
+        """End the open (read) transaction, keeping what was loaded."""
+        if session.in_transaction():
+            session.commit()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self._current()
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        self._settle(session)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        session = self._current()
+        self._settle(session)
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.info["cache"].clear()
+
+    def scoped(self) -> ScopedDatabase:
+        return self
+
+    def close(self) -> None:
+        """Give the connection back to the pool (the scope ends)."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def dispose(self) -> None:
+        self.close()  # the engine belongs to the base database

@@ -127,8 +127,8 @@ def task_list(request: Request, unit: str, rt: Rt, user: CurrentUser,
     if section and "|" in section:  # "cchc-2023|II" from the grouped picker
         plan, section = section.split("|", 1)
     all_tasks = api.list_tasks(rt, unit)
-    tasks = api.list_tasks(rt, unit, plan=plan, section=section, state=state, owner=owner,
-                           overdue=overdue, search=q)
+    tasks = api.filter_tasks(all_tasks, plan=plan, section=section, state=state, owner=owner,
+                             overdue=overdue, search=q)
     person = dashboard.person_of(rt, user) if user.unit_slug == unit else None
     mine = mine and person is not None
     if mine and person is not None:

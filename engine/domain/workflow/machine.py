@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from transitions import EventData, Machine
 
@@ -46,58 +46,44 @@ def _command(ev: EventData) -> Command:
     return proxy.command
 
 
-def _has_evidence(ev: EventData) -> bool:
-    if not _command(ev).evidence:
-        raise ValidationFailed(
+@dataclass(frozen=True)
+class Guard:
+    """A workflow guard: a test of the command alone, and the refusal when it fails."""
+
+    holds: Callable[[Command], bool]
+    refusal: Callable[[], ValidationFailed]
+
+    def condition(self, ev: EventData) -> bool:
+        """As a `transitions` condition: True, or the refusal raised with its reason."""
+        if not self.holds(_command(ev)):
+            raise self.refusal()
+        return True
+
+
+GUARDS: dict[str, Guard] = {
+    "has_evidence": Guard(
+        lambda c: bool(c.evidence),
+        lambda: ValidationFailed(
             "Phải có ít nhất một văn bản làm minh chứng (ví dụ: Kế hoạch số 223/KH-UBND "
             "ngày 06/3/2023)",
             "at least one evidence document is required",
             field="doc",
-        )
-    return True
-
-
-def _has_result(ev: EventData) -> bool:
-    if not _command(ev).result.strip():
-        raise ValidationFailed(
-            "Phải ghi kết quả thực hiện", "a result text is required", field="result"
-        )
-    return True
-
-
-def _has_note(ev: EventData) -> bool:
-    if not _command(ev).note.strip():
-        raise ValidationFailed(
-            "Phải ghi lý do / nội dung", "a reason (note) is required", field="note"
-        )
-    return True
-
-
-def _has_result_or_evidence(ev: EventData) -> bool:
-    cmd = _command(ev)
-    if not cmd.result.strip() and not cmd.evidence:
-        raise ValidationFailed(
+        )),
+    "has_result": Guard(
+        lambda c: bool(c.result.strip()),
+        lambda: ValidationFailed(
+            "Phải ghi kết quả thực hiện", "a result text is required", field="result")),
+    "has_note": Guard(
+        lambda c: bool(c.note.strip()),
+        lambda: ValidationFailed(
+            "Phải ghi lý do / nội dung", "a reason (note) is required", field="note")),
+    "has_result_or_evidence": Guard(
+        lambda c: bool(c.result.strip()) or bool(c.evidence),
+        lambda: ValidationFailed(
             "Phải có kết quả hoặc văn bản minh chứng",
             "a result text or an evidence document is required",
             field="result",
-        )
-    return True
-
-
-class _GuardEvent:
-    """What a guard reads of an event (its model), to ask every guard in turn."""
-
-    __slots__ = ("model",)
-
-    def __init__(self, model: _Proxy) -> None:
-        self.model = model
-
-
-GUARD_FUNCTIONS: dict[str, Callable[[EventData], bool]] = {
-    "has_evidence": _has_evidence,
-    "has_result": _has_result,
-    "has_note": _has_note,
-    "has_result_or_evidence": _has_result_or_evidence,
+        )),
 }
 
 
@@ -113,7 +99,7 @@ class WorkflowMachine:
                     "trigger": t.trigger,
                     "source": list(t.source),
                     "dest": t.dest,
-                    "conditions": [GUARD_FUNCTIONS[g] for g in t.guards],
+                    "conditions": [GUARDS[g].condition for g in t.guards],
                 }
                 for t in definition.transitions
             ],
@@ -122,6 +108,7 @@ class WorkflowMachine:
             ignore_invalid_triggers=False,
         )
         self.done_states = definition.done_states
+        self._answers: dict[tuple[str, str, str, tuple[bool, ...]], str] = {}
 
     @property
     def initial(self) -> str:
@@ -157,15 +144,31 @@ class WorkflowMachine:
         t = self.definition.transition(command.trigger)
         out: list[Problem] = []
         for name in t.guards if t is not None else ():
-            event = cast(EventData, _GuardEvent(_Proxy("", command)))
-            try:
-                GUARD_FUNCTIONS[name](event)
-            except ValidationFailed as exc:
-                out.extend(exc.problems)
+            guard = GUARDS[name]
+            if not guard.holds(command):
+                out.extend(guard.refusal().problems)
         return out
 
     def fire(self, state: str, command: Command) -> str:
-        """Run the command against a task in `state`; return the new state or raise."""
+        """Run the command against a task in `state`; return the new state or raise.
+
+        The answer depends on the state, the trigger, the role and what the guards test of the
+        command — nothing else (guards are `Guard.holds` tests; the workflow has no callbacks).
+        So an accepted answer is remembered under exactly those and given again without
+        running the Machine: one officer's command and a 200,000-task import get the same
+        answers, from the same Machine, at the price of one dictionary lookup. Refusals are
+        not remembered (they raise with their reason every time).
+        """
+        key = (state, command.trigger, command.role,
+               tuple(g.holds(command) for g in GUARDS.values()))
+        known = self._answers.get(key)
+        if known is not None:
+            return known
+        new_state = self._fire(state, command)
+        self._answers[key] = new_state
+        return new_state
+
+    def _fire(self, state: str, command: Command) -> str:
         self.check(state, command)
         proxy = _Proxy(state, command)
         ok = self._machine.events[command.trigger].trigger(proxy)
