@@ -6,6 +6,8 @@ it and dropping the old one, which foreign keys from other rows refuse)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from sqlalchemy import text
 
@@ -50,7 +52,7 @@ def _upgrade_populated(url: str) -> None:
     db.engine.dispose()
 
 
-def test_a_populated_sqlite_database_upgrades_to_the_newest_schema(tmp_path) -> None:
+def test_a_populated_sqlite_database_upgrades_to_the_newest_schema(tmp_path: Path) -> None:
     _upgrade_populated(f"sqlite:///{tmp_path / 'old.sqlite3'}")
 
 
