@@ -201,7 +201,7 @@ def scheduler_run(
     Cần CCHC_WEB_BASE_URL (địa chỉ trang web, cho đường dẫn trong lời nhắc), trừ khi --demo.
     Dừng bằng Ctrl+C hoặc SIGTERM: việc đang làm dở được làm xong rồi mới thoát.
     """
-    from engine.logs import configure_logging
+    from engine.logging_setup import configure_logging
     from engine.reminders.scheduler import (
         ReminderService,
         build_channels,
@@ -232,7 +232,7 @@ def run_once_command(
 
     Cần CCHC_WEB_BASE_URL (địa chỉ trang web, cho đường dẫn trong lời nhắc), trừ khi --demo.
     """
-    from engine.logs import configure_logging
+    from engine.logging_setup import configure_logging
     from engine.reminders.dispatch import close_channels
     from engine.reminders.scheduler import build_channels, reminder_base_url, run_once
 

@@ -13,10 +13,36 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
+from engine.clock import VN_TZ
 from engine.settings import Settings, get_settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: The handler's name, so a test (or a second call) finds the one this module installed.
+HANDLER_NAME = "cchc"
+#: Third-party chatter (connection pools, scheduler ticks) stays at WARNING.
+QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "aiosmtplib", "mail.log")
+
+
+class _VietnamTimeFormatter(logging.Formatter):
+    """Text lines carry Vietnam time with milliseconds and offset (2023-11-14T08:30:05.123+07:00),
+    whatever the server's zone."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, VN_TZ).isoformat(timespec="milliseconds")
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of the record (test runners swap it)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
 
 
 class JsonLinesFormatter(logging.Formatter):
@@ -37,9 +63,12 @@ class JsonLinesFormatter(logging.Formatter):
 def configure_logging(settings: Settings | None = None) -> None:
     """Send every logger's records to stderr in the chosen format; replaces earlier handlers."""
     settings = settings or get_settings()
-    handler = logging.StreamHandler(sys.stderr)
-    formatter = JsonLinesFormatter() if settings.log_json else logging.Formatter(TEXT_FORMAT)
+    handler = _StderrHandler()
+    handler.set_name(HANDLER_NAME)
+    formatter = JsonLinesFormatter() if settings.log_json else _VietnamTimeFormatter(TEXT_FORMAT)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

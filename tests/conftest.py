@@ -120,7 +120,7 @@ __all__ = ["SEED", "Clock", "fixed_clock", "require_seed"]
 
 @pytest.fixture(autouse=True)
 def _no_leftover_log_handler() -> Iterator[None]:
-    """A command that configured logging (`engine.logs`) must not leak it into later tests
+    """A command that configured logging (`engine.logging_setup`) must not leak it into later tests
     (their CLI output would carry log lines)."""
     import logging
 

@@ -29,7 +29,7 @@ def test_text_lines_carry_time_level_and_logger(restore_root: None,
     logging.getLogger("engine.x").debug("not shown at INFO")
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO "
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+07:00 INFO "
                         r"engine\.reminders\.scheduler: đã gửi 3 lời nhắc", err[0])
 
 

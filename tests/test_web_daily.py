@@ -170,6 +170,28 @@ def test_all_field_errors_at_once_and_the_pdf_is_kept(login: Login, rt: Runtime)
     assert api.get_task(rt, OPEN_TASK).state == "done"
 
 
+def test_a_leader_corrects_a_frozen_quarter_from_the_task_page(login: Login,
+                                                                rt: Runtime) -> None:
+    # the demo froze 2023-Q3 (14/6–13/9/2023): a completion dated 20/8/2023 falls inside it
+    officer, leader = login("officer"), login("leader")
+    assert 'name="correction"' not in officer.get(url(OPEN_TASK)).text
+    assert 'name="correction"' in leader.get(url(OPEN_TASK)).text
+    v = api.get_task(rt, OPEN_TASK).version
+    form = {"trigger": "complete", "version": str(v), "docs": GOOD_DOC,
+            "result": "Đã số hóa kết quả", "on": "20/08/2023"}
+    r = leader.post(url(OPEN_TASK, "/transition"), data={"csrf_token": csrf(leader), **form})
+    assert r.status_code in (400, 409)
+    errors = dict(re.findall(r'<p class="field-error" id="err-complete-(\w+)" role="alert">'
+                             r'([^<]+)</p>', r.text))
+    assert "đã chốt số liệu" in errors["on"], errors
+    assert api.get_task(rt, OPEN_TASK).version == v
+    r = leader.post(url(OPEN_TASK, "/transition"), data={
+        "csrf_token": csrf(leader), **form, "correction": "Sót khi tổng hợp quý III"},
+        follow_redirects=False)
+    assert r.status_code == 303
+    assert api.get_task(rt, OPEN_TASK).state == "done"
+
+
 def test_marking_done_is_one_tap_from_the_task(login: Login) -> None:
     officer = login("officer")
     page = officer.get(url(OPEN_TASK)).text

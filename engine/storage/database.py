@@ -103,9 +103,25 @@ class Database:
         from alembic import command
 
         cfg = self.alembic_config()
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                # SQLite alters a table by copying it and dropping the old one; with foreign
+                # keys enforced, dropping a table other rows point at fails on a database that
+                # has data. The pragma only takes effect outside a transaction.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                    if self.is_sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise RuntimeError(f"migration left dangling references: {broken}")
+            finally:
+                if self.is_sqlite:
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    conn.commit()
 
     def _stored_revision(self) -> str | None:
         """The revision in `alembic_version`, read with plain SQL (None: no such table yet)."""

@@ -24,6 +24,7 @@ from engine.directory import access
 from engine.directory.accounts import UserView
 from engine.directory.people import list_people
 from engine.domain import attachments, comments, seen, staged_uploads
+from engine.domain.frozen_periods import CORRECTING_ROLES
 from engine.domain.tasks import TaskKey, check_command
 from engine.errors import Conflict, NotFound, Problem, TransitionNotAllowed, ValidationFailed
 from engine.reporting import dashboard
@@ -204,6 +205,7 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
         "can_deadline": access.can(rt, user, "task.deadline", key.unit),
         "can_note": access.can(rt, user, "task.note", key.unit),
         "can_attach": access.can(rt, user, "task.attach", key.unit),
+        "can_correct": user.role in CORRECTING_ROLES,
         "owner_groups": [(g, list(items)) for g, items in groupby(
             dashboard.owner_choices(list_people(rt, key.unit)) if can_assign else [],
             key=lambda c: c[0])],
@@ -266,7 +268,8 @@ def _refused(request: Request, rt: Runtime, user: UserView, key: TaskKey,
              exc: ValidationFailed | Conflict | TransitionNotAllowed, form: dict[str, Any],
              shown: FormFields) -> Response:
     errors = FormErrors.of(exc, {"doc": "docs", "owner": "owner"}, shown)
-    if isinstance(exc, Conflict):  # keep what was typed; the form now carries the new version
+    if isinstance(exc, Conflict) and exc.field == "version":
+        # someone else saved first: keep what was typed; the form now carries the new version
         errors = FormErrors(general=[CONFLICT_MESSAGE])
     return task_page(request, rt, user, key, status_code=status_of(exc), form=form,
                      errors=errors)
