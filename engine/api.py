@@ -159,6 +159,8 @@ def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -
 def _calendar_findings(rt: Runtime, snap: Snapshot) -> list[Finding]:
     """A year of the period the working calendar does not declare: lateness there counts only
     the statutory days off, and a swap announced for that year may be missing."""
+    from engine.reporting.snapshot.check import Finding  # the readers: only when checking
+
     return [Finding("calendar_year_missing", "warning",
                     f"Lịch làm việc năm {y} chưa được khai báo trong workflows/calendar.yaml: "
                     "số ngày làm việc chỉ tính theo ngày lễ, Tết luật định; ngày hoán đổi (nếu "
