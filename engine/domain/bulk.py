@@ -62,7 +62,13 @@ from engine.domain.deadline_due import due_date
 from engine.domain.documents import DocumentRef
 from engine.domain.evidence import check_same_document
 from engine.domain.frozen_periods import guard_change
-from engine.domain.plan_loading import LoadedPlan, pick_plan_id, prepare_load, read_plan_files
+from engine.domain.plan_loading import (
+    LoadedPlan,
+    active_definitions,
+    pick_plan_id,
+    prepare_load,
+    read_plan_files,
+)
 from engine.domain.task_writes import Event, Rows, StaleVersion, TaskWrite, writer_for
 from engine.domain.tasks import (
     Actor,
@@ -82,7 +88,6 @@ from engine.reporting.snapshot.build import DefinitionCache
 from engine.runtime import Runtime, open_runtime
 from engine.storage.models import (
     Document,
-    Plan,
     PlanTask,
     Task,
     TaskEvidence,
@@ -129,12 +134,7 @@ def instantiate_bulk(session: Session, rt: Runtime, unit_ids: Sequence[int],
                      plan_id: str) -> int:
     """`plan_loading.instantiate` for many units: the same rows, from one INSERT … SELECT per
     10,000 rows (the units crossed with the plan's task definitions), no per-row Python."""
-    plan = session.get(Plan, plan_id)
-    assert plan is not None
-    defs = session.scalars(
-        select(PlanTask).where(PlanTask.plan_id == plan_id, PlanTask.retired.is_(False))
-        .order_by(PlanTask.position)
-    ).all()
+    plan, defs = active_definitions(session, plan_id)
     now = rt.now()
     initial = rt.machine.initial
     template = [(d.code, d.default_owner, d.deadline, due_date(d.deadline, plan.year))

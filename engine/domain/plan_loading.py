@@ -157,14 +157,20 @@ def _upsert_definition(session: Session, spec: PlanSpec, digest: str, rt: Runtim
     return True
 
 
-def instantiate(session: Session, rt: Runtime, unit_ids: Sequence[int], plan_id: str) -> int:
-    """Give each unit the plan's tasks it does not have yet; returns rows inserted."""
+def active_definitions(session: Session, plan_id: str) -> tuple[Plan, Sequence[PlanTask]]:
+    """The plan and its task definitions still in force, in the plan's order."""
     plan = session.get(Plan, plan_id)
     assert plan is not None
     defs = session.scalars(
         select(PlanTask).where(PlanTask.plan_id == plan_id, PlanTask.retired.is_(False))
         .order_by(PlanTask.position)
     ).all()
+    return plan, defs
+
+
+def instantiate(session: Session, rt: Runtime, unit_ids: Sequence[int], plan_id: str) -> int:
+    """Give each unit the plan's tasks it does not have yet; returns rows inserted."""
+    plan, defs = active_definitions(session, plan_id)
     now = rt.now()
     inserted = 0
     have_plan = set(session.scalars(

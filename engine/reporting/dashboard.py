@@ -106,8 +106,26 @@ class Week:
     end: date
 
 
+class _PlansTotals:
+    """Tasks and done tasks over a unit's plans, and the done share in whole percent."""
+
+    plans: list[PlanProgress]
+
+    @property
+    def total(self) -> int:
+        return sum(p.total for p in self.plans)
+
+    @property
+    def done(self) -> int:
+        return sum(p.done for p in self.plans)
+
+    @property
+    def percent(self) -> int:
+        return (100 * self.done) // self.total if self.total else 0
+
+
 @dataclass(frozen=True)
-class UnitDashboard:
+class UnitDashboard(_PlansTotals):
     """Everything the dashboard of one unit shows, computed from one read of its tasks."""
 
     unit: UnitView
@@ -121,21 +139,9 @@ class UnitDashboard:
     my_tasks: list[TaskView] = field(default_factory=list)
     obligations_overdue: list[ObligationDueView] = field(default_factory=list)
 
-    @property
-    def total(self) -> int:
-        return sum(p.total for p in self.plans)
-
-    @property
-    def done(self) -> int:
-        return sum(p.done for p in self.plans)
-
-    @property
-    def percent(self) -> int:
-        return (100 * self.done) // self.total if self.total else 0
-
 
 @dataclass(frozen=True)
-class UnitOverview:
+class UnitOverview(_PlansTotals):
     """One commune as the city reviewer sees it: completion per plan, overdue counts and
     whether the reporting quarter (`period`) has been frozen."""
 
@@ -146,18 +152,6 @@ class UnitOverview:
     period: str
     period_label: str
     frozen: bool
-
-    @property
-    def total(self) -> int:
-        return sum(p.total for p in self.plans)
-
-    @property
-    def done(self) -> int:
-        return sum(p.done for p in self.plans)
-
-    @property
-    def percent(self) -> int:
-        return (100 * self.done) // self.total if self.total else 0
 
     @property
     def has_data(self) -> bool:
