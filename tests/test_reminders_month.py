@@ -13,38 +13,20 @@ server down Monday 20 to Wednesday 22 November (no step runs). Checked at the en
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from reminder_seed import rows, smtp_server
-from test_reminders_pg import _change_data, _seed, scheduler_process
+from test_reminders_pg import _seed, drive_steps, scheduler_process
 
 from engine.clock import VN_TZ
-from engine.reminders.planner import due_occurrences
 from engine.runtime import open_runtime
 
 PROCESSES = 6
 HOURS = (7, 8, 10, 14, 17)
 OUTAGE = (date(2023, 11, 20), date(2023, 11, 22))
-
-
-def _planner_may_change(prev: datetime | None, now: datetime, changed: bool) -> bool:
-    """Whether the planner can name new keys at `now` since `prev`: the data changed, or a
-    step's fire time (08:00 of some day — several days across the outage) was crossed."""
-    from engine.reminders.rules import load_reminder_rules
-
-    if prev is None or changed:
-        return True
-    send_at = load_reminder_rules().send_at
-    day = prev.date()
-    while day <= now.date():
-        if prev < datetime.combine(day, send_at, tzinfo=VN_TZ) <= now:
-            return True
-        day += timedelta(days=1)
-    return False
 
 
 def month_steps() -> list[str]:
@@ -62,33 +44,11 @@ def test_six_dispatchers_a_three_day_outage_one_digest_per_person_and_day(
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES + 1, timeout=180)
     results = ctx.Queue()
-    expected: set[str] = set()
-    prev: datetime | None = None
     with smtp_server() as (sink, port):
         procs = [ctx.Process(target=scheduler_process,
                              args=(pg_url, port, f"d{n}", times, barrier, results))
                  for n in range(PROCESSES)]
-        for p in procs:
-            p.start()
-        try:
-            for iso in times:
-                barrier.wait()
-                changed = _change_data(rt, iso, ids)
-                barrier.wait()
-                now = datetime.fromisoformat(iso)
-                if _planner_may_change(prev, now, changed):
-                    expected |= {o.idempotency_key for o in due_occurrences(rt, now)}
-                prev = now
-            barrier.wait()
-            totals = dict(results.get(timeout=60) for _ in procs)
-        except (queue.Empty, Exception):
-            barrier.abort()
-            raise
-        finally:
-            for p in procs:
-                p.join(30)
-                if p.is_alive():  # pragma: no cover
-                    p.kill()
+        expected, totals = drive_steps(rt, procs, times, ids, barrier, results)
         mails = sink.messages()
     assert all(p.exitcode == 0 for p in procs), totals
     out = rows(rt)
