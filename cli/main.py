@@ -28,6 +28,7 @@ from cli.vietnamese import (
     CodeArg,
     DbOpt,
     JsonOpt,
+    OccurrenceOpt,
     PlanArg,
     RoleOpt,
     UnitArg,
@@ -276,12 +277,16 @@ def task_list(
         "(tên trạng thái, không cần dấu, hay mã của nó)")] = None,
     overdue: Annotated[bool, typer.Option(help="Chỉ nhiệm vụ quá hạn")] = False,
     search: Annotated[str | None, typer.Option(help="Tìm theo nội dung (không cần dấu)")] = None,
+    ky: Annotated[str | None, typer.Option(
+        "--ky", metavar="KỲ", help="Nhiệm vụ lặp lại: xem kỳ này (2026-Q1, 2026-M03 …); mặc "
+        "định kỳ hiện tại, cùng các kỳ trước còn quá hạn")] = None,
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Danh sách nhiệm vụ, có lọc."""
     with session(json_, db, at) as rt:
         views = api.list_tasks(rt, unit, plan=plan, section=section, owner=owner, state=state,
-                               overdue=overdue, search=search)
+                               overdue=overdue, search=search,
+                               at=api.occurrence_end(ky) if ky else None)
         if json_:
             emit_json(views)
             return
@@ -289,7 +294,8 @@ def task_list(
                       show_lines=False)
         for v in views:
             text = v.text.split("\n")[0]
-            table.add_row(v.plan, v.code, text[:70] + ("…" if len(text) > 70 else ""),
+            table.add_row(v.plan, _code(v.code, v.occurrence),
+                          text[:70] + ("…" if len(text) > 70 else ""),
                           v.state_label, v.owner or "", v.deadline or "")
         console.print(table)
         console.print(f"{len(views)} nhiệm vụ.")
@@ -299,8 +305,13 @@ def _actor(by: str, role: str) -> api.Actor:
     return api.Actor(by, role_code(role))
 
 
-def _key(unit: str, plan: str, code: str) -> api.TaskKey:
-    return api.TaskKey(unit, plan, code)
+def _key(unit: str, plan: str, code: str, occurrence: str | None = None) -> api.TaskKey:
+    return api.TaskKey(unit, plan, code, occurrence)
+
+
+def _code(code: str, occurrence: str | None) -> str:
+    """A task's number as officers read it, with the period of recurring work: "7 (2023-Q3)"."""
+    return f"{code} ({occurrence})" if occurrence else code
 
 
 def _print_change(res: api.ChangeResult, json_: bool, rt: Runtime) -> None:
@@ -308,7 +319,9 @@ def _print_change(res: api.ChangeResult, json_: bool, rt: Runtime) -> None:
         emit_json(res)
         return
     label = rt.machine.definition.label
-    console.print(f"Nhiệm vụ {res.key.code} ({res.key.plan}): {label(res.from_state)} → "
+    occurrence = f", kỳ {res.key.occurrence}" if res.key.occurrence else ""
+    console.print(f"Nhiệm vụ {res.key.code} ({res.key.plan}{occurrence}): "
+                  f"{label(res.from_state)} → "
                   f"[bold]{label(res.to_state)}[/bold] (phiên bản {res.version}, "
                   f"ngày hiệu lực {format_date_vi(res.effective_on)}).")
     for e in res.evidence:
@@ -327,11 +340,12 @@ def _transition_command(trigger: str, doc: str) -> Callable[..., None]:
         version: VersionOpt = None,
         correction: Annotated[str, typer.Option(
             "--dinh-chinh", help="Lãnh đạo: lý do đính chính khi ngày thuộc kỳ đã chốt")] = "",
+        ky: OccurrenceOpt = None,
         by: ByOpt = "cán bộ", role: RoleOpt = "cán bộ",
         db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
     ) -> None:
         with session(json_, db, at) as rt:
-            res = api.transition(rt, _key(unit, plan, code), trigger, _actor(by, role),
+            res = api.transition(rt, _key(unit, plan, code, ky), trigger, _actor(by, role),
                                  evidence=doc_ or [], result=result, note=note,
                                  on=_parse_day(on, "on"), expected_version=version,
                                  correction=correction)
@@ -355,12 +369,12 @@ for _trigger, _name, _doc in [
 def task_note(unit: UnitArg, plan: PlanArg, code: CodeArg,
               text: Annotated[str, typer.Option("--note", help="Nội dung")],
               on: Annotated[str | None, typer.Option(help="Ngày dd/mm/yyyy")] = None,
-              version: VersionOpt = None,
+              version: VersionOpt = None, ky: OccurrenceOpt = None,
               by: ByOpt = "cán bộ", role: RoleOpt = "cán bộ",
               db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False) -> None:
     """Ghi nhận tiến độ (in vào cột Kết quả) mà không đổi trạng thái."""
     with session(json_, db, at) as rt:
-        res = api.add_note(rt, _key(unit, plan, code), text, _actor(by, role),
+        res = api.add_note(rt, _key(unit, plan, code, ky), text, _actor(by, role),
                            on=_parse_day(on, "on"), expected_version=version)
         _print_change(res, json_, rt)
 
@@ -368,46 +382,51 @@ def task_note(unit: UnitArg, plan: PlanArg, code: CodeArg,
 @task_app.command("assign")
 def task_assign(unit: UnitArg, plan: PlanArg, code: CodeArg,
                 owner: Annotated[str, typer.Option(help="Người/bộ phận phụ trách")],
-                version: VersionOpt = None,
+                version: VersionOpt = None, ky: OccurrenceOpt = None,
                 by: ByOpt = "lãnh đạo", role: RoleOpt = "lãnh đạo",
                 db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False) -> None:
     """Phân công người phụ trách (lãnh đạo)."""
     with session(json_, db, at) as rt:
-        res = api.assign(rt, _key(unit, plan, code), owner, _actor(by, role), version)
+        res = api.assign(rt, _key(unit, plan, code, ky), owner, _actor(by, role), version)
         emit_json(res) if json_ else console.print(
-            f"Đã phân công nhiệm vụ {code} cho {owner} (phiên bản {res.version}).")
+            f"Đã phân công nhiệm vụ {_code(code, res.key.occurrence)} cho {owner} "
+            f"(phiên bản {res.version}).")
 
 
 @task_app.command("deadline")
 def task_deadline(unit: UnitArg, plan: PlanArg, code: CodeArg,
                   deadline: Annotated[str, typer.Option(
                       help="Ví dụ: 'Quý IV/2023', 'trước ngày 15/12/2023', 'Thường xuyên'")],
-                  version: VersionOpt = None,
+                  version: VersionOpt = None, ky: OccurrenceOpt = None,
                   by: ByOpt = "lãnh đạo", role: RoleOpt = "lãnh đạo",
                   db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False) -> None:
     """Đặt thời hạn (lãnh đạo)."""
     with session(json_, db, at) as rt:
-        res = api.set_deadline(rt, _key(unit, plan, code), deadline, _actor(by, role),
+        res = api.set_deadline(rt, _key(unit, plan, code, ky), deadline, _actor(by, role),
                                version)
         emit_json(res) if json_ else console.print(
-            f"Đã đặt thời hạn nhiệm vụ {code}: {deadline} (phiên bản {res.version}).")
+            f"Đã đặt thời hạn nhiệm vụ {_code(code, res.key.occurrence)}: {deadline} "
+            f"(phiên bản {res.version}).")
 
 
 @task_app.command("show")
-def task_show(unit: UnitArg, plan: PlanArg, code: CodeArg, db: DbOpt = None, at: AtOpt = None,
-              json_: JsonOpt = False) -> None:
+def task_show(unit: UnitArg, plan: PlanArg, code: CodeArg, ky: OccurrenceOpt = None,
+              db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False) -> None:
     """Chi tiết một nhiệm vụ và lịch sử của nó."""
     with session(json_, db, at) as rt:
-        key = _key(unit, plan, code)
+        key = _key(unit, plan, code, ky)
         view = api.get_task(rt, key)
         hist = api.history(rt, key)
         if json_:
             emit_json({"task": view, "history": hist})
             return
-        console.print(f"[bold]{view.plan} — nhiệm vụ {view.code}[/bold] (mục {view.section})")
+        console.print(f"[bold]{view.plan} — nhiệm vụ {_code(view.code, view.occurrence)}"
+                      f"[/bold] (mục {view.section})")
         console.print(view.text, markup=False)
         console.print(f"Trạng thái: [bold]{view.state_label}[/bold] · Phụ trách: "
-                      f"{view.owner or '—'} · Hạn: {view.deadline or '—'} · Phiên bản "
+                      f"{view.owner or '—'} · Hạn: {view.deadline or '—'}"
+                      + (f" ({format_date_vi(view.due_on)})" if view.occurrence and view.due_on
+                         else "") + " · Phiên bản "
                       f"{view.version}")
         if view.result:
             console.print(f"Kết quả: {view.result}", markup=False)
@@ -415,11 +434,11 @@ def task_show(unit: UnitArg, plan: PlanArg, code: CodeArg, db: DbOpt = None, at:
 
 
 @task_app.command("history")
-def task_history(unit: UnitArg, plan: PlanArg, code: CodeArg, db: DbOpt = None,
-                 json_: JsonOpt = False) -> None:
+def task_history(unit: UnitArg, plan: PlanArg, code: CodeArg, ky: OccurrenceOpt = None,
+                 db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Lịch sử thay đổi của một nhiệm vụ (không thể sửa, không thể xóa)."""
     with session(json_, db) as rt:
-        hist = api.history(rt, _key(unit, plan, code))
+        hist = api.history(rt, _key(unit, plan, code, ky))
         emit_json(hist) if json_ else _print_history(rt, hist)
 
 

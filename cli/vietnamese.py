@@ -42,6 +42,10 @@ RoleOpt = Annotated[str, typer.Option(
     help="Vai trò: 'cán bộ', 'lãnh đạo' hoặc 'quản trị'")]
 VersionOpt = Annotated[int | None, typer.Option(
     "--version", metavar="SỐ", help="Phiên bản bạn đã đọc (chống ghi đè)")]
+OccurrenceOpt = Annotated[str | None, typer.Option(
+    "--ky", metavar="KỲ",
+    help="Kỳ của nhiệm vụ lặp lại (hằng tháng/quý/6 tháng/năm): 2026-M03, 2026-Q1, 2026-H1, "
+         "2026-Y; mặc định là kỳ chứa ngày thực hiện (--on) hoặc hôm nay")]
 UnitArg = Annotated[str, typer.Argument(metavar="ĐƠN_VỊ", help="Mã đơn vị, ví dụ vinh-thanh")]
 PlanArg = Annotated[str, typer.Argument(metavar="KẾ_HOẠCH",
                                         help="Mã kế hoạch, ví dụ cchc-2023")]
@@ -67,6 +71,7 @@ FIELD_LABELS: dict[str, str] = {
     "kind": "Loại đơn vị",
     "name": "Tên",
     "note": "Ghi chú",
+    "occurrence": "Kỳ của nhiệm vụ (--ky)",
     "on": "Ngày thực hiện",
     "owner": "Người phụ trách",
     "parent": "Đơn vị cấp trên",

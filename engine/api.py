@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from engine.directory.units import UnitView, list_units, upsert_units
+from engine.domain.occurrences import occurrence_end
 from engine.domain.periods import normalise_period
 from engine.domain.plan_loading import LoadedPlan
 from engine.domain.plan_loading import load_plans as _load_plans
@@ -24,7 +25,10 @@ from engine.domain.tasks import (
     filter_tasks,
     get_view,
     history,
+    in_force,
     list_tasks,
+    occurrences_of,
+    resolve_key,
     set_deadline,
     transition,
 )
@@ -254,11 +258,15 @@ __all__ = [
     "filter_tasks",
     "get_task",
     "history",
+    "in_force",
     "list_plans",
     "list_tasks",
     "list_units",
     "load_plans",
     "load_units_file",
+    "occurrence_end",
+    "occurrences_of",
+    "resolve_key",
     "run_all",
     "set_deadline",
     "snapshot_and_export",

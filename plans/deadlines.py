@@ -334,3 +334,57 @@ def next_due(deadline: Deadline, after: date) -> date | None:
             return date(y, 12, 31)
         case _:
             return None
+
+
+# --- occurrences of recurring work ------------------------------------------------------------
+
+#: Months per occurrence of each recurrence.
+_SPAN: dict[Recurrence, int] = {"monthly": 1, "quarterly": 3, "six_monthly": 6, "yearly": 12}
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One period's instance of recurring work: its code ("2026-Q1", "2026-M03", "2026-H1",
+    "2026-Y" — the reporting-period codes), the first day and the due date (the period's last
+    calendar day; a due date on a day off moves to the next working day where timeliness is
+    judged)."""
+
+    code: str
+    start: date
+    due: date
+
+
+def _occurrence_of(recurrence: Recurrence, year: int, index: int) -> Occurrence:
+    """The `index`-th (0-based) occurrence of `recurrence` in `year`."""
+    span = _SPAN[recurrence]
+    first = index * span + 1
+    last = first + span - 1
+    code = {
+        "monthly": f"{year}-M{first:02d}",
+        "quarterly": f"{year}-Q{index + 1}",
+        "six_monthly": f"{year}-H{index + 1}",
+        "yearly": f"{year}-Y",
+    }[recurrence]
+    return Occurrence(code, date(year, first, 1), _last_day(year, last))
+
+
+def occurrences(recurrence: Recurrence, year: int) -> list[Occurrence]:
+    """Every occurrence of `recurrence` in `year`, in order (12 months, 4 quarters, 2 halves,
+    1 year)."""
+    return [_occurrence_of(recurrence, year, i) for i in range(12 // _SPAN[recurrence])]
+
+
+def occurrence_at(recurrence: Recurrence, day: date) -> Occurrence:
+    """The occurrence of `recurrence` whose period contains `day`."""
+    return _occurrence_of(recurrence, day.year, (day.month - 1) // _SPAN[recurrence])
+
+
+def recurrence_of(text: str | None, year: int) -> Recurrence | None:
+    """The recurrence a deadline text names ("Hằng quý" → quarterly), None for any other
+    deadline, an empty one or one that cannot be read."""
+    if not text:
+        return None
+    try:
+        return parse_deadline(text, year).recurrence
+    except DeadlineError:
+        return None

@@ -5,9 +5,8 @@ framework (PAPI) and each commune's own CCHC plan, for 2026 and for 2027 side by
 done in Q1 and reopened in Q3; a frozen quarter. The exports of every quarter of both years hold
 that year's plans with the right states; a commune loading its own plan changes nothing in the
 others; run-all over the province with one commune's data broken exports all the others and
-names the broken one.
-
-Not covered here: recurring occurrences ("Hằng quý" as one row per period) — not built.
+names the broken one. A recurring task ("Định kỳ hàng quý", task 7) done in Q1 is done in the
+Q1 report only: every quarter's report shows that quarter's occurrence, due at its end.
 """
 
 from __future__ import annotations
@@ -77,6 +76,10 @@ def test_province_two_years_reopened_task_frozen_quarter_and_a_broken_unit(
     transition(rt, done, "complete", OFFICER, result="Đã phân cấp giải quyết TTHC",
                evidence=["Quyết định số 12/QĐ-UBND ngày 02/3/2026"])
     transition(rt, TaskKey("xa-b", "papi-2026", "1.2.3"), "start", OFFICER)
+    recurring = transition(rt, TaskKey("xa-c", "cchc-2026", "7"), "complete", OFFICER,
+                           result="Đã đánh giá quý I",
+                           evidence=["Báo cáo số 20/BC-UBND ngày 03/3/2026"])
+    assert recurring.key.occurrence == "2026-Q1"
     clock.set("2026-03-20T09:00")
     frozen = api.take_snapshot(rt, "xa-a", "2026-Q1", freeze=True, taken_by="Chủ tịch")
     clock.set("2026-07-02T09:00")
@@ -106,6 +109,9 @@ def test_province_two_years_reopened_task_frozen_quarter_and_a_broken_unit(
                 assert len(cchc) == 23 and len(rows(snap, 2)) == 54
                 expect_done = slug == "xa-a" and period in ("2026-Q1", "2026-Q2")
                 assert cchc["3"]["done"] is expect_done, (slug, period)
+                quarter_end = {1: "03-31", 2: "06-30", 3: "09-30", 4: "12-31"}[q]
+                assert cchc["7"]["due"] == f"{year}-{quarter_end}", (slug, period)
+                assert cchc["7"]["done"] is (slug == "xa-c" and period == "2026-Q1")
                 started = slug == "xa-b" and year == 2026
                 assert (rows(snap, 2)["1.2.3"]["state"] == "in_progress") is started
     reopened = rows(json.loads((out / "2026-Q3" / "xa-a" / "snapshot.json").read_text("utf-8")),

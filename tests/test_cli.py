@@ -120,7 +120,8 @@ def test_missing_unit_file_is_refused_in_vietnamese(cchc: Run, tmp_path: Path) -
 
 def test_task_list_filters(loaded: Run) -> None:
     everything = as_json(loaded("task", "list", UNIT, "--json", "--at", AT))
-    assert len(everything) == 23 + 54 + 47
+    assert len(everything) == 23 + 54 + 47  # recurring work: its occurrence of 20/9
+    assert {t["occurrence"] for t in everything} == {"", "2023-Q3", "2023-M09"}
     cchc_plan = as_json(loaded("task", "list", UNIT, "--plan", "cchc-2023", "--json", "--at", AT))
     assert [t["code"] for t in cchc_plan] == [str(i) for i in range(1, 24)]
     assert {t["plan"] for t in cchc_plan} == {"cchc-2023"}
@@ -132,9 +133,13 @@ def test_task_list_filters(loaded: Run) -> None:
 
     overdue = as_json(loaded("task", "list", UNIT, "--overdue", "--json", "--at", AT))
     assert overdue, "Quý I/2023 tasks still open on 20/9/2023"
+    # and the earlier occurrences of recurring work still open: months 1–8 of cchc 6
+    assert [t["occurrence"] for t in overdue if (t["plan"], t["code"]) == ("cchc-2023", "6")
+            ] == [f"2023-M{m:02d}" for m in range(1, 9)]
     for t in everything:
         late = t["due_on"] is not None and t["due_on"] < "2023-09-20" and t["state"] != "done"
-        assert (t["code"], t["plan"]) in {(o["code"], o["plan"]) for o in overdue} or not late
+        assert (t["code"], t["plan"], t["occurrence"]) in {
+            (o["code"], o["plan"], o["occurrence"]) for o in overdue} or not late
     assert all(t["timeliness"] == "open_overdue" and t["due_on"] < "2023-09-20"
                for t in overdue)
     assert any(t["plan"] == "cchc-2023" and t["code"] == "18" for t in overdue)

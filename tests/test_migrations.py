@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from engine.storage.database import Database, head_revision
 
@@ -47,6 +49,22 @@ def _upgrade_populated(url: str) -> None:
         assert conn.execute(text("SELECT code, state, result FROM tasks")).all() == [
             ("1", "done", "UBND xã thực hiện công khai")]
         assert conn.execute(text("SELECT count(*) FROM plan_tasks")).scalar() == 1
+        # 0010: the old row is one-off work (empty occurrence); a code may now have one row per
+        # period, but never two rows for one period
+        assert conn.execute(text("SELECT occurrence FROM tasks")).scalar() == ""
+    with db.engine.begin() as conn:
+        for row_id, occurrence in ((2, "2023-Q1"), (3, "2023-Q2")):
+            conn.execute(text(
+                "INSERT INTO tasks (id, unit_id, plan_id, code, occurrence, state, version,"
+                " updated_at) VALUES (:i, 1, 'cchc-2023', '1', :o, 'not_started', 1,"
+                " '2023-03-01 00:00:00')"), {"i": row_id, "o": occurrence})
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO tasks (id, unit_id, plan_id, code, occurrence, state, version,"
+            " updated_at) VALUES (4, 1, 'cchc-2023', '1', '2023-Q2', 'not_started', 1,"
+            " '2023-03-01 00:00:00')"))
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tasks")).scalar() == 3
         if db.is_sqlite:  # enforced again for the application's connections
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     db.engine.dispose()

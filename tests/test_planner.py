@@ -91,7 +91,13 @@ def test_14_november_reminds_tu_phap_of_report_147(rt: Runtime) -> None:
     # The unsent 15/06 report is 106 working days late: past the 60 of reminders.yaml, the
     # owner is no longer reminded (the chairman was told on day 3; it stays on the reports).
     assert of(everything, "bc-kh-140-2023") == set()
-    assert len(everything) == 2
+    # and October's occurrence of the monthly task 6 ("Định kỳ hàng tháng"), 10 working days
+    # late: each occurrence has its own series
+    [monthly] = [o for o in everything if o.item_kind == "task"]
+    assert (monthly.payload["code"], monthly.payload["period"], monthly.due_on,
+            monthly.step) == ("6", "2023-M10", date(2023, 10, 31), "overdue:10")
+    assert monthly.payload["link"] == "/units/vinh-thanh/tasks/cchc-2023/6~2023-M10"
+    assert len(everything) == 3
     o = occs[0]
     assert (o.item_kind, o.due_on, o.send_on) == ("obligation", date(2023, 11, 21),
                                                    date(2023, 11, 14))
@@ -293,7 +299,8 @@ def reference_plan(rt: Runtime, now: datetime, rules: ReminderRules) -> Expected
                 if not retired and not rt.machine.is_done(t.state):
                     assert t.due_on is not None
                     items.append(("task", t.id, t.unit_id, t.due_on, t.owner, t.code,
-                                  f"/units/{slugs[t.unit_id]}/tasks/{t.plan_id}/{t.code}"))
+                                  f"/units/{slugs[t.unit_id]}/tasks/{t.plan_id}/{t.code}"
+                                  + (f"~{t.occurrence}" if t.occurrence else "")))
         if "obligation" in rules.items:
             for d, o in s.execute(select(ObligationDue, Obligation).join(
                     Obligation, Obligation.id == ObligationDue.obligation_id)

@@ -84,8 +84,14 @@ def test_invisible_and_bidi_characters_leave_file_names(raw: str, clean: str) ->
 # ---------------------------------------------------------------- quotas
 
 
-def _upload(rt: Runtime, code: str, name: str) -> None:
-    key = api.TaskKey(UNIT, "cchc-2023", code)
+def _open_tasks(rt: Runtime) -> list[api.TaskKey]:
+    """The open tasks of the CCHC plan (an occurrence of recurring work each)."""
+    return [api.TaskKey(UNIT, "cchc-2023", t.code, t.occurrence or None)
+            for t in api.list_tasks(rt, UNIT) if t.plan == "cchc-2023"
+            and t.state in ("not_started", "in_progress")]
+
+
+def _upload(rt: Runtime, key: api.TaskKey, name: str) -> None:
     pdf = check_pdf(name, clean_pdf(), max_bytes=10_000)
     api.transition(rt, key, "complete", OFFICER, evidence=[GOOD_DOC], result=RESULT,
                    attachments=[pdf])
@@ -94,22 +100,20 @@ def _upload(rt: Runtime, code: str, name: str) -> None:
 def test_upload_quota_per_user_and_day(rt: Runtime, settings_env: pytest.MonkeyPatch) -> None:
     size = len(clean_pdf())
     settings_env.setenv("CCHC_UPLOAD_QUOTA_USER_DAY_BYTES", str(2 * size))
-    open_codes = [t.code for t in api.list_tasks(rt, UNIT) if t.plan == "cchc-2023"
-                  and t.state in ("not_started", "in_progress")]
-    _upload(rt, open_codes[0], "a.pdf")
-    _upload(rt, open_codes[1], "b.pdf")
-    key = api.TaskKey(UNIT, "cchc-2023", open_codes[2])
+    open_keys = _open_tasks(rt)
+    _upload(rt, open_keys[0], "a.pdf")
+    _upload(rt, open_keys[1], "b.pdf")
+    key = open_keys[2]
     before = api.get_task(rt, key)
     with pytest.raises(ValidationFailed) as info:
-        _upload(rt, open_codes[2], "c.pdf")
+        _upload(rt, key, "c.pdf")
     assert "hạn mức tải tệp trong 24 giờ" in info.value.message_vi
     assert api.get_task(rt, key) == before and list_attachments(rt, key) == []
 
 
 def test_upload_quota_per_unit(rt: Runtime, settings_env: pytest.MonkeyPatch) -> None:
     settings_env.setenv("CCHC_UPLOAD_QUOTA_UNIT_BYTES", str(len(clean_pdf())))
-    codes = [t.code for t in api.list_tasks(rt, UNIT) if t.plan == "cchc-2023"
-             and t.state in ("not_started", "in_progress")]
+    codes = _open_tasks(rt)
     _upload(rt, codes[0], "a.pdf")
     with pytest.raises(ValidationFailed) as info:
         _upload(rt, codes[1], "b.pdf")

@@ -165,9 +165,9 @@ def test_a_failure_after_the_state_update_leaves_neither_state_nor_history(
 
 def test_a_history_insert_refused_by_the_database_rolls_back_the_state(loaded: Runtime) -> None:
     rt = loaded
-    k = key("6")
+    k = key("6")  # monthly: the occurrence of the runtime's today, as `transition` takes it
     with rt.db.read() as s:
-        _unit, task = find_task(s, k)
+        _unit, task = find_task(s, k, on=rt.today())
         task_id = task.id
     # a row already holding the next seq: the command's history insert hits the unique key
     with rt.db.transaction() as s:

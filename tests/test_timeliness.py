@@ -25,7 +25,9 @@ def cal() -> WorkCalendar:
 
 def test_values_and_labels() -> None:
     assert [t.value for t in Timeliness] == [
-        "done_on_time", "done_late", "open_on_time", "open_overdue"]
+        "done_on_time", "done_late", "open_on_time", "open_overdue", "ongoing"]
+    assert Timeliness.ONGOING.label_vi == "Thường xuyên"
+    assert not Timeliness.ONGOING.is_done and not Timeliness.ONGOING.is_late
     assert Timeliness.DONE_ON_TIME.label_vi == "Hoàn thành đúng hạn"
     assert Timeliness.DONE_LATE.label_vi == "Hoàn thành quá hạn"
     assert Timeliness.OPEN_ON_TIME.label_vi == "Đang thực hiện trong hạn"

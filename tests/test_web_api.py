@@ -234,7 +234,7 @@ def test_task_list_and_its_filters(demo: Demo) -> None:
     first = everything["tasks"][0]
     assert set(first) == {"unit", "plan", "code", "section", "text", "state", "state_label",
                           "owner", "deadline", "due_on", "done_on", "result", "note",
-                          "version", "timeliness"}
+                          "version", "timeliness", "occurrence"}
     assert demo.get(base, params={"plan": "papi-2023"})["count"] == 54
     done = demo.get(base, params={"state": "done"})
     assert done["count"] > 0 and all(t["state"] == "done" for t in done["tasks"])

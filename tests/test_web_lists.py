@@ -101,7 +101,7 @@ def test_reminder_log_is_numbered_paged_and_exports_the_filtered_rows(login: Log
 
     fx = workbook_rows(admin.get("/admin/outbox",
                                  params={"state": "failed", "xuat": "xlsx"}).content)
-    assert [r[1] for r in fx[1:]] == failed
+    assert sorted(r[1] for r in fx[1:]) == sorted(failed)  # a digest fails as a whole
     assert fx[1][10] == "Gửi không được" and "chưa quan tâm Zalo OA" in fx[1][12]
 
 

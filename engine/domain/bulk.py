@@ -58,16 +58,18 @@ from sqlalchemy.orm import Session
 from engine.api import UnitExport, export_unit
 from engine.clock import fixed_clock
 from engine.directory.units import get_unit
-from engine.domain.deadline_due import due_date
 from engine.domain.documents import DocumentRef
 from engine.domain.evidence import check_same_document
 from engine.domain.frozen_periods import guard_change
+from engine.domain.occurrences import normalise_occurrence, pick
 from engine.domain.plan_loading import (
     LoadedPlan,
     active_definitions,
+    adopt_single_rows,
     pick_plan_id,
     prepare_load,
     read_plan_files,
+    task_template,
 )
 from engine.domain.task_writes import Event, Rows, StaleVersion, TaskWrite, writer_for
 from engine.domain.tasks import (
@@ -137,8 +139,8 @@ def instantiate_bulk(session: Session, rt: Runtime, unit_ids: Sequence[int],
     plan, defs = active_definitions(session, plan_id)
     now = rt.now()
     initial = rt.machine.initial
-    template = [(d.code, d.default_owner, d.deadline, due_date(d.deadline, plan.year))
-                for d in defs]
+    template = task_template(plan, defs)
+    adopt_single_rows(session, plan, template, unit_ids)
     have_plan = set(session.scalars(select(UnitPlan.unit_id).where(UnitPlan.plan_id == plan_id)))
     conn = session.connection()
     new_units = [{"unit_id": u, "plan_id": plan_id, "loaded_at": now}
@@ -146,19 +148,20 @@ def instantiate_bulk(session: Session, rt: Runtime, unit_ids: Sequence[int],
     for part in _chunks(new_units, _INSERT_CHUNK):
         conn.execute(insert(_UNIT_PLANS), list(part))
     units = Rows(conn.dialect, "un", [("unit_id", Integer)])
-    tasks = Rows(conn.dialect, "df", [("code", String), ("owner", String),
-                                        ("deadline", String), ("due_on", Date)])
+    tasks = Rows(conn.dialect, "df", [("code", String), ("occurrence", String),
+                                        ("owner", String), ("deadline", String),
+                                        ("due_on", Date)])
     u, d, t, x = units.table, tasks.table, _TASKS, _TASKS.alias("x")
     plan_param = bindparam("plan", type_=String)
     stmt = insert(t).from_select(
-        ["unit_id", "plan_id", "code", "state", "owner", "deadline", "due_on", "version",
-         "updated_at"],
-        select(u.c.unit_id, plan_param, d.c.code,
+        ["unit_id", "plan_id", "code", "occurrence", "state", "owner", "deadline", "due_on",
+         "version", "updated_at"],
+        select(u.c.unit_id, plan_param, d.c.code, d.c.occurrence,
                bindparam("state", type_=String), d.c.owner, d.c.deadline, d.c.due_on,
                bindparam("version", type_=Integer), bindparam("now", type_=t.c.updated_at.type))
         .select_from(u.join(d, true()))
         .where(~exists().where(x.c.unit_id == u.c.unit_id, x.c.plan_id == plan_param,
-                               x.c.code == d.c.code))
+                               x.c.code == d.c.code, x.c.occurrence == d.c.occurrence))
         .order_by(u.c.ord, d.c.ord),  # the ids load_plans gives: unit by unit, in plan order
     )
     params = {"plan": plan_id, "state": initial, "version": 1, "now": now,
@@ -376,11 +379,12 @@ def _validate(rt: Runtime, trigger: str, actor: Actor, changes: Sequence[BulkCha
             for unit_id, plan_id in session.execute(
                     select(UnitPlan.unit_id, UnitPlan.plan_id).where(UnitPlan.unit_id.in_(ids))):
                 has_plans[unit_id].add(plan_id)
-            rows: dict[tuple[int, str, str], _Row] = {
-                (unit_id, plan_id, code): (task_id, plan_id, state, version, note)
-                for task_id, unit_id, plan_id, code, state, version, note in session.execute(
+            rows: dict[tuple[int, str, str], dict[str, _Row]] = defaultdict(dict)
+            for task_id, unit_id, plan_id, code, state, version, note, occ in session.execute(
                     select(Task.id, Task.unit_id, Task.plan_id, Task.code, Task.state,
-                           Task.version, Task.note).where(Task.unit_id.in_(ids)))}
+                           Task.version, Task.note, Task.occurrence)
+                    .where(Task.unit_id.in_(ids))):
+                rows[(unit_id, plan_id, code)][occ] = (task_id, plan_id, state, version, note)
             v.docs.update(_read_documents(session, ids))
             for slug in chunk:
                 unit_id = units.get(slug, -1)
@@ -390,14 +394,24 @@ def _validate(rt: Runtime, trigger: str, actor: Actor, changes: Sequence[BulkCha
                     c = changes[i]
                     plan_id = pick_plan_id(slug, c.key.plan, has_plans[unit_id])
                     try:
-                        prepared[i] = v.prepare(
-                            session, c, unit_id, rows.get((unit_id, plan_id, c.key.code)))
+                        prepared[i] = v.prepare(session, c, unit_id, _row_of(
+                            rows.get((unit_id, plan_id, c.key.code)), c, v.today))
                     except CchcError as exc:
                         first_error = (i, _located(exc, i + 1, c.key))
                         break
     if first_error is not None:
         raise first_error[1]
     return cast(list[_Prepared], prepared), v
+
+
+def _row_of(found: dict[str, _Row] | None, change: BulkChange, today: date) -> _Row | None:
+    """The row `change` means: the occurrence its key names, else the one of its date (as
+    `find_task`); None when there is none (`prepare` then raises `find_task`'s refusal)."""
+    if not found:
+        return None
+    if change.key.occurrence is not None:
+        return found.get(normalise_occurrence(change.key.occurrence))
+    return found[pick(list(found), change.on or today)]
 
 
 class _Batches:

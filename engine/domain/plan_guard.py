@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import case, distinct, exists, func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, Problem
@@ -116,11 +116,12 @@ def per_unit(session: Session, plan_id: str, units: Sequence[Unit], diff: Defini
     active_set, changed, retired = list(active), list(diff.changed), list(diff.retired)
     ids = [u.id for u in units]
     for i in range(0, len(ids), _CHUNK):
+        # Tasks, not rows: recurring work has one row per occurrence (distinct codes).
         q = (select(Task.unit_id,
-                    func.sum(case((Task.code.in_(active_set), 1), else_=0)),
-                    func.sum(case((Task.code.in_(changed), 1), else_=0)) if changed
+                    func.count(distinct(case((Task.code.in_(active_set), Task.code)))),
+                    func.count(distinct(case((Task.code.in_(changed), Task.code)))) if changed
                     else func.sum(0),
-                    func.sum(case((Task.code.in_(retired), 1), else_=0)) if retired
+                    func.count(distinct(case((Task.code.in_(retired), Task.code)))) if retired
                     else func.sum(0))
              .where(Task.plan_id == plan_id, Task.unit_id.in_(ids[i:i + _CHUNK]))
              .group_by(Task.unit_id))

@@ -23,8 +23,8 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from engine.directory.units import get_unit
-from engine.domain.deadline_due import due_date
 from engine.domain.documents import parse_reference
+from engine.domain.occurrences import SINGLE, pick, planned
 from engine.domain.plan_guard import (
     UnitLoad,
     definition_diff,
@@ -168,29 +168,66 @@ def active_definitions(session: Session, plan_id: str) -> tuple[Plan, Sequence[P
     return plan, defs
 
 
+TemplateRow = tuple[str, str, str | None, str | None, date | None]
+
+
+def task_template(plan: Plan, defs: Sequence[PlanTask]) -> list[TemplateRow]:
+    """The task rows every unit gets of `plan`: (code, occurrence, owner, deadline, due date),
+    one per occurrence of recurring work (`engine.domain.occurrences.planned`)."""
+    return [(d.code, occurrence, d.default_owner, d.deadline, due)
+            for d in defs
+            for occurrence, due in planned(d.deadline, plan.year, plan.valid_from, plan.valid_to)]
+
+
+def adopt_single_rows(session: Session, plan: Plan, template: Sequence[TemplateRow],
+                      unit_ids: Sequence[int]) -> None:
+    """A task row of recurring work without an occurrence (stored before occurrences existed, or
+    its deadline became recurring on a reload) becomes the occurrence its last change falls
+    in, keeping its state and history; the other occurrences are then inserted beside it."""
+    codes: dict[str, list[str]] = {}
+    for code, occurrence, *_rest in template:
+        if occurrence != SINGLE:
+            codes.setdefault(code, []).append(occurrence)
+    if not codes:
+        return
+    dues = {(code, occ): due for code, occ, _o, _d, due in template}
+    for chunk in (unit_ids[i:i + 500] for i in range(0, len(unit_ids), 500)):
+        rows = session.scalars(select(Task).where(
+            Task.plan_id == plan.id, Task.unit_id.in_(chunk), Task.occurrence == SINGLE,
+            Task.code.in_(list(codes)))).all()
+        for task in rows:
+            day = task.done_on or task.updated_at.date()
+            task.occurrence = pick(codes[task.code], day)
+            task.due_on = dues[(task.code, task.occurrence)]
+    session.flush()
+
+
 def instantiate(session: Session, rt: Runtime, unit_ids: Sequence[int], plan_id: str) -> int:
-    """Give each unit the plan's tasks it does not have yet; returns rows inserted."""
+    """Give each unit the plan's task rows (one per occurrence of recurring work) it does not
+    have yet; returns rows inserted."""
     plan, defs = active_definitions(session, plan_id)
+    template = task_template(plan, defs)
+    adopt_single_rows(session, plan, template, unit_ids)
     now = rt.now()
     inserted = 0
     have_plan = set(session.scalars(
         select(UnitPlan.unit_id).where(UnitPlan.plan_id == plan_id)))
     rows: list[dict[str, object]] = []
     for unit_id in unit_ids:
-        existing: set[str] = set()
+        existing: set[tuple[str, str]] = set()
         if unit_id in have_plan:
-            existing = set(session.scalars(
-                select(Task.code).where(Task.unit_id == unit_id, Task.plan_id == plan_id)))
+            existing = {(code, occ) for code, occ in session.execute(
+                select(Task.code, Task.occurrence)
+                .where(Task.unit_id == unit_id, Task.plan_id == plan_id))}
         else:
             session.add(UnitPlan(unit_id=unit_id, plan_id=plan_id, loaded_at=now))
-        for d in defs:
-            if d.code in existing:
+        for code, occurrence, owner, deadline, due in template:
+            if (code, occurrence) in existing:
                 continue
             rows.append({
-                "unit_id": unit_id, "plan_id": plan_id, "code": d.code,
-                "state": rt.machine.initial, "owner": d.default_owner,
-                "deadline": d.deadline, "due_on": due_date(d.deadline, plan.year),
-                "version": 1, "updated_at": now,
+                "unit_id": unit_id, "plan_id": plan_id, "code": code,
+                "occurrence": occurrence, "state": rt.machine.initial, "owner": owner,
+                "deadline": deadline, "due_on": due, "version": 1, "updated_at": now,
             })
         if len(rows) >= 20_000:
             session.execute(insert(Task), rows)

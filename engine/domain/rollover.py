@@ -5,7 +5,8 @@ new plan is built from exactly what the units worked on, not from a file that ma
 The year is moved in every text that names it (id, title, appendix title, task texts,
 deadlines), the issuing document is the new one, the validity is the new year; the result is
 validated like a file (an impossible date such as 29/02 is refused with its place) and loaded
-through the same guarded path as `plan load`. Nothing carries over silently: the operator names
+through the same guarded path as `plan load`, which gives recurring work the occurrences of the
+new year. Nothing carries over silently: the operator names
 the unfinished tasks that continue, and each gets a history note on both sides naming the
 other.
 """
@@ -125,11 +126,19 @@ def carry_over(rt: Runtime, old_plan: str, new_plan: str, codes: Sequence[str],
         return ()
     with rt.db.read() as session:
         rows = session.execute(
-            select(Unit.slug, Task.plan_id, Task.code, Task.state)
+            select(Unit.slug, Task.plan_id, Task.code, Task.state, Task.occurrence)
             .join(Unit, Unit.id == Task.unit_id)
             .where(Unit.slug.in_(units), Task.plan_id.in_([old_plan, new_plan]),
-                   Task.code.in_(codes))).all()
-    have = {(slug, plan, code): state for slug, plan, code, state in rows}
+                   Task.code.in_(codes))
+            .order_by(Task.occurrence.desc())).all()
+    # Recurring work: the old plan's last occurrence continues in the new plan's first.
+    have: dict[tuple[str, str, str], str] = {}
+    occurrence: dict[tuple[str, str, str], str | None] = {}
+    for slug, plan, code, state, occ in rows:
+        if plan == old_plan and (slug, plan, code) in have:
+            continue
+        have[(slug, plan, code)] = state
+        occurrence[(slug, plan, code)] = occ or None
     problems = []
     for slug in units:
         for code in codes:
@@ -146,10 +155,10 @@ def carry_over(rt: Runtime, old_plan: str, new_plan: str, codes: Sequence[str],
     for slug in units:
         for code in codes:
             state = label(have[(slug, old_plan, code)])
-            add_note(rt, TaskKey(slug, new_plan, code),
+            add_note(rt, TaskKey(slug, new_plan, code, occurrence[(slug, new_plan, code)]),
                      f"Chuyển tiếp từ nhiệm vụ {code} của kế hoạch {old_plan} ({state})",
                      ROLLOVER_ACTOR)
-            add_note(rt, TaskKey(slug, old_plan, code),
+            add_note(rt, TaskKey(slug, old_plan, code, occurrence[(slug, old_plan, code)]),
                      f"Chuyển tiếp sang nhiệm vụ {code} của kế hoạch {new_plan}", ROLLOVER_ACTOR)
             done.append(f"{slug}:{code}")
     return tuple(done)

@@ -9,23 +9,34 @@ officers saving the same task at once get a clear conflict, never a silent overw
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.clock import local_date, system_clock
 from engine.directory.units import get_unit
 from engine.domain.documents import DocumentRef, parse_reference
 from engine.domain.evidence import register_documents
 from engine.domain.free_text import check_dates, check_length
 from engine.domain.frozen_periods import guard_change
+from engine.domain.occurrences import (
+    PATH_SEP,
+    current_of,
+    listed,
+    normalise_occurrence,
+    path_code,
+    pick,
+    unknown_occurrence,
+)
 from engine.domain.plan_loading import resolve_plan_id
 from engine.domain.task_writes import Event, StaleVersion, TaskWrite, writer_for
 from engine.domain.workflow.machine import Command
 from engine.errors import Conflict, NotFound, Problem, ValidationFailed
 from engine.runtime import Runtime
+from engine.storage.database import scope_memo
 from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit
 from plans.deadlines import DeadlineError, parse_deadline
 from vntext.dates import format_date_vi
@@ -37,12 +48,32 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TaskKey:
+    """A unit's task by plan and code; `occurrence` names one period's instance of recurring
+    work ("2026-Q1"); None means the one in force on the command's date (see `find_task`)."""
+
     unit: str
     plan: str
     code: str
+    occurrence: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.unit}/{self.plan}/{self.code}"
+        tail = f" ({self.occurrence})" if self.occurrence else ""
+        return f"{self.unit}/{self.plan}/{self.code}{tail}"
+
+    def of(self, task: Task) -> TaskKey:
+        """This key naming the occurrence `task` is (unchanged for work that does not recur)."""
+        return replace(self, occurrence=task.occurrence) if task.occurrence else self
+
+    @property
+    def path_code(self) -> str:
+        """The code as a URL segment names it: "7", or "7~2026-Q1" for one occurrence."""
+        return path_code(self.code, self.occurrence or "")
+
+    @classmethod
+    def from_path(cls, unit: str, plan: str, segment: str) -> TaskKey:
+        """The key a URL segment ("7" or "7~2026-Q1", see `path_code`) names."""
+        code, sep, occurrence = segment.partition(PATH_SEP)
+        return cls(unit, plan, code, occurrence if sep else None)
 
 
 @dataclass(frozen=True)
@@ -62,20 +93,18 @@ class ChangeResult:
     evidence: list[str] = field(default_factory=list)
 
 
-def find_task(session: Session, key: TaskKey, *, for_change: bool = False
-              ) -> tuple[Unit, Task]:
+def find_task(session: Session, key: TaskKey, *, for_change: bool = False,
+              on: date | None = None) -> tuple[Unit, Task]:
     """The task row; `for_change` also refuses a task removed from the plan (read-only now).
-    Looked up once per scope when the session has a scope cache (see `get_unit`)."""
+    For recurring work without `key.occurrence`, the occurrence `on` (default: today) falls in
+    (`engine.domain.occurrences.pick`). Looked up once per scope when the session has a scope
+    cache (see `get_unit`)."""
     unit = get_unit(session, key.unit)
     cache: dict[object, object] | None = session.info.get("cache")
-    found = cache.get(("task", key)) if cache is not None else None
-    task = found if isinstance(found, Task) else session.scalar(
-        select(Task).where(Task.unit_id == unit.id,
-                           Task.plan_id == resolve_plan_id(session, unit, key.plan),
-                           Task.code == key.code)
-    )
+    found = cache.get(("task", key, on)) if cache is not None else None
+    task = found if isinstance(found, Task) else _lookup(session, unit, key, on)
     if cache is not None and task is not None:
-        cache[("task", key)] = task
+        cache[("task", key, on)] = task
     if task is None:
         if session.get(Plan, key.plan) is None:
             raise NotFound(
@@ -91,6 +120,22 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False
         if definition is not None and definition.retired:
             raise retired(key)
     return unit, task
+
+
+def _lookup(session: Session, unit: Unit, key: TaskKey, on: date | None) -> Task | None:
+    plan_id = resolve_plan_id(session, unit, key.plan)
+    rows = scope_memo(session, ("task rows", unit.id, plan_id, key.code), lambda: list(
+        session.scalars(select(Task).where(Task.unit_id == unit.id, Task.plan_id == plan_id,
+                                           Task.code == key.code)).all()))
+    if not rows:
+        return None
+    by_occurrence = {t.occurrence: t for t in rows}
+    if key.occurrence is not None:
+        wanted = normalise_occurrence(key.occurrence)
+        if wanted not in by_occurrence:
+            raise unknown_occurrence(key.code, key.occurrence, list(by_occurrence))
+        return by_occurrence[wanted]
+    return by_occurrence[pick(list(by_occurrence), on or local_date(system_clock()))]
 
 
 def retired(key: TaskKey) -> ValidationFailed:
@@ -269,7 +314,8 @@ def transition(
     result, note = nfc(result), nfc(note)
     refs = check_command(rt, trigger, actor, evidence, result, note, on)
     with rt.db.transaction() as session:
-        unit, task = find_task(session, key, for_change=True)
+        unit, task = find_task(session, key, for_change=True, on=on or today)
+        key = key.of(task)
         _check_version(task, expected_version, key)
         command = Command(trigger=trigger, actor=actor.name, role=actor.role,
                           evidence=refs, result=result, note=note)
@@ -328,7 +374,8 @@ def assign(rt: Runtime, key: TaskKey, owner: str, actor: Actor,
         raise Forbidden("Chỉ lãnh đạo UBND được phân công nhiệm vụ",
                         "only a leader may assign tasks", field="role")
     with rt.db.transaction() as session:
-        _unit, task = find_task(session, key, for_change=True)
+        _unit, task = find_task(session, key, for_change=True, on=rt.today())
+        key = key.of(task)
         _check_version(task, expected_version, key)
         _write(session, key, task, "assign", actor, rt.now(),
                [("owner", owner), ("updated_at", rt.now())], rt.today(), owner=owner,
@@ -346,11 +393,14 @@ def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
         raise Forbidden("Chỉ lãnh đạo UBND được đặt thời hạn",
                         "only a leader may set deadlines", field="role")
     with rt.db.transaction() as session:
-        _unit, task = find_task(session, key, for_change=True)
+        _unit, task = find_task(session, key, for_change=True, on=rt.today())
+        key = key.of(task)
         plan = session.get(Plan, task.plan_id)
         assert plan is not None
         try:
-            due = parse_deadline(deadline, plan.year).due
+            parsed = parse_deadline(deadline, plan.year)
+            # One period's occurrence keeps its period's due date under a recurring text.
+            due = task.due_on if parsed.kind == "recurring" and task.occurrence else parsed.due
         except DeadlineError as exc:
             raise ValidationFailed(
                 f"Thời hạn '{deadline}' không hợp lệ: {exc.message_vi}",
@@ -383,7 +433,8 @@ def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | N
         raise ValidationFailed(f"Ngày {format_date_vi(on)} ở tương lai",
                                "the stated date is in the future", field="on")
     with rt.db.transaction() as session:
-        unit, task = find_task(session, key, for_change=True)
+        unit, task = find_task(session, key, for_change=True, on=on or today)
+        key = key.of(task)
         _check_version(task, expected_version, key)
         corrects = guard_change(session, unit.id, on or today, actor.role, correction)
         _write(session, key, task, "note", actor, rt.now(),
@@ -411,7 +462,7 @@ class HistoryEntry:
 
 def history(rt: Runtime, key: TaskKey) -> list[HistoryEntry]:
     with rt.db.read() as session:
-        _unit, task = find_task(session, key)
+        _unit, task = find_task(session, key, on=rt.today())
         rows = session.scalars(
             select(TaskHistory).where(TaskHistory.task_id == task.id).order_by(TaskHistory.seq)
         ).all()
@@ -450,15 +501,46 @@ class TaskView:
     note: str | None
     version: int
     timeliness: str | None = None
+    occurrence: str = ""  # the period of recurring work ("2026-Q1"); "" for one-off work
 
 
 def count_tasks(session: Session, unit_id: int) -> int:
     return int(session.scalar(select(func.count()).where(Task.unit_id == unit_id)) or 0)
 
 
+def resolve_key(rt: Runtime, key: TaskKey) -> TaskKey:
+    """`key` naming the occurrence it means today (unchanged for work that does not recur)."""
+    with rt.db.read() as session:
+        return key.of(find_task(session, key, on=rt.today())[1])
+
+
+@dataclass(frozen=True)
+class OccurrenceView:
+    """One period's instance of recurring work, as the task page lists them."""
+
+    occurrence: str
+    state: str
+    state_label: str
+    due_on: date | None
+
+
+def occurrences_of(rt: Runtime, key: TaskKey) -> list[OccurrenceView]:
+    """Every occurrence of `key`'s task, in period order; empty for work that does not recur."""
+    with rt.db.read() as session:
+        unit, task = find_task(session, key, on=rt.today())
+        if not task.occurrence:
+            return []
+        rows = session.execute(
+            select(Task.occurrence, Task.state, Task.due_on)
+            .where(Task.unit_id == unit.id, Task.plan_id == task.plan_id,
+                   Task.code == task.code).order_by(Task.occurrence)).all()
+    label = rt.machine.definition.label
+    return [OccurrenceView(o, st, label(st), due) for o, st, due in rows]
+
+
 def get_view(rt: Runtime, key: TaskKey) -> TaskView:
     with rt.db.read() as session:
-        unit, task = find_task(session, key)
+        unit, task = find_task(session, key, on=rt.today())
         d = session.get(PlanTask, (task.plan_id, key.code))
         assert d is not None
         return _view(rt, unit, task, d)
@@ -467,27 +549,27 @@ def get_view(rt: Runtime, key: TaskKey) -> TaskView:
 def _view(rt: Runtime, unit: Unit, task: Task, d: PlanTask) -> TaskView:
     return _view_of(rt, unit.slug, task.plan_id, task.code, d.section_code, d.text, task.state,
                     task.owner, task.deadline, task.due_on, task.done_on, task.result,
-                    task.note, task.version)
+                    task.note, task.version, task.occurrence)
 
 
 def _view_of(rt: Runtime, unit: str, plan: str, code: str, section: str, text: str, state: str,
              owner: str | None, deadline: str | None, due_on: date | None,
              done_on: date | None, result: str | None, note: str | None,
-             version: int) -> TaskView:
-    from engine.domain.timeliness import timeliness
+             version: int, occurrence: str = "") -> TaskView:
+    from engine.domain.timeliness import task_timeliness
 
-    status = timeliness(due_on, done_on, rt.today(), rt.calendar)
+    status = task_timeliness(deadline, due_on, done_on, rt.today(), rt.calendar)
     return TaskView(
         unit=unit, plan=plan, code=code, section=section, text=text, state=state,
         state_label=rt.machine.definition.label(state), owner=owner, deadline=deadline,
         due_on=due_on, done_on=done_on, result=result, note=note, version=version,
-        timeliness=str(status.value) if hasattr(status, "value") else str(status),
+        timeliness=status.value, occurrence=occurrence,
     )
 
 
 _VIEW_COLUMNS = (Task.plan_id, Task.code, PlanTask.section_code, PlanTask.text, Task.state,
                  Task.owner, Task.deadline, Task.due_on, Task.done_on, Task.result, Task.note,
-                 Task.version)
+                 Task.version, Task.occurrence)
 
 
 def _has_words(haystack: str, words: Sequence[str]) -> bool:
@@ -504,10 +586,15 @@ def list_tasks(
     state: str | None = None,
     overdue: bool = False,
     search: str | None = None,
+    at: date | None = None,
+    earlier: bool = False,
 ) -> list[TaskView]:
     """A unit's tasks in appendix order, filtered (see `filter_tasks`). Read as plain rows,
     not ORM objects: a list page shows every task of the unit. Read once per scope (a web
-    request: the page and its menu's counts) when the session has a scope cache."""
+    request: the page and its menu's counts) when the session has a scope cache.
+
+    Recurring work shows the occurrence in force on `at` (default today); with `overdue` or
+    `earlier`, also every earlier occurrence still open past its due date (`listed`)."""
     from engine.domain.choices import resolve_choice
 
     if state:
@@ -515,29 +602,48 @@ def list_tasks(
                                what_vi="Trạng thái", what_en="task state")
     with rt.db.read() as session:
         cache: dict[object, object] | None = session.info.get("cache")
-        whole = not plan and not state
+        whole = not plan and not state and at is None
         if whole and cache is not None and ("tasks", unit_slug) in cache:
             return filter_tasks(cast(list[TaskView], cache[("tasks", unit_slug)]),
-                                section=section, owner=owner, overdue=overdue, search=search)
+                                section=section, owner=owner, overdue=overdue, search=search,
+                                earlier=earlier)
         unit = get_unit(session, unit_slug)
         q = (
             select(*_VIEW_COLUMNS)
             .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
             .join(Plan, Plan.id == Task.plan_id)
             .where(Task.unit_id == unit.id, PlanTask.retired.is_(False))
-            .order_by(Plan.appendix_number, PlanTask.position)
+            .order_by(Plan.appendix_number, PlanTask.position, Task.occurrence)
         )
         if plan:
             q = q.where(Task.plan_id == resolve_plan_id(session, unit, plan))
-        if state:
-            q = q.where(Task.state == state)
-        views = [_view_of(rt, unit_slug, p, c, sec, text, st, own, dl, due, done, res, note, v)
-                 for p, c, sec, text, st, own, dl, due, done, res, note, v
-                 in session.execute(q)]
+        views = current_occurrences([
+            _view_of(rt, unit_slug, p, c, sec, text, st, own, dl, due, done, res, note, v, occ)
+            for p, c, sec, text, st, own, dl, due, done, res, note, v, occ
+            in session.execute(q)], at or rt.today())
         if whole and cache is not None:
             cache[("tasks", unit_slug)] = views
     return filter_tasks(views, plan=plan, section=section, owner=owner, state=state,
-                        overdue=overdue, search=search)
+                        overdue=overdue, search=search, earlier=earlier)
+
+
+def current_occurrences(views: Sequence[TaskView], day: date) -> list[TaskView]:
+    """Of each recurring task's occurrences, the one in force on `day` and the earlier ones
+    still open past their due date (`engine.domain.occurrences.listed`)."""
+    current = current_of((((v.plan, v.code), v.occurrence) for v in views), day)
+    return [v for v in views
+            if listed(v.occurrence, current.get((v.plan, v.code), ""),
+                      v.timeliness == "open_overdue")]
+
+
+def in_force(views: Sequence[TaskView]) -> list[TaskView]:
+    """Of `current_occurrences`' list, one row per task: recurring work's occurrence in force
+    (the latest listed; the earlier ones are there only because they are overdue)."""
+    latest: dict[tuple[str, str], str] = {}
+    for v in views:
+        if v.occurrence > latest.get((v.plan, v.code), ""):
+            latest[(v.plan, v.code)] = v.occurrence
+    return [v for v in views if v.occurrence == latest.get((v.plan, v.code), "")]
 
 
 def filter_tasks(
@@ -549,13 +655,16 @@ def filter_tasks(
     state: str | None = None,
     overdue: bool = False,
     search: str | None = None,
+    earlier: bool = False,
 ) -> list[TaskView]:
     """The task-list filters: plan, section (and its sub-sections), owner and search text
     without diacritics, state, overdue. One implementation for `list_tasks` and for a page
-    that already holds the unit's whole list."""
+    that already holds the unit's whole list. Of recurring work the occurrence in force only,
+    unless `overdue` or `earlier` (then also the earlier ones overdue, as `list_tasks` read
+    them)."""
     from vntext.text import fold
 
-    out = list(views)
+    out = list(views) if overdue or earlier else in_force(views)
     if plan:  # the unit's own plan of that code (code@unit) first, else the framework
         own = {v.plan for v in out if v.plan == f"{plan}@{v.unit}"}
         wanted = own or {plan}

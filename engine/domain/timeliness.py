@@ -12,6 +12,7 @@ from datetime import date
 from enum import StrEnum
 
 from engine.domain.calendar import WorkCalendar
+from plans.deadlines import DeadlineError, parse_deadline
 
 
 class Timeliness(StrEnum):
@@ -19,6 +20,8 @@ class Timeliness(StrEnum):
     DONE_LATE = "done_late"
     OPEN_ON_TIME = "open_on_time"
     OPEN_OVERDUE = "open_overdue"
+    #: Ongoing work ("Thường xuyên"): no due date, never late, reported as such.
+    ONGOING = "ongoing"
 
     @property
     def label_vi(self) -> str:
@@ -38,6 +41,7 @@ TIMELINESS_LABELS_VI: dict[Timeliness, str] = {
     Timeliness.DONE_LATE: "Hoàn thành quá hạn",
     Timeliness.OPEN_ON_TIME: "Đang thực hiện trong hạn",
     Timeliness.OPEN_OVERDUE: "Quá hạn chưa hoàn thành",
+    Timeliness.ONGOING: "Thường xuyên",
 }
 
 
@@ -58,6 +62,25 @@ def timeliness(
     if deadline is None or as_of <= deadline:
         return Timeliness.OPEN_ON_TIME
     return Timeliness.OPEN_OVERDUE
+
+
+def task_timeliness(deadline: str | None, due: date | None, done_on: date | None,
+                    as_of: date, calendar: WorkCalendar) -> Timeliness:
+    """`timeliness`, except that ongoing work ("Thường xuyên", `plans.deadlines`) is its own
+    kind, whether or not it has been reported done."""
+    if due is None and is_ongoing(deadline):
+        return Timeliness.ONGOING
+    return timeliness(due, done_on, as_of, calendar)
+
+
+def is_ongoing(deadline: str | None) -> bool:
+    """Whether a deadline text names ongoing work ("Thường xuyên", "Liên tục" …)."""
+    if not deadline:
+        return False
+    try:
+        return parse_deadline(deadline, 2000).kind == "ongoing"
+    except DeadlineError:
+        return False
 
 
 def overdue_working_days(
@@ -97,6 +120,8 @@ __all__ = [
     "Timeliness",
     "days_to_deadline",
     "effective_due",
+    "is_ongoing",
     "overdue_working_days",
+    "task_timeliness",
     "timeliness",
 ]

@@ -40,6 +40,7 @@ from engine.clock import VN_TZ, local_date
 from engine.directory.people import UNIT_BATCH, Contact, OwnerIndex, contact_indexes
 from engine.directory.units import get_unit
 from engine.domain.calendar import WorkCalendar
+from engine.domain.occurrences import path_code
 from engine.reminders.obligations import PENDING, due_link, period_label
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.rules import (
@@ -141,11 +142,13 @@ def _units(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
 
 
 def task_window_query(rt: Runtime, lo: date, hi: date, unit_id: int | None
-                      ) -> Select[int, int, str, str, str | None, date | None]:
-    """Open tasks due in [lo, hi]: a range scan of `ix_tasks_due_on_state` (due_on, state)."""
+                      ) -> Select[int, int, str, str, str | None, date | None, str]:
+    """Open tasks due in [lo, hi]: a range scan of `ix_tasks_due_on_state` (due_on, state).
+    Each occurrence of recurring work is a row with its own due date: its own series."""
     machine = rt.machine
     open_states = [s for s in machine.definition.state_names if not machine.is_done(s)]
-    q = (select(Task.id, Task.unit_id, Task.plan_id, Task.code, Task.owner, Task.due_on)
+    q = (select(Task.id, Task.unit_id, Task.plan_id, Task.code, Task.owner, Task.due_on,
+                Task.occurrence)
          .where(Task.due_on >= lo, Task.due_on <= hi, Task.state.in_(open_states)))
     if unit_id is not None:
         q = q.where(Task.unit_id == unit_id)
@@ -174,12 +177,12 @@ def _due_tasks(rt: Runtime, session: Session, lo: date, hi: date, unit_id: int |
     rows = session.connection().execute(task_window_query(rt, lo, hi, unit_id)).all()
     fired = sched.fired
     due = []
-    for tid, uid, plan, code, owner, due_on in rows:
+    for tid, uid, plan, code, owner, due_on, occurrence in rows:
         if due_on is None:  # pragma: no cover - excluded by the query
             continue
         steps, esc = fired(due_on)
         if steps or esc:
-            due.append((tid, uid, plan, code, owner, due_on, steps, esc))
+            due.append((tid, uid, plan, code, owner, due_on, steps, esc, occurrence))
     if not due:
         return [], len(rows)
     plan_ids = sorted({d[2] for d in due})
@@ -189,10 +192,11 @@ def _due_tasks(rt: Runtime, session: Session, lo: date, hi: date, unit_id: int |
                        PlanTask.retired).where(PlanTask.plan_id.in_(plan_ids))).all()}
     missing = ("", "", True)
     out = []
-    for tid, uid, plan, code, owner, due_on, steps, esc in due:
+    for tid, uid, plan, code, owner, due_on, steps, esc, occurrence in due:
         title, document, retired = defs.get((plan, code), missing)
         if not retired:
-            out.append((tid, uid, due_on, owner, code, title, plan, document, steps, esc))
+            out.append((tid, uid, due_on, owner, code, title, plan, document, steps, esc,
+                        occurrence))
     return out, len(rows)
 
 
@@ -254,12 +258,13 @@ _Item = tuple[str, int, int, str, date, str | None, str, dict[str, Any], list[St
 def _items(tasks: list[tuple[Any, ...]], obligations: list[tuple[Any, ...]],
            units: dict[int, tuple[str, str]]) -> Iterator[_Item]:
     """The due tasks, then the due report occurrences, with their payloads."""
-    for tid, uid, due_on, owner, code, title, plan, document, steps, esc in tasks:
+    for tid, uid, due_on, owner, code, title, plan, document, steps, esc, occ in tasks:
         slug, unit_name = units[uid]
         yield "task", tid, uid, slug, due_on, owner, code, {
             "kind": "task", "title": title, "unit": slug, "unit_name": unit_name,
             "plan": plan, "code": code, "recipient_body": "", "document": document,
-            "link": f"/units/{slug}/tasks/{plan}/{code}", "item_owner": owner,
+            "link": f"/units/{slug}/tasks/{plan}/{path_code(code, occ)}", "item_owner": owner,
+            **({"period": occ} if occ else {}),
         }, steps, esc
     shown_titles: dict[tuple[str, str, str], str] = {}
     for (did, uid, period, due_on, owner, default_owner, code, title, source_plan, recipient,

@@ -26,10 +26,11 @@ from engine.directory.units import (
     get_unit,
     view,
 )
+from engine.domain.occurrences import current_of, listed
 from engine.domain.periods import ReportingPeriod, parse_period, period_containing, quarters_of
 from engine.domain.plan_loading import plans_of_unit
-from engine.domain.tasks import TaskView, list_tasks
-from engine.domain.timeliness import Timeliness, effective_due, timeliness
+from engine.domain.tasks import TaskView, in_force, list_tasks
+from engine.domain.timeliness import Timeliness, effective_due, is_ongoing, timeliness
 from engine.reminders.obligations import PENDING, ObligationDueView, list_obligation_dues
 from engine.runtime import Runtime
 from engine.storage.models import (
@@ -64,6 +65,7 @@ class PlanProgress:
     total: int
     done: int
     overdue: int
+    ongoing: int = 0  # "Thường xuyên" work among `total`: no due date, counted apart
 
     @property
     def not_done(self) -> int:
@@ -165,7 +167,7 @@ class UnitOverview(_PlansTotals):
             return None
         total, done = sum(p.total for p in plans), sum(p.done for p in plans)
         return PlanProgress(f"{year}", f"Năm {year}", 0, year, total, done,
-                            sum(p.overdue for p in plans))
+                            sum(p.overdue for p in plans), sum(p.ongoing for p in plans))
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -182,28 +184,35 @@ def is_overdue(task: TaskView) -> bool:
 
 
 def progress(rt: Runtime, tasks: Iterable[TaskView], plans: Sequence[Plan]) -> list[PlanProgress]:
-    """Per plan (in appendix order): total, done and overdue among `tasks`."""
+    """Per plan (in appendix order): total, done, overdue and ongoing among `tasks`. Recurring
+    work counts once in total and done (its occurrence in force: the latest one listed) and
+    every listed overdue occurrence in overdue."""
+    tasks = list(tasks)
+    counted = {id(t) for t in in_force(tasks)}
     return _progress(
-        ((t.plan, rt.machine.is_done(t.state), is_overdue(t)) for t in tasks),
+        ((t.plan, rt.machine.is_done(t.state), is_overdue(t),
+          t.timeliness == Timeliness.ONGOING.value, id(t) in counted) for t in tasks),
         [(p.id, p.title, p.appendix_number, p.year) for p in plans])
 
 
-def _progress(tasks: Iterable[tuple[str, bool, bool]],
+def _progress(tasks: Iterable[tuple[str, bool, bool, bool, bool]],
               plans: Sequence[tuple[str, str, int, int]]) -> list[PlanProgress]:
-    """`progress` on plain values: tasks as (plan id, done, overdue), plans as (id, title,
-    appendix number, year)."""
-    counts: dict[str, list[int]] = {p[0]: [0, 0, 0] for p in plans}
-    for task_plan, is_done, late in tasks:
-        c = counts.setdefault(task_plan, [0, 0, 0])
-        c[0] += 1
-        c[1] += is_done
+    """`progress` on plain values: tasks as (plan id, done, overdue, ongoing, counted — false
+    for an earlier occurrence listed only because it is overdue), plans as (id, title, appendix
+    number, year)."""
+    counts: dict[str, list[int]] = {p[0]: [0, 0, 0, 0] for p in plans}
+    for task_plan, is_done, late, ongoing, counted in tasks:
+        c = counts.setdefault(task_plan, [0, 0, 0, 0])
+        c[0] += counted
+        c[1] += is_done and counted
         c[2] += late
+        c[3] += ongoing and counted
     by_id = {p[0]: p for p in plans}
     out = []
-    for plan_id, (total, done, overdue) in counts.items():
+    for plan_id, (total, done, overdue, n_ongoing) in counts.items():
         p = by_id.get(plan_id)
         out.append(PlanProgress(plan_id, p[1] if p else plan_id, p[2] if p else 0,
-                                p[3] if p else 0, total, done, overdue))
+                                p[3] if p else 0, total, done, overdue, n_ongoing))
     return sorted(out, key=lambda x: (x.appendix, x.plan))
 
 
@@ -264,7 +273,7 @@ def unit_plans(rt: Runtime, unit: str) -> list[Plan]:
 
 def plan_progress(rt: Runtime, unit: str) -> list[PlanProgress]:
     """Done/total (and overdue) per plan of `unit`, in appendix order."""
-    return progress(rt, list_tasks(rt, unit), unit_plans(rt, unit))
+    return progress(rt, list_tasks(rt, unit, earlier=True), unit_plans(rt, unit))
 
 
 def due_this_week(rt: Runtime, unit: str, *, today: date | None = None) -> list[TaskView]:
@@ -322,14 +331,15 @@ def unit_dashboard(rt: Runtime, unit: str, *, user: UserView | None = None,
                    today: date | None = None) -> UnitDashboard:
     """The dashboard of `unit` (and of `user` in it: their own open tasks)."""
     today = today or rt.today()
-    tasks = list_tasks(rt, unit)
+    listed = list_tasks(rt, unit, earlier=True)  # recurring work's overdue occurrences too
+    tasks = in_force(listed)
     week = week_of(today)
     person = person_of(rt, user) if user is not None and user.unit_slug == unit else None
     return UnitDashboard(
         unit=unit_view(rt, unit), today=today, week=week,
-        plans=progress(rt, tasks, unit_plans(rt, unit)),
+        plans=progress(rt, listed, unit_plans(rt, unit)),
         due_this_week=due_between(rt, tasks, today, week.end),
-        overdue=[t for t in tasks if is_overdue(t)],
+        overdue=[t for t in listed if is_overdue(t)],
         obligations=obligations_coming_due(rt, unit, today=today),
         person=person,
         my_tasks=work_order(rt, owned_by(rt, tasks, person)) if person is not None else [],
@@ -487,7 +497,7 @@ def units_with_plans(rt: Runtime, units: Iterable[UnitView]) -> list[UnitView]:
 def unit_overview(rt: Runtime, unit: str, *, today: date | None = None) -> UnitOverview:
     """One commune for the city page."""
     today = today or rt.today()
-    tasks = list_tasks(rt, unit)
+    tasks = list_tasks(rt, unit, earlier=True)  # recurring work's overdue occurrences too
     quarter = reporting_quarter(rt, unit, today=today)
     frozen = {f.period for f in frozen_periods(rt, unit)}
     pending = list_obligation_dues(rt, unit, state=PENDING)
@@ -529,7 +539,8 @@ def city_overview(rt: Runtime, units: Iterable[UnitView], *, today: date | None 
         if not ids:
             return []
         task_rows = session.execute(
-            select(Task.unit_id, Task.plan_id, Task.state, Task.due_on, Task.done_on)
+            select(Task.unit_id, Task.plan_id, Task.state, Task.due_on, Task.done_on,
+                   Task.code, Task.occurrence, Task.deadline)
             .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
             .join(Plan, Plan.id == Task.plan_id)
             .where(Task.unit_id.in_(ids), PlanTask.retired.is_(False))).all()
@@ -553,12 +564,22 @@ def city_overview(rt: Runtime, units: Iterable[UnitView], *, today: date | None 
         return hit
 
     done_memo: dict[str, bool] = {}
-    tasks_by_unit: dict[int, list[tuple[str, bool, bool]]] = {}
-    for unit_id, plan_id, state, due_on, done_on in task_rows:
+    ongoing_memo: dict[str | None, bool] = {}
+    tasks_by_unit: dict[int, list[tuple[str, bool, bool, bool, bool]]] = {}
+    current = current_of((((u, p, c), o) for u, p, _s, _d, _dn, c, o, _dl in task_rows), now)
+    for unit_id, plan_id, state, due_on, done_on, code, occurrence, written in task_rows:
+        late = overdue(due_on, done_on)
+        in_force = not occurrence or occurrence == current[(unit_id, plan_id, code)]
+        if not in_force and not listed(occurrence, current[(unit_id, plan_id, code)], late):
+            continue  # recurring work: as the unit's list shows it (`list_tasks`)
         done = done_memo.get(state)
         if done is None:
             done = done_memo[state] = rt.machine.is_done(state)
-        tasks_by_unit.setdefault(unit_id, []).append((plan_id, done, overdue(due_on, done_on)))
+        ongoing = ongoing_memo.get(written)
+        if ongoing is None:
+            ongoing = ongoing_memo[written] = is_ongoing(written)
+        tasks_by_unit.setdefault(unit_id, []).append(
+            (plan_id, done, late, ongoing and due_on is None, in_force))
     late_dues: dict[int, int] = {}
     for unit_id, due_on in due_rows:
         deadline = effective_due(due_on, rt.calendar)

@@ -4,6 +4,8 @@ Why through the workflow and not by writing rows: every done task with evidence 
 the same `complete` command an officer uses, so the seed's references are validated like any
 input. Done tasks the paper report gives without any document are imported with the
 system-only `import_done` transition, flagged as imported, and listed by `cchc report check`.
+A recurring task's entry lands on its occurrence of the period's end (a Q3 report's entry on
+the Q3 occurrence), since the report states that period's state.
 """
 
 from __future__ import annotations
@@ -41,9 +43,10 @@ def replay(rt: Runtime, data: ReplayFile,
     system = Actor(data.recorded_by, "system")
     for i, e in enumerate(data.entries, start=1):
         key = TaskKey(data.unit, e.plan, e.code)
-        with rt.db.read() as session:
-            _u, task = find_task(session, key)
+        with rt.db.read() as session:  # recurring work: the occurrence of the period's end
+            _u, task = find_task(session, key, on=period.end)
             fresh = task.version == 1
+            key = key.of(task)
         if e.state == "not_started" and fresh and e.result:
             add_note(rt, key, e.result, officer, on=e.reached_on or period.end)
             report.applied += 1

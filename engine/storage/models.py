@@ -129,11 +129,16 @@ class UnitPlan(Base):
 
 
 class Task(Base):
-    """One unit's instance of a plan task: the state machine's row."""
+    """One unit's instance of a plan task: the state machine's row.
+
+    `occurrence` is empty for one-off and ongoing work; recurring work ("Hằng quý", "Hằng
+    tháng", "6 tháng", "Hằng năm") has one row per period, `occurrence` being the period's code
+    ("2026-Q1", "2026-M03", "2026-H1", "2026-Y"), each with its own due date, state, evidence
+    and history (migration 0010)."""
 
     __tablename__ = "tasks"
     __table_args__ = (
-        UniqueConstraint("unit_id", "plan_id", "code"),
+        UniqueConstraint("unit_id", "plan_id", "code", "occurrence"),
         Index("ix_tasks_plan_state", "plan_id", "state"),
         # The reminder sweep looks up open tasks by due date window (migration 0002).
         Index("ix_tasks_due_on_state", "due_on", "state"),
@@ -142,6 +147,7 @@ class Task(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
     code: Mapped[str] = mapped_column(String(20))
+    occurrence: Mapped[str] = mapped_column(String(16), default="", server_default="")
     state: Mapped[str] = mapped_column(String(32))
     owner: Mapped[str | None] = mapped_column(String(200))
     deadline: Mapped[str | None] = mapped_column(String(200))

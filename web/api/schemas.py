@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.domain.free_text import max_text_chars
 
-Timeliness = Literal["done_on_time", "done_late", "open_on_time", "open_overdue"]
+Timeliness = Literal["done_on_time", "done_late", "open_on_time", "open_overdue", "ongoing"]
 
 TEXT_MAX = max_text_chars()  # the engine's one text limit (CCHC_MAX_TEXT_CHARS)
 REF_MAX = 500
@@ -113,6 +113,9 @@ class TaskOut(_Out):
     note: str | None
     version: int = Field(description="Send it back as expected_version to change the task")
     timeliness: Timeliness | None
+    occurrence: str = Field("", description="The period of recurring work, e.g. '2026-Q1' "
+                                            "(address it as code~occurrence, e.g. '7~2026-Q1'); "
+                                            "empty for one-off work")
 
 
 class TaskListOut(_Out):

@@ -94,7 +94,7 @@ def list_tasks(
 
 def _detail(rt: Runtime, user: UserView, view: TaskView) -> TaskDetailOut:
     unit = view.unit
-    entries = api.history(rt, api.TaskKey(unit, view.plan, view.code))
+    entries = api.history(rt, api.TaskKey(unit, view.plan, view.code, view.occurrence or None))
     evidence = []
     if rt.machine.is_done(view.state):
         last = next((e for e in reversed(entries)
@@ -116,7 +116,7 @@ def _detail(rt: Runtime, user: UserView, view: TaskView) -> TaskDetailOut:
             summary="One task with its evidence, version and the steps the caller may take")
 def get_task(unit: str, plan: str, code: str, rt: Rt, user: Caller) -> TaskDetailOut:
     access.require_read(rt, user, unit)
-    return _detail(rt, user, api.get_task(rt, api.TaskKey(unit, plan, code)))
+    return _detail(rt, user, api.get_task(rt, api.TaskKey.from_path(unit, plan, code)))
 
 
 @router.get(TASK + "/history", response_model=list[HistoryOut], responses=READ,
@@ -127,7 +127,7 @@ def task_history(unit: str, plan: str, code: str, rt: Rt, user: Caller) -> list[
                        actor=e.actor, role=e.role, at=vn_time(e.at), effective_on=e.effective_on,
                        note=e.note, result=e.result, owner=e.owner, deadline=e.deadline,
                        evidence=evidence_list(e.evidence))
-            for e in api.history(rt, api.TaskKey(unit, plan, code))]
+            for e in api.history(rt, api.TaskKey.from_path(unit, plan, code))]
 
 
 @router.post(TASK + "/transitions", response_model=ChangeOut, responses=WRITE,
@@ -142,7 +142,7 @@ def transition(unit: str, plan: str, code: str, body: TransitionIn, rt: Rt,
                                field="trigger", value=body.trigger)
     access.require_transition(rt, user, unit, body.trigger)
     with renamed_fields(BODY_FIELDS, numbered="evidence"):
-        change = api.transition(rt, api.TaskKey(unit, plan, code), body.trigger,
+        change = api.transition(rt, api.TaskKey.from_path(unit, plan, code), body.trigger,
                                 access.actor_for(user), evidence=body.evidence,
                                 result=body.result, note=body.note, on=body.on,
                                 expected_version=body.expected_version,
@@ -156,7 +156,7 @@ def set_owner(unit: str, plan: str, code: str, body: OwnerIn, rt: Rt,
               user: Caller) -> ChangeOut:
     access.require(rt, user, "task.assign", unit)
     with renamed_fields(BODY_FIELDS):
-        change = api.assign(rt, api.TaskKey(unit, plan, code), body.owner,
+        change = api.assign(rt, api.TaskKey.from_path(unit, plan, code), body.owner,
                             access.actor_for(user), expected_version=body.expected_version)
     return _change(rt, change)
 
@@ -167,7 +167,7 @@ def set_deadline(unit: str, plan: str, code: str, body: DeadlineIn, rt: Rt,
                  user: Caller) -> ChangeOut:
     access.require(rt, user, "task.deadline", unit)
     with renamed_fields(BODY_FIELDS):
-        change = api.set_deadline(rt, api.TaskKey(unit, plan, code), body.deadline,
+        change = api.set_deadline(rt, api.TaskKey.from_path(unit, plan, code), body.deadline,
                                   access.actor_for(user), expected_version=body.expected_version)
     return _change(rt, change)
 
@@ -177,7 +177,7 @@ def set_deadline(unit: str, plan: str, code: str, body: DeadlineIn, rt: Rt,
 def add_note(unit: str, plan: str, code: str, body: NoteIn, rt: Rt, user: Caller) -> ChangeOut:
     access.require(rt, user, "task.note", unit)
     with renamed_fields(BODY_FIELDS):
-        change = api.add_note(rt, api.TaskKey(unit, plan, code), body.note,
+        change = api.add_note(rt, api.TaskKey.from_path(unit, plan, code), body.note,
                               access.actor_for(user), on=body.on,
                               expected_version=body.expected_version,
                               correction=body.correction)

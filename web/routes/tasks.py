@@ -58,7 +58,8 @@ CONFLICT_MESSAGE = ("Chưa lưu: trong lúc bạn nhập, nhiệm vụ này vừ
 
 
 def task_url(key: TaskKey) -> str:
-    return f"/units/{key.unit}/tasks/{key.plan}/{key.code}"
+    """The task page; one occurrence of recurring work is "…/7~2026-Q1" (`TaskKey.path_code`)."""
+    return f"/units/{key.unit}/tasks/{key.plan}/{key.path_code}"
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,9 @@ def task_list(request: Request, unit: str, rt: Rt, user: CurrentUser,
     plan, section, state, owner, q = map(_opt, (plan, section, state, owner, q))
     if section and "|" in section:  # "cchc-2023|II" from the grouped picker
         plan, section = section.split("|", 1)
-    all_tasks = api.list_tasks(rt, unit)
-    tasks = api.filter_tasks(all_tasks, plan=plan, section=section, state=state, owner=owner,
+    listed = api.list_tasks(rt, unit, earlier=True)  # the overdue filter: recurring work's
+    all_tasks = api.in_force(listed)  # earlier occurrences too; otherwise one row per task
+    tasks = api.filter_tasks(listed, plan=plan, section=section, state=state, owner=owner,
                              overdue=overdue, search=q)
     person = dashboard.person_of(rt, user) if user.unit_slug == unit else None
     mine = mine and person is not None
@@ -181,6 +183,7 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
               open_form: str | None = None) -> Response:
     access.require_read(rt, user, key.unit)
     task = api.get_task(rt, key)
+    key = TaskKey(key.unit, key.plan, key.code, task.occurrence or None)
     history = api.history(rt, key)
     files = attachments.list_attachments(rt, key)
     files_by_seq: dict[int | None, list[attachments.AttachmentView]] = defaultdict(list)
@@ -197,6 +200,8 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
         "title": f"Nhiệm vụ {task.code}", "nav_path": "/tasks",
         "unit": dashboard.unit_view(rt, key.unit), "task": task, "key": key,
         "url": task_url(key), "plan": plans.get(key.plan),
+        "occurrences": api.occurrences_of(rt, key),
+        "occurrence_url": lambda o: task_url(TaskKey(key.unit, key.plan, key.code, o)),
         "section": sections.get(task.section), "history": list(reversed(history)),
         "documents": attachments.task_documents(rt, key), "files": files,
         "files_by_seq": files_by_seq, "event_label": lambda e: event_label(rt, e),
@@ -221,7 +226,7 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
 def task_detail(request: Request, unit: str, plan: str, code: str, rt: Rt, user: CurrentUser,
                 ok: str | None = None, form: str | None = None) -> Response:
     """One task; `?form=complete` opens that form (the quick buttons under the title)."""
-    key = TaskKey(unit, plan, code)
+    key = api.resolve_key(rt, TaskKey.from_path(unit, plan, code))
     response = task_page(request, rt, user, key, ok=ok, open_form=form)
     if user.role in ("officer", "leader"):
         seen.mark_seen(rt, user.id, key)  # no longer "mới giao" / "mở lại" in their list
@@ -252,7 +257,7 @@ def add_comment(rt: Runtime, user: UserView, unit: str, body: str, *,
 def task_comment(request: Request, unit: str, plan: str, code: str, rt: Rt,
                  user: CurrentUser, body: Annotated[str, Form()] = "") -> Response:
     """A leader's instruction or the reviewing body's comment on the task."""
-    key = TaskKey(unit, plan, code)
+    key = TaskKey.from_path(unit, plan, code)
     try:
         add_comment(rt, user, unit, body, task=key)
     except ValidationFailed as exc:
@@ -295,7 +300,7 @@ def task_transition(
     Every wrong field is reported at once. A valid PDF sent with a refused form is kept
     (`staged_uploads`) and offered again as `staged_file`, so it need not be picked again."""
     access.require_transition(rt, user, unit, trigger)
-    key = TaskKey(unit, plan, code)
+    key = TaskKey.from_path(unit, plan, code)
     form: dict[str, Any] = {"name": f"transition:{trigger}", "docs": docs, "result": result,
                             "note": note, "on": on, "correction": correction}
     shown = {"docs", "result", "on", "file", "note", "correction"}
@@ -352,7 +357,7 @@ def _collect(problems: list[Problem], check: Callable[[], T]) -> T | None:
 def task_assign(request: Request, unit: str, plan: str, code: str, rt: Rt, user: CurrentUser,
                 version: Annotated[int, Form()], owner: Annotated[str, Form()] = "") -> Response:
     access.require(rt, user, "task.assign", unit)
-    key = TaskKey(unit, plan, code)
+    key = TaskKey.from_path(unit, plan, code)
     try:
         choices = dashboard.owner_choices(list_people(rt, unit))
         if owner not in {value for _group, value, _label in choices}:
@@ -372,7 +377,7 @@ def task_deadline(request: Request, unit: str, plan: str, code: str, rt: Rt,
                   user: CurrentUser, version: Annotated[int, Form()],
                   deadline: Annotated[str, Form()] = "") -> Response:
     access.require(rt, user, "task.deadline", unit)
-    key = TaskKey(unit, plan, code)
+    key = TaskKey.from_path(unit, plan, code)
     try:
         api.set_deadline(rt, key, deadline, access.actor_for(user), expected_version=version)
     except Refusal as exc:
@@ -385,7 +390,7 @@ def task_deadline(request: Request, unit: str, plan: str, code: str, rt: Rt,
 def task_note(request: Request, unit: str, plan: str, code: str, rt: Rt, user: CurrentUser,
               version: Annotated[int, Form()], note: Annotated[str, Form()] = "") -> Response:
     access.require(rt, user, "task.note", unit)
-    key = TaskKey(unit, plan, code)
+    key = TaskKey.from_path(unit, plan, code)
     try:
         api.add_note(rt, key, note, access.actor_for(user), expected_version=version)
     except Refusal as exc:
@@ -398,6 +403,6 @@ def task_file(unit: str, plan: str, code: str, file_id: int, rt: Rt,
               user: CurrentUser) -> Response:
     """An uploaded evidence PDF (download)."""
     access.require(rt, user, "unit.read", unit)
-    meta, content = attachments.get_attachment(rt, TaskKey(unit, plan, code), file_id)
+    meta, content = attachments.get_attachment(rt, TaskKey.from_path(unit, plan, code), file_id)
     return Response(content, media_type=meta.content_type,
                     headers={"Content-Disposition": content_disposition(meta.filename)})

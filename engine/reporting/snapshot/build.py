@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import local_date
 from engine.directory.units import effective_cutoff_day, get_unit
+from engine.domain.occurrences import SINGLE, pick, planned
 from engine.domain.periods import ReportingPeriod, parse_period
 from engine.domain.plan_loading import plans_of_unit
 from engine.domain.timeliness import timeliness
@@ -35,6 +36,7 @@ from engine.reporting.snapshot.model import (
 )
 from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanSection, PlanTask, Task, TaskHistory, Unit
+from plans.deadlines import recurrence_of
 
 _SPACES = re.compile(r"\s+")
 
@@ -153,11 +155,15 @@ def build_snapshot(
         header = header_of(session, unit)
         numbered = number_appendices(report_definition(), plans_of_unit(session, unit), period,
                                      header.display)
-        defs = [(n.number, cache.get(session, n.plan)) for n in numbered]
+        defs = [(n.number, cache.get(session, n.plan), bool(n.entry and n.entry.cumulative))
+                for n in numbered]
         tasks = session.execute(
-            select(Task.id, Task.plan_id, Task.code).where(Task.unit_id == unit.id)
+            select(Task.id, Task.plan_id, Task.code, Task.occurrence)
+            .where(Task.unit_id == unit.id)
         ).all()
-        ids = {(plan_id, code): tid for tid, plan_id, code in tasks}
+        ids: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        for tid, plan_id, code, occurrence in tasks:
+            ids[(plan_id, code)][occurrence] = tid
         hist: dict[int, list[TaskHistory]] = defaultdict(list)
         rows = session.scalars(
             select(TaskHistory)
@@ -169,7 +175,8 @@ def build_snapshot(
         for h in rows:
             hist[h.task_id].append(h)
         appendices = [
-            _appendix(rt, d, number, ids, hist, period) for number, d in defs
+            _appendix(rt, d, number, ids, hist, period, cumulative)
+            for number, d, cumulative in defs
         ]
         made_here = [c for c in corrections(session, unit.id, until=taken_at)
                      if period.start <= c.recorded_on <= period.end]
@@ -205,16 +212,35 @@ def _column_values(columns: list[str], t: PlanTask, s: TaskAsOf) -> dict[str, st
     return {c: v for c in columns if (v := given.get(c))}
 
 
-def _appendix(rt: Runtime, d: _PlanDef, number: int, ids: dict[tuple[str, str], int],
-              hist: dict[int, list[TaskHistory]], period: ReportingPeriod) -> AppendixSnapshot:
+def _due(s: TaskAsOf, year: int, occurrence: str, occurrence_due: date | None) -> date | None:
+    """The due date as of the cut-off: a recurring task's occurrence is due at its period's end
+    unless the deadline was set to something else since."""
     from engine.domain.deadline_due import due_date
 
+    if occurrence and recurrence_of(s.deadline, year) is not None:
+        return occurrence_due
+    return due_date(s.deadline, year)
+
+
+def _appendix(rt: Runtime, d: _PlanDef, number: int,
+              ids: dict[tuple[str, str], dict[str, int]], hist: dict[int, list[TaskHistory]],
+              period: ReportingPeriod, cumulative: bool = False) -> AppendixSnapshot:
     by_section: dict[str, list[SnapshotTask]] = defaultdict(list)
+    plan_dues: dict[str, dict[str, date | None]] = {}
     for t in d.tasks:
-        tid = ids.get((d.plan.id, t.code))
+        rows = ids.get((d.plan.id, t.code), {})
+        if len(rows) > 1 and cumulative:
+            by_section[t.section_code].append(
+                _cumulative_row(rt, d, t, rows, hist, period))
+            continue
+        occurrence = pick(list(rows), period.end) if rows else SINGLE
+        tid = rows.get(occurrence)
         s = replay_as_of(rt, hist.get(tid, []) if tid is not None else [],
                          owner=t.default_owner, deadline=t.deadline)
-        due = due_date(s.deadline, d.plan.year)
+        if occurrence and t.code not in plan_dues:
+            plan_dues[t.code] = dict(planned(t.deadline, d.plan.year, d.plan.valid_from,
+                                             d.plan.valid_to))
+        due = _due(s, d.plan.year, occurrence, plan_dues.get(t.code, {}).get(occurrence))
         status: Any = timeliness(due, s.done_on, period.end, rt.calendar)
         by_section[t.section_code].append(SnapshotTask(
             code=t.code, text=t.text, state=s.state, done=rt.machine.is_done(s.state),
@@ -237,4 +263,44 @@ def _appendix(rt: Runtime, d: _PlanDef, number: int, ids: dict[tuple[str, str], 
         layout=d.plan.layout,
         groups=[group(s) for s in children.get(None, [])],
         columns=list(d.plan.columns or []),
+    )
+
+
+def _cumulative_row(rt: Runtime, d: _PlanDef, t: PlanTask, rows: dict[str, int],
+                    hist: dict[int, list[TaskHistory]], period: ReportingPeriod) -> SnapshotTask:
+    """A recurring task "lũy kế": its occurrences from the plan's start up to the one in force
+    at the cut-off. Done when every occurrence due by the cut-off is done (and, before the
+    first is due, when the current one is); Kết quả lists each occurrence's own."""
+    dues = dict(planned(t.deadline, d.plan.year, d.plan.valid_from, d.plan.valid_to))
+    current = pick(list(rows), period.end)
+    so_far = sorted(o for o in rows if o <= current)
+    states = [(o, replay_as_of(rt, hist.get(rows[o], []), owner=t.default_owner,
+                               deadline=t.deadline)) for o in so_far]
+    due_by_end = [(o, s) for o, s in states
+                  if (due := dues.get(o)) is not None and due <= period.end]
+    counted = due_by_end or states[-1:]
+    done = [s for _o, s in counted if rt.machine.is_done(s.state)]
+    all_done = len(done) == len(counted)
+    statuses = [timeliness(dues.get(o), s.done_on, period.end, rt.calendar) for o, s in counted]
+    if any(x.value == "open_overdue" for x in statuses):
+        status = "open_overdue"
+    elif not all_done:
+        status = "open_on_time"
+    else:
+        status = "done_late" if any(x.value == "done_late" for x in statuses) else "done_on_time"
+    open_ones = [s for _o, s in counted if not rt.machine.is_done(s.state)]
+    shown = states[-1][1] if all_done else open_ones[0]
+    lines = [f"Lũy kế: đã thực hiện {len(done)}/{len(counted)} kỳ"]
+    for o, s in states:
+        text = ket_qua(rt, s)
+        if text:
+            lines.append(f"{parse_period(o, 31).label_vi}: {text}")
+    evidence = [e["ref"] for _o, s in states for e in s.evidence]
+    return SnapshotTask(
+        code=t.code, text=t.text, state=shown.state, done=all_done, result="\n".join(lines),
+        evidence=list(dict.fromkeys(evidence)),
+        effective_on=max((s.done_on for s in done if s.done_on), default=None) if all_done
+        else None,
+        owner=shown.owner, due=dues.get(counted[-1][0]), timeliness=status,
+        columns=_column_values(d.plan.columns or [], t, shown),
     )
