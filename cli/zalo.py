@@ -19,9 +19,9 @@ import typer
 
 from cli.output import console, emit_json, vn_time
 from engine.errors import ValidationFailed
-from engine.runtime import Runtime
 
 if TYPE_CHECKING:  # imported when a command runs (CLI start stays light)
+    from engine.runtime import Runtime
     from notifications.settings import ZaloSettings
     from notifications.zalo.client import IssuedTokens
 
