@@ -51,6 +51,7 @@ throw-away users get cheap argon2 parameters).
     .venv/bin/python bench/bench_web.py                 # 6,000 requests / 60 s, 120 communes
     .venv/bin/python bench/bench_web.py --db sqlite --clients 50 --requests 10000 --seconds 90
     .venv/bin/python bench/bench_web.py --db postgres --units 150 --workers 2
+    .venv/bin/python bench/bench_web.py --quick --cpu-only --units 20   # CPU per request only
 
 Every database it creates is deleted (SQLite) or dropped (PostgreSQL) afterwards, and the
 server it starts is stopped.
