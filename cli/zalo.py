@@ -21,7 +21,6 @@ from engine import reminders
 from engine.errors import ValidationFailed
 
 if TYPE_CHECKING:  # imported when a command runs (CLI start stays light)
-    from engine.runtime import Runtime
     from notifications.settings import ZaloSettings
     from notifications.zalo.client import IssuedTokens
 
