@@ -8,12 +8,12 @@ officers saving the same task at once get a clear conflict, never a silent overw
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import local_date, system_clock
@@ -93,6 +93,15 @@ class ChangeResult:
     evidence: list[str] = field(default_factory=list)
 
 
+#: A task with its plan definition (loaded alongside, so `session.get(PlanTask, …)` of it
+#: afterwards sends nothing), built once; every occurrence of recurring work.
+_TASK_AND_DEFINITION = (
+    select(Task, PlanTask).outerjoin(PlanTask, (PlanTask.plan_id == Task.plan_id)
+                                     & (PlanTask.code == Task.code))
+    .where(Task.unit_id == bindparam("unit"), Task.plan_id == bindparam("plan"),
+           Task.code == bindparam("code")))
+
+
 def find_task(session: Session, key: TaskKey, *, for_change: bool = False,
               on: date | None = None) -> tuple[Unit, Task]:
     """The task row; `for_change` also refuses a task removed from the plan (read-only now).
@@ -125,11 +134,11 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False,
 def _lookup(session: Session, unit: Unit, key: TaskKey, on: date | None) -> Task | None:
     plan_id = resolve_plan_id(session, unit, key.plan)
     rows = scope_memo(session, ("task rows", unit.id, plan_id, key.code), lambda: list(
-        session.scalars(select(Task).where(Task.unit_id == unit.id, Task.plan_id == plan_id,
-                                           Task.code == key.code)).all()))
+        session.scalars(_TASK_AND_DEFINITION,
+                        {"unit": unit.id, "plan": plan_id, "code": key.code}).all()))
     if not rows:
         return None
-    by_occurrence = {t.occurrence: t for t in rows}
+    by_occurrence: dict[str, Task] = {t.occurrence: t for t in rows}
     if key.occurrence is not None:
         wanted = normalise_occurrence(key.occurrence)
         if wanted not in by_occurrence:
@@ -572,6 +581,50 @@ _VIEW_COLUMNS = (Task.plan_id, Task.code, PlanTask.section_code, PlanTask.text, 
                  Task.version, Task.occurrence)
 
 
+def _list_query(plan: bool, state: bool) -> Select[*tuple[Any, ...]]:
+    q = (
+        select(*_VIEW_COLUMNS)
+        .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
+        .join(Plan, Plan.id == Task.plan_id)
+        .where(Task.unit_id == bindparam("unit"), PlanTask.retired.is_(False))
+        .order_by(Plan.appendix_number, PlanTask.position, Task.occurrence)
+    )
+    if plan:
+        q = q.where(Task.plan_id == bindparam("plan"))
+    if state:
+        q = q.where(Task.state == bindparam("state"))
+    return q
+
+
+#: `list_tasks`'s statement per filter (plan given, state given), built once.
+_LIST_QUERIES = {(p, s): _list_query(p, s) for p in (False, True) for s in (False, True)}
+
+
+def _views_of(rt: Runtime, unit: str, rows: Iterable[Sequence[Any]]) -> list[TaskView]:
+    """`_view_of` of many rows (`_VIEW_COLUMNS`): the status of each distinct (due, done)
+    pair and the label of each state worked out once, today read once."""
+    from engine.domain.timeliness import task_timeliness
+
+    today, calendar, label_of = rt.today(), rt.calendar, rt.machine.definition.label
+    statuses: dict[tuple[str | None, date | None, date | None], str] = {}
+    labels: dict[str, str] = {}
+    out = []
+    for p, c, sec, text, st, own, dl, due, done, res, note, v, occ in rows:
+        written = dl if due is None else None  # without a due date: ongoing or not
+        status = statuses.get((written, due, done))
+        if status is None:
+            found = task_timeliness(written, due, done, today, calendar)
+            status = statuses[written, due, done] = found.value
+        label = labels.get(st)
+        if label is None:
+            label = labels[st] = label_of(st)
+        out.append(TaskView(unit=unit, plan=p, code=c, section=sec, text=text, state=st,
+                            state_label=label, owner=own, deadline=dl, due_on=due,
+                            done_on=done, result=res, note=note, version=v,
+                            timeliness=status, occurrence=occ))
+    return out
+
+
 def _has_words(haystack: str, words: Sequence[str]) -> bool:
     return all(w in haystack for w in words)
 
@@ -608,19 +661,12 @@ def list_tasks(
                                 section=section, owner=owner, overdue=overdue, search=search,
                                 earlier=earlier)
         unit = get_unit(session, unit_slug)
-        q = (
-            select(*_VIEW_COLUMNS)
-            .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
-            .join(Plan, Plan.id == Task.plan_id)
-            .where(Task.unit_id == unit.id, PlanTask.retired.is_(False))
-            .order_by(Plan.appendix_number, PlanTask.position, Task.occurrence)
-        )
+        params: dict[str, Any] = {"unit": unit.id}
         if plan:
-            q = q.where(Task.plan_id == resolve_plan_id(session, unit, plan))
-        views = current_occurrences([
-            _view_of(rt, unit_slug, p, c, sec, text, st, own, dl, due, done, res, note, v, occ)
-            for p, c, sec, text, st, own, dl, due, done, res, note, v, occ
-            in session.execute(q)], at or rt.today())
+            params["plan"] = resolve_plan_id(session, unit, plan)
+        # no state in SQL: which occurrence is in force is decided before any filter
+        rows = session.connection().execute(_LIST_QUERIES[bool(plan), False], params)
+        views = current_occurrences(_views_of(rt, unit_slug, rows), at or rt.today())
         if whole and cache is not None:
             cache[("tasks", unit_slug)] = views
     return filter_tasks(views, plan=plan, section=section, owner=owner, state=state,
