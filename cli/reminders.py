@@ -1,9 +1,8 @@
 """`cchc reminders`, `cchc people`, `cchc obligation`: Vietnamese for officers, `--json` too.
 
 Why thin, like `cli.main`: each command parses its arguments, calls one engine function and
-prints the result. `session` (open the runtime, turn any refusal into a Vietnamese message and a
-non-zero exit) is `cli.main`'s own, imported when a command runs so that `cli.main` can import
-these apps at its top without an import cycle.
+prints the result. `cli.session.session` opens the runtime and turns any refusal into a
+Vietnamese message and a non-zero exit, as for every command.
 """
 
 from __future__ import annotations
