@@ -125,12 +125,13 @@ def test_statistics_form_refuses_with_the_reason_and_saves_nothing(login: Login,
                                                                   rt: Runtime) -> None:
     officer = login("officer")
     frozen = officer.get(f"/units/{UNIT}/statistics?period=2023-Q3").text
-    assert 'name="v:1.1"' not in frozen and "Đã chốt" in text_of(frozen)  # frozen: read only
+    assert 'name="v:1.3.1"' not in frozen and "Đã chốt" in text_of(frozen)  # frozen: read only
     page = officer.get(f"/units/{UNIT}/statistics?period=2023-Q4").text
-    assert 'name="v:1.1"' in page and 'name="v:3.2.2"' not in page  # computed rows: no input
+    assert 'name="v:1.3.1"' in page and 'name="v:3.2.2"' not in page  # computed rows: no input
+    assert 'name="v:1.1"' not in page  # counted from the register
     before = _stored(rt)
     r = officer.post(f"/units/{UNIT}/statistics/2023-Q4", data={
-        "csrf_token": csrf(officer), "v:1.1": "6", "v:1.3.1": "-2", "v:1.5": "3",
+        "csrf_token": csrf(officer), "v:1.6": "1", "v:1.3.1": "-2", "v:1.5": "3",
         "n:1.2": "Đang triển khai"})
     assert r.status_code == 400
     shown = text_of(r.text)
@@ -139,11 +140,11 @@ def test_statistics_form_refuses_with_the_reason_and_saves_nothing(login: Login,
     assert 'name="v:1.3.1" value="-2"' in r.text  # what was typed is kept
     assert _stored(rt) == before
     r = officer.post(f"/units/{UNIT}/statistics/2023-Q4", data={
-        "csrf_token": csrf(officer), "v:1.1": "7", "v:7.2.4.e": "1.250.000",
+        "csrf_token": csrf(officer), "v:1.3.1": "7", "v:7.2.4.e": "1.250.000",
         "n:1.2": "Đang triển khai"}, follow_redirects=False)
     assert r.status_code == 303
     saved = statistics.load_input(rt, UNIT, "2023-Q4")
-    assert str(saved.values["1.1"]) == "7" and int(saved.values["7.2.4.e"]) == 1250000
+    assert str(saved.values["1.3.1"]) == "7" and int(saved.values["7.2.4.e"]) == 1250000
     assert saved.notes == {"1.2": "Đang triển khai"}
 
 

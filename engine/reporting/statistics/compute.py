@@ -8,8 +8,10 @@ Phụ lục 4, Tổng cộng, column 'Đúng hạn'), and the draft report quote
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
+from engine.reporting.statistics.facts import DocumentFacts, EngineFacts, UpperTaskFacts
 from engine.reporting.statistics.indicators import (
     LEVEL_VI,
     Indicator,
@@ -20,17 +22,7 @@ from engine.reporting.statistics.indicators import (
 from engine.reporting.statistics.model import IndicatorRow, StatisticsInput
 from engine.reporting.statistics.numbers import NOT_APPLICABLE, format_number_vi, percent
 from engine.reporting.statistics.tables import COLUMN_TITLE, FieldRow, field_totals, same_field
-
-
-@dataclass(frozen=True)
-class PlanFacts:
-    """The year's CCHC plan as of the cut-off (from the task snapshot, Phụ lục N)."""
-
-    appendix: int
-    plan_id: str
-    total: int
-    done: int
-    cutoff: str  # dd/mm/yyyy
+from vntext.dates import format_date_vi
 
 
 @dataclass(frozen=True)
@@ -51,8 +43,55 @@ def _shown(value: Decimal | None) -> str:
     return "" if value is None else format_number_vi(value)
 
 
-def _engine(ind: Indicator, inputs: StatisticsInput, plan: PlanFacts | None) -> _Value:
+_UPPER = {"upper_tasks": ("total", "nhiệm vụ được giao"),
+          "upper_tasks_done_on_time": ("done_on_time", "nhiệm vụ đã hoàn thành đúng hạn"),
+          "upper_tasks_done_late": ("done_late", "nhiệm vụ đã hoàn thành nhưng quá hạn"),
+          "upper_tasks_overdue": ("overdue", "nhiệm vụ quá hạn nhưng chưa hoàn thành")}
+_LISTED = 10  # documents named in a trace; the rest are counted
+
+
+def _documents(ind: Indicator, facts: DocumentFacts | None) -> _Value:
+    if facts is None:
+        return _Value(None, "", "chưa có sổ văn bản của đơn vị")
+    since = date(facts.end.year, 1, 1) if ind.span == "year" else facts.start
+    types = set(ind.document_types or [])
+    docs = [d for d in facts.documents
+            if since <= d.issued_on <= facts.end and (not types or d.type_code in types)]
+    n = len(docs)
+    what = (f"Sổ văn bản: {n} văn bản do {facts.issuer} ban hành từ {format_date_vi(since)} "
+            f"đến {format_date_vi(facts.end)}")
+    if types:
+        what += f" (loại {', '.join(sorted(types))})"
+    if docs:
+        named = "; ".join(d.rendered for d in docs[:_LISTED])
+        what += f": {named}" + (f"; và {n - _LISTED} văn bản khác" if n > _LISTED else "")
+    return _Value(Decimal(n), format_number_vi(n), what)
+
+
+def _upper(src: str, facts: UpperTaskFacts | None) -> _Value:
+    if facts is None:
+        return _Value(None, "", "chưa có ảnh chụp nhiệm vụ")
+    attr, what = _UPPER[src]
+    n = sum(getattr(p, attr) for p in facts.plans)
+    if not facts.plans:
+        why = "không có kế hoạch nào do cấp trên ban hành trong kỳ"
+        if facts.unnamed_frameworks:
+            why += (f" ({facts.unnamed_frameworks} kế hoạch khung chưa khai báo cơ quan ban "
+                    "hành 'issuer' nên không tính)")
+        return _Value(Decimal(0), "0", why)
+    parts = "; ".join(f"Phụ lục {p.appendix} ({p.plan_id}, do {p.issuer} ban hành): "
+                      f"{getattr(p, attr)}" for p in facts.plans)
+    return _Value(Decimal(n), format_number_vi(n),
+                  f"{n} {what}, lũy kế đến {facts.cutoff} — {parts}")
+
+
+def _engine(ind: Indicator, inputs: StatisticsInput, facts: EngineFacts) -> _Value:
     src = ind.source
+    plan = facts.plan
+    if src == "documents_issued":
+        return _documents(ind, facts.documents)
+    if src in _UPPER:
+        return _upper(src, facts.upper)
     if src in ("cchc_plan_tasks", "cchc_plan_tasks_done"):
         if plan is None:
             return _Value(None, "", "chưa có kế hoạch CCHC năm của đơn vị")
@@ -96,7 +135,7 @@ def _formula(ind: Indicator, got: dict[str, _Value], by: dict[str, Indicator],
 
 
 def compute_indicators(iset: IndicatorSet, inputs: StatisticsInput, level: Level,
-                       plan: PlanFacts | None) -> list[IndicatorRow]:
+                       facts: EngineFacts) -> list[IndicatorRow]:
     """Every row of Phụ lục 6 in print order, group rows included."""
     by = iset.by_code()
     got: dict[str, _Value] = {}
@@ -110,7 +149,7 @@ def compute_indicators(iset: IndicatorSet, inputs: StatisticsInput, level: Level
             got[ind.code] = _Value(typed, _shown(typed), "do đơn vị nhập" if typed is not None
                                    else "chưa nhập")
         elif ind.kind == "engine":
-            got[ind.code] = _engine(ind, inputs, plan)
+            got[ind.code] = _engine(ind, inputs, facts)
         else:
             got[ind.code] = _formula(ind, got, by, level)
     rows: list[IndicatorRow] = []
