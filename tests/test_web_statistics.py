@@ -170,3 +170,19 @@ def test_statistics_upload_names_row_and_column(login: Login, rt: Runtime) -> No
     assert r.status_code == 303
     fields = statistics.load_input(rt, UNIT, "2023-Q4").fields
     assert fields is not None and [f.carried_over for f in fields] == [6, 10, 1]
+
+
+def test_one_period_selector_on_the_report_pages(login: Login) -> None:
+    """reports.html, statistics.html and summary.html print the same selector (one macro)."""
+    import re
+
+    reviewer = login("reviewer")
+    pages = [reviewer.get(f"/units/{UNIT}/reports?period=2023-Q3").text,
+             reviewer.get(f"/units/{UNIT}/statistics?period=2023-Q3").text,
+             reviewer.get("/summary?body=nha-trang&period=2023-Q3").text]
+    selects = [re.search(r'<label for="period">.*?</select>', p, re.S) for p in pages]
+    assert all(selects), "every page has the period selector"
+    found = [m.group(0) for m in selects if m]
+    assert '<option value="2023-Q3" selected>' in found[0]
+    assert found[0] == found[1]  # same choices: the unit's periods
+    assert found[2].split("<select")[0] == found[0].split("<select")[0]
