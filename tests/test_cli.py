@@ -411,3 +411,28 @@ def test_demo_then_check_the_seed_end_to_end(tmp_path: Path) -> None:
     assert "ghi 98,5 % nhưng 1.117 / 1.117 = 100 %" in ratio["message_vi"]
     reused = next(f for f in against if f["code"] == "number_reused")
     assert "Phụ lục 1, nhiệm vụ 7; Phụ lục 2, nhiệm vụ 5.7.1" in reused["message_vi"]
+
+
+def test_stats_show_rollup_of_a_reviewing_body(loaded: Run, tmp_path: Path) -> None:
+    """`cchc stats show BODY --tong-hop`: the frozen communes' Phụ lục 6 summed, the others
+    named as not frozen; --out writes the body's Phụ lục 6 files."""
+    data = DEMO_BUNDLE / "thong-ke-2023-q3"
+    before = flat(loaded("stats", "show", "nha-trang", "--period", "2023-Q3", "--tong-hop")
+                  .stdout)
+    assert "tổng hợp 0 đơn vị đã chốt; 1 đơn vị chưa chốt (không cộng)" in before
+    assert "Chưa chốt: xã Vĩnh Thạnh" in before
+    loaded("stats", "import", UNIT, str(data / "phu-luc-4.csv"), "--period", "2023-Q3")
+    loaded("report", "snapshot", UNIT, "--period", "2023-Q3", "--out", str(tmp_path / "q3"),
+           "--freeze", "--at", "2023-09-20T16:00")
+    out = tmp_path / "tong-hop"
+    text = flat(loaded("stats", "show", "nha-trang", "--period", "2023-Q3", "--tong-hop",
+                       "--out", str(out)).stdout)
+    assert "Thành phố Nha Trang — Quý III năm 2023: tổng hợp 1 đơn vị đã chốt" in text
+    assert "1.134" in text and "tổng của 1 xã, phường đã chốt" in text
+    assert sorted(p.name for p in out.iterdir()) == [
+        "tong-hop-phu-luc-6.docx", "tong-hop-phu-luc-6.xlsx", "tong-hop-thong-ke.json"]
+    got = as_json(loaded("stats", "show", "nha-trang", "--period", "2023-Q3", "--tong-hop",
+                         "--json"))
+    assert (got["summed"], got["pending"]) == (1, 0)
+    refused = loaded("stats", "show", UNIT, "--period", "2023-Q3", "--out", str(out), code=2)
+    assert "--out chỉ dùng cùng --tong-hop" in flat(refused.stderr)

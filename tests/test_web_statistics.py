@@ -103,6 +103,28 @@ def test_province_summary_page_downloads_and_api(login: Login, rt: Runtime) -> N
                         headers={"Authorization": f"Bearer {token}"}).json()
     assert data["rows"][0]["unit"] == "vinh-thanh" and data["rows"][0]["status"] == "đã chốt"
     assert data["rows"][0]["online_text"] == "20,55"
+    # the body's own Phụ lục 6: the frozen communes summed (the demo: Vĩnh Thạnh alone)
+    rollup = page.text.split('id="rollup"')[1].split("</section>")[0]
+    assert 'id="rollup-summed">1<' in rollup and "rollup-pending" not in rollup
+    assert '<tr data-code="3.2.2">' in rollup
+    assert ">100<" in rollup.split('<tr data-code="3.2.2">')[1].split("</tr>")[0]
+    assert 'id="rollup-pending">xã Vĩnh Thạnh<' in reviewer.get(
+        "/summary?period=2023-Q4").text  # not frozen in Q4: named, not summed
+    x6 = reviewer.get("/summary/nha-trang/2023-Q3/tong-hop-phu-luc-6.xlsx")
+    assert x6.status_code == 200 and x6.headers["content-type"] == XLSX
+    assert "tong-hop-phu-luc-6_nha-trang_2023-Q3.xlsx" in x6.headers["content-disposition"]
+    ws = openpyxl.load_workbook(io.BytesIO(x6.content)).active
+    assert ws is not None and any(r[3] == 1134 for r in ws.iter_rows(values_only=True)
+                                  if r and len(r) > 3)
+    d6 = reviewer.get("/summary/nha-trang/2023-Q3/tong-hop-phu-luc-6.docx")
+    assert d6.status_code == 200 and d6.headers["content-type"] == DOCX
+    api6 = reviewer.get("/api/summary/nha-trang/2023-Q3/statistics",
+                        headers={"Authorization": f"Bearer {token}"}).json()
+    assert (api6["summed"], api6["pending"]) == (1, 0)
+    row322 = next(r for r in api6["sheet"]["indicators"] if r["code"] == "3.2.2")
+    assert row322["text"] == "100"
+    assert reviewer.get("/api/summary/khanh-hoa/2023-Q3/statistics",
+                        headers={"Authorization": f"Bearer {token}"}).status_code == 403
 
 
 Q4_HEADER = ("STT,Lĩnh vực,Tiếp nhận - Tổng số,Tiếp nhận - Trực tuyến,Tiếp nhận - Kỳ trước chuyển "

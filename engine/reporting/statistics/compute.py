@@ -7,6 +7,8 @@ Phụ lục 4, Tổng cộng, column 'Đúng hạn'), and the draft report quote
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -19,7 +21,7 @@ from engine.reporting.statistics.indicators import (
     Level,
     evaluation_order,
 )
-from engine.reporting.statistics.model import IndicatorRow, StatisticsInput
+from engine.reporting.statistics.model import IndicatorRow, StatisticsInput, StatisticsSheet
 from engine.reporting.statistics.numbers import NOT_APPLICABLE, format_number_vi, percent
 from engine.reporting.statistics.tables import COLUMN_TITLE, FieldRow, field_totals, same_field
 from vntext.dates import format_date_vi
@@ -115,7 +117,7 @@ def _engine(ind: Indicator, inputs: StatisticsInput, facts: EngineFacts) -> _Val
 
 
 def _formula(ind: Indicator, got: dict[str, _Value], by: dict[str, Indicator],
-             level: Level) -> _Value:
+             applies: Callable[[Indicator], bool]) -> _Value:
     if ind.ratio is not None:
         num_code, den_code = ind.ratio
         num, den = got[num_code], got[den_code]
@@ -126,7 +128,7 @@ def _formula(ind: Indicator, got: dict[str, _Value], by: dict[str, Indicator],
         if value is None:
             return _Value(None, NOT_APPLICABLE, f"{shown}: mẫu số bằng 0, không phát sinh")
         return _Value(value, format_number_vi(value), f"{shown} (dòng {num_code} / {den_code})")
-    parts = [c for c in ind.sum or [] if by[c].applies_to(level)]
+    parts = [c for c in ind.sum or [] if applies(by[c])]
     values = [got[c].value for c in parts]
     if not parts or any(v is None for v in values):
         return _Value(None, "", f"thiếu số liệu một trong các dòng {', '.join(parts)}")
@@ -134,24 +136,21 @@ def _formula(ind: Indicator, got: dict[str, _Value], by: dict[str, Indicator],
     return _Value(total, format_number_vi(total), "tổng các dòng " + " + ".join(parts))
 
 
-def compute_indicators(iset: IndicatorSet, inputs: StatisticsInput, level: Level,
-                       facts: EngineFacts) -> list[IndicatorRow]:
-    """Every row of Phụ lục 6 in print order, group rows included."""
+def _evaluate(iset: IndicatorSet, applies: Callable[[Indicator], bool], not_here: str,
+              base: Callable[[Indicator], _Value], notes: dict[str, str]) -> list[IndicatorRow]:
+    """Every row in print order: `base` gives input and engine rows, formulas are computed
+    from them (ratios from their numerator and denominator rows, by the one rounding rule)."""
     by = iset.by_code()
     got: dict[str, _Value] = {}
     for ind in evaluation_order(iset):
         if ind.kind == "heading":
             got[ind.code] = _Value(None, "", "")
-        elif not ind.applies_to(level):
-            got[ind.code] = _Value(None, "", f"không áp dụng cho {LEVEL_VI[level]}")
-        elif ind.kind == "input":
-            typed = inputs.values.get(ind.code)
-            got[ind.code] = _Value(typed, _shown(typed), "do đơn vị nhập" if typed is not None
-                                   else "chưa nhập")
-        elif ind.kind == "engine":
-            got[ind.code] = _engine(ind, inputs, facts)
+        elif not applies(ind):
+            got[ind.code] = _Value(None, "", not_here)
+        elif ind.kind in ("input", "engine"):
+            got[ind.code] = base(ind)
         else:
-            got[ind.code] = _formula(ind, got, by, level)
+            got[ind.code] = _formula(ind, got, by, applies)
     rows: list[IndicatorRow] = []
     for g in iset.groups:
         rows.append(IndicatorRow(code=g.code, stt=g.stt, label=g.label, unit="", kind="group"))
@@ -159,5 +158,52 @@ def compute_indicators(iset: IndicatorSet, inputs: StatisticsInput, level: Level
             v = got[ind.code]
             rows.append(IndicatorRow(
                 code=ind.code, stt=ind.stt, label=ind.label, unit=ind.unit, kind=ind.kind,
-                value=v.value, text=v.text, note=inputs.notes.get(ind.code, ""), trace=v.trace))
+                value=v.value, text=v.text, note=notes.get(ind.code, ""), trace=v.trace))
     return rows
+
+
+def compute_indicators(iset: IndicatorSet, inputs: StatisticsInput, level: Level,
+                       facts: EngineFacts) -> list[IndicatorRow]:
+    """Every row of Phụ lục 6 of one unit in print order, group rows included."""
+
+    def base(ind: Indicator) -> _Value:
+        if ind.kind == "engine":
+            return _engine(ind, inputs, facts)
+        typed = inputs.values.get(ind.code)
+        return _Value(typed, _shown(typed), "do đơn vị nhập" if typed is not None
+                      else "chưa nhập")
+
+    return _evaluate(iset, lambda i: i.applies_to(level), f"không áp dụng cho {LEVEL_VI[level]}",
+                     base, inputs.notes)
+
+
+def sum_indicators(iset: IndicatorSet, sheets: Sequence[StatisticsSheet], levels: set[Level],
+                   what: str = "xã, phường") -> list[IndicatorRow]:
+    """Phụ lục 6 of a reviewing body: each input and engine row the sum of `sheets` (its
+    units' frozen sheets, matched by indicator code), every formula recomputed from the summed
+    rows — a ratio is summed numerator over summed denominator, never an average of the units'
+    percentages. A typed percentage cannot be summed (blank); a choice row (Có = 1 / Không = 0)
+    is not summed either, its note counts the units per choice. A row applies when it applies to
+    the level of any unit in `levels`."""
+    rows = [{r.code: r for r in sheet.indicators} for sheet in sheets]
+    n = len(sheets)
+    notes: dict[str, str] = {}
+
+    def base(ind: Indicator) -> _Value:
+        values = [r[ind.code].value for r in rows if ind.code in r]
+        given = [v for v in values if v is not None]
+        missing = n - len(given)
+        gap = f"; {missing} {what} không có số liệu dòng này" if missing else ""
+        if ind.value_kind == "choice":
+            counts = Counter(int(v) for v in given)
+            notes[ind.code] = "; ".join(f"{c}: {counts[c]} {what}" for c in sorted(counts))
+            return _Value(None, "", f"lựa chọn, không cộng được{gap}")
+        if ind.value_kind == "percent":
+            return _Value(None, "", f"tỷ lệ do từng đơn vị nhập, không cộng được{gap}")
+        if not given:
+            return _Value(None, "", f"không {what} nào có số liệu dòng này")
+        total = sum(given, Decimal(0))
+        return _Value(total, format_number_vi(total), f"tổng của {len(given)} {what} đã chốt{gap}")
+
+    applies = lambda ind: any(ind.applies_to(lv) for lv in levels)  # noqa: E731
+    return _evaluate(iset, applies, "không áp dụng cho các đơn vị được tổng hợp", base, notes)
