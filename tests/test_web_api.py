@@ -759,7 +759,7 @@ API_PATHS = {
     "/api/units/{unit}/snapshots/{period}", "/api/units/{unit}/snapshots/{period}/freeze",
     "/api/units/{unit}/snapshots/{period}/files/{name}",
     "/api/units/{unit}/snapshots/{period}/check", "/api/city/{city}/overview",
-    "/api/summary/{body}/{period}",
+    "/api/summary/{body}/{period}", "/api/summary/{body}/{period}/statistics",
 }
 
 
