@@ -7,8 +7,6 @@ saved (exit code 2).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,27 +15,20 @@ from rich.table import Table
 
 from cli.lazy import lazy
 from cli.output import console, emit_json
+from cli.session import session
 from cli.vietnamese import ByOpt, DbOpt, JsonOpt, UnitArg, vi_typer
+from engine import reporting
 
 if TYPE_CHECKING:
     from engine import api
-    from engine.reporting import statistics
+    from engine.reporting import StatisticsSheet
     from engine.runtime import Runtime
 else:
     api = lazy("engine.api")
-    statistics = lazy("engine.reporting.statistics")
 
 stats_app = vi_typer("Số liệu thống kê Phụ lục 4–6 (hồ sơ TTHC, chỉ tiêu CCHC)")
 
 PeriodOpt = Annotated[str, typer.Option(metavar="KỲ", help="Kỳ báo cáo, ví dụ 2023-Q3")]
-
-
-@contextmanager
-def _session(as_json: bool, db: str | None) -> Iterator[Runtime]:
-    from cli.main import session
-
-    with session(as_json, db) as rt:
-        yield rt
 
 
 @stats_app.command("import")
@@ -51,8 +42,8 @@ def stats_import(
 
     Mẫu cột: docs/statistics.md. Sai một ô là không ghi gì, và được báo dòng, cột, lý do.
     """
-    with _session(json_, db) as rt:
-        table, rows = statistics.import_file(rt, unit, period, file, by)
+    with session(json_, db) as rt:
+        table, rows = reporting.import_statistics_file(rt, unit, period, file, by)
         if json_:
             emit_json({"unit": unit, "period": period, "appendix": table, "rows": rows})
         else:
@@ -74,8 +65,8 @@ def stats_set(
         if not sep:
             raise typer.BadParameter(f"'{item}' phải có dạng MÃ=GIÁ_TRỊ")
         pairs[code.strip()] = value
-    with _session(json_, db) as rt:
-        statistics.set_values(rt, unit, period, pairs, {}, by)
+    with session(json_, db) as rt:
+        reporting.set_statistics_values(rt, unit, period, pairs, {}, by)
         if json_:
             emit_json({"unit": unit, "period": period, "set": pairs})
         else:
@@ -96,11 +87,11 @@ def stats_show(
     """Phụ lục 6 của kỳ: giá trị, cách tính và ghi chú của từng chỉ tiêu."""
     if out is not None and not rollup:
         raise typer.BadParameter("--out chỉ dùng cùng --tong-hop", param_hint="--out")
-    with _session(json_, db) as rt:
+    with session(json_, db) as rt:
         if rollup:
             _show_rollup(rt, unit, period, out, json_)
             return
-        sheet = statistics.take_sheet(rt, api.take_snapshot(rt, unit, period))
+        sheet = reporting.take_sheet(rt, api.take_snapshot(rt, unit, period))
         if json_:
             emit_json(sheet.model_dump(mode="json"))
             return
@@ -109,7 +100,7 @@ def stats_show(
         _print_sheet(sheet)
 
 
-def _print_sheet(sheet: statistics.StatisticsSheet) -> None:
+def _print_sheet(sheet: StatisticsSheet) -> None:
     table = Table("STT", "Chỉ tiêu", "Đơn vị tính", "Số liệu", "Cách tính", "Ghi chú")
     for r in sheet.indicators:
         table.add_row(r.stt, r.label, r.unit, r.text, r.trace, r.note)
@@ -117,13 +108,11 @@ def _print_sheet(sheet: statistics.StatisticsSheet) -> None:
 
 
 def _show_rollup(rt: Runtime, body: str, period: str, out: Path | None, as_json: bool) -> None:
-    from engine.reporting import summary
-
-    stats = summary.body_statistics(rt, body, period)
+    stats = reporting.body_statistics(rt, body, period)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        for name in summary.ROLLUP_FILES:
-            (out / name).write_bytes(summary.body_statistics_file(stats, name) or b"")
+        for name in reporting.ROLLUP_FILES:
+            (out / name).write_bytes(reporting.body_statistics_file(stats, name) or b"")
     if as_json:
         emit_json(stats.as_dict())
         return
@@ -135,5 +124,5 @@ def _show_rollup(rt: Runtime, body: str, period: str, out: Path | None, as_json:
         console.print("Chưa chốt: " + ", ".join(u.name for u in stats.pending))
     _print_sheet(sheet)
     if out is not None:
-        for name in summary.ROLLUP_FILES:
+        for name in reporting.ROLLUP_FILES:
             console.print(f"  {out / name}")
