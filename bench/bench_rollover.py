@@ -92,7 +92,7 @@ def quarter_end(rt: Runtime, period: str, workers: int, label: str, units: int) 
 
 
 def run(kind: str, n: int, workers: int) -> None:
-    heading(f"{SECTION} — {kind}, {n:,} communes ({load_average()})")
+    heading(f"{SECTION} — {kind}, {n:,} communes")
     folder = Path(tempfile.mkdtemp(prefix="cchc_rollover_files_"))
     try:
         with bench_database(kind) as url:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -20,7 +20,8 @@ from rich.table import Table
 from cli.lazy import lazy
 from cli.outbox import outbox_app, run_once_command, scheduler_app
 from cli.output import console, emit_json, err_console, fail, vn_time
-from cli.reminders import obligation_app, people_app, reminders_app
+from cli.reminders import obligation_app, people_app, print_occurrences, reminders_app
+from cli.session import session
 from cli.stats import stats_app
 from cli.vietnamese import (
     AtOpt,
@@ -38,22 +39,18 @@ from cli.vietnamese import (
 from cli.web import serve as web_serve
 from cli.web import user_app as web_user_app
 from cli.zalo import zalo_app
-from engine.clock import VN_TZ, fixed_clock
-from engine.domain.choices import resolve_choice
+from engine import directory, domain, reporting
+from engine.domain import resolve_choice
 from engine.errors import CchcError
 from plans.errors import DataFileError
 from vntext.dates import format_date_vi, parse_dmy
 
 if TYPE_CHECKING:
     from engine import api, logging_setup, runtime
-    from engine.directory import access
-    from engine.reporting.snapshot import check as snapshot_check
-    from engine.reporting.snapshot.check import Finding
+    from engine.reporting import Finding
     from engine.runtime import Runtime
 else:
-    access = lazy("engine.directory.access")
     api = lazy("engine.api")
-    snapshot_check = lazy("engine.reporting.snapshot.check")
     logging_setup = lazy("engine.logging_setup")
     runtime = lazy("engine.runtime")
 
@@ -82,30 +79,6 @@ app.add_typer(stats_app, name="stats")  # cli/stats.py: Phụ lục 4–6 statis
 T = TypeVar("T")
 
 
-
-
-def _clock(at: str | None) -> Any:
-    if not at:
-        return None
-    try:
-        when = datetime.fromisoformat(at)
-    except ValueError:
-        raise CchcError(f"Thời điểm '{at}' phải có dạng YYYY-MM-DDTHH:MM",
-                        "--at must be YYYY-MM-DDTHH:MM", field="at") from None
-    # A time without an offset is Vietnam time; one with an offset is converted to it.
-    return fixed_clock(when.astimezone(VN_TZ) if when.tzinfo else when.replace(tzinfo=VN_TZ))
-
-
-@contextmanager
-def session(as_json: bool, db: str | None = None, at: str | None = None) -> Iterator[Runtime]:
-    try:
-        rt = runtime.open_runtime(db, clock=_clock(at))
-        try:
-            yield rt
-        finally:
-            rt.db.dispose()
-    except (CchcError, DataFileError) as exc:
-        fail(exc, as_json)
 
 
 def _parse_day(value: str | None, field: str) -> date | None:
@@ -228,14 +201,12 @@ def plan_rollover(
     at: AtOpt = None, db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Tạo kế hoạch năm sau từ kế hoạch năm nay (dời năm, văn bản mới) và chuyển tiếp nhiệm vụ."""
-    from engine.domain.rollover import roll_over
-
     with session(json_, db, at) as rt:
         if not year or not issued_by:
             raise CchcError("Phải nêu --year và --issued-by", "--year and --issued-by are "
                             "required", field="year" if not year else "issued_by")
-        res = roll_over(rt, unit, plan, year=year, issued_by=issued_by, out_dir=out,
-                        new_id=new_id, carry=carry or [])
+        res = domain.roll_over(rt, unit, plan, year=year, issued_by=issued_by, out_dir=out,
+                               new_id=new_id, carry=carry or [])
         if json_:
             emit_json(res)
             return
@@ -441,7 +412,8 @@ def _print_history(rt: Runtime, hist: list[api.HistoryEntry]) -> None:
                   else f"{label(h.from_state or '')} → {label(h.to_state)}")
         extra = "; ".join([*(e["ref"] for e in h.evidence), *([h.note] if h.note else [])])
         table.add_row(str(h.seq), vn_time(h.at).strftime("%d/%m/%Y %H:%M"),
-                      f"{h.actor} ({access.role_label(h.role)})", _event_label(rt, h.event), change,
+                      f"{h.actor} ({directory.role_label(h.role)})", _event_label(rt, h.event),
+                      change,
                       format_date_vi(h.effective_on),
                       extra)
     console.print(table)
@@ -496,11 +468,9 @@ def report_draft(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Soạn dự thảo Báo cáo (.docx) từ số liệu của kỳ; cán bộ hoàn thiện phần lời trong Word."""
-    from engine.reporting.draft import draft_report
-
     with session(json_, db, at) as rt:
         snap = api.take_snapshot(rt, unit, period)
-        data = draft_report(rt, snap, template)
+        data = reporting.draft_report(rt, snap, template)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
         if json_:
@@ -532,17 +502,15 @@ def report_summary(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Tổng hợp theo từng xã, phường của kỳ: số liệu đã chốt, hoặc 'chưa chốt'."""
-    from engine.reporting import summary as s
-
     with session(json_, db, at) as rt:
-        summ = s.province_summary(rt, body, period)
-        rows = s.sorted_rows(summ, resolve_choice(
+        summ = reporting.province_summary(rt, body, period)
+        rows = reporting.sorted_rows(summ, resolve_choice(
             sort, _SUMMARY_SORTS, field="sort", what_vi="Cách sắp xếp", what_en="sort"), desc)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-            (out / "tong-hop.xlsx").write_bytes(s.summary_xlsx(summ, rows))
-            (out / "tong-hop.docx").write_bytes(s.summary_docx(summ, rows))
-            (out / "tong-hop.json").write_bytes(s.summary_json(summ))
+            (out / "tong-hop.xlsx").write_bytes(reporting.summary_xlsx(summ, rows))
+            (out / "tong-hop.docx").write_bytes(reporting.summary_docx(summ, rows))
+            (out / "tong-hop.json").write_bytes(reporting.summary_json(summ))
         if json_:
             emit_json(summ.as_dict())
             return
@@ -607,7 +575,7 @@ def _print_findings(findings: list[Finding], *, count: bool = True) -> None:
                       f.message_vi)
     console.print(table)
     if count:
-        console.print(f"{snapshot_check.count_vi(findings)}.")
+        console.print(f"{reporting.count_findings_vi(findings)}.")
 
 
 @report_app.command("run-all")
@@ -671,7 +639,7 @@ def demo(
     json_: JsonOpt = False,
 ) -> None:
     """Dựng lại báo cáo quý III/2023 của xã Vĩnh Thạnh từ dữ liệu mẫu, xuất phụ lục và kiểm tra."""
-    from engine.demo import run_demo
+    from engine.demo import run_demo  # lazy: the demo loads every writer (CLI start time)
 
     try:
         with _progress(json_) as advance:
@@ -700,8 +668,7 @@ def demo(
 
 
 def _print_demo_reminders(res: Any) -> None:
-    from cli.reminders import print_occurrences
-    from engine.demo import REMINDERS_FROM, REMINDERS_TO
+    from engine.demo import REMINDERS_FROM, REMINDERS_TO  # lazy: CLI start time
 
     console.print(f"Nhắc việc các báo cáo chuyên đề từ {format_date_vi(REMINDERS_FROM)} đến "
                   f"{format_date_vi(REMINDERS_TO)} (xem trước, chưa gửi; "
@@ -711,11 +678,9 @@ def _print_demo_reminders(res: Any) -> None:
 
 def _print_demo_accounts(res: Any) -> None:
     """The demo's web logins, one a line (never cut by a narrow terminal)."""
-    from engine.directory.access import role_label
-
     console.print("Tài khoản web dùng thử (tên đăng nhập / mật khẩu — chỉ để thử):")
     for a in res.accounts:
-        console.print(f"  {a.username} / {a.password} — {role_label(a.role)}, {a.unit} "
+        console.print(f"  {a.username} / {a.password} — {directory.role_label(a.role)}, {a.unit} "
                       f"({a.full_name})", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Chạy web: cchc serve --db sqlite:///{res.database} --demo rồi mở "
                   "http://127.0.0.1:8000/", markup=False, highlight=False, soft_wrap=True)

@@ -7,8 +7,7 @@ command calls one engine function (engine.reminders.*) and prints in Vietnamese 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,16 +16,14 @@ from rich.table import Table
 
 from cli.lazy import lazy
 from cli.output import console, emit_json, vn_time
+from cli.session import session
 from cli.vietnamese import ByOpt, DbOpt, JsonOpt, vi_typer
+from engine import reminders
 from vntext.dates import format_date_vi
 
 if TYPE_CHECKING:
     from engine import logging_setup
-    from engine.reminders import outbox as ob
-    from engine.reminders.outbox import OutboxRow
-    from engine.runtime import Runtime
 else:
-    ob = lazy("engine.reminders.outbox")
     logging_setup = lazy("engine.logging_setup")
 
 outbox_app = vi_typer("Hàng đợi nhắc việc: xem, xem chi tiết, gửi lại thư lỗi")
@@ -44,14 +41,6 @@ KIND_LABELS = {"task": "Nhiệm vụ", "obligation": "Báo cáo", "snapshot": "C
 CHANNEL_LABELS = {"email": "Email", "zalo": "Zalo"}
 
 
-@contextmanager
-def _session(as_json: bool, db: str | None, at: str | None = None) -> Iterator[Runtime]:
-    from cli.main import session
-
-    with session(as_json, db, at) as rt:
-        yield rt
-
-
 def step_label(step: str) -> str:
     """before:7 → "trước hạn 7 ngày", due, overdue:2, escalate … in the officer's words."""
     name, _, n = step.partition(":")
@@ -66,17 +55,15 @@ def step_label(step: str) -> str:
 
 
 def _when(value: object) -> str:
-    from datetime import datetime
-
     return vn_time(value).strftime("%d/%m/%Y %H:%M") if isinstance(value, datetime) else "—"
 
 
-def channel_label(r: OutboxRow) -> str:
+def channel_label(r: reminders.OutboxRow) -> str:
     """The row's channel, and where the reminder went instead / came from: "Zalo → Email"
     (this channel could not reach the person), "Email (thay Zalo)" (the one that delivered)."""
     label = CHANNEL_LABELS.get(r.channel, r.channel)
     to = r.detail.get("fallback_to")
-    if r.state == ob.FALLBACK and isinstance(to, str):
+    if r.state == reminders.OUTBOX_FALLBACK and isinstance(to, str):
         return f"{label} → {CHANNEL_LABELS.get(to, to)}"
     came = r.payload.get("fallback_from_channel")
     if isinstance(came, str):
@@ -84,7 +71,7 @@ def channel_label(r: OutboxRow) -> str:
     return label
 
 
-def _item(r: OutboxRow) -> str:
+def _item(r: reminders.OutboxRow) -> str:
     return f"{KIND_LABELS.get(r.item_kind, r.item_kind)} #{r.item_id}"
 
 
@@ -98,24 +85,24 @@ def outbox_list(
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Danh sách thư nhắc trong hàng đợi, mới nhất trước."""
-    with _session(json_, db) as rt:
-        rows = ob.list_outbox(rt, state=state, unit=unit, limit=limit)
+    with session(json_, db) as rt:
+        rows = reminders.list_outbox(rt, state=state, unit=unit, limit=limit)
         if json_:
             emit_json(rows)
             return
-        names = ob.people_names(rt, (r.person_id for r in rows))
+        names = reminders.people_names(rt, (r.person_id for r in rows))
         table = Table("Số", "Trạng thái", "Người nhận", "Kênh", "Việc", "Hạn", "Lời nhắc",
                       "Gửi lúc / hẹn", "Lần", "Lý do")
         for r in rows:
-            when = r.sent_at if r.state == ob.SENT else r.next_attempt_at
+            when = r.sent_at if r.state == reminders.OUTBOX_SENT else r.next_attempt_at
             table.add_row(str(r.id), r.state_label, names.get(r.person_id, f"#{r.person_id}"),
                           channel_label(r), _item(r),
                           format_date_vi(r.due_on), step_label(r.step), _when(when),
                           str(r.attempts), r.last_error or "")
         console.print(table)
-        counts = ob.count_by_state(rt)
-        summary = ", ".join(f"{ob.STATE_LABELS[s].lower()}: {counts[s]}"
-                            for s in ob.STATES if counts.get(s))
+        counts = reminders.count_outbox_by_state(rt)
+        summary = ", ".join(f"{reminders.OUTBOX_STATE_LABELS[s].lower()}: {counts[s]}"
+                            for s in reminders.OUTBOX_STATES if counts.get(s))
         console.print(f"{len(rows)} thư nhắc được liệt kê. Toàn bộ hàng đợi — "
                       f"{summary or 'trống'}.")
 
@@ -124,12 +111,12 @@ def outbox_list(
 def outbox_show(row_id: Annotated[int, typer.Argument(metavar="SỐ", help="Số thư nhắc")],
                 db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Chi tiết một thư nhắc: trạng thái, các lần gửi lỗi, mã thư."""
-    with _session(json_, db) as rt:
-        r = ob.get_outbox(rt, row_id)
+    with session(json_, db) as rt:
+        r = reminders.get_outbox(rt, row_id)
         if json_:
             emit_json(r)
             return
-        name = ob.people_names(rt, [r.person_id]).get(r.person_id, f"#{r.person_id}")
+        name = reminders.people_names(rt, [r.person_id]).get(r.person_id, f"#{r.person_id}")
         lines = [
             f"[bold]Thư nhắc số {r.id}[/bold] — {r.state_label}",
             f"Người nhận: {name} · Kênh: {channel_label(r)}",
@@ -176,8 +163,8 @@ def outbox_retry(
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Gửi lại thư nhắc gửi không được (đưa về 'Chờ gửi' ngay); lịch sử lỗi được giữ lại."""
-    with _session(json_, db) as rt:
-        ids = ob.retry_failed(rt, rt.now(), ids=row_ids or [], all_failed=all_failed, by=by)
+    with session(json_, db) as rt:
+        ids = reminders.retry_failed(rt, rt.now(), ids=row_ids or [], all_failed=all_failed, by=by)
         if json_:
             emit_json({"retried": ids})
         elif ids:
@@ -201,24 +188,16 @@ def scheduler_run(
     Cần CCHC_WEB_BASE_URL (địa chỉ trang web, cho đường dẫn trong lời nhắc), trừ khi --demo.
     Dừng bằng Ctrl+C hoặc SIGTERM: việc đang làm dở được làm xong rồi mới thoát.
     """
-    from engine.logging_setup import configure_logging
-    from engine.reminders.scheduler import (
-        ReminderService,
-        build_channels,
-        reminder_base_url,
-        run_scheduler,
-    )
-
     logging_setup.configure_logging()
-    with _session(False, db) as rt:
-        app_url = reminder_base_url(demo=demo)
-        configure_logging()
-        service = ReminderService(rt, build_channels(rt=rt), instance=instance, out_dir=out,
-                                  app_url=app_url)
+    with session(False, db) as rt:
+        app_url = reminders.reminder_base_url(demo=demo)
+        logging_setup.configure_logging()
+        service = reminders.ReminderService(rt, reminders.build_channels(rt=rt),
+                                            instance=instance, out_dir=out, app_url=app_url)
         console.print(f"Đang chạy nhắc việc (tiến trình {service.instance}, kênh: "
                       f"{', '.join(CHANNEL_LABELS.get(c, c) for c in service.channels)}). "
                       "Nhấn Ctrl+C để dừng.")
-        run_scheduler(service)
+        reminders.run_scheduler(service)
         console.print("Đã dừng tiến trình nhắc việc.")
 
 
@@ -232,18 +211,14 @@ def run_once_command(
 
     Cần CCHC_WEB_BASE_URL (địa chỉ trang web, cho đường dẫn trong lời nhắc), trừ khi --demo.
     """
-    from engine.logging_setup import configure_logging
-    from engine.reminders.dispatch import close_channels
-    from engine.reminders.scheduler import build_channels, reminder_base_url, run_once
-
-    with _session(json_, db, now) as rt:
-        app_url = reminder_base_url(demo=demo)
-        configure_logging()
-        channels = build_channels(rt=rt)
+    with session(json_, db, now) as rt:
+        app_url = reminders.reminder_base_url(demo=demo)
+        logging_setup.configure_logging()
+        channels = reminders.build_channels(rt=rt)
         try:
-            res = run_once(rt, rt.now(), channels, instance=instance, app_url=app_url)
+            res = reminders.run_once(rt, rt.now(), channels, instance=instance, app_url=app_url)
         finally:
-            close_channels(channels)
+            reminders.close_channels(channels)
         if json_:
             emit_json(res.as_dict())
             return

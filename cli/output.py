@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
+from cli.vietnamese import field_label
 from engine.clock import VN_TZ
 from engine.errors import CchcError
 from plans.errors import DataFileError
@@ -44,8 +45,6 @@ def emit_json(data: Any) -> None:
 def render_vi(exc: CchcError | DataFileError) -> str:
     """The refusal as an officer reads it: the field's Vietnamese name and the Vietnamese
     reason, one problem a line (never the English message or the field's code)."""
-    from cli.vietnamese import field_label
-
     if isinstance(exc, DataFileError):
         return "\n".join(
             f"{p.file}{f':{p.line}' if p.line else ''}"

@@ -9,17 +9,16 @@ these apps at its top without an import cycle.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from cli.lazy import lazy
-from cli.output import console, emit_json
+from cli.output import console, emit_json, fail
+from cli.session import session
 from cli.vietnamese import (
     AtOpt,
     ByOpt,
@@ -31,15 +30,10 @@ from cli.vietnamese import (
     role_code,
     vi_typer,
 )
+from engine import directory, domain, reminders
 from engine.errors import CchcError
+from plans.errors import DataFileError
 from vntext.dates import format_date_vi, parse_date_input
-
-if TYPE_CHECKING:
-    from engine.directory import access
-    from engine.reminders.occurrence import Occurrence
-    from engine.runtime import Runtime
-else:
-    access = lazy("engine.directory.access")
 
 reminders_app = vi_typer("Nhắc việc qua Zalo, email: xem trước, quy tắc")
 people_app = vi_typer("Người nhận nhắc việc (cán bộ, công chức, lãnh đạo)")
@@ -50,14 +44,6 @@ ObligationArg = Annotated[str, typer.Argument(metavar="BÁO_CÁO",
                                               help="Mã báo cáo, ví dụ kh140-2023")]
 _OBLIGATION_EVENTS = {"assign": "Phân công", "reschedule": "Đổi hạn (nạp lại tệp)"}
 PeriodKeyArg = Annotated[str, typer.Argument(metavar="KỲ", help="Kỳ báo cáo, ví dụ 2023-11")]
-
-
-@contextmanager
-def _session(as_json: bool, db: str | None = None, at: str | None = None) -> Iterator[Runtime]:
-    from cli.main import session
-
-    with session(as_json, db, at) as rt:
-        yield rt
 
 
 def step_label(step: str) -> str:
@@ -96,11 +82,9 @@ def reminders_preview(
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Xem trước những lời nhắc sẽ gửi trong một ngày (không gửi gì)."""
-    from engine.reminders.planner import preview_plan
-
-    with _session(json_, db) as rt:
+    with session(json_, db) as rt:
         on = _parse_date(date_)
-        plan = preview_plan(rt, on, unit)
+        plan = reminders.preview_plan(rt, on, unit)
         if json_:
             emit_json({
                 "date": on, "unit": unit,
@@ -120,7 +104,7 @@ def reminders_preview(
                           f"{u.code} ({step_label(u.step)}): {u.reason_vi}", highlight=False)
 
 
-def _what(o: Occurrence, compact: bool) -> str:
+def _what(o: reminders.Occurrence, compact: bool) -> str:
     p = o.payload
     if compact and o.item_kind == "obligation":
         m = re.search(r"số\s*(\S+)", str(p.get("plan", "")))
@@ -130,10 +114,11 @@ def _what(o: Occurrence, compact: bool) -> str:
     return f"{p.get('code', '')} — {title[:width]}{'…' if len(title) > width else ''}"
 
 
-def print_occurrences(occurrences: Sequence[Occurrence], *, compact: bool = False) -> None:
+def print_occurrences(occurrences: Sequence[reminders.Occurrence], *,
+                      compact: bool = False) -> None:
     """One row per day, item and step; the people it reaches (and their channel) in one cell."""
     rows: dict[tuple[object, ...], list[str]] = {}
-    first: dict[tuple[object, ...], Occurrence] = {}
+    first: dict[tuple[object, ...], reminders.Occurrence] = {}
     for o in occurrences:
         k = (o.send_on, o.item_kind, o.item_id, o.due_on, o.step)
         name = o.payload.get("person_name", o.person_id)
@@ -150,19 +135,14 @@ def print_occurrences(occurrences: Sequence[Occurrence], *, compact: bool = Fals
 @reminders_app.command("rules")
 def reminders_rules(json_: JsonOpt = False) -> None:
     """Kiểm tra và in quy tắc nhắc việc (workflows/reminders.yaml)."""
-    from engine.reminders.rules import DEFAULT_RULES_FILE, load_reminder_rules
-    from plans.errors import DataFileError
-
     try:
-        rules = load_reminder_rules()
+        rules = reminders.load_reminder_rules()
     except DataFileError as exc:
-        from cli.output import fail
-
         fail(exc, json_)
     if json_:
         emit_json(rules)
         return
-    console.print(f"Quy tắc nhắc việc ({DEFAULT_RULES_FILE}): hợp lệ.")
+    console.print(f"Quy tắc nhắc việc ({reminders.DEFAULT_REMINDER_RULES_FILE}): hợp lệ.")
     console.print(f"  Nhắc trước hạn: {', '.join(str(d) for d in rules.lead_days)} ngày "
                   f"(0 = ngày đến hạn), lúc {rules.send_at:%H:%M}; rơi vào ngày nghỉ thì gửi "
                   "ngày làm việc liền trước.")
@@ -182,7 +162,7 @@ def _print_people(people: list[Any]) -> None:
     table = Table("Đơn vị", "Họ và tên", "Vai trò", "Chức danh", "Email", "Điện thoại", "Zalo",
                   "Kênh")
     for p in people:
-        table.add_row(p.unit, p.name, access.role_label(p.role), p.title or "", p.email or "",
+        table.add_row(p.unit, p.name, directory.role_label(p.role), p.title or "", p.email or "",
                       p.phone or "", p.zalo_user_id or "",
                       ", ".join(CHANNEL_VI.get(c, c) for c in p.channels)
                       + ("" if p.active else " (ngừng)"))
@@ -193,10 +173,8 @@ def _print_people(people: list[Any]) -> None:
 def people_load(file: Annotated[Path, typer.Argument(metavar="TỆP", help="Tệp people.yaml")],
                 db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Nạp danh sách người nhận nhắc việc từ tệp YAML (people.yaml); nạp lại không trùng."""
-    from engine.directory.people import load_people_file
-
-    with _session(json_, db) as rt:
-        res = load_people_file(rt, file)
+    with session(json_, db) as rt:
+        res = directory.load_people_file(rt, file)
         if json_:
             emit_json(res)
             return
@@ -222,17 +200,15 @@ def people_add(
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Thêm một người (hoặc sửa người cùng tên trong đơn vị)."""
-    from engine.directory.people import add_person
-
-    with _session(json_, db) as rt:
-        person = add_person(rt, unit=unit, name=name, role=role_code(role), title=title,
+    with session(json_, db) as rt:
+        person = directory.add_person(rt, unit=unit, name=name, role=role_code(role), title=title,
                             email=email, phone=phone, zalo_user_id=zalo,
                             channels=channel or None,
                             active=not inactive)
         if json_:
             emit_json(person)
             return
-        label = person.title or access.role_label(person.role)
+        label = person.title or directory.role_label(person.role)
         console.print(f"Đã lưu {person.name} ({label}), kênh: "
                       f"{', '.join(CHANNEL_VI.get(c, c) for c in person.channels)}.")
 
@@ -243,10 +219,8 @@ def people_list(
     db: DbOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Danh sách người nhận nhắc việc."""
-    from engine.directory.people import list_people
-
-    with _session(json_, db) as rt:
-        people = list_people(rt, unit)
+    with session(json_, db) as rt:
+        people = directory.list_people(rt, unit)
         if json_:
             emit_json(people)
             return
@@ -264,10 +238,8 @@ def obligation_load(unit: UnitArg,
                     db: DbOpt = None, at: AtOpt = None,
                     json_: JsonOpt = False) -> None:
     """Nạp các báo cáo phải gửi cấp trên của đơn vị (nạp lại giữ nguyên trạng thái)."""
-    from engine.reminders.obligations import load_obligations
-
-    with _session(json_, db, at) as rt:
-        res = load_obligations(rt, unit, file)
+    with session(json_, db, at) as rt:
+        res = reminders.load_obligations(rt, unit, file)
         if json_:
             emit_json(res)
             return
@@ -286,10 +258,8 @@ def obligation_list(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Các kỳ báo cáo của đơn vị, theo hạn."""
-    from engine.reminders.obligations import list_obligation_dues
-
-    with _session(json_, db, at) as rt:
-        dues = list_obligation_dues(rt, unit, year=year, state=state)
+    with session(json_, db, at) as rt:
+        dues = reminders.list_obligation_dues(rt, unit, year=year, state=state)
         if json_:
             emit_json(dues)
             return
@@ -304,12 +274,11 @@ def obligation_list(
 
 
 def _print_change(res: Any, json_: bool) -> None:
-    from engine.reminders.obligations import obligation_machine
 
     if json_:
         emit_json(res)
         return
-    label = obligation_machine().definition.label
+    label = reminders.obligation_machine().definition.label
     console.print(f"Báo cáo {res.code} kỳ {res.period_key}: {label(res.from_state)} → "
                   f"[bold]{label(res.to_state)}[/bold] (phiên bản {res.version}, ngày hiệu lực "
                   f"{format_date_vi(res.effective_on)}).")
@@ -328,12 +297,9 @@ def obligation_submit(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Ghi nhận đã gửi báo cáo (ngày gửi là ngày của văn bản; sau hạn là gửi quá hạn)."""
-    from engine.domain.tasks import Actor
-    from engine.reminders.obligations import submit_obligation
-
-    with _session(json_, db, at) as rt:
-        res = submit_obligation(rt, unit, code, period, doc, Actor(by, role_code(role)), version,
-                                note=note)
+    with session(json_, db, at) as rt:
+        res = reminders.submit_obligation(rt, unit, code, period, doc,
+                                          domain.Actor(by, role_code(role)), version, note=note)
         _print_change(res, json_)
 
 
@@ -346,11 +312,9 @@ def obligation_reopen(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Mở lại kỳ báo cáo đã ghi gửi (lãnh đạo, cần --note lý do)."""
-    from engine.domain.tasks import Actor
-    from engine.reminders.obligations import reopen_obligation
-
-    with _session(json_, db, at) as rt:
-        res = reopen_obligation(rt, unit, code, period, note, Actor(by, role_code(role)), version)
+    with session(json_, db, at) as rt:
+        res = reminders.reopen_obligation(rt, unit, code, period, note,
+                                          domain.Actor(by, role_code(role)), version)
         _print_change(res, json_)
 
 
@@ -363,11 +327,9 @@ def obligation_assign(
     db: DbOpt = None, at: AtOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Phân công người phụ trách một kỳ báo cáo (lãnh đạo)."""
-    from engine.domain.tasks import Actor
-    from engine.reminders.obligations import assign_obligation
-
-    with _session(json_, db, at) as rt:
-        res = assign_obligation(rt, unit, code, period, owner, Actor(by, role_code(role)), version)
+    with session(json_, db, at) as rt:
+        res = reminders.assign_obligation(rt, unit, code, period, owner,
+                                          domain.Actor(by, role_code(role)), version)
         if json_:
             emit_json(res)
             return
@@ -379,22 +341,20 @@ def obligation_assign(
 def obligation_history_cmd(unit: UnitArg, code: ObligationArg, period: PeriodKeyArg,
                            db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Lịch sử một kỳ báo cáo (không thể sửa, không thể xóa)."""
-    from engine.reminders.obligations import obligation_history, obligation_machine
-
-    with _session(json_, db) as rt:
-        hist = obligation_history(rt, unit, code, period)
+    with session(json_, db) as rt:
+        hist = reminders.obligation_history(rt, unit, code, period)
         if json_:
             emit_json(hist)
             return
-        label = obligation_machine().definition.label
+        label = reminders.obligation_machine().definition.label
         table = Table("#", "Người", "Thao tác", "Trạng thái", "Hiệu lực", "Ghi chú / văn bản")
         for h in hist:
             change = (label(h.to_state) if h.from_state == h.to_state
                       else f"{label(h.from_state or '')} → {label(h.to_state)}")
             extra = "; ".join([*(e["ref"] for e in h.evidence), *([h.note] if h.note else [])])
-            done = obligation_machine().definition.transition(h.event)
+            done = reminders.obligation_machine().definition.transition(h.event)
             event = done.label if done else _OBLIGATION_EVENTS.get(h.event, h.event)
-            table.add_row(str(h.seq), f"{h.actor} ({access.role_label(h.role)})", event, change,
+            table.add_row(str(h.seq), f"{h.actor} ({directory.role_label(h.role)})", event, change,
                           format_date_vi(h.effective_on), extra)
         console.print(table)
 

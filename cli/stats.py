@@ -7,8 +7,6 @@ saved (exit code 2).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,27 +15,18 @@ from rich.table import Table
 
 from cli.lazy import lazy
 from cli.output import console, emit_json
+from cli.session import session
 from cli.vietnamese import ByOpt, DbOpt, JsonOpt, UnitArg, vi_typer
+from engine import reporting
 
 if TYPE_CHECKING:
     from engine import api
-    from engine.reporting import statistics
-    from engine.runtime import Runtime
 else:
     api = lazy("engine.api")
-    statistics = lazy("engine.reporting.statistics")
 
 stats_app = vi_typer("Số liệu thống kê Phụ lục 4–6 (hồ sơ TTHC, chỉ tiêu CCHC)")
 
 PeriodOpt = Annotated[str, typer.Option(metavar="KỲ", help="Kỳ báo cáo, ví dụ 2023-Q3")]
-
-
-@contextmanager
-def _session(as_json: bool, db: str | None) -> Iterator[Runtime]:
-    from cli.main import session
-
-    with session(as_json, db) as rt:
-        yield rt
 
 
 @stats_app.command("import")
@@ -51,8 +40,8 @@ def stats_import(
 
     Mẫu cột: docs/statistics.md. Sai một ô là không ghi gì, và được báo dòng, cột, lý do.
     """
-    with _session(json_, db) as rt:
-        table, rows = statistics.import_file(rt, unit, period, file, by)
+    with session(json_, db) as rt:
+        table, rows = reporting.import_statistics_file(rt, unit, period, file, by)
         if json_:
             emit_json({"unit": unit, "period": period, "appendix": table, "rows": rows})
         else:
@@ -74,8 +63,8 @@ def stats_set(
         if not sep:
             raise typer.BadParameter(f"'{item}' phải có dạng MÃ=GIÁ_TRỊ")
         pairs[code.strip()] = value
-    with _session(json_, db) as rt:
-        statistics.set_values(rt, unit, period, pairs, {}, by)
+    with session(json_, db) as rt:
+        reporting.set_statistics_values(rt, unit, period, pairs, {}, by)
         if json_:
             emit_json({"unit": unit, "period": period, "set": pairs})
         else:
@@ -85,8 +74,8 @@ def stats_set(
 @stats_app.command("show")
 def stats_show(unit: UnitArg, period: PeriodOpt, db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Phụ lục 6 của kỳ: giá trị, cách tính và ghi chú của từng chỉ tiêu."""
-    with _session(json_, db) as rt:
-        sheet = statistics.take_sheet(rt, api.take_snapshot(rt, unit, period))
+    with session(json_, db) as rt:
+        sheet = reporting.take_sheet(rt, api.take_snapshot(rt, unit, period))
         if json_:
             emit_json(sheet.model_dump(mode="json"))
             return

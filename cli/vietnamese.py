@@ -26,6 +26,8 @@ from typer import _click, rich_utils
 from typer._click.exceptions import BadParameter, MissingParameter, NoSuchOption
 from typer.core import TyperArgument, TyperOption, _TyperParameter
 
+from engine import directory, domain
+
 # ---------------------------------------------------------------- shared parameters
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
@@ -92,10 +94,8 @@ FIELD_LABELS: dict[str, str] = {
 
 def role_code(value: str) -> str:
     """The role code of what was typed: 'cán bộ', 'Lãnh đạo UBND', 'quan tri' or `leader`."""
-    from engine.directory.access import ROLE_LABELS
-    from engine.domain.choices import resolve_choice
-
-    return resolve_choice(value, ROLE_LABELS, field="role", what_vi="Vai trò", what_en="role")
+    return domain.resolve_choice(value, directory.ROLE_LABELS, field="role", what_vi="Vai trò",
+                                 what_en="role")
 
 
 def field_label(field: str) -> str:

@@ -13,16 +13,14 @@ from rich.table import Table
 from cli.lazy import lazy
 from cli.output import console, emit_json, fail, vn_time
 from cli.vietnamese import DbOpt, JsonOpt, role_code, vi_typer
+from engine import directory
 from engine.clock import VN_TZ, Clock, running_clock
 from engine.errors import CchcError, ValidationFailed
 
 if TYPE_CHECKING:
     from engine import logging_setup, runtime
-    from engine.directory import access, accounts
     from engine.runtime import Runtime
 else:
-    access = lazy("engine.directory.access")
-    accounts = lazy("engine.directory.accounts")
     runtime = lazy("engine.runtime")
     logging_setup = lazy("engine.logging_setup")
 
@@ -34,7 +32,7 @@ UserArg = Annotated[str, typer.Argument(metavar="TÊN_ĐĂNG_NHẬP", help="Tên
 def demo_clock(text: str) -> Clock:
     """A clock that reads 09:00 (Vietnam time) of the day `text` (dd/mm/yyyy) now and runs on
     in real time, so history rows still get increasing times."""
-    from web.routes.common import parse_date_vi
+    from web.routes.common import parse_date_vi  # lazy: the web app (CLI start time)
 
     day = parse_date_vi(text, "at")
     assert day is not None
@@ -64,8 +62,7 @@ def serve(
     """Chạy ứng dụng web (mở http://HOST:PORT trong trình duyệt)."""
     import uvicorn
 
-    from engine.directory.production import production_problems
-    from web.app import create_app
+    from web.app import create_app  # lazy: FastAPI and every page (CLI start time)
 
     if at and workers > 1:
         fail(ValidationFailed("Ngày trình diễn (--at) chỉ dùng với một tiến trình (--workers 1)",
@@ -75,7 +72,7 @@ def serve(
         rt = runtime.open_runtime(db, clock=clock)  # migrated here, before any worker starts
     except CchcError as exc:
         fail(exc, False)
-    problems = production_problems(rt)
+    problems = directory.production_problems(rt)
     if problems and not demo:
         rt.db.dispose()
         for p in problems:
@@ -122,7 +119,7 @@ def user_add(
     try:
         rt = runtime.open_runtime(db)
         try:
-            user = accounts.create_user(rt, username, password=password, role=role_code(role),
+            user = directory.create_user(rt, username, password=password, role=role_code(role),
                                         full_name=name, unit=unit)
         finally:
             rt.db.dispose()
@@ -134,7 +131,7 @@ def user_add(
     else:
         where = f", {user.unit_display}" if user.unit_display else ""
         console.print(f"Đã tạo tài khoản [bold]{user.username}[/bold] ({user.full_name}, "
-                      f"{access.role_label(user.role)}{where}).")
+                      f"{directory.role_label(user.role)}{where}).")
 
 
 @user_app.command("list")
@@ -143,7 +140,7 @@ def user_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     try:
         rt = runtime.open_runtime(db)
         try:
-            users = accounts.list_users(rt)
+            users = directory.list_users(rt)
         finally:
             rt.db.dispose()
     except CchcError as exc:
@@ -157,7 +154,7 @@ def user_list(db: DbOpt = None, json_: JsonOpt = False) -> None:
     for u in users:
         last = vn_time(u.last_login_at).strftime("%H:%M %d/%m/%Y") if u.last_login_at else ""
         name = u.full_name if u.active else f"{u.full_name} (đã khóa)"
-        table.add_row(u.username, name, access.role_label(u.role), u.unit_display, last)
+        table.add_row(u.username, name, directory.role_label(u.role), u.unit_display, last)
     console.print(table)
 
 
@@ -171,7 +168,7 @@ def user_token(
     try:
         rt = runtime.open_runtime(db)
         try:
-            raw, token = accounts.create_api_token(rt, username, name)
+            raw, token = directory.create_api_token(rt, username, name)
         finally:
             rt.db.dispose()
     except CchcError as exc:
@@ -197,14 +194,14 @@ def user_passwd(
     if password is None:
         password = typer.prompt("Mật khẩu mới", hide_input=True, confirmation_prompt=True)
     new_password = password
-    user = _account_change(db, json_, lambda rt: accounts.set_password(rt, username,
+    user = _account_change(db, json_, lambda rt: directory.set_password(rt, username,
                                                                        new_password))
     emit_json({"username": user.username}) if json_ else console.print(
         f"Đã đặt lại mật khẩu cho {user.username}.")
 
 
 def _account_change(db: str | None, json_: bool,
-                    change: Callable[[Runtime], accounts.UserView]) -> accounts.UserView:
+                    change: Callable[[Runtime], directory.UserView]) -> directory.UserView:
     """Run one change of an account on the database; a refusal ends the command."""
     try:
         rt = runtime.open_runtime(db)
@@ -217,7 +214,7 @@ def _account_change(db: str | None, json_: bool,
 
 
 def _set_active(username: str, active: bool, db: str | None, json_: bool) -> None:
-    user = _account_change(db, json_, lambda rt: accounts.set_active(rt, username, active))
+    user = _account_change(db, json_, lambda rt: directory.set_active(rt, username, active))
     if json_:
         emit_json({"username": user.username, "active": user.active})
     elif active:
@@ -250,7 +247,7 @@ def user_tokens(username: Annotated[str | None, typer.Argument(
     try:
         rt = runtime.open_runtime(db)
         try:
-            tokens = accounts.list_api_tokens(rt, username)
+            tokens = directory.list_api_tokens(rt, username)
         finally:
             rt.db.dispose()
     except CchcError as exc:
@@ -274,7 +271,7 @@ def user_revoke_token(token_id: Annotated[int, typer.Argument(metavar="SỐ",
     try:
         rt = runtime.open_runtime(db)
         try:
-            token = accounts.revoke_api_token(rt, token_id)
+            token = directory.revoke_api_token(rt, token_id)
         finally:
             rt.db.dispose()
     except CchcError as exc:

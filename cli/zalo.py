@@ -11,15 +11,14 @@ Tokens are never printed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.output import console, emit_json, vn_time
+from cli.session import session
+from engine import reminders
 from engine.errors import ValidationFailed
-from engine.runtime import Runtime
 
 if TYPE_CHECKING:  # imported when a command runs (CLI start stays light)
     from notifications.settings import ZaloSettings
@@ -31,14 +30,6 @@ zalo_app = typer.Typer(help="Zalo OA: cấp quyền gửi tin (mã truy cập), 
 JsonOpt = Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON cho máy đọc")]
 DbOpt = Annotated[str | None, typer.Option("--db", envvar="CCHC_DATABASE_URL",
                                            help="URL cơ sở dữ liệu (mặc định SQLite)")]
-
-
-@contextmanager
-def _session(as_json: bool, db: str | None) -> Iterator[Runtime]:
-    from cli.main import session
-
-    with session(as_json, db, None) as rt:
-        yield rt
 
 
 @zalo_app.command("authorize")
@@ -62,10 +53,9 @@ def zalo_authorize(
 
     Dùng khi hệ thống báo "mã làm mới Zalo không còn hiệu lực". Mã không bao giờ được in ra.
     """
-    from engine.reminders.zalo_tokens import SqlTokenStore
     from notifications.settings import ZaloSettings
 
-    with _session(json_, db) as rt:
+    with session(json_, db) as rt:
         if code is None and not (access_token and refresh_token):
             raise ValidationFailed(
                 "Cần --code (mã cấp quyền) hoặc cả --access-token và --refresh-token",
@@ -75,7 +65,7 @@ def zalo_authorize(
                 "Chỉ dùng một cách: --code, hoặc --access-token với --refresh-token",
                 "use --code or the token pair, not both", field="code")
         settings = ZaloSettings()
-        store = SqlTokenStore(rt.db, settings)
+        store = reminders.SqlTokenStore(rt.db, settings)
         how = "cặp mã được nhập"
         if code is not None:
             from notifications.base import DeliveryError
@@ -114,11 +104,10 @@ async def _exchange(settings: ZaloSettings, code: str, verifier: str | None) -> 
 @zalo_app.command("status")
 def zalo_status(db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Tình trạng mã Zalo đang lưu: phiên bản, hạn của mã truy cập (không in mã)."""
-    from engine.reminders.zalo_tokens import SqlTokenStore
     from notifications.settings import ZaloSettings
 
-    with _session(json_, db) as rt:
-        store = SqlTokenStore(rt.db, ZaloSettings())
+    with session(json_, db) as rt:
+        store = reminders.SqlTokenStore(rt.db, ZaloSettings())
         pair = store.current()
         if json_:
             emit_json(None if pair is None else {

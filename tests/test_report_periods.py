@@ -200,3 +200,22 @@ def test_quarter_end_job_closes_calendar_quarters_with_cutoff_31() -> None:
     assert closed is not None
     assert (closed.code, closed.start, closed.end) == ("2026-Q2", date(2026, 4, 1),
                                                        date(2026, 6, 30))
+
+
+def test_rollover_keeps_unit_slugs_that_hold_the_year() -> None:
+    """A commune whose slug holds the old year ("xa-2023", the 2,023rd commune of a generated
+    province) keeps its slug as owner and issuer: only texts that name the year move."""
+    from engine.domain.rollover import next_year_spec
+
+    definition = {
+        "id": "cchc-2023", "kind": "cchc", "year": 2023, "owner": "xa-2023",
+        "issuer": "tinh-2023", "title": "Kế hoạch CCHC năm 2023 của xã 2023",
+        "issued_by": "Kế hoạch số 1/KH-UBND ngày 05/01/2023",
+        "appendix": {"number": 1, "title": "Nhiệm vụ CCHC năm 2023"},
+        "sections": [{"title": "I", "tasks": [{"code": "1", "text": "Việc",
+                                               "deadline": "Quý I/2023"}]}],
+    }
+    data = next_year_spec(definition, 2024, "Kế hoạch số 2/KH-UBND ngày 04/01/2024")
+    assert (data["id"], data["owner"], data["issuer"]) == ("cchc-2024", "xa-2023", "tinh-2023")
+    assert data["sections"][0]["tasks"][0]["deadline"] == "Quý I/2024"
+    assert data["appendix"]["title"] == "Nhiệm vụ CCHC năm 2024"

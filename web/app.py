@@ -28,7 +28,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.directory.accounts import LoginThrottled
+from engine.directory import LoginThrottled
 from engine.errors import (
     CchcError,
     Conflict,

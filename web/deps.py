@@ -26,8 +26,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from engine.directory import accounts
-from engine.directory.accounts import SessionView, UserView
+from engine import directory
+from engine.directory import SessionView, UserView, role_label
 from engine.errors import CchcError, Forbidden, ValidationFailed
 from engine.runtime import Runtime
 from web.settings import WebSettings
@@ -144,7 +144,7 @@ def load_session(request: Request) -> SessionView | None:
     found = None
     if raw and not is_api(request):
         settings = get_settings(request)
-        found = accounts.resolve_session(get_rt(request), raw,
+        found = directory.resolve_session(get_rt(request), raw,
                                          lifetime=settings.session_lifetime,
                                          absolute=settings.session_absolute)
     setattr(state, _STATE_SESSION, found)
@@ -194,7 +194,7 @@ def api_user(request: Request) -> UserView:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated()
-    user = accounts.authenticate_token(get_rt(request), token.strip())
+    user = directory.authenticate_token(get_rt(request), token.strip())
     if user is None:
         raise NotAuthenticated("Mã truy cập không hợp lệ hoặc đã bị thu hồi",
                                "invalid or revoked bearer token")
@@ -217,7 +217,6 @@ def require_role(*roles: str, api: bool = False) -> Callable[..., UserView]:
 
     def check(user: UserView) -> UserView:
         if user.role not in allowed:
-            from engine.directory.access import role_label
 
             raise Forbidden(f"Vai trò {role_label(user.role)} không được dùng chức năng này",
                             f"role '{user.role}' may not use this", field="role")

@@ -28,7 +28,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from engine.reporting.export.cells import put_cell
+from engine.reporting import put_cell
 from vntext.dates import format_date_vi
 from web.routes.common import content_disposition
 

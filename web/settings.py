@@ -8,7 +8,7 @@ from functools import cache
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from engine.directory.login_limits import LoginLimits
+from engine.directory import LoginLimits
 
 
 class WebSettings(BaseSettings):

@@ -22,8 +22,10 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.responses import Response
 
+from engine import reporting
 from engine.clock import VN_TZ
-from engine.directory.access import role_label
+from engine.directory import role_label
+from engine.domain import TIMELINESS_LABELS_VI, Timeliness, list_tasks
 from vntext.dates import format_date_vi
 from web.deps import CSRF_FIELD, csrf_token, get_rt, optional_user
 
@@ -105,7 +107,6 @@ def state_label(ctx: Context, state: str | None) -> str:
 
 
 def timeliness_label(value: str | None) -> str:
-    from engine.domain.timeliness import TIMELINESS_LABELS_VI, Timeliness
 
     if not value:
         return ""
@@ -163,18 +164,16 @@ def nav_badges(ctx: Context) -> dict[str, tuple[int, str]]:
     user = optional_user(request)
     out: dict[str, tuple[int, str]] = {}
     if user is not None and user.role in ("officer", "leader") and user.unit_slug:
-        from engine.domain.tasks import list_tasks
-        from engine.reporting import dashboard
 
         rt = get_rt(request)  # the request's database scope, like the page's own calls
         tasks = list_tasks(rt, user.unit_slug)
-        person = dashboard.person_of(rt, user)
+        person = reporting.person_of(rt, user)
         if person is not None:
-            mine = dashboard.owned_by(rt, tasks, person)
-            late = any(dashboard.is_overdue(t) for t in mine)
+            mine = reporting.owned_by(rt, tasks, person)
+            late = any(reporting.is_overdue(t) for t in mine)
             out["mine"] = (len(mine), "late" if late else "")
-        out["overdue"] = (sum(1 for t in tasks if dashboard.is_overdue(t)), "late")
-        out["obligations_overdue"] = (len(dashboard.obligations_overdue(rt, user.unit_slug)),
+        out["overdue"] = (sum(1 for t in tasks if reporting.is_overdue(t)), "late")
+        out["obligations_overdue"] = (len(reporting.obligations_overdue(rt, user.unit_slug)),
                                       "late")
     request.state.nav_badges = out
     return out

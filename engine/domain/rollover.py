@@ -40,6 +40,11 @@ class Rollover:
     carried: tuple[str, ...]
 
 
+# Fields that name a unit, not a year: a commune whose slug happens to hold the year
+# ("xa-2023") keeps its slug, so next year's plan still belongs to it.
+_UNIT_FIELDS = frozenset({"owner", "issuer"})
+
+
 def _move_year(value: Any, old: int, new: int) -> Any:
     pattern = re.compile(rf"(?<![0-9]){old}(?![0-9])")
     if isinstance(value, str):
@@ -47,7 +52,8 @@ def _move_year(value: Any, old: int, new: int) -> Any:
     if isinstance(value, list):
         return [_move_year(v, old, new) for v in value]
     if isinstance(value, dict):
-        return {k: _move_year(v, old, new) for k, v in value.items()}
+        return {k: v if k in _UNIT_FIELDS else _move_year(v, old, new)
+                for k, v in value.items()}
     return value
 
 

@@ -19,7 +19,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.clock import VN_TZ
-from engine.directory.accounts import UserView
+from engine.directory import UserView
 from engine.errors import CchcError
 from web.api.schemas import ErrorBody, EvidenceOut
 from web.deps import api_user

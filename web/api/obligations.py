@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from engine.directory import access
+from engine import directory
 from engine.errors import Forbidden, ValidationFailed
-from engine.reminders.obligations import (
+from engine.reminders import (
     ObligationChange,
     list_obligation_dues,
     obligation_machine,
@@ -45,7 +45,7 @@ def list_obligations(
     state: Annotated[str | None, Query(description="pending, submitted, late, cancelled")]
     = None,
 ) -> ObligationListOut:
-    access.require_read(rt, user, unit)
+    directory.require_read(rt, user, unit)
     names = obligation_machine().definition.state_names
     if state and state not in names:
         raise ValidationFailed(
@@ -66,10 +66,10 @@ def list_obligations(
              summary="Record the report sent for one period (its document's number and date)")
 def submit(unit: str, code: str, period: str, body: SubmitIn, rt: Rt,
            user: Caller) -> ObligationChangeOut:
-    access.require(rt, user, "obligation.update", unit)
+    directory.require(rt, user, "obligation.update", unit)
     with renamed_fields(BODY_FIELDS):
         change = submit_obligation(rt, unit, code, period, body.document,
-                                   access.actor_for(user), body.expected_version,
+                                   directory.actor_for(user), body.expected_version,
                                    note=body.note)
     return _change(change)
 
@@ -78,13 +78,13 @@ def submit(unit: str, code: str, period: str, body: SubmitIn, rt: Rt,
              summary="Take back a report recorded as sent (leader; with the reason)")
 def reopen(unit: str, code: str, period: str, body: ReopenIn, rt: Rt,
            user: Caller) -> ObligationChangeOut:
-    access.require(rt, user, "obligation.update", unit)
+    directory.require(rt, user, "obligation.update", unit)
     t = obligation_machine().definition.transition("reopen")
     if t is not None and user.role not in t.roles:
-        raise Forbidden(f"Vai trò {access.role_label(user.role)} không được '{t.label}'",
+        raise Forbidden(f"Vai trò {directory.role_label(user.role)} không được '{t.label}'",
                         f"role '{user.role}' may not reopen a report", field="role")
     with renamed_fields(BODY_FIELDS):
-        change = reopen_obligation(rt, unit, code, period, body.note, access.actor_for(user),
+        change = reopen_obligation(rt, unit, code, period, body.note, directory.actor_for(user),
                                    body.expected_version)
     return _change(change)
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.domain.free_text import max_text_chars
+from engine.domain import max_text_chars
 
 Timeliness = Literal["done_on_time", "done_late", "open_on_time", "open_overdue"]
 

@@ -14,15 +14,20 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from engine import api
-from engine.directory import access
+from engine import api, directory
 from engine.errors import NotFound
-from engine.reporting.export import export_docx, export_json, export_xlsx
-from engine.reporting.export.files import JSON_NAME, appendix_file_name, download_name
-from engine.reporting.snapshot.build import build_snapshot
-from engine.reporting.snapshot.check import check_report
-from engine.reporting.snapshot.model import Snapshot
-from engine.reporting.snapshot.store import freeze as freeze_snapshot
+from engine.reporting import (
+    SNAPSHOT_JSON_NAME,
+    Snapshot,
+    appendix_file_name,
+    build_snapshot,
+    check_report,
+    download_name,
+    export_docx,
+    export_json,
+    export_xlsx,
+    freeze_snapshot,
+)
 from web.api.common import READ, WRITE, Caller, vn_time
 from web.api.schemas import AppendixTotalsOut, CheckOut, FindingOut, SnapshotOut
 from web.deps import Rt
@@ -43,7 +48,7 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 def file_names(snap: Snapshot) -> list[str]:
     numbers = sorted(a.number for a in snap.appendices)
     return ([appendix_file_name(n, "docx") for n in numbers]
-            + [appendix_file_name(n, "xlsx") for n in numbers] + [JSON_NAME])
+            + [appendix_file_name(n, "xlsx") for n in numbers] + [SNAPSHOT_JSON_NAME])
 
 
 def snapshot_out(snap: Snapshot) -> SnapshotOut:
@@ -60,14 +65,14 @@ def snapshot_out(snap: Snapshot) -> SnapshotOut:
 @router.get(SNAP, response_model=SnapshotOut, responses=READ,
             summary="Totals per appendix: the frozen figures, or live ones if not frozen")
 def get_snapshot(unit: str, period: str, rt: Rt, user: Caller) -> SnapshotOut:
-    access.require(rt, user, "report.export", unit)
+    directory.require(rt, user, "report.export", unit)
     return snapshot_out(api.take_snapshot(rt, unit, period))
 
 
 @router.post(SNAP + "/freeze", response_model=SnapshotOut, responses=WRITE,
              summary="Freeze the period's figures for good (leader; from the cut-off day on)")
 def freeze(unit: str, period: str, rt: Rt, user: Caller) -> SnapshotOut:
-    access.require(rt, user, "report.freeze", unit)
+    directory.require(rt, user, "report.freeze", unit)
     snap = freeze_snapshot(rt, build_snapshot(rt, unit, period), taken_by=user.full_name)
     return snapshot_out(snap)
 
@@ -75,11 +80,11 @@ def freeze(unit: str, period: str, rt: Rt, user: Caller) -> SnapshotOut:
 @router.get(SNAP + "/files/{name}", response_class=Response, responses=FILE_RESPONSES,
             summary="Download Phụ lục N (.docx, .xlsx) or snapshot.json")
 def get_file(unit: str, period: str, name: str, rt: Rt, user: Caller) -> Response:
-    access.require(rt, user, "report.export", unit)
+    directory.require(rt, user, "report.export", unit)
     m = _FILE.match(name)
-    if m is None and name != JSON_NAME:
+    if m is None and name != SNAPSHOT_JSON_NAME:
         raise NotFound(f"Không có tệp '{name}' (có: phu-luc-N.docx, phu-luc-N.xlsx, "
-                       f"{JSON_NAME})", f"no file '{name}'", field="name", value=name)
+                       f"{SNAPSHOT_JSON_NAME})", f"no file '{name}'", field="name", value=name)
     snap = api.take_snapshot(rt, unit, period)
     if m is None:
         data, media = export_json(snap), "application/json"
@@ -101,7 +106,7 @@ def get_file(unit: str, period: str, name: str, rt: Rt, user: Caller) -> Respons
 @router.get(SNAP + "/check", response_model=CheckOut, responses=READ,
             summary="What a city reviewer would send back about the period's report")
 def check(unit: str, period: str, rt: Rt, user: Caller) -> CheckOut:
-    access.require(rt, user, "report.export", unit)
+    directory.require(rt, user, "report.export", unit)
     snap = api.take_snapshot(rt, unit, period)
     findings = check_report(rt, snap)
     return CheckOut(

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from engine.reporting.summary import province_summary
+from engine.reporting import province_summary
 from web.api.common import READ, Caller
 from web.deps import Rt
 from web.routes.summary import body_of

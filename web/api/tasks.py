@@ -4,7 +4,7 @@ Every route asks `engine.directory.access` first (read scope for reads; the acti
 write
 scope for changes), then calls the engine's command, which validates everything, compares the
 caller's `expected_version` and appends the history row with the caller as actor
-(`access.actor_for`) in one transaction — a refusal of either writes nothing.
+(`directory.actor_for`) in one transaction — a refusal of either writes nothing.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from engine import api
-from engine.directory import access
-from engine.directory.accounts import UserView
-from engine.domain.tasks import ChangeResult, TaskView
+from engine import api, directory
+from engine.directory import UserView
+from engine.domain import ChangeResult, TaskView
 from engine.errors import NotFound, ValidationFailed
 from engine.runtime import Runtime
 from web.api.common import READ, WRITE, Caller, evidence_list, renamed_fields, vn_time
@@ -52,7 +51,7 @@ def _change(rt: Runtime, change: ChangeResult) -> ChangeOut:
 
 def _triggers(rt: Runtime, user: UserView, unit: str, state: str) -> list[TriggerOut]:
     out = []
-    for trigger in access.allowed_triggers(rt, user, unit, state):
+    for trigger in directory.allowed_triggers(rt, user, unit, state):
         t = rt.machine.definition.transition(trigger)
         assert t is not None
         requires = [GUARD_FIELDS[g] for g in t.guards if g in GUARD_FIELDS]
@@ -84,7 +83,7 @@ def list_tasks(
     overdue: Annotated[bool, Query(description="Only open tasks past their due date")] = False,
     q: Annotated[str | None, Query(description="Words in the task or its result")] = None,
 ) -> TaskListOut:
-    access.require_read(rt, user, unit)
+    directory.require_read(rt, user, unit)
     _check_filters(rt, plan, state)
     tasks = api.list_tasks(rt, unit, plan=plan, section=section, owner=owner, state=state,
                            overdue=overdue, search=q)
@@ -100,14 +99,14 @@ def _detail(rt: Runtime, user: UserView, view: TaskView) -> TaskDetailOut:
         last = next((e for e in reversed(entries)
                      if rt.machine.is_done(e.to_state) and e.from_state != e.to_state), None)
         evidence = evidence_list(last.evidence) if last else []
-    writable = access.can_write_unit(rt, user, unit)
+    writable = directory.can_write_unit(rt, user, unit)
     return TaskDetailOut.model_validate({
         **TaskOut.model_validate(view).model_dump(),
         "evidence": evidence,
         "allowed_triggers": _triggers(rt, user, unit, view.state) if writable else [],
-        "can_note": writable and access.can(rt, user, "task.note", unit),
-        "can_assign": writable and access.can(rt, user, "task.assign", unit),
-        "can_set_deadline": writable and access.can(rt, user, "task.deadline", unit),
+        "can_note": writable and directory.can(rt, user, "task.note", unit),
+        "can_assign": writable and directory.can(rt, user, "task.assign", unit),
+        "can_set_deadline": writable and directory.can(rt, user, "task.deadline", unit),
         "history_count": len(entries),
     })
 
@@ -115,14 +114,14 @@ def _detail(rt: Runtime, user: UserView, view: TaskView) -> TaskDetailOut:
 @router.get(TASK, response_model=TaskDetailOut, responses=READ,
             summary="One task with its evidence, version and the steps the caller may take")
 def get_task(unit: str, plan: str, code: str, rt: Rt, user: Caller) -> TaskDetailOut:
-    access.require_read(rt, user, unit)
+    directory.require_read(rt, user, unit)
     return _detail(rt, user, api.get_task(rt, api.TaskKey(unit, plan, code)))
 
 
 @router.get(TASK + "/history", response_model=list[HistoryOut], responses=READ,
             summary="Every change of the task, oldest first, with who made it")
 def task_history(unit: str, plan: str, code: str, rt: Rt, user: Caller) -> list[HistoryOut]:
-    access.require_read(rt, user, unit)
+    directory.require_read(rt, user, unit)
     return [HistoryOut(seq=e.seq, event=e.event, from_state=e.from_state, to_state=e.to_state,
                        actor=e.actor, role=e.role, at=vn_time(e.at), effective_on=e.effective_on,
                        note=e.note, result=e.result, owner=e.owner, deadline=e.deadline,
@@ -140,10 +139,10 @@ def transition(unit: str, plan: str, code: str, body: TransitionIn, rt: Rt,
         raise ValidationFailed(f"Không có thao tác '{body.trigger}' (có: {names})",
                                f"unknown trigger '{body.trigger}' (one of: {names})",
                                field="trigger", value=body.trigger)
-    access.require_transition(rt, user, unit, body.trigger)
+    directory.require_transition(rt, user, unit, body.trigger)
     with renamed_fields(BODY_FIELDS, numbered="evidence"):
         change = api.transition(rt, api.TaskKey(unit, plan, code), body.trigger,
-                                access.actor_for(user), evidence=body.evidence,
+                                directory.actor_for(user), evidence=body.evidence,
                                 result=body.result, note=body.note, on=body.on,
                                 expected_version=body.expected_version,
                                 correction=body.correction)
@@ -154,10 +153,10 @@ def transition(unit: str, plan: str, code: str, body: TransitionIn, rt: Rt,
             summary="Assign the task to a person or office (leader)")
 def set_owner(unit: str, plan: str, code: str, body: OwnerIn, rt: Rt,
               user: Caller) -> ChangeOut:
-    access.require(rt, user, "task.assign", unit)
+    directory.require(rt, user, "task.assign", unit)
     with renamed_fields(BODY_FIELDS):
         change = api.assign(rt, api.TaskKey(unit, plan, code), body.owner,
-                            access.actor_for(user), expected_version=body.expected_version)
+                            directory.actor_for(user), expected_version=body.expected_version)
     return _change(rt, change)
 
 
@@ -165,20 +164,20 @@ def set_owner(unit: str, plan: str, code: str, body: OwnerIn, rt: Rt,
             summary="Set the task's deadline as the plan writes it (leader)")
 def set_deadline(unit: str, plan: str, code: str, body: DeadlineIn, rt: Rt,
                  user: Caller) -> ChangeOut:
-    access.require(rt, user, "task.deadline", unit)
+    directory.require(rt, user, "task.deadline", unit)
     with renamed_fields(BODY_FIELDS):
         change = api.set_deadline(rt, api.TaskKey(unit, plan, code), body.deadline,
-                                  access.actor_for(user), expected_version=body.expected_version)
+                                  directory.actor_for(user), expected_version=body.expected_version)
     return _change(rt, change)
 
 
 @router.post(TASK + "/notes", response_model=ChangeOut, responses=WRITE,
              summary="Record progress on the task without changing its state")
 def add_note(unit: str, plan: str, code: str, body: NoteIn, rt: Rt, user: Caller) -> ChangeOut:
-    access.require(rt, user, "task.note", unit)
+    directory.require(rt, user, "task.note", unit)
     with renamed_fields(BODY_FIELDS):
         change = api.add_note(rt, api.TaskKey(unit, plan, code), body.note,
-                              access.actor_for(user), on=body.on,
+                              directory.actor_for(user), on=body.on,
                               expected_version=body.expected_version,
                               correction=body.correction)
     return _change(rt, change)

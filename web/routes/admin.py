@@ -1,7 +1,7 @@
 """Administration pages: the reminder log (outbox) with retry of failed messages; units (list,
 add); the people reminders reach (list, add/update) with the web logins; plans (list, upload a
 plan YAML for one or more units). Units, people and plans are checked with
-`access.require(rt, user, "users.manage")` (admin only); a refused form is shown again with the
+`directory.require(rt, user, "users.manage")` (admin only); a refused form is shown again with the
 Vietnamese reason next to its field and nothing saved."""
 
 from __future__ import annotations
@@ -16,13 +16,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from engine import api
-from engine.directory import access, accounts
-from engine.directory.accounts import UserView
-from engine.directory.people import add_person, list_people, owner_key
-from engine.directory.units import list_units
+from engine import api, directory, reminders
+from engine.directory import UserView, add_person, list_people, list_units, owner_key
 from engine.errors import CchcError, Forbidden, NotFound, ValidationFailed
-from engine.reminders import outbox
 from plans.errors import DataFileError, FileProblem
 from plans.people_schema import CHANNELS
 from vntext.text import nfc
@@ -56,12 +52,12 @@ def outbox_page(request: Request, rt: Rt, state: str | None, *, status_code: int
     """The reminder log (newest `LIMIT` rows, filtered by state), paged; `?xuat=xlsx` exports
     every row the filter keeps."""
     state = state or None
-    if state is not None and state not in outbox.STATES:
+    if state is not None and state not in reminders.OUTBOX_STATES:
         raise ValidationFailed(f"Trạng thái '{state}' không có", f"unknown state '{state}'",
                                field="state", value=state)
-    rows = outbox.list_outbox(rt, state=state, limit=LIMIT)
+    rows = reminders.list_outbox(rt, state=state, limit=LIMIT)
     units = {u.id: u.display for u in list_units(rt)}
-    names = outbox.people_names(rt, {r.person_id for r in rows})
+    names = reminders.people_names(rt, {r.person_id for r in rows})
     if lists.wants_xlsx(request):
         return lists.xlsx_response("Nhật ký nhắc việc", OUTBOX_COLUMNS, [
             [r.id, names.get(r.person_id, f"#{r.person_id}"),
@@ -71,8 +67,8 @@ def outbox_page(request: Request, rt: Rt, state: str | None, *, status_code: int
             for r in rows], "nhat-ky-nhac-viec")
     return render(request, "outbox.html", {
         "title": "Nhắc việc", "page": lists.paginate(rows, trang), "state": state or "",
-        "states": [(s, outbox.STATE_LABELS[s]) for s in outbox.STATES],
-        "counts": outbox.count_by_state(rt), "limit": LIMIT,
+        "states": [(s, reminders.OUTBOX_STATE_LABELS[s]) for s in reminders.OUTBOX_STATES],
+        "counts": reminders.count_outbox_by_state(rt), "limit": LIMIT,
         "names": names, "units": units,
         "channel_label": lambda c: CHANNEL_LABELS.get(c, c), "step_label": step_label,
         "messages": messages or [],
@@ -91,7 +87,7 @@ def outbox_list(request: Request, rt: Rt, _user: Admin, state: str | None = None
 def outbox_retry(request: Request, row_id: int, rt: Rt, user: Admin) -> Response:
     """failed → pending, due now (the dispatcher sends it at its next run)."""
     try:
-        outbox.retry_failed(rt, rt.now(), ids=[row_id], by=user.username)
+        reminders.retry_failed(rt, rt.now(), ids=[row_id], by=user.username)
     except ValidationFailed as exc:
         return outbox_page(request, rt, None, status_code=status_of(exc),
                            messages=[("error", exc.message_vi)])
@@ -109,7 +105,7 @@ _UPLOAD_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 def _manage(rt: Rt, user: UserView) -> None:
     """Admin pages that change units, people and plans: the `users.manage` action."""
-    access.require(rt, user, "users.manage")
+    directory.require(rt, user, "users.manage")
 
 
 def _in_scope(rt: Rt, user: UserView, units: list[str]) -> None:
@@ -118,7 +114,7 @@ def _in_scope(rt: Rt, user: UserView, units: list[str]) -> None:
     known = {u.slug for u in list_units(rt)}
     for unit in units:
         if unit in known:
-            access.require_write(rt, user, unit)
+            directory.require_write(rt, user, unit)
 
 
 def _unit_errors(rt: Rt, form: dict[str, str]) -> FormErrors:
@@ -248,7 +244,7 @@ def people(request: Request, rt: Rt, user: CurrentUser, ok: str | None = None,
     if lists.wants_xlsx(request):
         names = {u.slug: u.display for u in list_units(rt)}
         return lists.xlsx_response("Cán bộ", PEOPLE_COLUMNS, [
-            [p.name, access.role_label(p.role), p.title, names.get(p.unit, p.unit), p.email,
+            [p.name, directory.role_label(p.role), p.title, names.get(p.unit, p.unit), p.email,
              p.phone, ", ".join(CHANNEL_LABELS.get(c, c) for c in p.channels),
              "Đang làm việc" if p.active else "Đã nghỉ"] for p in list_people(rt)],
             "can-bo")
@@ -339,7 +335,7 @@ def login_add(request: Request, rt: Rt, user: CurrentUser,
         if role not in LOGIN_ROLES:
             raise ValidationFailed("Hãy chọn vai trò trong danh sách", "unknown role",
                                    field="role", value=role)
-        created = accounts.create_user(rt, form["username"], password=password, role=role,
+        created = directory.create_user(rt, form["username"], password=password, role=role,
                                        full_name=form["full_name"], unit=unit or None)
     except CchcError as exc:
         errors = FormErrors.of(exc, {"name": "full_name"},
@@ -435,8 +431,8 @@ def plans_upload(request: Request, rt: Rt, user: CurrentUser, settings: Settings
 
 def _managed_users(rt: Rt, user: UserView) -> list[UserView]:
     """The accounts this admin may lock: all (no unit), else those of its units."""
-    mine = {u.slug for u in access.readable_units(rt, user)}
-    return [u for u in accounts.list_users(rt)
+    mine = {u.slug for u in directory.readable_units(rt, user)}
+    return [u for u in directory.list_users(rt)
             if user.unit_id is None or (u.unit_slug is not None and u.unit_slug in mine)]
 
 
@@ -457,14 +453,14 @@ def users_lock(request: Request, username: str, action: str, rt: Rt,
     if action not in ("lock", "unlock"):
         raise NotFound("Không có thao tác này", f"no action '{action}'", field="action")
     target = next((u for u in _managed_users(rt, user)
-                   if u.username == accounts.normalise_username(username)), None)
+                   if u.username == directory.normalise_username(username)), None)
     if target is None:
         raise NotFound(f"Không có tài khoản '{username}' trong phạm vi quản lý",
                        f"no user '{username}' in your scope", field="username")
     if target.id == user.id:
         raise Forbidden("Không thể tự khóa tài khoản của mình", "you cannot lock yourself",
                         field="username")
-    accounts.set_active(rt, target.username, action == "unlock")
+    directory.set_active(rt, target.username, action == "unlock")
     done = "Đã mở khóa" if action == "unlock" else "Đã khóa"
     return RedirectResponse(f"/admin/users?ok={quote(done + ' ' + target.username)}",
                             status_code=303)

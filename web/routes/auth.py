@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine.directory import accounts
-from engine.directory.accounts import LoginBusy, LoginFailed, LoginThrottled
+from engine import directory
+from engine.directory import LoginBusy, LoginFailed, LoginThrottled
 from web.deps import (
     SESSION_COOKIE,
     OptionalUser,
@@ -54,7 +54,7 @@ def login(
     next: Annotated[str, Form()] = HOME,
 ) -> Response:
     try:
-        user = accounts.authenticate(rt, username, password, ip=client_ip(request),
+        user = directory.authenticate(rt, username, password, ip=client_ip(request),
                                      limits=settings.login_limits)
     except (LoginFailed, LoginThrottled, LoginBusy) as exc:
         retry = getattr(exc, "retry_after", None)
@@ -64,8 +64,8 @@ def login(
                       headers={"Retry-After": str(retry)} if retry else None)
     old = request.cookies.get(SESSION_COOKIE)
     if old:  # never keep a session id chosen before login (session fixation)
-        accounts.end_session(rt, old)
-    raw, _session = accounts.create_session(rt, user.id, lifetime=settings.session_lifetime)
+        directory.end_session(rt, old)
+    raw, _session = directory.create_session(rt, user.id, lifetime=settings.session_lifetime)
     forget_session(request)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, raw, settings)
@@ -76,7 +76,7 @@ def login(
 def logout(request: Request, rt: Rt, settings: Settings) -> Response:
     raw = request.cookies.get(SESSION_COOKIE)
     if raw:
-        accounts.end_session(rt, raw)
+        directory.end_session(rt, raw)
     forget_session(request)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, settings)

@@ -7,9 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from engine import api
-from engine.directory import access
-from engine.reporting import dashboard
+from engine import api, directory, reporting
 from web import lists
 from web.deps import CurrentUser, Rt
 from web.templating import render
@@ -22,9 +20,9 @@ EXPORT_COLUMNS = ["Họ và tên", "Chức danh", "Chưa hoàn thành", "Quá h�
 @router.get("/units/{unit}/behind", include_in_schema=False)
 def behind(request: Request, unit: str, rt: Rt, user: CurrentUser,
            trang: str | None = None) -> Response:
-    access.require_read(rt, user, unit)
+    directory.require_read(rt, user, unit)
     tasks = api.list_tasks(rt, unit)
-    load = dashboard.workload(rt, unit, tasks)
+    load = reporting.workload(rt, unit, tasks)
     if lists.wants_xlsx(request):
         rows: list[list[object]] = [
             [r.person.name, r.person.title, r.open, r.overdue, r.done] for r in load.people]
@@ -36,7 +34,7 @@ def behind(request: Request, unit: str, rt: Rt, user: CurrentUser,
                                    f"tien-do-theo-nguoi_{unit}")
     return render(request, "behind.html", {
         "title": "Tiến độ theo người", "nav_path": "/behind",
-        "unit": dashboard.unit_view(rt, unit), "load": load,
+        "unit": reporting.unit_view(rt, unit), "load": load,
         "page": lists.paginate(load.people, trang),
-        "can_assign": access.can(rt, user, "task.assign", unit),
+        "can_assign": directory.can(rt, user, "task.assign", unit),
     })

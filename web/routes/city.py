@@ -9,11 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from engine.directory import access
-from engine.directory.units import list_units
-from engine.domain.periods import parse_period
-from engine.reporting import dashboard
-from engine.reporting.dashboard import UnitOverview
+from engine import directory, reporting
+from engine.directory import list_units
+from engine.domain import parse_period
+from engine.reporting import UnitOverview
 from web import lists
 from web.deps import CurrentUser, Rt
 from web.templating import render
@@ -45,12 +44,12 @@ def _sort(rows: list[UnitOverview], sort: str, years: list[int]) -> list[UnitOve
 @router.get("/city", include_in_schema=False)
 def city(request: Request, rt: Rt, user: CurrentUser, period: str | None = None,
          sort: str | None = None, trang: str | None = None) -> Response:
-    access.require(rt, user, "city.read")
+    directory.require(rt, user, "city.read")
     period = (period or "").strip().upper() or None
     if period:
         parse_period(period, rt.settings.report_cutoff_day)  # a wrong code: 400 with the reason
-    readable = access.readable_units(rt, user)
-    overview = dashboard.city_overview(rt, readable, period=period, include_empty=True)
+    readable = directory.readable_units(rt, user)
+    overview = reporting.city_overview(rt, readable, period=period, include_empty=True)
     sort = sort if sort in SORTS else "ten"
     years = sorted({p.year for o in overview for p in o.plans})
     rows = _sort(overview, sort, years)

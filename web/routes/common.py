@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import quote
 
-from engine.directory import access
-from engine.directory.accounts import UserView
+from engine import directory
+from engine.directory import UserView
 from engine.errors import CchcError, ValidationFailed
-from engine.reporting.dashboard import units_with_plans
+from engine.reporting import units_with_plans
 from engine.runtime import Runtime
 from vntext.dates import NoSuchDate, parse_date_input
 from vntext.text import nfc, strip_marks
@@ -25,7 +25,7 @@ def home_unit(rt: Runtime, user: UserView) -> str | None:
         return user.unit_slug
     if user.role != "admin":
         return None
-    units = units_with_plans(rt, access.readable_units(rt, user))
+    units = units_with_plans(rt, directory.readable_units(rt, user))
     slugs = [u.slug for u in units]
     if user.unit_slug in slugs:
         return user.unit_slug

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine.directory import access
-from engine.directory.accounts import UserView
+from engine import directory, reporting
+from engine.directory import UserView
 from engine.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
-from engine.reminders.obligations import (
+from engine.reminders import (
     ObligationDueView,
     list_obligation_dues,
     obligation_history,
@@ -24,7 +24,6 @@ from engine.reminders.obligations import (
     reopen_obligation,
     submit_obligation,
 )
-from engine.reporting import dashboard
 from engine.runtime import Runtime
 from web import lists
 from web.deps import CurrentUser, Rt
@@ -63,7 +62,7 @@ def calendar_page(request: Request, rt: Runtime, user: UserView, unit: str, *,
                   trang: str | None = None) -> Response:
     """The unit's report calendar by month, paged (each report numbered STT across pages);
     `?xuat=xlsx` exports every report period."""
-    access.require_read(rt, user, unit)
+    directory.require_read(rt, user, unit)
     dues = list_obligation_dues(rt, unit)
     if lists.wants_xlsx(request):
         return lists.xlsx_response("Báo cáo định kỳ", EXPORT_COLUMNS, [
@@ -80,9 +79,9 @@ def calendar_page(request: Request, rt: Runtime, user: UserView, unit: str, *,
     message = OK_MESSAGES.get(ok or "")
     return render(request, "obligations.html", {
         "title": "Báo cáo định kỳ", "nav_path": "/obligations",
-        "unit": dashboard.unit_view(rt, unit), "months": months, "page": page,
+        "unit": reporting.unit_view(rt, unit), "months": months, "page": page,
         "overdue": sum(1 for d in dues if d.overdue), "today": rt.today(),
-        "can_submit": access.can(rt, user, "obligation.update", unit),
+        "can_submit": directory.can(rt, user, "obligation.update", unit),
         "form": form or {}, "errors": errors or FormErrors(),
         "messages": [("ok", message)] if message and not errors else [],
     }, status_code=status_code)
@@ -91,18 +90,18 @@ def calendar_page(request: Request, rt: Runtime, user: UserView, unit: str, *,
 def due_page(request: Request, rt: Runtime, user: UserView, unit: str, due_id: int, *,
              status_code: int = 200, form: dict[str, Any] | None = None,
              errors: FormErrors | None = None, ok: str | None = None) -> Response:
-    access.require_read(rt, user, unit)
+    directory.require_read(rt, user, unit)
     due = _due(rt, unit, due_id)
     machine = obligation_machine()
     message = OK_MESSAGES.get(ok or "")
     return render(request, "obligation.html", {
-        "title": due.title, "nav_path": "/obligations", "unit": dashboard.unit_view(rt, unit),
+        "title": due.title, "nav_path": "/obligations", "unit": reporting.unit_view(rt, unit),
         "due": due, "history": list(reversed(obligation_history(rt, unit, due.code,
                                                                  due.period_key))),
         "label_of": machine.definition.label,
         "event_of": lambda e: (t.label if (t := machine.definition.transition(e)) else e),
-        "can_submit": access.can(rt, user, "obligation.update", unit) and due.state == "pending",
-        "can_reopen": (access.can_write_unit(rt, user, unit)
+        "can_submit": directory.can(rt, user, "obligation.update", unit) and due.state == "pending",
+        "can_reopen": (directory.can_write_unit(rt, user, unit)
                        and "reopen" in machine.allowed(due.state, user.role)),
         "form": form or {}, "errors": errors or FormErrors(),
         "messages": [("ok", message)] if message and not errors else [],
@@ -127,10 +126,10 @@ def submit(request: Request, unit: str, due_id: int, rt: Rt, user: CurrentUser,
            note: Annotated[str, Form()] = "", back: Annotated[str, Form()] = "list"
            ) -> Response:
     """Record the report sent (its document number and date)."""
-    access.require(rt, user, "obligation.update", unit)
+    directory.require(rt, user, "obligation.update", unit)
     due = _due(rt, unit, due_id)
     try:
-        submit_obligation(rt, unit, due.code, due.period_key, doc, access.actor_for(user),
+        submit_obligation(rt, unit, due.code, due.period_key, doc, directory.actor_for(user),
                           expected_version=version, note=note)
     except Refusal as exc:
         form = {"name": "submit", "id": due_id, "doc": doc, "note": note}
@@ -149,10 +148,10 @@ def submit(request: Request, unit: str, due_id: int, rt: Rt, user: CurrentUser,
 def reopen(request: Request, unit: str, due_id: int, rt: Rt, user: CurrentUser,
            version: Annotated[int, Form()], note: Annotated[str, Form()] = "") -> Response:
     """A leader takes back a submission (wrong document, report refused)."""
-    access.require_write(rt, user, unit)
+    directory.require_write(rt, user, unit)
     due = _due(rt, unit, due_id)
     try:
-        reopen_obligation(rt, unit, due.code, due.period_key, note, access.actor_for(user),
+        reopen_obligation(rt, unit, due.code, due.period_key, note, directory.actor_for(user),
                           expected_version=version)
     except Refusal as exc:
         return due_page(request, rt, user, unit, due_id, status_code=status_of(exc),

@@ -6,9 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine.directory import access
-from engine.domain import seen
-from engine.reporting import dashboard
+from engine import directory, domain, reporting
 from web.deps import CurrentUser, Rt
 from web.routes.common import home_unit
 from web.templating import render
@@ -21,8 +19,8 @@ def dashboard_page(request: Request, rt: Rt, user: CurrentUser,
                    unit: str | None = None) -> Response:
     """Progress per plan, due this week, overdue, "my tasks" and sub-reports coming due for
     one commune (`?unit=` for an admin); a reviewer sees their city's communes."""
-    readable = access.readable_units(rt, user)
-    communes = dashboard.units_with_plans(rt, readable)
+    readable = directory.readable_units(rt, user)
+    communes = reporting.units_with_plans(rt, readable)
     if unit is None and user.role == "reviewer":  # home: the per-commune summary
         from web.routes.summary import summary_page
 
@@ -31,13 +29,13 @@ def dashboard_page(request: Request, rt: Rt, user: CurrentUser,
     if slug is None:
         return render(request, "dashboard.html", {"title": "Tổng quan", "board": None,
                                                   "communes": communes})
-    access.require_read(rt, user, slug)
-    board = dashboard.unit_dashboard(rt, slug, user=user)
+    directory.require_read(rt, user, slug)
+    board = reporting.unit_dashboard(rt, slug, user=user)
     return render(request, "dashboard.html", {
         "title": "Tổng quan", "board": board, "unit": slug, "communes": communes,
         "appendix": {p.plan: p.appendix for p in board.plans},
-        "news": seen.flagged(rt, user.id, user.full_name, slug) if board.person else {},
-        "can_write": access.can_write_unit(rt, user, slug),
+        "news": domain.flagged_tasks(rt, user.id, user.full_name, slug) if board.person else {},
+        "can_write": directory.can_write_unit(rt, user, slug),
     })
 
 

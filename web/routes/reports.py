@@ -15,28 +15,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from engine import api
-from engine.directory import access
-from engine.directory.accounts import UserView
-from engine.domain import comments
-from engine.domain.periods import parse_period
+from engine import api, directory, domain, reporting
+from engine.directory import UserView
+from engine.domain import parse_period
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.reporting import dashboard
-from engine.reporting.draft import DRAFT_NAME, draft_report
-from engine.reporting.export import export_docx, export_json, export_xlsx
-from engine.reporting.export.files import download_name
-from engine.reporting.snapshot.check import Finding
-from engine.reporting.snapshot.model import Snapshot
-from engine.reporting.snapshot.store import frozen_snapshot
-from engine.reporting.statistics import take_sheet
-from engine.reporting.statistics.export import (
+from engine.reporting import (
+    DRAFT_NAME,
     FIELDS_APPENDIX,
     INDICATORS_APPENDIX,
     PROCEDURES_APPENDIX,
-    export_page,
+    STATISTICS_JSON_NAME,
+    Finding,
+    Snapshot,
+    download_name,
+    draft_report,
+    export_docx,
+    export_json,
     export_sheet_json,
+    export_statistics_page,
+    export_xlsx,
+    frozen_snapshot,
+    take_sheet,
 )
-from engine.reporting.statistics.export import JSON_NAME as STATS_JSON
 from engine.runtime import Runtime
 from web.deps import CurrentUser, Rt
 from web.routes.common import content_disposition, status_of
@@ -59,7 +59,7 @@ OK_MESSAGES = {"freeze": "Đã chốt số liệu; các phụ lục tải về t
 def _period(rt: Runtime, unit: str, period: str | None) -> str:
     if period:
         return period.strip().upper()
-    return dashboard.reporting_quarter(rt, unit).code
+    return reporting.reporting_quarter(rt, unit).code
 
 
 #: The check's findings as the freeze page groups them (by `Finding.code`).
@@ -110,15 +110,15 @@ def reports_page(request: Request, rt: Runtime, user: UserView, unit: str,
                  messages: list[tuple[str, str]] | None = None,
                  findings: list[Any] | None = None,
                  confirmed: set[str] | None = None) -> Response:
-    access.require(rt, user, "report.export", unit)
+    directory.require(rt, user, "report.export", unit)
     code = _period(rt, unit, period)
     snap = api.take_snapshot(rt, unit, code)  # frozen if frozen, else live
-    frozen = {f.period: f for f in dashboard.frozen_periods(rt, unit)}
+    frozen = {f.period: f for f in reporting.frozen_periods(rt, unit)}
     today = rt.today()
-    choices = dashboard.period_choices(rt, unit)
+    choices = reporting.period_choices(rt, unit)
     if snap.period not in {p.code for p in choices}:  # the dropdown always shows the page's
-        choices.insert(0, parse_period(snap.period, dashboard.cutoff_day(rt, unit)))
-    can_freeze = access.can(rt, user, "report.freeze", unit)
+        choices.insert(0, parse_period(snap.period, reporting.cutoff_day(rt, unit)))
+    can_freeze = directory.can(rt, user, "report.freeze", unit)
     empty = sum(a.total for a in snap.appendices) == 0
     before_freeze = (can_freeze and snap.period not in frozen and today >= snap.end
                      and not empty)
@@ -126,7 +126,7 @@ def reports_page(request: Request, rt: Runtime, user: UserView, unit: str,
         findings = api.check(rt, unit, snap.period)  # what the leader confirms before freezing
     groups = group_findings(findings or [])
     return render(request, "reports.html", {
-        "title": "Chốt số liệu", "nav_path": "/reports", "unit": dashboard.unit_view(rt, unit),
+        "title": "Chốt số liệu", "nav_path": "/reports", "unit": reporting.unit_view(rt, unit),
         "snap": snap, "period": snap.period, "choices": choices,
         "frozen": frozen.get(snap.period), "frozen_list": list(frozen.values()),
         "can_freeze": can_freeze, "empty": empty, "before_freeze": before_freeze,
@@ -134,8 +134,8 @@ def reports_page(request: Request, rt: Runtime, user: UserView, unit: str,
         "base": f"/units/{unit}/reports/{snap.period}", "findings": findings,
         "groups": groups, "confirmed": confirmed or set(),
         "period_label": lambda c: _label(c, choices),
-        "comments": comments.list_comments(rt, unit, period=snap.period),
-        "can_comment": access.can(rt, user, "review.comment", unit),
+        "comments": domain.list_comments(rt, unit, period=snap.period),
+        "can_comment": directory.can(rt, user, "review.comment", unit),
         "errors_count": sum(1 for f in findings or [] if f.severity == "error"),
         "notes_count": sum(1 for f in findings or [] if f.severity != "error"),
         "messages": messages or [],
@@ -155,7 +155,7 @@ def reports(request: Request, unit: str, rt: Rt, user: CurrentUser,
 def report_check(request: Request, unit: str, period: str, rt: Rt,
                  user: CurrentUser) -> Response:
     """The reviewer's checks (`cchc report check`) on the period's snapshot."""
-    access.require(rt, user, "report.export", unit)
+    directory.require(rt, user, "report.export", unit)
     findings = api.check(rt, unit, period.strip().upper())
     return reports_page(request, rt, user, unit, period, findings=findings)
 
@@ -167,7 +167,7 @@ def freeze(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser,
     commune with no task in the period, and while the check finds errors the leader has not
     confirmed one by one (`xac_nhan` = each error's key)."""
     confirmed = set(xac_nhan or [])
-    access.require(rt, user, "report.freeze", unit)
+    directory.require(rt, user, "report.freeze", unit)
     code = period.strip().upper()
     existing = frozen_snapshot(rt, unit, code)
     if existing is not None:
@@ -200,10 +200,10 @@ def freeze(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser,
 def report_comment(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser,
                    body: Annotated[str, Form()] = "") -> Response:
     """The reviewing body's comment on a period's report (the commune sees it here)."""
-    access.require(rt, user, "review.comment", unit)
+    directory.require(rt, user, "review.comment", unit)
     code = period.strip().upper()
     try:
-        comments.add_comment(rt, unit, body, kind="review", author=user.full_name,
+        domain.add_comment(rt, unit, body, kind="review", author=user.full_name,
                              role=user.role, author_unit=user.unit_display or "", period=code)
     except ValidationFailed as exc:
         return reports_page(request, rt, user, unit, code, status_code=400,
@@ -222,27 +222,28 @@ def _download_name(snap: Snapshot, name: str) -> str:
 @router.get("/units/{unit}/reports/{period}/{name}", include_in_schema=False)
 def download(unit: str, period: str, name: str, rt: Rt, user: CurrentUser) -> Response:
     """`phu-luc-N.docx`, `phu-luc-N.xlsx` or `snapshot.json` of the period."""
-    access.require(rt, user, "report.export", unit)
+    directory.require(rt, user, "report.export", unit)
     if name == DRAFT_NAME:  # the report body drafted from the period's facts
         snap = api.take_snapshot(rt, unit, period.strip().upper())
         return Response(draft_report(rt, snap), media_type=DOCX, headers={
             "Content-Disposition": content_disposition(_download_name(snap, name))})
     m = _FILE.match(name)
-    if m is None and name not in ("snapshot.json", STATS_JSON):
+    if m is None and name not in ("snapshot.json", STATISTICS_JSON_NAME):
         raise NotFound(f"Không có tệp '{name}' (có: phu-luc-N.docx, phu-luc-N.xlsx, "
-                       f"snapshot.json, {STATS_JSON})", f"no file '{name}'", field="name",
+                       f"snapshot.json, {STATISTICS_JSON_NAME})", f"no file '{name}'", field="name",
                        value=name)
     snap = api.take_snapshot(rt, unit, period.strip().upper())
     headers = {"Content-Disposition": content_disposition(_download_name(snap, name))}
     number = int(m.group("n")) if m else 0
-    if name == STATS_JSON or number in STATISTICS_APPENDICES:  # Phụ lục 4–6: their own hash
+    # Phụ lục 4–6: their own hash
+    if name == STATISTICS_JSON_NAME or number in STATISTICS_APPENDICES:
         sheet = take_sheet(rt, snap)
         if sheet.content_hash:
             headers["X-Content-Hash"] = sheet.content_hash
         if m is None:
             return Response(export_sheet_json(sheet), media_type=JSON, headers=headers)
         fmt = m.group("fmt")
-        return Response(export_page(sheet, number, fmt),
+        return Response(export_statistics_page(sheet, number, fmt),
                         media_type=DOCX if fmt == "docx" else XLSX, headers=headers)
     if snap.content_hash:
         headers["X-Content-Hash"] = snap.content_hash

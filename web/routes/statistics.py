@@ -13,11 +13,9 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from engine import api
-from engine.directory import access
+from engine import api, directory, reporting
 from engine.errors import CchcError
-from engine.reporting import dashboard, statistics
-from engine.reporting.statistics import StatisticsRefused
+from engine.reporting import StatisticsRefused
 from engine.runtime import Runtime
 from plans.errors import DataFileError
 from web.deps import CurrentUser, Rt
@@ -36,20 +34,20 @@ Form = Annotated[FormData, Depends(form_data)]
 
 
 def _code(rt: Runtime, unit: str, period: str | None) -> str:
-    return (period or dashboard.reporting_quarter(rt, unit).code).strip().upper()
+    return (period or reporting.reporting_quarter(rt, unit).code).strip().upper()
 
 
 def statistics_page(request: Request, rt: Runtime, user: Any, unit: str, period: str | None,
-                    *, problems: list[statistics.Problem] | None = None,
+                    *, problems: list[reporting.StatisticsProblem] | None = None,
                     typed: dict[str, str] | None = None, message: str = "",
                     status_code: int = 200) -> Response:
-    access.require(rt, user, "unit.read", unit)
+    directory.require(rt, user, "unit.read", unit)
     code = _code(rt, unit, period)
     snap = api.take_snapshot(rt, unit, code)
-    sheet = statistics.take_sheet(rt, snap)
-    inputs = statistics.load_input(rt, unit, code)
-    iset = statistics.default_indicator_set()
-    level = statistics.level_of(snap.unit.kind)
+    sheet = reporting.take_sheet(rt, snap)
+    inputs = reporting.load_statistics_input(rt, unit, code)
+    iset = reporting.default_indicator_set()
+    level = reporting.statistics_level_of(snap.unit.kind)
     editable = {i.code for i in iset.all() if i.kind == "input" and i.applies_to(level)}
     by_code: dict[str, list[str]] = {}
     general: list[str] = []
@@ -58,12 +56,12 @@ def statistics_page(request: Request, rt: Runtime, user: Any, unit: str, period:
             by_code.setdefault(p.column, []).append(p.message_vi)
         else:
             general.append(p.label_vi)
-    values = {c: statistics.format_number_vi(v) for c, v in inputs.values.items()}
+    values = {c: reporting.format_number_vi(v) for c, v in inputs.values.items()}
     return render(request, "statistics.html", {
         "title": "Số liệu thống kê", "nav_path": "/reports",
-        "unit": dashboard.unit_view(rt, unit), "snap": snap, "sheet": sheet,
-        "period": code, "choices": dashboard.period_choices(rt, unit),
-        "can_edit": access.can(rt, user, "task.note", unit) and not sheet.frozen,
+        "unit": reporting.unit_view(rt, unit), "snap": snap, "sheet": sheet,
+        "period": code, "choices": reporting.period_choices(rt, unit),
+        "can_edit": directory.can(rt, user, "task.note", unit) and not sheet.frozen,
         "editable": editable, "values": {**values, **(typed or {})}, "notes": inputs.notes,
         "field_errors": by_code, "general_errors": general, "message": message,
         "totals": sheet.field_totals(), "base": f"/units/{unit}/reports/{code}",
@@ -81,17 +79,17 @@ def statistics_view(request: Request, unit: str, rt: Rt, user: CurrentUser,
 def statistics_save(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser,
                     form: Form) -> Response:
     """Phụ lục 6 inputs: fields `v:<code>` (value) and `n:<code>` (note)."""
-    access.require(rt, user, "task.note", unit)
+    directory.require(rt, user, "task.note", unit)
     values = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("v:")}
     notes = {k[2:]: str(v) for k, v in form.multi_items() if k.startswith("n:")}
     try:
-        statistics.set_values(rt, unit, period, values, notes, user.full_name)
+        reporting.set_statistics_values(rt, unit, period, values, notes, user.full_name)
     except StatisticsRefused as exc:
         return statistics_page(request, rt, user, unit, period, problems=exc.located,
                                typed=values, status_code=400)
     except CchcError as exc:
         return statistics_page(request, rt, user, unit, period, status_code=status_of(exc),
-                               problems=[statistics.Problem(6, None, "", exc.message_vi,
+                               problems=[reporting.StatisticsProblem(6, None, "", exc.message_vi,
                                                             exc.message_en)])
     return RedirectResponse(f"/units/{unit}/statistics?period={period}&ok=saved",
                             status_code=303)
@@ -101,21 +99,22 @@ def statistics_save(request: Request, unit: str, period: str, rt: Rt, user: Curr
 def statistics_import(request: Request, unit: str, period: str, rt: Rt, user: CurrentUser,
                       file: Annotated[UploadFile | None, File()] = None) -> Response:
     """Phụ lục 4 or 5 as .xlsx/.csv (the layout of docs/statistics.md)."""
-    access.require(rt, user, "task.note", unit)
+    directory.require(rt, user, "task.note", unit)
     name = Path((file.filename or "") if file else "").name
     if file is None or Path(name).suffix.lower() not in (".xlsx", ".csv"):
         return statistics_page(request, rt, user, unit, period, status_code=400, problems=[
-            statistics.Problem(0, None, "", "Hãy chọn tệp .xlsx hoặc .csv", "choose a file")])
+            reporting.StatisticsProblem(0, None, "", "Hãy chọn tệp .xlsx hoặc .csv",
+                                        "choose a file")])
     with tempfile.TemporaryDirectory(prefix="cchc-stats-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(file.file.read(5 * 1024 * 1024))
         try:
-            statistics.import_file(rt, unit, period, path, user.full_name)
+            reporting.import_statistics_file(rt, unit, period, path, user.full_name)
         except StatisticsRefused as exc:
             return statistics_page(request, rt, user, unit, period, problems=exc.located,
                                    status_code=400)
         except (CchcError, DataFileError) as exc:
             return statistics_page(request, rt, user, unit, period, status_code=400, problems=[
-                statistics.Problem(0, None, "", exc.message_vi, exc.message_en)])
+                reporting.StatisticsProblem(0, None, "", exc.message_vi, exc.message_en)])
     return RedirectResponse(f"/units/{unit}/statistics?period={period}&ok=imported",
                             status_code=303)

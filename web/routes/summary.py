@@ -8,13 +8,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from engine.directory import access
-from engine.directory.accounts import UserView
-from engine.domain.periods import quarters_of
+from engine import directory, reporting
+from engine.directory import UserView
+from engine.domain import quarters_of
 from engine.errors import Forbidden, NotFound
-from engine.reporting import dashboard
-from engine.reporting.summary import (
-    SORTS,
+from engine.reporting import (
+    SUMMARY_SORTS,
     province_summary,
     sorted_rows,
     summary_docx,
@@ -40,7 +39,7 @@ SORT_LABELS = {
 
 def body_of(rt: Runtime, user: UserView, body: str | None) -> str:
     """The reviewing body shown: the reviewer's own unit; an admin may pick any."""
-    access.require(rt, user, "city.read")
+    directory.require(rt, user, "city.read")
     own = user.unit_slug
     chosen = body or own
     if chosen is None:
@@ -55,7 +54,7 @@ def body_of(rt: Runtime, user: UserView, body: str | None) -> str:
 def _period(rt: Runtime, body: str, period: str | None) -> str:
     if period:
         return period.strip().upper()
-    return dashboard.quarter_reported_on(rt.today(), dashboard.cutoff_day(rt, body)).code
+    return reporting.quarter_reported_on(rt.today(), reporting.cutoff_day(rt, body)).code
 
 
 @router.get("/summary", include_in_schema=False)
@@ -71,9 +70,9 @@ def summary_page(request: Request, rt: Runtime, user: UserView, body: str | None
     slug = body_of(rt, user, body)
     code = _period(rt, slug, period)
     summary = province_summary(rt, slug, code)
-    sort = sort if sort in SORTS else "name"
+    sort = sort if sort in SUMMARY_SORTS else "name"
     years = sorted({summary.period.year - 1, summary.period.year, summary.period.year + 1})
-    day = dashboard.cutoff_day(rt, slug)
+    day = reporting.cutoff_day(rt, slug)
     choices = [q for y in years for q in quarters_of(y, day)]
     return render(request, "summary.html", {
         "title": "Tổng hợp các xã, phường", "nav_path": nav_path, "summary": summary,

@@ -19,15 +19,10 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from engine import api
-from engine.directory import access
-from engine.directory.accounts import UserView
-from engine.directory.people import list_people
-from engine.domain import attachments, comments, seen, staged_uploads
-from engine.domain.frozen_periods import CORRECTING_ROLES
-from engine.domain.tasks import TaskKey, check_command
+from engine import api, directory, domain, reporting
+from engine.directory import UserView, list_people
+from engine.domain import CORRECTING_ROLES, TaskKey, check_command
 from engine.errors import Conflict, NotFound, Problem, TransitionNotAllowed, ValidationFailed
-from engine.reporting import dashboard
 from engine.runtime import Runtime
 from web import lists
 from web.deps import CurrentUser, Rt, Settings
@@ -78,7 +73,7 @@ class ActionForm:
 
 def action_forms(rt: Runtime, user: UserView, unit: str, state: str) -> list[ActionForm]:
     out = []
-    for trigger in access.allowed_triggers(rt, user, unit, state):
+    for trigger in directory.allowed_triggers(rt, user, unit, state):
         t = rt.machine.definition.transition(trigger)
         if t is None:
             continue
@@ -123,43 +118,43 @@ def task_list(request: Request, unit: str, rt: Rt, user: CurrentUser,
     dashboard's count — and `done=1` adds the finished ones after them; `sort=han` (the
     default for "mine") puts overdue first, then by due date. Paged (`trang`), `xuat=xlsx`
     exports every row the filters keep."""
-    access.require_read(rt, user, unit)
+    directory.require_read(rt, user, unit)
     plan, section, state, owner, q = map(_opt, (plan, section, state, owner, q))
     if section and "|" in section:  # "cchc-2023|II" from the grouped picker
         plan, section = section.split("|", 1)
     all_tasks = api.list_tasks(rt, unit)
     tasks = api.filter_tasks(all_tasks, plan=plan, section=section, state=state, owner=owner,
                              overdue=overdue, search=q)
-    person = dashboard.person_of(rt, user) if user.unit_slug == unit else None
+    person = reporting.person_of(rt, user) if user.unit_slug == unit else None
     mine = mine and person is not None
     if mine and person is not None:
-        tasks = dashboard.owned_by(rt, tasks, person, open_only=not done)
+        tasks = reporting.owned_by(rt, tasks, person, open_only=not done)
     chosen = None
     if person_id is not None:  # a row of "who is behind"
         chosen = next((p for p in list_people(rt, unit) if p.id == person_id), None)
         if chosen is None:
             raise NotFound(f"Không có cán bộ số {person_id} trong đơn vị này",
                            f"person {person_id} not in unit '{unit}'", field="person_id")
-        tasks = dashboard.owned_by(rt, tasks, chosen, open_only=False)
+        tasks = reporting.owned_by(rt, tasks, chosen, open_only=False)
     if unassigned:
         tasks = [t for t in tasks if not t.owner]
     sort = sort if sort in SORTS else ("han" if mine else "phu-luc")
     if sort == "han":
-        tasks = dashboard.work_order(rt, tasks)
-    plans = dashboard.unit_plans(rt, unit)
+        tasks = reporting.work_order(rt, tasks)
+    plans = reporting.unit_plans(rt, unit)
     appendix = {p.id: p.appendix_number for p in plans}
     if lists.wants_xlsx(request):
         return lists.xlsx_response("Nhiệm vụ", EXPORT_COLUMNS, [
             [f"Phụ lục {appendix.get(t.plan, '')}", t.code, t.text, t.owner, t.deadline,
              t.due_on, t.state_label, timeliness_label(t.timeliness), t.result]
             for t in tasks], f"nhiem-vu_{unit}")
-    sections = [s for p in plans for s in dashboard.plan_sections(rt, p.id)]
+    sections = [s for p in plans for s in reporting.plan_sections(rt, p.id)]
     owners = sorted({t.owner for t in all_tasks if t.owner})
-    news = seen.flagged(rt, user.id, user.full_name, unit) if mine else {}
+    news = domain.flagged_tasks(rt, user.id, user.full_name, unit) if mine else {}
     states = [(s.name, s.label) for s in rt.machine.definition.states]
     return render(request, "tasks.html", {
         "title": "Việc của tôi" if mine else "Nhiệm vụ",
-        "nav_path": "/my-tasks" if mine else "/tasks", "unit": dashboard.unit_view(rt, unit),
+        "nav_path": "/my-tasks" if mine else "/tasks", "unit": reporting.unit_view(rt, unit),
         "page": lists.paginate(tasks, trang), "total": len(all_tasks), "plans": plans,
         "appendix": appendix, "sections": sections, "owners": owners, "states": states,
         "person": person, "sorts": SORTS, "chosen": chosen, "news": news,
@@ -179,37 +174,37 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
               status_code: int = 200, form: dict[str, Any] | None = None,
               errors: FormErrors | None = None, ok: str | None = None,
               open_form: str | None = None) -> Response:
-    access.require_read(rt, user, key.unit)
+    directory.require_read(rt, user, key.unit)
     task = api.get_task(rt, key)
     history = api.history(rt, key)
-    files = attachments.list_attachments(rt, key)
-    files_by_seq: dict[int | None, list[attachments.AttachmentView]] = defaultdict(list)
+    files = domain.list_attachments(rt, key)
+    files_by_seq: dict[int | None, list[domain.AttachmentView]] = defaultdict(list)
     for f in files:
         files_by_seq[f.history_seq].append(f)
-    plans = {p.id: p for p in dashboard.unit_plans(rt, key.unit)}
-    sections = {s.code: s for s in dashboard.plan_sections(rt, key.plan)}
-    can_assign = access.can(rt, user, "task.assign", key.unit)
+    plans = {p.id: p for p in reporting.unit_plans(rt, key.unit)}
+    sections = {s.code: s for s in reporting.plan_sections(rt, key.plan)}
+    can_assign = directory.can(rt, user, "task.assign", key.unit)
     message = None
     if ok:
         t = rt.machine.definition.transition(ok)
         message = OK_MESSAGES.get(ok) or (f"Đã lưu: {t.label}" if t is not None else None)
     return render(request, "task.html", {
         "title": f"Nhiệm vụ {task.code}", "nav_path": "/tasks",
-        "unit": dashboard.unit_view(rt, key.unit), "task": task, "key": key,
+        "unit": reporting.unit_view(rt, key.unit), "task": task, "key": key,
         "url": task_url(key), "plan": plans.get(key.plan),
         "section": sections.get(task.section), "history": list(reversed(history)),
-        "documents": attachments.task_documents(rt, key), "files": files,
+        "documents": domain.task_documents(rt, key), "files": files,
         "files_by_seq": files_by_seq, "event_label": lambda e: event_label(rt, e),
         "actions": action_forms(rt, user, key.unit, task.state),
         "can_assign": can_assign,
-        "can_deadline": access.can(rt, user, "task.deadline", key.unit),
-        "can_note": access.can(rt, user, "task.note", key.unit),
-        "can_attach": access.can(rt, user, "task.attach", key.unit),
+        "can_deadline": directory.can(rt, user, "task.deadline", key.unit),
+        "can_note": directory.can(rt, user, "task.note", key.unit),
+        "can_attach": directory.can(rt, user, "task.attach", key.unit),
         "can_correct": user.role in CORRECTING_ROLES,
         "owner_groups": [(g, list(items)) for g, items in groupby(
-            dashboard.owner_choices(list_people(rt, key.unit)) if can_assign else [],
+            reporting.owner_choices(list_people(rt, key.unit)) if can_assign else [],
             key=lambda c: c[0])],
-        "comments": comments.list_comments(rt, key.unit, task=key),
+        "comments": domain.list_comments(rt, key.unit, task=key),
         "comment_kind": _comment_kind(rt, user, key.unit),
         "open_form": open_form,
         "form": form or {}, "errors": errors or FormErrors(),
@@ -224,15 +219,15 @@ def task_detail(request: Request, unit: str, plan: str, code: str, rt: Rt, user:
     key = TaskKey(unit, plan, code)
     response = task_page(request, rt, user, key, ok=ok, open_form=form)
     if user.role in ("officer", "leader"):
-        seen.mark_seen(rt, user.id, key)  # no longer "mới giao" / "mở lại" in their list
+        domain.mark_seen(rt, user.id, key)  # no longer "mới giao" / "mở lại" in their list
     return response
 
 
 def _comment_kind(rt: Runtime, user: UserView, unit: str) -> str | None:
     """Which comment this user may write on the commune's tasks and reports, if any."""
-    if access.can(rt, user, "task.instruct", unit) and user.role != "admin":
+    if directory.can(rt, user, "task.instruct", unit) and user.role != "admin":
         return "instruction"
-    if access.can(rt, user, "review.comment", unit):
+    if directory.can(rt, user, "review.comment", unit):
         return "review"
     return None
 
@@ -242,9 +237,9 @@ def add_comment(rt: Runtime, user: UserView, unit: str, body: str, *,
     """Write the user's comment (instruction or review) on a task or a period's report."""
     kind = _comment_kind(rt, user, unit)
     if kind is None:
-        access.require(rt, user, "review.comment", unit)  # raises the Vietnamese refusal
+        directory.require(rt, user, "review.comment", unit)  # raises the Vietnamese refusal
         return
-    comments.add_comment(rt, unit, body, kind=kind, author=user.full_name, role=user.role,
+    domain.add_comment(rt, unit, body, kind=kind, author=user.full_name, role=user.role,
                          author_unit=user.unit_display or "", task=task, period=period)
 
 
@@ -294,26 +289,26 @@ def task_transition(
 
     Every wrong field is reported at once. A valid PDF sent with a refused form is kept
     (`staged_uploads`) and offered again as `staged_file`, so it need not be picked again."""
-    access.require_transition(rt, user, unit, trigger)
+    directory.require_transition(rt, user, unit, trigger)
     key = TaskKey(unit, plan, code)
     form: dict[str, Any] = {"name": f"transition:{trigger}", "docs": docs, "result": result,
                             "note": note, "on": on, "correction": correction}
     shown = {"docs", "result", "on", "file", "note", "correction"}
     evidence = [line.strip() for line in docs.splitlines() if line.strip()]
-    actor = access.actor_for(user)
-    upload: attachments.NewAttachment | None = None
+    actor = directory.actor_for(user)
+    upload: domain.NewAttachment | None = None
     new_upload = False
     try:
         problems: list[Problem] = []
         on_date = _collect(problems, lambda: parse_date_vi(on))
         if file is not None and file.filename:
-            access.require(rt, user, "task.attach", unit)
+            directory.require(rt, user, "task.attach", unit)
             content = file.file.read()  # the app's body limit caps it near the file limit
-            upload = _collect(problems, lambda: attachments.check_pdf(
+            upload = _collect(problems, lambda: domain.check_pdf(
                 file.filename or "", content, max_bytes=settings.max_upload_bytes))
             new_upload = upload is not None
         elif staged_file is not None:
-            upload = _collect(problems, lambda: staged_uploads.load(
+            upload = _collect(problems, lambda: domain.load_staged_upload(
                 rt, user.id, staged_file, max_bytes=settings.max_upload_bytes))
         if problems:  # add what the engine would say about the other fields
             n, known = len(problems), {p.field for p in problems}
@@ -328,11 +323,11 @@ def task_transition(
                        correction=correction)
     except Refusal as exc:
         if upload is not None:
-            form["staged"] = (staged_uploads.stage(rt, user.id, upload) if new_upload
-                              else staged_uploads.peek(rt, user.id, staged_file or 0))
+            form["staged"] = (domain.stage_upload(rt, user.id, upload) if new_upload
+                              else domain.peek_staged_upload(rt, user.id, staged_file or 0))
         return _refused(request, rt, user, key, exc, form, shown)
     if staged_file is not None and not new_upload:
-        staged_uploads.discard(rt, user.id, staged_file)
+        domain.discard_staged_upload(rt, user.id, staged_file)
     return RedirectResponse(f"{task_url(key)}?ok={trigger}", status_code=303)
 
 
@@ -351,16 +346,16 @@ def _collect(problems: list[Problem], check: Callable[[], T]) -> T | None:
 @router.post("/units/{unit}/tasks/{plan}/{code}/assign", include_in_schema=False)
 def task_assign(request: Request, unit: str, plan: str, code: str, rt: Rt, user: CurrentUser,
                 version: Annotated[int, Form()], owner: Annotated[str, Form()] = "") -> Response:
-    access.require(rt, user, "task.assign", unit)
+    directory.require(rt, user, "task.assign", unit)
     key = TaskKey(unit, plan, code)
     try:
-        choices = dashboard.owner_choices(list_people(rt, unit))
+        choices = reporting.owner_choices(list_people(rt, unit))
         if owner not in {value for _group, value, _label in choices}:
             raise ValidationFailed(
                 "Hãy chọn người phụ trách trong danh sách cán bộ của đơn vị"
                 + (f" ('{owner}' không có trong danh sách)" if owner.strip() else ""),
                 "the owner must be one of the unit's people", field="owner", value=owner)
-        api.assign(rt, key, owner, access.actor_for(user), expected_version=version)
+        api.assign(rt, key, owner, directory.actor_for(user), expected_version=version)
     except Refusal as exc:
         return _refused(request, rt, user, key, exc, {"name": "assign", "owner": owner},
                         {"owner"})
@@ -371,10 +366,10 @@ def task_assign(request: Request, unit: str, plan: str, code: str, rt: Rt, user:
 def task_deadline(request: Request, unit: str, plan: str, code: str, rt: Rt,
                   user: CurrentUser, version: Annotated[int, Form()],
                   deadline: Annotated[str, Form()] = "") -> Response:
-    access.require(rt, user, "task.deadline", unit)
+    directory.require(rt, user, "task.deadline", unit)
     key = TaskKey(unit, plan, code)
     try:
-        api.set_deadline(rt, key, deadline, access.actor_for(user), expected_version=version)
+        api.set_deadline(rt, key, deadline, directory.actor_for(user), expected_version=version)
     except Refusal as exc:
         return _refused(request, rt, user, key, exc, {"name": "deadline", "deadline": deadline},
                         {"deadline"})
@@ -384,10 +379,10 @@ def task_deadline(request: Request, unit: str, plan: str, code: str, rt: Rt,
 @router.post("/units/{unit}/tasks/{plan}/{code}/note", include_in_schema=False)
 def task_note(request: Request, unit: str, plan: str, code: str, rt: Rt, user: CurrentUser,
               version: Annotated[int, Form()], note: Annotated[str, Form()] = "") -> Response:
-    access.require(rt, user, "task.note", unit)
+    directory.require(rt, user, "task.note", unit)
     key = TaskKey(unit, plan, code)
     try:
-        api.add_note(rt, key, note, access.actor_for(user), expected_version=version)
+        api.add_note(rt, key, note, directory.actor_for(user), expected_version=version)
     except Refusal as exc:
         return _refused(request, rt, user, key, exc, {"name": "note", "note": note}, {"note"})
     return RedirectResponse(f"{task_url(key)}?ok=note", status_code=303)
@@ -397,7 +392,7 @@ def task_note(request: Request, unit: str, plan: str, code: str, rt: Rt, user: C
 def task_file(unit: str, plan: str, code: str, file_id: int, rt: Rt,
               user: CurrentUser) -> Response:
     """An uploaded evidence PDF (download)."""
-    access.require(rt, user, "unit.read", unit)
-    meta, content = attachments.get_attachment(rt, TaskKey(unit, plan, code), file_id)
+    directory.require(rt, user, "unit.read", unit)
+    meta, content = domain.get_attachment(rt, TaskKey(unit, plan, code), file_id)
     return Response(content, media_type=meta.content_type,
                     headers={"Content-Disposition": content_disposition(meta.filename)})
