@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Generic, NamedTuple, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from engine.directory.units import get_unit
@@ -219,14 +219,25 @@ def add_person(
     return upsert_people(rt, PeopleFile(people=[spec])).people[0]
 
 
+#: `list_people`'s statements (plain columns, built once).
+_PEOPLE = (select(Person.id, Unit.slug, Person.name, Person.role, Person.title, Person.email,
+                  Person.zalo_user_id, Person.phone, Person.channels, Person.active)
+           .join(Unit, Unit.id == Person.unit_id).order_by(Unit.slug, Person.id))
+_PEOPLE_OF_UNIT = _PEOPLE.where(Person.unit_id == bindparam("unit"))
+
+
 def list_people(rt: Runtime, unit: str | None = None) -> list[PersonView]:
     with rt.db.read() as session:
         def load() -> list[PersonView]:
-            q = select(Person, Unit.slug).join(Unit, Unit.id == Person.unit_id)
-            if unit is not None:
-                q = q.where(Person.unit_id == get_unit(session, unit).id)
-            rows = session.execute(q.order_by(Unit.slug, Person.id)).all()
-            return [_view(p, slug) for p, slug in rows]
+            if unit is None:
+                rows = session.connection().execute(_PEOPLE)
+            else:
+                rows = session.connection().execute(
+                    _PEOPLE_OF_UNIT, {"unit": get_unit(session, unit).id})
+            return [PersonView(i, slug, name, role, title, email, zalo, phone,
+                               list(channels or []), active)
+                    for i, slug, name, role, title, email, zalo, phone, channels, active
+                    in rows]
 
         return list(scope_memo(session, ("people", unit), load))  # once per web request
 
