@@ -51,6 +51,7 @@ throw-away users get cheap argon2 parameters).
     .venv/bin/python bench/bench_web.py                 # 6,000 requests / 60 s, 120 communes
     .venv/bin/python bench/bench_web.py --db sqlite --clients 50 --requests 10000 --seconds 90
     .venv/bin/python bench/bench_web.py --db postgres --units 150 --workers 2
+    .venv/bin/python bench/bench_web.py --quick --cpu-only --units 20   # CPU per request only
 
 Every database it creates is deleted (SQLite) or dropped (PostgreSQL) afterwards, and the
 server it starts is stopped.
@@ -567,8 +568,8 @@ def run_case(section: str, rt: Runtime, clients: list[Client], url: str, workers
     """Start the server; the CPU per request; then one load phase per shape: as fast as the
     clients can go (saturation), then with think time (`--paced-runs` times); figures and the
     read-back after each."""
-    shapes = [("saturation, no think time", 0.0, False)]
-    if args.think:
+    shapes = [] if args.cpu_only else [("saturation, no think time", 0.0, False)]
+    if args.think and not args.cpu_only:
         shapes += [(f"paced, think time {args.think:g} s (exponential), run {i + 1}",
                     args.think, True) for i in range(args.paced_runs)]
     server_cpus, client_cpus = cpu_set(args.server_cpus), cpu_set(args.client_cpus)
@@ -606,7 +607,7 @@ def run_case(section: str, rt: Runtime, clients: list[Client], url: str, workers
                 figure(section, "server + database CPU per answered request",
                        (cpu_server + cpu_db) / answered * 1000, "ms")
             verify(section, rt, clients, stats, before)
-        if city:
+        if city and not args.cpu_only:
             city_figure(section, rt, base, city)
     server_errors(log)
 
@@ -678,6 +679,9 @@ def main() -> None:
                         help="paced phases in a row against the same server (default 3)")
     parser.add_argument("--cpu-requests", type=int, default=100,
                         help="requests per page for the CPU-per-request figures (default 100)")
+    parser.add_argument("--cpu-only", action="store_true",
+                        help="only the CPU-per-request figures (no load phases): a quick check "
+                             "after a change to a page")
     parser.add_argument("--server-cpus", default="0",
                         help="CPUs the server is pinned to, e.g. '0' (default) or '' for any")
     parser.add_argument("--client-cpus", default="1",

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.lazy import lazy
@@ -615,6 +614,14 @@ def _progress(quiet: bool) -> Iterator[Callable[[int, int], None]]:
     if quiet:
         yield lambda _done, _total: None
         return
+    from rich.progress import (  # only commands that show progress need it
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
         task_id = progress.add_task("Đang xử lý", total=None)

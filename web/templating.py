@@ -191,6 +191,9 @@ def _context(request: Request) -> dict[str, Any]:
 
 def make_templates() -> Jinja2Templates:
     env = Environment(
+        # The templates ship with the code: compiled once per process, never checked for
+        # changes on disk (a stat of every template and its parents per page otherwise).
+        auto_reload=False,
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(("html", "htm", "xml"), default=True),
         trim_blocks=True,

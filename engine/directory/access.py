@@ -27,7 +27,7 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from engine.directory.accounts import ROLES, UserView
-from engine.directory.units import UnitView, get_unit, view
+from engine.directory.units import UnitView, ancestors, get_unit, view
 from engine.domain.tasks import Actor
 from engine.errors import Forbidden
 from engine.runtime import Runtime
@@ -114,10 +114,7 @@ def _unit(rt: Runtime, slug: str) -> _Target:
     with rt.db.read() as session:
         def load() -> _Target:
             unit = get_unit(session, slug)  # NotFound for an unknown unit, whoever asks
-            chain, parent = {unit.id}, unit.parent_id
-            while parent is not None and parent not in chain:
-                chain.add(parent)
-                parent = session.scalar(select(Unit.parent_id).where(Unit.id == parent))
+            chain = {unit.id} | {u.id for u in ancestors(session, unit)}
             return _Target(unit.id, unit.parent_id, unit.kind, unit.name, frozenset(chain))
 
         return scope_memo(session, ("access_target", slug), load)  # once per web request

@@ -14,13 +14,15 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import VN_TZ
@@ -366,35 +368,63 @@ def create_session(rt: Runtime, user_id: int, *, lifetime: timedelta) -> tuple[s
         return raw, SessionView(_user_view(session, user), row.csrf_token, now, row.expires_at)
 
 
+#: A session or token's user and unit, in one statement (built once: a web request asks it).
+_USER_COLUMNS = (User.id, User.username, User.full_name, User.role, User.unit_id, User.active,
+                 User.person_id, User.last_login_at, Unit.slug, Unit.name, Unit.kind)
+_SESSION_ROW = (select(WebSession.created_at, WebSession.expires_at, WebSession.last_seen_at,
+                       WebSession.csrf_token, *_USER_COLUMNS)
+                .outerjoin(User, User.id == WebSession.user_id)
+                .outerjoin(Unit, Unit.id == User.unit_id)
+                .where(WebSession.id_hash == bindparam("key")))
+_TOKEN_ROW = (select(ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, *_USER_COLUMNS)
+              .outerjoin(User, User.id == ApiToken.user_id)
+              .outerjoin(Unit, Unit.id == User.unit_id)
+              .where(ApiToken.token_hash == bindparam("key")))
+
+
+def _user_view_of(row: Sequence[Any]) -> UserView | None:
+    """The `UserView` of a `_USER_COLUMNS` tail (None: no such user, or locked)."""
+    (uid, username, full_name, role, unit_id, active, person_id, last_login, slug, name,
+     kind) = row[-11:]
+    if uid is None or not active:
+        return None
+    return UserView(id=uid, username=username, full_name=full_name, role=role,
+                    unit_id=unit_id, unit_slug=slug, unit_name=name, unit_kind=kind,
+                    active=active, person_id=person_id,
+                    last_login_at=_aware(last_login) if last_login else None)
+
+
 def resolve_session(rt: Runtime, raw_id: str, *, lifetime: timedelta,
                     absolute: timedelta | None = None) -> SessionView | None:
     """The live session with this cookie value, or None (unknown, expired, user locked).
 
     Sliding expiry: each use (at most once a minute) moves the end to now + lifetime, but
     never past `absolute` after the login (a stolen cookie kept busy still dies). An expired
-    session's row is deleted when it is met.
+    session's row is deleted when it is met. Read with one statement (session, user, unit);
+    written only when it is touched or ended.
     """
     if not raw_id or len(raw_id) > 128:
         return None
     now = _now(rt)
     key = digest(raw_id)
-    with rt.db.transaction() as session:
-        row = session.get(WebSession, key)
-        if row is None:
-            return None
-        user = session.get(User, row.user_id)
-        hard_end = _aware(row.created_at) + absolute if absolute is not None else None
-        if (_aware(row.expires_at) <= now or user is None or not user.active
-                or (hard_end is not None and hard_end <= now)):
-            session.delete(row)
-            return None
-        expires_at = _aware(row.expires_at)
-        if now - _aware(row.last_seen_at) >= TOUCH_EVERY:
-            expires_at = now + lifetime if hard_end is None else min(now + lifetime, hard_end)
+    with rt.db.read() as session:
+        row = session.connection().execute(_SESSION_ROW, {"key": key}).one_or_none()
+    if row is None:
+        return None
+    created_at, expires_at, last_seen_at, csrf_token = (
+        _aware(row[0]), _aware(row[1]), _aware(row[2]), row[3])
+    user = _user_view_of(row)
+    hard_end = created_at + absolute if absolute is not None else None
+    if expires_at <= now or user is None or (hard_end is not None and hard_end <= now):
+        with rt.db.transaction() as session:
+            session.execute(delete(WebSession).where(WebSession.id_hash == key))
+        return None
+    if now - last_seen_at >= TOUCH_EVERY:
+        expires_at = now + lifetime if hard_end is None else min(now + lifetime, hard_end)
+        with rt.db.transaction() as session:
             session.execute(update(WebSession).where(WebSession.id_hash == key)
                             .values(last_seen_at=now, expires_at=expires_at))
-        return SessionView(_user_view(session, user), row.csrf_token, _aware(row.created_at),
-                           expires_at)
+    return SessionView(user, csrf_token, created_at, expires_at)
 
 
 def end_session(rt: Runtime, raw_id: str) -> None:
@@ -449,20 +479,23 @@ def create_api_token(rt: Runtime, username: str, name: str) -> tuple[str, ApiTok
 
 
 def authenticate_token(rt: Runtime, raw: str) -> UserView | None:
-    """The user of a live API token (not revoked, user active), else None."""
+    """The user of a live API token (not revoked, user active), else None. Read with one
+    statement (token, user, unit); the token's last use is written at most once a minute."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 128:
         return None
     now = _now(rt)
-    with rt.db.transaction() as session:
-        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(raw)))
-        if row is None or row.revoked_at is not None:
-            return None
-        user = session.get(User, row.user_id)
-        if user is None or not user.active:
-            return None
-        if row.last_used_at is None or now - _aware(row.last_used_at) >= TOUCH_EVERY:
-            row.last_used_at = now
-        return _user_view(session, user)
+    with rt.db.read() as session:
+        row = session.connection().execute(_TOKEN_ROW, {"key": digest(raw)}).one_or_none()
+    if row is None or row[1] is not None:
+        return None
+    user = _user_view_of(row)
+    if user is None:
+        return None
+    if row[2] is None or now - _aware(row[2]) >= TOUCH_EVERY:
+        with rt.db.transaction() as session:
+            session.execute(update(ApiToken).where(ApiToken.id == row[0])
+                            .values(last_used_at=now))
+    return user
 
 
 def list_api_tokens(rt: Runtime, username: str | None = None) -> list[ApiTokenView]:

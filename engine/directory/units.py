@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, ValidationFailed
 from engine.runtime import Runtime
+from engine.storage.database import scope_memo
 from engine.storage.models import Unit
 from plans import UnitSpec
 
@@ -34,6 +35,15 @@ class UnitView:
         return f"UBND {self.kind} {self.name}"
 
 
+_BY_SLUG = select(Unit).where(Unit.slug == bindparam("slug"))
+# The units above one (parent, grandparent, ...), in one statement. UNION, not UNION ALL: a
+# cycle (refused when units are loaded) would still end.
+_UP = select(Unit.id, Unit.parent_id).where(Unit.id == bindparam("parent")).cte(
+    "up", recursive=True)
+_UP = _UP.union(select(Unit.id, Unit.parent_id).join(_UP, Unit.id == _UP.c.parent_id))
+_ANCESTORS = select(Unit).where(Unit.id.in_(select(_UP.c.id)))
+
+
 def get_unit(session: Session, slug: str) -> Unit:
     """The unit `slug` (looked up once per scope when the session has a scope cache, see
     `engine.storage.database.ScopedDatabase`)."""
@@ -46,7 +56,7 @@ def get_unit(session: Session, slug: str) -> Unit:
             if isinstance(kept, Unit) and kept.slug == slug:
                 cache[("unit", slug)] = kept
                 return kept
-    unit = session.scalar(select(Unit).where(Unit.slug == slug))
+    unit = session.scalar(_BY_SLUG, {"slug": slug})
     if cache is not None and unit is not None:
         cache[("unit", slug)] = unit
     if unit is None:
@@ -57,6 +67,25 @@ def get_unit(session: Session, slug: str) -> Unit:
             value=slug,
         )
     return unit
+
+
+def ancestors(session: Session, unit: Unit) -> list[Unit]:
+    """The units above `unit` (its parent, the parent's parent, ...), read in one statement;
+    in a web request's scope they stay loaded, so `session.get(Unit, id)` of any of them (a
+    parent's slug, a cut-off day inherited) sends nothing more."""
+    if unit.parent_id is None:
+        return []
+
+    def load() -> list[Unit]:
+        by_id = {u.id: u for u in session.scalars(_ANCESTORS, {"parent": unit.parent_id})}
+        out: list[Unit] = []
+        parent: int | None = unit.parent_id
+        while parent is not None and parent in by_id and by_id[parent] not in out:
+            out.append(by_id[parent])
+            parent = by_id[parent].parent_id
+        return out
+
+    return scope_memo(session, ("ancestors", unit.id), load)  # once per web request
 
 
 def effective_cutoff_day(session: Session, unit: Unit, default: int) -> int:
@@ -70,14 +99,18 @@ def effective_cutoff_day(session: Session, unit: Unit, default: int) -> int:
 
 
 def view(session: Session, unit: Unit, default_cutoff: int) -> UnitView:
-    parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
+    """The unit with its parent's slug and its effective cut-off day (the units above it
+    read in one statement, see `ancestors`)."""
+    above = ancestors(session, unit)
+    cutoff = next((u.report_cutoff_day for u in (unit, *above)
+                   if u.report_cutoff_day is not None), default_cutoff)
     return UnitView(
         id=unit.id,
         slug=unit.slug,
         name=unit.name,
         kind=unit.kind,
-        parent_slug=parent.slug if parent else None,
-        cutoff_day=effective_cutoff_day(session, unit, default_cutoff),
+        parent_slug=above[0].slug if above else None,
+        cutoff_day=cutoff,
         leader=unit.leader,
     )
 

@@ -8,12 +8,12 @@ officers saving the same task at once get a clear conflict, never a silent overw
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.directory.units import get_unit
@@ -62,6 +62,15 @@ class ChangeResult:
     evidence: list[str] = field(default_factory=list)
 
 
+#: A task with its plan definition (loaded alongside, so `session.get(PlanTask, …)` of it
+#: afterwards sends nothing), built once.
+_TASK_AND_DEFINITION = (
+    select(Task, PlanTask).outerjoin(PlanTask, (PlanTask.plan_id == Task.plan_id)
+                                     & (PlanTask.code == Task.code))
+    .where(Task.unit_id == bindparam("unit"), Task.plan_id == bindparam("plan"),
+           Task.code == bindparam("code")))
+
+
 def find_task(session: Session, key: TaskKey, *, for_change: bool = False
               ) -> tuple[Unit, Task]:
     """The task row; `for_change` also refuses a task removed from the plan (read-only now).
@@ -69,11 +78,8 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False
     unit = get_unit(session, key.unit)
     cache: dict[object, object] | None = session.info.get("cache")
     found = cache.get(("task", key)) if cache is not None else None
-    task = found if isinstance(found, Task) else session.scalar(
-        select(Task).where(Task.unit_id == unit.id,
-                           Task.plan_id == resolve_plan_id(session, unit, key.plan),
-                           Task.code == key.code)
-    )
+    task = found if isinstance(found, Task) else session.scalar(_TASK_AND_DEFINITION, {
+        "unit": unit.id, "plan": resolve_plan_id(session, unit, key.plan), "code": key.code})
     if cache is not None and task is not None:
         cache[("task", key)] = task
     if task is None:
@@ -177,12 +183,13 @@ def parse_evidence(texts: Sequence[str], today: date) -> list[DocumentRef]:
 def check_command(rt: Runtime, trigger: str, actor: Actor, evidence: Sequence[str],
                   result: str, note: str, on: date | None, *,
                   parse: Callable[[Sequence[str], date], list[DocumentRef]] | None = None,
-                  ) -> list[DocumentRef]:
+                  today: date | None = None) -> list[DocumentRef]:
     """Everything about a transition's input that can be checked without the task: dates in
     the texts, each document reference, a date in the future, and the workflow's guards
     (evidence, result, reason required). Refuses with ALL the problems at once, so a form
-    marks every wrong field in one go; returns the parsed references."""
-    today = rt.today()
+    marks every wrong field in one go; returns the parsed references. `today`: the runtime's,
+    read once by a caller checking many commands."""
+    today = today or rt.today()
     problems: list[Problem] = []
     refs: list[DocumentRef] = []
     for text, name in ((result, "result"), (note, "note")):
@@ -490,6 +497,50 @@ _VIEW_COLUMNS = (Task.plan_id, Task.code, PlanTask.section_code, PlanTask.text, 
                  Task.version)
 
 
+def _list_query(plan: bool, state: bool) -> Select[*tuple[Any, ...]]:
+    q = (
+        select(*_VIEW_COLUMNS)
+        .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
+        .join(Plan, Plan.id == Task.plan_id)
+        .where(Task.unit_id == bindparam("unit"), PlanTask.retired.is_(False))
+        .order_by(Plan.appendix_number, PlanTask.position)
+    )
+    if plan:
+        q = q.where(Task.plan_id == bindparam("plan"))
+    if state:
+        q = q.where(Task.state == bindparam("state"))
+    return q
+
+
+#: `list_tasks`'s statement per filter (plan given, state given), built once.
+_LIST_QUERIES = {(p, s): _list_query(p, s) for p in (False, True) for s in (False, True)}
+
+
+def _views_of(rt: Runtime, unit: str, rows: Iterable[Sequence[Any]]) -> list[TaskView]:
+    """`_view_of` of many rows (`_VIEW_COLUMNS`): the status of each distinct (due, done)
+    pair and the label of each state worked out once, today read once."""
+    from engine.domain.timeliness import timeliness
+
+    today, calendar, label_of = rt.today(), rt.calendar, rt.machine.definition.label
+    statuses: dict[tuple[date | None, date | None], str] = {}
+    labels: dict[str, str] = {}
+    out = []
+    for p, c, sec, text, st, own, dl, due, done, res, note, v in rows:
+        status = statuses.get((due, done))
+        if status is None:
+            found = timeliness(due, done, today, calendar)
+            status = statuses[due, done] = (str(found.value) if hasattr(found, "value")
+                                            else str(found))
+        label = labels.get(st)
+        if label is None:
+            label = labels[st] = label_of(st)
+        out.append(TaskView(unit=unit, plan=p, code=c, section=sec, text=text, state=st,
+                            state_label=label, owner=own, deadline=dl, due_on=due,
+                            done_on=done, result=res, note=note, version=v,
+                            timeliness=status))
+    return out
+
+
 def _has_words(haystack: str, words: Sequence[str]) -> bool:
     return all(w in haystack for w in words)
 
@@ -520,20 +571,13 @@ def list_tasks(
             return filter_tasks(cast(list[TaskView], cache[("tasks", unit_slug)]),
                                 section=section, owner=owner, overdue=overdue, search=search)
         unit = get_unit(session, unit_slug)
-        q = (
-            select(*_VIEW_COLUMNS)
-            .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
-            .join(Plan, Plan.id == Task.plan_id)
-            .where(Task.unit_id == unit.id, PlanTask.retired.is_(False))
-            .order_by(Plan.appendix_number, PlanTask.position)
-        )
+        params: dict[str, Any] = {"unit": unit.id}
         if plan:
-            q = q.where(Task.plan_id == resolve_plan_id(session, unit, plan))
+            params["plan"] = resolve_plan_id(session, unit, plan)
         if state:
-            q = q.where(Task.state == state)
-        views = [_view_of(rt, unit_slug, p, c, sec, text, st, own, dl, due, done, res, note, v)
-                 for p, c, sec, text, st, own, dl, due, done, res, note, v
-                 in session.execute(q)]
+            params["state"] = state
+        rows = session.connection().execute(_LIST_QUERIES[bool(plan), bool(state)], params)
+        views = _views_of(rt, unit_slug, rows)
         if whole and cache is not None:
             cache[("tasks", unit_slug)] = views
     return filter_tasks(views, plan=plan, section=section, owner=owner, state=state,

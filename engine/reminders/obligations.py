@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from pydantic import model_validator
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -543,6 +544,30 @@ def assign_obligation(rt: Runtime, unit: str, code: str, period_key: str, owner:
 # ---------------------------------------------------------------- reading
 
 
+@functools.cache
+def _dues_query(year: bool, state: bool, code: bool, include_retired: bool
+                ) -> Select[*tuple[Any, ...]]:
+    """`list_obligation_dues`'s statement for the filters given (plain columns, built once
+    per combination)."""
+    q = (select(ObligationDue.id, ObligationDue.period_key, ObligationDue.due_on,
+                ObligationDue.owner, ObligationDue.state, ObligationDue.report_doc,
+                ObligationDue.submitted_on, ObligationDue.version, Obligation.code,
+                Obligation.title, Obligation.source_plan, Obligation.recipient,
+                Obligation.schedule, Obligation.owner)
+         .join(Obligation, Obligation.id == ObligationDue.obligation_id)
+         .where(Obligation.unit_id == bindparam("unit"))
+         .order_by(ObligationDue.due_on, Obligation.code, ObligationDue.period_key))
+    if year:
+        q = q.where(Obligation.year == bindparam("year"))
+    if state:
+        q = q.where(ObligationDue.state == bindparam("state"))
+    if code:
+        q = q.where(Obligation.code == bindparam("code"))
+    if not include_retired:
+        q = q.where(Obligation.retired.is_(False))
+    return q
+
+
 def list_obligation_dues(
     rt: Runtime,
     unit: str,
@@ -563,31 +588,26 @@ def list_obligation_dues(
     with rt.db.read() as session:
         def load() -> list[ObligationDueView]:
             u = get_unit(session, unit)
-            q = (select(ObligationDue, Obligation)
-                 .join(Obligation, Obligation.id == ObligationDue.obligation_id)
-                 .where(Obligation.unit_id == u.id)
-                 .order_by(ObligationDue.due_on, Obligation.code, ObligationDue.period_key))
-            if year is not None:
-                q = q.where(Obligation.year == year)
-            if state is not None:
-                q = q.where(ObligationDue.state == state)
-            if code is not None:
-                q = q.where(Obligation.code == code)
-            if not include_retired:
-                q = q.where(Obligation.retired.is_(False))
+            params: dict[str, object] = {"unit": u.id, "year": year, "state": state,
+                                         "code": code}
+            rows = session.connection().execute(
+                _dues_query(year is not None, state is not None, code is not None,
+                            include_retired), params)
+            label_of = machine.definition.label
             out = []
-            for due, ob in session.execute(q).all():
-                deadline = effective_due(due.due_on, rt.calendar)
+            for (due_id, period_key, due_on, due_owner, due_state, report_doc, submitted_on,
+                 version, ob_code, title, source_plan, recipient, schedule, ob_owner) in rows:
+                deadline = effective_due(due_on, rt.calendar)
                 assert deadline is not None
                 out.append(ObligationDueView(
-                    id=due.id, unit=u.slug, code=ob.code, title=ob.title,
-                    source_plan=ob.source_plan, recipient=ob.recipient, schedule=ob.schedule,
-                    period_key=due.period_key, period_label=period_label(due.period_key),
-                    due_on=due.due_on, owner=due.owner or ob.owner, state=due.state,
-                    state_label=machine.definition.label(due.state), report_doc=due.report_doc,
-                    submitted_on=due.submitted_on,
-                    overdue=due.state == PENDING and today > deadline,
-                    version=due.version, link=due_link(u.slug, due.id)))
+                    id=due_id, unit=u.slug, code=ob_code, title=title,
+                    source_plan=source_plan, recipient=recipient, schedule=schedule,
+                    period_key=period_key, period_label=period_label(period_key),
+                    due_on=due_on, owner=due_owner or ob_owner, state=due_state,
+                    state_label=label_of(due_state), report_doc=report_doc,
+                    submitted_on=submitted_on,
+                    overdue=due_state == PENDING and today > deadline,
+                    version=version, link=due_link(u.slug, due_id)))
             return out
 
         key = ("dues", unit, year, state, code, include_retired)

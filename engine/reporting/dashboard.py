@@ -258,7 +258,8 @@ def unit_plans(rt: Runtime, unit: str) -> list[Plan]:
     """The plans loaded for `unit`, in appendix order (detached rows, read-only)."""
     with rt.db.read() as session:
         plans = plans_of_unit(session, get_unit(session, unit))
-        session.expunge_all()
+        for plan in plans:  # only these: the request's other rows stay loaded for its reads
+            session.expunge(plan)
         return plans
 
 

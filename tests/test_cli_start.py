@@ -1,0 +1,69 @@
+"""What `cchc` does NOT import before a command needs it (issue 13: CLI start).
+
+Every `cchc` call pays for what `cli.main` imports. The report writers (openpyxl,
+python-docx), Alembic, the web app, the reminder channels, the workflow machine
+(transitions), the working-day calendar (holidays), the ORM models and the runtime are
+imported when a command uses them (`cli/lazy.py`, imports inside commands), not at start —
+`cchc --help` needs none of them. A module bound with `lazy()` sits in `sys.modules`
+unexecuted until it is used, so "imported" here means executed.
+
+Still imported at start (known, the next step): the plans package's schemas with pydantic,
+pydantic-settings and PyYAML, through `engine.errors` → `plans.errors` → `plans`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOT_AT_START = (
+    "alembic", "openpyxl", "docx", "pypdf", "jinja2", "fastapi", "uvicorn", "web", "httpx",
+    "aiosmtplib", "apscheduler", "phonenumbers", "holidays", "transitions", "rich.progress",
+    "sqlalchemy.orm", "engine.runtime", "engine.api", "engine.storage.models",
+    "engine.storage.database", "engine.domain.calendar", "engine.domain.workflow.machine",
+    "engine.reporting.export", "engine.reminders.dispatch", "notifications.email",
+)
+PROBE = """
+import json, sys
+import cli.main
+if sys.argv[1:] == ["--help"]:
+    sys.argv = ["cchc", "--help"]
+    try:
+        cli.main.app()
+    except SystemExit:
+        pass
+loaded = sorted(n for n in json.loads({names!r})
+                if n in sys.modules and type(sys.modules[n]).__name__ != "_LazyModule")
+print(json.dumps(loaded), file=sys.stderr)
+"""
+
+
+def executed_at_start(*args: str) -> list[str]:
+    code = PROBE.format(names=json.dumps(NOT_AT_START))
+    run = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert run.returncode == 0, run.stderr
+    found: list[str] = json.loads(run.stderr.strip().splitlines()[-1])
+    return found
+
+
+@pytest.mark.parametrize("args", [(), ("--help",)], ids=["import cli.main", "cchc --help"])
+def test_start_imports_none_of_what_commands_load_on_use(args: tuple[str, ...]) -> None:
+    assert executed_at_start(*args) == []
+
+
+def test_the_probe_sees_a_module_once_it_is_used() -> None:
+    """The check above can fail: a lazy module counts as imported once something uses it."""
+    code = ("import sys, json; import cli.main; cli.main.runtime.open_runtime; "
+            "print(json.dumps([type(sys.modules[n]).__name__ for n in "
+            "('engine.runtime', 'engine.domain.calendar')]), file=sys.stderr)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stderr.strip().splitlines()[-1]) == ["module", "module"]
