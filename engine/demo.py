@@ -82,13 +82,18 @@ def check_seed(rt: Runtime, snap: api.SnapshotResult, seed: Path | None) -> Seed
 
 @dataclass
 class DemoResult:
-    database: Path
+    database: Path  # the SQLite file (None of it exists when `url` names another database)
     replay: ReplayReport
     snapshot: api.SnapshotResult
     findings: list[Finding]
     seed: SeedCheck
     accounts: list[DemoAccount] = field(default_factory=list)
     reminders: list[Occurrence] = field(default_factory=list)
+    url: str = ""  # the database the demo was built in (default: sqlite:///<database>)
+
+    @property
+    def database_url(self) -> str:
+        return self.url or f"sqlite:///{self.database}"
 
     @property
     def seed_findings(self) -> list[Finding]:
@@ -118,13 +123,15 @@ class DemoResult:
         }
 
 
-def build_demo_database(path: Path, progress: Callable[[int, int], None] | None = None
-                        ) -> tuple[Runtime, ReplayReport]:
-    """A fresh SQLite database with the three plans and the replayed Q3-2023 state."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+def build_demo_database(path: Path, progress: Callable[[int, int], None] | None = None,
+                        *, url: str | None = None) -> tuple[Runtime, ReplayReport]:
+    """A fresh SQLite database with the three plans and the replayed Q3-2023 state (or the
+    empty database at `url`, e.g. a PostgreSQL one for the tests)."""
+    if url is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
     data = load_model(ReplayFile, DEMO_BUNDLE / "replay-2023-q3.yaml")
-    rt = open_runtime(f"sqlite:///{path}", clock=fixed_clock(data.recorded_at))
+    rt = open_runtime(url or f"sqlite:///{path}", clock=fixed_clock(data.recorded_at))
     api.load_units_file(rt, DEMO_BUNDLE / "units.yaml")
     api.load_plans(rt, [data.unit], [DEMO_BUNDLE / f for f in PLAN_FILES])
     load_people_file(rt, DEMO_BUNDLE / "people.yaml")
@@ -146,11 +153,12 @@ def obligation_reminders(rt: Runtime, unit: str, start: date, end: date) -> list
 
 
 def run_demo(out: Path, progress: Callable[[int, int], None] | None = None, *,
-             seed: Path | None = None) -> DemoResult:
-    """Rebuild the Q3-2023 report into `out`; check it, and the paper report `seed` if given."""
+             seed: Path | None = None, url: str | None = None) -> DemoResult:
+    """Rebuild the Q3-2023 report into `out`; check it, and the paper report `seed` if given.
+    `url`: an empty database to build in instead of `out`/cchc-demo.sqlite3."""
     out.mkdir(parents=True, exist_ok=True)
     database = out / "cchc-demo.sqlite3"
-    rt, report = build_demo_database(database, progress)
+    rt, report = build_demo_database(database, progress, url=url)
     try:
         result = api.snapshot_and_export(rt, "vinh-thanh", DEMO_PERIOD, out, freeze=True,
                                          taken_by="Chủ tịch UBND xã Vĩnh Thạnh")
@@ -161,4 +169,5 @@ def run_demo(out: Path, progress: Callable[[int, int], None] | None = None, *,
         reminders = obligation_reminders(rt, "vinh-thanh", REMINDERS_FROM, REMINDERS_TO)
     finally:
         rt.db.dispose()
-    return DemoResult(database, report, result, findings, seed_check, logins, reminders)
+    return DemoResult(database, report, result, findings, seed_check, logins, reminders,
+                      url or "")

@@ -55,7 +55,7 @@ from engine.directory.units import get_unit
 from engine.domain.deadline_due import due_date
 from engine.domain.documents import DocumentRef
 from engine.domain.evidence import check_same_document
-from engine.domain.frozen_periods import guard_change
+from engine.domain.frozen_periods import FrozenPeriod, frozen_periods, judge_change
 from engine.domain.plan_loading import (
     LoadedPlan,
     active_definitions,
@@ -268,6 +268,7 @@ class _Validator:
         self.refs: dict[tuple[str, ...], list[DocumentRef]] = {}
         self.docs: dict[_DocKey, _Doc] = {}
         self.open_days: set[tuple[int, date]] = set()  # (unit, day) outside frozen periods
+        self.frozen: dict[int, list[FrozenPeriod]] = {}  # of the units being validated
         # (unit id, evidence texts) -> the register keys they cite; checked once per pair
         self.cited: dict[tuple[int, tuple[str, ...]], list[_DocKey]] = {}
 
@@ -287,7 +288,7 @@ class _Validator:
         result, note = nfc(change.result), nfc(change.note)
         evidence = tuple(change.evidence)
         refs = check_command(self.rt, self.trigger, self.actor, evidence, result, note,
-                             change.on, parse=self._parse)
+                             change.on, parse=self._parse, today=self.today)
         key = change.key
         if row is None:
             find_task(session, key)  # raises the NotFound (unit, plan, code)
@@ -303,7 +304,7 @@ class _Validator:
                           old_note)
         frozen = (unit_id, decision.effective)
         if frozen not in self.open_days:  # a day of a frozen period refuses the change
-            guard_change(session, unit_id, decision.effective, self.actor.role, "")
+            judge_change(self.frozen.get(unit_id, ()), decision.effective, self.actor.role, "")
             self.open_days.add(frozen)
         if (unit_id, evidence) not in self.cited:
             self.cited[(unit_id, evidence)] = self._register(unit_id, refs)
@@ -375,6 +376,7 @@ def _validate(rt: Runtime, trigger: str, actor: Actor, changes: Sequence[BulkCha
                     select(Task.id, Task.unit_id, Task.plan_id, Task.code, Task.state,
                            Task.version, Task.note).where(Task.unit_id.in_(ids)))}
             v.docs.update(_read_documents(session, ids))
+            v.frozen = frozen_periods(session, ids)
             for slug in chunk:
                 unit_id = units.get(slug, -1)
                 for i in by_unit[slug]:

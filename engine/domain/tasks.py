@@ -178,12 +178,13 @@ def parse_evidence(texts: Sequence[str], today: date) -> list[DocumentRef]:
 def check_command(rt: Runtime, trigger: str, actor: Actor, evidence: Sequence[str],
                   result: str, note: str, on: date | None, *,
                   parse: Callable[[Sequence[str], date], list[DocumentRef]] | None = None,
-                  ) -> list[DocumentRef]:
+                  today: date | None = None) -> list[DocumentRef]:
     """Everything about a transition's input that can be checked without the task: dates in
     the texts, each document reference, a date in the future, and the workflow's guards
     (evidence, result, reason required). Refuses with ALL the problems at once, so a form
-    marks every wrong field in one go; returns the parsed references."""
-    today = rt.today()
+    marks every wrong field in one go; returns the parsed references. `today`: the runtime's,
+    read once by a caller checking many commands."""
+    today = today or rt.today()
     problems: list[Problem] = []
     refs: list[DocumentRef] = []
     for text, name in ((result, "result"), (note, "note")):
