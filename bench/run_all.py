@@ -7,8 +7,9 @@ tasks). On each database, in order, in one generated database (dropped afterward
 1. generation: units + plan instances (bulk path), and `load_plans` on a sample for comparison
    (bench_generate.py);
 2. bulk mark-done of 50% of all tasks, a distinct result text per task and four documents per
-   unit (one or two cited per task), against a bare Core insert of the same history rows
-   (bench_mark_done.py; target ratio >= 0.5);
+   unit (one or two cited per task), against bare Core executemany of the same rows (task
+   bumps, history, documents, links) into scratch twins (bench_mark_done.py; target ratio
+   >= 0.5);
 3. the shared workflow machine against transitions' many-models pattern (one Machine,
    add_model/remove_model) and one `transitions.Machine` per task, time and memory, on
    subsets, extrapolated (bench_machine.py; ours should win both);

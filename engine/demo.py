@@ -13,7 +13,6 @@ never looks for it next to the source tree, and says plainly when it did not che
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,13 +20,18 @@ from typing import Any
 
 from engine import api
 from engine.clock import fixed_clock
+from engine.directory.demo_accounts import (  # the demo's logins live with the accounts
+    DemoAccount,
+    create_demo_accounts,
+)
 from engine.directory.people import load_people_file
-from engine.reminders.obligations import load_obligations
+from engine.domain.obligations import load_obligations
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.planner import preview
 from engine.reporting.draft import DRAFT_NAME, draft_report
 from engine.reporting.replay import ReplayReport, replay
-from engine.reporting.snapshot.check import Finding, check_report, count_vi
+from engine.reporting.snapshot.check import check_report
+from engine.reporting.snapshot.findings import Finding, count_vi
 from engine.reporting.statistics import import_file
 from engine.runtime import Runtime, open_runtime
 from plans import DEMO_BUNDLE, ReplayFile, load_model
@@ -42,43 +46,6 @@ STATISTICS_FILES = ["phu-luc-4.csv", "phu-luc-5.csv", "phu-luc-6.yaml"]
 DEMO_PERIOD = "2023-Q3"
 REMINDERS_FROM = date(2023, 11, 1)
 REMINDERS_TO = date(2023, 12, 20)
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    """A web login of the demo; the password is printed by `cchc demo` (demo data only)."""
-
-    username: str
-    password: str
-    role: str
-    unit: str
-    full_name: str
-
-
-#: One login per role for xã Vĩnh Thạnh and the city reviewer of Nha Trang. The leader is the
-#: Chủ tịch named in the seed report; the other names are those of the demo's people.yaml
-#: (invented where the seed names nobody). Demo passwords: never use them on a real server.
-DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount("canbo.vinhthanh", "canbo2023", "officer", "vinh-thanh", "Trần Thị Mỹ Hạnh"),
-    DemoAccount("lanhdao.vinhthanh", "lanhdao2023", "leader", "vinh-thanh", "Nguyễn Quốc Bảo"),
-    # An admin administers its unit and everything below it: the province covers the demo.
-    DemoAccount("quantri.vinhthanh", "quantri2023", "admin", "khanh-hoa",
-                "Quản trị hệ thống tỉnh Khánh Hòa"),
-    DemoAccount("thamdinh.nhatrang", "thamdinh2023", "reviewer", "nha-trang", "Lê Minh Khoa"),
-)
-
-
-def create_demo_accounts(rt: Runtime) -> list[DemoAccount]:
-    """Create the demo's web logins (officer, leader, admin of xã Vĩnh Thạnh; the reviewer of
-    thành phố Nha Trang); existing usernames are left as they are."""
-    from engine.directory import accounts
-    from engine.errors import Conflict
-
-    for a in DEMO_ACCOUNTS:
-        with suppress(Conflict):
-            accounts.create_user(rt, a.username, password=a.password, role=a.role,
-                                 full_name=a.full_name, unit=a.unit)
-    return list(DEMO_ACCOUNTS)
 
 
 @dataclass(frozen=True)
@@ -115,13 +82,18 @@ def check_seed(rt: Runtime, snap: api.SnapshotResult, seed: Path | None) -> Seed
 
 @dataclass
 class DemoResult:
-    database: Path
+    database: Path  # the SQLite file (None of it exists when `url` names another database)
     replay: ReplayReport
     snapshot: api.SnapshotResult
     findings: list[Finding]
     seed: SeedCheck
     accounts: list[DemoAccount] = field(default_factory=list)
     reminders: list[Occurrence] = field(default_factory=list)
+    url: str = ""  # the database the demo was built in (default: sqlite:///<database>)
+
+    @property
+    def database_url(self) -> str:
+        return self.url or f"sqlite:///{self.database}"
 
     @property
     def seed_findings(self) -> list[Finding]:
@@ -151,13 +123,15 @@ class DemoResult:
         }
 
 
-def build_demo_database(path: Path, progress: Callable[[int, int], None] | None = None
-                        ) -> tuple[Runtime, ReplayReport]:
-    """A fresh SQLite database with the three plans and the replayed Q3-2023 state."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+def build_demo_database(path: Path, progress: Callable[[int, int], None] | None = None,
+                        *, url: str | None = None) -> tuple[Runtime, ReplayReport]:
+    """A fresh SQLite database with the three plans and the replayed Q3-2023 state (or the
+    empty database at `url`, e.g. a PostgreSQL one for the tests)."""
+    if url is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
     data = load_model(ReplayFile, DEMO_BUNDLE / "replay-2023-q3.yaml")
-    rt = open_runtime(f"sqlite:///{path}", clock=fixed_clock(data.recorded_at))
+    rt = open_runtime(url or f"sqlite:///{path}", clock=fixed_clock(data.recorded_at))
     api.load_units_file(rt, DEMO_BUNDLE / "units.yaml")
     api.load_plans(rt, [data.unit], [DEMO_BUNDLE / f for f in PLAN_FILES])
     load_people_file(rt, DEMO_BUNDLE / "people.yaml")
@@ -179,11 +153,12 @@ def obligation_reminders(rt: Runtime, unit: str, start: date, end: date) -> list
 
 
 def run_demo(out: Path, progress: Callable[[int, int], None] | None = None, *,
-             seed: Path | None = None) -> DemoResult:
-    """Rebuild the Q3-2023 report into `out`; check it, and the paper report `seed` if given."""
+             seed: Path | None = None, url: str | None = None) -> DemoResult:
+    """Rebuild the Q3-2023 report into `out`; check it, and the paper report `seed` if given.
+    `url`: an empty database to build in instead of `out`/cchc-demo.sqlite3."""
     out.mkdir(parents=True, exist_ok=True)
     database = out / "cchc-demo.sqlite3"
-    rt, report = build_demo_database(database, progress)
+    rt, report = build_demo_database(database, progress, url=url)
     try:
         result = api.snapshot_and_export(rt, "vinh-thanh", DEMO_PERIOD, out, freeze=True,
                                          taken_by="Chủ tịch UBND xã Vĩnh Thạnh")
@@ -194,4 +169,5 @@ def run_demo(out: Path, progress: Callable[[int, int], None] | None = None, *,
         reminders = obligation_reminders(rt, "vinh-thanh", REMINDERS_FROM, REMINDERS_TO)
     finally:
         rt.db.dispose()
-    return DemoResult(database, report, result, findings, seed_check, logins, reminders)
+    return DemoResult(database, report, result, findings, seed_check, logins, reminders,
+                      url or "")

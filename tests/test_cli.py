@@ -383,16 +383,16 @@ def test_demo_then_check_the_seed_end_to_end(tmp_path: Path) -> None:
     text = demo.stdout
     assert "Xã Vĩnh Thạnh — Quý III năm 2023" in text
     assert "Kiểm tra báo cáo vừa tạo: 3 lỗi, 9 lưu ý." in text
-    assert "Kiểm tra báo cáo gốc (bao-cao-cchc-quy-III-2023-xa-vinh-thanh.txt): 13 lỗi, " \
+    assert "Kiểm tra báo cáo gốc (bao-cao-cchc-quy-III-2023-xa-vinh-thanh.txt): 14 lỗi, " \
         "3 lưu ý." in text
     rows = [line for line in text.splitlines() if line.startswith("│ LỖI")]
     assert any("Phụ lục 1 (cchc-2023)" in r and "│ 16 " in r for r in rows), rows
     assert any("Phụ lục 3 (kl91-2023)" in r and "│ 35 " in r for r in rows), rows
     assert " ()" not in text and "│ : '" not in text
     # Phụ lục 1–3 and the body: 6, and 3 done rows with an empty Kết quả; Phụ lục 6: four
-    # ratios that are not what their own rows give (3.2.2, 7.1.2, 7.1.2.b, 7.2.3) and three
-    # ratios over 0 (1.3.2, 2.2.b, 2.3.b).
-    assert text.count("13 lỗi, 3 lưu ý.") == 2  # the summary line and the table's end
+    # ratios that are not what their own rows give (3.2.2, 7.1.2, 7.1.2.b, 7.2.3), three
+    # ratios over 0 (1.3.2, 2.2.b, 2.3.b) and 1.1, not the engine's count of the register.
+    assert text.count("14 lỗi, 3 lưu ý.") == 2  # the summary line and the table's end
     assert any("Phụ lục 6" in r and "│ 3.2.2 " in r for r in rows), rows
 
     check = subprocess.run([str(CCHC), "report", "check", UNIT, "--period", "2023-Q3",
@@ -408,6 +408,7 @@ def test_demo_then_check_the_seed_end_to_end(tmp_path: Path) -> None:
         ("number_reused", None, ""),
         ("statistic_differs", 6, "3.2.2"), ("statistic_differs", 6, "7.1.2"),
         ("statistic_differs", 6, "7.1.2.b"), ("statistic_differs", 6, "7.2.3"),
+        ("statistic_not_engine", 6, "1.1"),
         ("statistic_over_zero", 6, "1.3.2"), ("statistic_over_zero", 6, "2.2.b"),
         ("statistic_over_zero", 6, "2.3.b"),
         ("totals_mismatch", 2, "")]
@@ -415,3 +416,28 @@ def test_demo_then_check_the_seed_end_to_end(tmp_path: Path) -> None:
     assert "ghi 98,5 % nhưng 1.117 / 1.117 = 100 %" in ratio["message_vi"]
     reused = next(f for f in against if f["code"] == "number_reused")
     assert "Phụ lục 1, nhiệm vụ 7; Phụ lục 2, nhiệm vụ 5.7.1" in reused["message_vi"]
+
+
+def test_stats_show_rollup_of_a_reviewing_body(loaded: Run, tmp_path: Path) -> None:
+    """`cchc stats show BODY --tong-hop`: the frozen communes' Phụ lục 6 summed, the others
+    named as not frozen; --out writes the body's Phụ lục 6 files."""
+    data = DEMO_BUNDLE / "thong-ke-2023-q3"
+    before = flat(loaded("stats", "show", "nha-trang", "--period", "2023-Q3", "--tong-hop")
+                  .stdout)
+    assert "tổng hợp 0 đơn vị đã chốt; 1 đơn vị chưa chốt (không cộng)" in before
+    assert "Chưa chốt: xã Vĩnh Thạnh" in before
+    loaded("stats", "import", UNIT, str(data / "phu-luc-4.csv"), "--period", "2023-Q3")
+    loaded("report", "snapshot", UNIT, "--period", "2023-Q3", "--out", str(tmp_path / "q3"),
+           "--freeze", "--at", "2023-09-20T16:00")
+    out = tmp_path / "tong-hop"
+    text = flat(loaded("stats", "show", "nha-trang", "--period", "2023-Q3", "--tong-hop",
+                       "--out", str(out)).stdout)
+    assert "Thành phố Nha Trang — Quý III năm 2023: tổng hợp 1 đơn vị đã chốt" in text
+    assert "1.134" in text and "tổng của 1 xã, phường đã chốt" in text
+    assert sorted(p.name for p in out.iterdir()) == [
+        "tong-hop-phu-luc-6.docx", "tong-hop-phu-luc-6.xlsx", "tong-hop-thong-ke.json"]
+    got = as_json(loaded("stats", "show", "nha-trang", "--period", "2023-Q3", "--tong-hop",
+                         "--json"))
+    assert (got["summed"], got["pending"]) == (1, 0)
+    refused = loaded("stats", "show", UNIT, "--period", "2023-Q3", "--out", str(out), code=2)
+    assert "--out chỉ dùng cùng --tong-hop" in flat(refused.stderr)

@@ -288,12 +288,13 @@ def test_seed_findings_name_their_place(demo: DemoResult, seed_text: str) -> Non
         if f.code == "done_without_result":  # the line of the row marked x with nothing written
             assert f.line is not None and "\tx\t" in lines[f.line - 1], f
             assert f.message_vi.startswith(f"Phụ lục {f.appendix}, nhiệm vụ {f.task}: ")
-    # Phụ lục 6's ratios re-done from its own rows (tests/test_statistics_seed.py has them).
+    # Phụ lục 6's ratios re-done from its own rows, and the rows the engine counts compared
+    # with its count (tests/test_statistics_seed.py has them).
     assert {f.code for f in findings} == {"bad_reference", "number_reused", "totals_mismatch",
                                           "done_without_result", "statistic_differs",
-                                          "statistic_over_zero"}
+                                          "statistic_over_zero", "statistic_not_engine"}
     stats = {f.task: f.line for f in findings if f.appendix == 6}
-    assert set(stats) == {"3.2.2", "7.1.2", "7.1.2.b", "7.2.3", "1.3.2", "2.2.b", "2.3.b"}
+    assert set(stats) == {"3.2.2", "7.1.2", "7.1.2.b", "7.2.3", "1.3.2", "2.2.b", "2.3.b", "1.1"}
     assert all(line is not None and lines[line - 1].count("\t") >= 3 for line in stats.values())
 
 

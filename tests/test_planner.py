@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 
 import pytest
@@ -15,15 +16,15 @@ from engine import api
 from engine.clock import VN_TZ, local_date
 from engine.directory.people import add_person, first_channel, load_people_file, owner_indexes
 from engine.directory.units import upsert_units
-from engine.domain.tasks import Actor, TaskKey
-from engine.errors import NotFound
-from engine.reminders.obligations import (
+from engine.domain.obligations import (
     PENDING,
     assign_obligation,
     due_link,
     load_obligations,
     submit_obligation,
 )
+from engine.domain.tasks import Actor, TaskKey
+from engine.errors import NotFound
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.planner import (
     due_occurrences,
@@ -336,7 +337,10 @@ def reference_plan(rt: Runtime, now: datetime, rules: ReminderRules) -> Expected
 
 def planned(rt: Runtime, now: datetime, rules: ReminderRules) -> Expected:
     plan = plan_reminders(rt, now, rules=rules)
-    assert len({id(o.payload) for o in plan.occurrences}) == len(plan.occurrences)
+    payloads = [o.payload for o in plan.occurrences]  # each its own dict, none shared
+    assert len({id(p) for p in payloads}) == len(payloads)
+    assert plan.occurrences == sorted(plan.occurrences, key=attrgetter(
+        "send_on", "unit_id", "person_id", "channel", "item_kind", "due_on", "item_id", "step"))
     got: set[tuple[object, ...]] = {
         (o.item_kind, o.item_id, o.due_on, o.step, o.send_on, o.not_before, o.person_id,
          o.channel, o.payload["code"], o.payload["link"], o.payload["item_owner"],

@@ -4,6 +4,7 @@ their rules, the import with located refusals (database unchanged), freezing wit
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -203,7 +204,7 @@ def test_import_refuses_xlsx_naming_cell(unit_rt: Runtime, tmp_path: Path) -> No
 
 
 def test_phu_luc_6_values_are_checked(unit_rt: Runtime) -> None:
-    statistics.set_values(unit_rt, "vinh-thanh", P, {"1.1": "6", "7.2.4.e": "4.136.000"},
+    statistics.set_values(unit_rt, "vinh-thanh", P, {"1.3.1": "6", "7.2.4.e": "4.136.000"},
                           {"1.2": "Đang triển khai"}, "cán bộ")
     before = _stored(unit_rt)
     cases = {
@@ -213,7 +214,9 @@ def test_phu_luc_6_values_are_checked(unit_rt: Runtime) -> None:
         "3.2.2": ("98,5", "do hệ thống tính"),
         "1.3.2.b": ("1", "lớn hơn dòng 1.3.2.a"),
         "9.9": ("1", "không có chỉ tiêu"),
-        "1.4.a": ("1,5", "số nguyên"),
+        "1.5.a": ("1,5", "số nguyên"),
+        "1.1": ("6", "do hệ thống tính"),  # counted from the register since 2022-08-r2
+        "1.4.a": ("0", "do hệ thống tính"),
     }
     for code, (value, words) in cases.items():
         extra = {"1.3.2.a": "0"} if code == "1.3.2.b" else {}
@@ -222,7 +225,7 @@ def test_phu_luc_6_values_are_checked(unit_rt: Runtime) -> None:
         assert any(p.column == code and words in p.message_vi for p in err.value.located), code
         assert _stored(unit_rt) == before
     got = statistics.load_input(unit_rt, "vinh-thanh", P)
-    assert got.values == {"1.1": Decimal(6), "7.2.4.e": Decimal(4136000)}
+    assert got.values == {"1.3.1": Decimal(6), "7.2.4.e": Decimal(4136000)}
 
 
 def test_carried_over_checked_against_the_previous_quarter(unit_rt: Runtime, tmp_path: Path
@@ -265,10 +268,115 @@ def test_frozen_with_the_snapshot_and_then_refused(unit_rt: Runtime) -> None:
         assert len(list(s.scalars(select(StatisticsSnapshot)))) == 1
     before = _stored(unit_rt)
     with pytest.raises(Conflict, match="đã chốt"):
-        statistics.set_values(unit_rt, "vinh-thanh", P, {"1.1": "7"}, {}, "x")
+        statistics.set_values(unit_rt, "vinh-thanh", P, {"1.3.1": "7"}, {}, "x")
     assert _stored(unit_rt) == before
 
 
 def test_input_model_round_trips() -> None:
     inp = StatisticsInput(fields=[_row()], values={"1.1": Decimal(6)})
     assert StatisticsInput.model_validate_json(inp.model_dump_json()) == inp
+
+
+# ---------------------------------------------------------------- rows the engine counts
+
+UPPER_PLAN = """\
+schema_version: 1
+id: cai-thien-par-2023
+kind: other
+year: 2023
+issuer: khanh-hoa
+title: Kế hoạch cải thiện Chỉ số PAR INDEX năm 2023 của UBND tỉnh Khánh Hòa
+issued_by: Kế hoạch số 250/KH-UBND ngày 10/01/2023 của UBND tỉnh Khánh Hòa
+appendix:
+  number: 7
+  title: KẾT QUẢ THỰC HIỆN NHIỆM VỤ UBND TỈNH GIAO
+  layout: sections
+sections:
+  - code: I
+    title: Nhiệm vụ được giao
+    tasks:
+      - {code: 1, text: Rà soát thủ tục hành chính, deadline: Trước ngày 30/6/2023}
+      - {code: 2, text: Báo cáo kết quả tự đánh giá, deadline: Trước ngày 31/7/2023}
+      - {code: 3, text: Cập nhật trang thông tin điện tử, deadline: Trước ngày 31/12/2023}
+"""
+
+
+def test_engine_counts_documents_issued_and_tasks_assigned_from_above(
+        unit_rt: Runtime, tmp_path: Path) -> None:
+    from engine.domain.plan_loading import load_plans
+
+    upper = tmp_path / "par-2023.yaml"
+    upper.write_text(UPPER_PLAN, encoding="utf-8")
+    load_plans(unit_rt, ["vinh-thanh"], [DEMO_BUNDLE / "cchc-2023.yaml", upper])
+    officer = api.Actor("Trần Thị Mỹ Hạnh", "officer")
+
+    def done(plan: str, code: str, on: tuple[int, int], *docs: str) -> None:
+        api.transition(unit_rt, api.TaskKey("vinh-thanh", plan, code), "complete", officer,
+                       evidence=list(docs), result="Đã thực hiện", on=date(2023, *on))
+
+    # the commune's own Công văn in the period counts; its plan of January (before the period),
+    # its Báo cáo (not a directive type of row 1.1) and the city's Công văn do not
+    done("cchc-2023", "4", (7, 28), "Công văn số 910/UBND ngày 28/7/2023",
+         "Kế hoạch số 12/KH-UBND ngày 10/01/2023")
+    done("cchc-2023", "7", (8, 1), "Báo cáo số 5/BC-UBND ngày 01/8/2023",
+         "Công văn số 4580/UBND-NV ngày 14/6/2023 của UBND thành phố Nha Trang")
+    done("cai-thien-par-2023", "1", (7, 10), "Báo cáo số 6/BC-UBND ngày 10/7/2023")  # late
+    done("cai-thien-par-2023", "3", (8, 1), "Báo cáo số 7/BC-UBND ngày 01/8/2023")  # on time
+    # task 2 (due 31/7) is not done: overdue at the cut-off
+    sheet = statistics.build_sheet(unit_rt, api.take_snapshot(unit_rt, "vinh-thanh", P))
+    row = sheet.indicator("1.1")
+    assert (row.kind, row.text) == ("engine", "1")
+    assert "Công văn số 910/UBND ngày 28/7/2023" in row.trace
+    assert "UBND xã Vĩnh Thạnh" in row.trace and "12/KH-UBND" not in row.trace
+    got = {c: sheet.indicator(c).value for c in ("1.4.a", "1.4.b", "1.4.c", "1.4.d")}
+    assert got == {"1.4.a": 3, "1.4.b": 1, "1.4.c": 1, "1.4.d": 1}
+    assert "do UBND tỉnh Khánh Hòa ban hành" in sheet.indicator("1.4.a").trace
+    assert sheet.indicator("1.2.a").value == 23  # the CCHC plan is not counted as assigned
+
+
+def test_no_upper_issuer_counts_nothing_and_says_why(unit_rt: Runtime) -> None:
+    from engine.domain.plan_loading import load_plans
+
+    load_plans(unit_rt, ["vinh-thanh"], [DEMO_BUNDLE / "cchc-2023.yaml"])
+    sheet = statistics.build_sheet(unit_rt, api.take_snapshot(unit_rt, "vinh-thanh", P))
+    row = sheet.indicator("1.4.a")
+    assert row.value == 0
+    assert "không có kế hoạch nào do cấp trên ban hành" in row.trace
+    assert "chưa khai báo cơ quan ban hành 'issuer'" in row.trace
+
+
+def test_values_typed_before_a_row_became_counted_are_dropped_on_the_next_save(
+        unit_rt: Runtime) -> None:
+    from engine.directory.units import get_unit
+
+    with unit_rt.db.transaction() as s:  # as version 2022-08 stored it: 1.1 typed
+        s.add(PeriodStatistics(unit_id=get_unit(s, "vinh-thanh").id, period=P,
+                               payload='{"values": {"1.1": "6", "1.3.1": "4"}}', version=1,
+                               updated_at=unit_rt.now(), updated_by="x"))
+    statistics.set_values(unit_rt, "vinh-thanh", P, {"1.3.2.a": "2"}, {}, "x")
+    got = statistics.load_input(unit_rt, "vinh-thanh", P)
+    assert got.values == {"1.3.1": Decimal(4), "1.3.2.a": Decimal(2)}
+
+
+def test_a_frozen_count_that_the_engine_now_counts_differently_is_named() -> None:
+    from datetime import datetime
+
+    from engine.reporting.snapshot.model import UnitHeader
+    from engine.reporting.statistics.check import recomputed_findings
+    from engine.reporting.statistics.model import IndicatorRow, IndicatorSetRef
+
+    iset = statistics.default_indicator_set()
+
+    def sheet(n: int) -> statistics.StatisticsSheet:
+        return statistics.StatisticsSheet(
+            unit=UnitHeader(slug="x", kind="xã", name="X"), period=P, period_label="Quý III",
+            start=date(2023, 6, 14), end=date(2023, 9, 13), taken_at=datetime(2023, 9, 20),
+            indicator_set=IndicatorSetRef(id=iset.id, version=iset.version, content_hash="",
+                                          title=""),
+            indicators=[IndicatorRow(code="1.1", stt="1.1", label="", unit="", kind="engine",
+                                     value=Decimal(n), text=str(n), trace=f"{n} văn bản")])
+
+    assert recomputed_findings(sheet(1), sheet(1), iset) == []
+    [f] = recomputed_findings(sheet(1), sheet(2), iset)
+    assert f.code == "engine_fact_changed" and "đã chốt 1 nhưng hệ thống nay tính được 2" in \
+        f.message_vi

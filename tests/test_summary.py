@@ -88,3 +88,73 @@ def test_exports_read_back(province: Runtime) -> None:
     assert data["communes"] == 3 and data["frozen"] == 1
     assert data["rows"][0]["on_time_text"] == "100"
     assert summary_xlsx(s) == summary_xlsx(province_summary(province, "khanh-hoa", P))
+
+
+# ---------------------------------------------------------------- the body's own Phụ lục 6
+
+
+def _row(sheet: statistics.StatisticsSheet, code: str) -> statistics.IndicatorRow:
+    return sheet.indicator(code)
+
+
+def test_body_statistics_sum_the_frozen_communes_only(province: Runtime) -> None:
+    from engine.reporting.summary import body_statistics
+
+    s = body_statistics(province, "khanh-hoa", P)
+    assert [(u.unit, u.status) for u in s.units] == [
+        ("xa-a", "đã chốt"), ("xa-b", "chưa chốt"), ("xa-c", "chưa chốt")]
+    assert s.sheet.unit.slug == "khanh-hoa" and s.sheet.period == P
+    # only xa-a is frozen: its seed Phụ lục 4; xa-b's typed 60 dossiers are not counted
+    assert _row(s.sheet, "3.2.2.a").value == 1134 and _row(s.sheet, "3.2.2").text == "100"
+    assert _row(s.sheet, "1.2.a").value == 23
+
+
+def test_body_statistics_recompute_ratios_from_summed_rows(province: Runtime) -> None:
+    from engine.reporting.summary import body_statistics
+
+    statistics.set_values(province, "xa-a", "2023-Q4", {"1.3.1": "6", "1.5": "1"}, {}, "x")
+    statistics.set_values(province, "xa-b", P, {"1.5": "0", "1.3.2.a": "4",
+                                                "1.3.2.b": "3"}, {}, "x")
+    api.take_snapshot(province, "xa-b", P, freeze=True, taken_by="Chủ tịch")
+    s = body_statistics(province, "khanh-hoa", P)
+    assert [u.unit for u in s.summed] == ["xa-a", "xa-b"] and [u.unit for u in s.pending] == [
+        "xa-c"]
+    sheet = s.sheet
+    received, resolved, on_time = (_row(sheet, c).value for c in ("3.2.2.a", "3.2.2.b",
+                                                                   "3.2.2.c"))
+    assert (received, resolved, on_time) == (Decimal(1134 + 60), Decimal(1117 + 50),
+                                              Decimal(1117 + 40))
+    ratio = _row(sheet, "3.2.2")
+    assert ratio.value == statistics.percent(1157, 1167) == Decimal("99.14")
+    assert ratio.value != (Decimal(100) + Decimal(80)) / 2  # never the average of percentages
+    online = _row(sheet, "7.2.3")
+    assert online.value == statistics.percent(233 + 15, 1194)
+    assert _row(sheet, "1.2.a").value == 46 and _row(sheet, "1.2").text == "0"
+    # a row only one commune typed: its value, and the trace says who had none
+    assert _row(sheet, "1.3.2.a").value == 4 and "1 xã, phường không có số liệu" in \
+        _row(sheet, "1.3.2.a").trace
+    assert _row(sheet, "1.3.2").text == "75"
+    # a choice (Có = 1 / Không = 0) is not summed: the note counts the communes per choice
+    choice = _row(sheet, "1.5")
+    assert choice.value is None and choice.note == "0: 1 xã, phường"  # xa-a typed Q4, not Q3
+
+
+def test_body_statistics_files(province: Runtime) -> None:
+    from engine.reporting.summary import ROLLUP_FILES, body_statistics, body_statistics_file
+
+    s = body_statistics(province, "khanh-hoa", P)
+    docx_name, xlsx_name, json_name = ROLLUP_FILES
+    doc = Document(io.BytesIO(body_statistics_file(s, docx_name) or b""))
+    cells = [[c.text for c in r.cells] for r in doc.tables[1].rows]
+    assert any(r[1].startswith("- Tổng số hồ sơ TTHC đã tiếp nhận") and r[3] == "1.134"
+               for r in cells)
+    header = " ".join(c.text for r in doc.tables[0].rows for c in r.cells)
+    assert "TỈNH KHÁNH HÒA" in header
+    ws = openpyxl.load_workbook(io.BytesIO(body_statistics_file(s, xlsx_name) or b"")).active
+    assert ws is not None and ws.title == "Phụ lục 6"
+    data = json.loads(body_statistics_file(s, json_name) or b"")
+    assert data["summed"] == 1 and data["pending"] == 2
+    assert [u["status"] for u in data["units"]] == ["đã chốt", "chưa chốt", "chưa chốt"]
+    assert body_statistics_file(s, "khac.pdf") is None
+    assert body_statistics_file(s, xlsx_name) == body_statistics_file(
+        body_statistics(province, "khanh-hoa", P), xlsx_name)  # same data, same bytes

@@ -759,7 +759,7 @@ API_PATHS = {
     "/api/units/{unit}/snapshots/{period}", "/api/units/{unit}/snapshots/{period}/freeze",
     "/api/units/{unit}/snapshots/{period}/files/{name}",
     "/api/units/{unit}/snapshots/{period}/check", "/api/city/{city}/overview",
-    "/api/summary/{body}/{period}",
+    "/api/summary/{body}/{period}", "/api/summary/{body}/{period}/statistics",
 }
 
 
@@ -782,7 +782,7 @@ def test_openapi_describes_the_api_with_the_bearer_scheme(demo: Demo) -> None:
                 "$ref": "#/components/schemas/ErrorBody"}
             if method in ("post", "put") and not path.endswith("/freeze"):
                 assert "409" in op["responses"] and "400" in op["responses"]
-    assert methods == 19  # 18 + GET /api/summary/{body}/{period}
+    assert methods == 20  # 18 + GET /api/summary/{body}/{period} and …/statistics
     body = schema["paths"]["/api/units/{unit}/tasks/{plan}/{code}/transitions"]["post"]
     assert body["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/TransitionIn"}

@@ -103,6 +103,28 @@ def test_province_summary_page_downloads_and_api(login: Login, rt: Runtime) -> N
                         headers={"Authorization": f"Bearer {token}"}).json()
     assert data["rows"][0]["unit"] == "vinh-thanh" and data["rows"][0]["status"] == "đã chốt"
     assert data["rows"][0]["online_text"] == "20,55"
+    # the body's own Phụ lục 6: the frozen communes summed (the demo: Vĩnh Thạnh alone)
+    rollup = page.text.split('id="rollup"')[1].split("</section>")[0]
+    assert 'id="rollup-summed">1<' in rollup and "rollup-pending" not in rollup
+    assert '<tr data-code="3.2.2">' in rollup
+    assert ">100<" in rollup.split('<tr data-code="3.2.2">')[1].split("</tr>")[0]
+    assert 'id="rollup-pending">xã Vĩnh Thạnh<' in reviewer.get(
+        "/summary?period=2023-Q4").text  # not frozen in Q4: named, not summed
+    x6 = reviewer.get("/summary/nha-trang/2023-Q3/tong-hop-phu-luc-6.xlsx")
+    assert x6.status_code == 200 and x6.headers["content-type"] == XLSX
+    assert "tong-hop-phu-luc-6_nha-trang_2023-Q3.xlsx" in x6.headers["content-disposition"]
+    ws = openpyxl.load_workbook(io.BytesIO(x6.content)).active
+    assert ws is not None and any(r[3] == 1134 for r in ws.iter_rows(values_only=True)
+                                  if r and len(r) > 3)
+    d6 = reviewer.get("/summary/nha-trang/2023-Q3/tong-hop-phu-luc-6.docx")
+    assert d6.status_code == 200 and d6.headers["content-type"] == DOCX
+    api6 = reviewer.get("/api/summary/nha-trang/2023-Q3/statistics",
+                        headers={"Authorization": f"Bearer {token}"}).json()
+    assert (api6["summed"], api6["pending"]) == (1, 0)
+    row322 = next(r for r in api6["sheet"]["indicators"] if r["code"] == "3.2.2")
+    assert row322["text"] == "100"
+    assert reviewer.get("/api/summary/khanh-hoa/2023-Q3/statistics",
+                        headers={"Authorization": f"Bearer {token}"}).status_code == 403
 
 
 Q4_HEADER = ("STT,Lĩnh vực,Tiếp nhận - Tổng số,Tiếp nhận - Trực tuyến,Tiếp nhận - Kỳ trước chuyển "
@@ -125,12 +147,13 @@ def test_statistics_form_refuses_with_the_reason_and_saves_nothing(login: Login,
                                                                   rt: Runtime) -> None:
     officer = login("officer")
     frozen = officer.get(f"/units/{UNIT}/statistics?period=2023-Q3").text
-    assert 'name="v:1.1"' not in frozen and "Đã chốt" in text_of(frozen)  # frozen: read only
+    assert 'name="v:1.3.1"' not in frozen and "Đã chốt" in text_of(frozen)  # frozen: read only
     page = officer.get(f"/units/{UNIT}/statistics?period=2023-Q4").text
-    assert 'name="v:1.1"' in page and 'name="v:3.2.2"' not in page  # computed rows: no input
+    assert 'name="v:1.3.1"' in page and 'name="v:3.2.2"' not in page  # computed rows: no input
+    assert 'name="v:1.1"' not in page  # counted from the register
     before = _stored(rt)
     r = officer.post(f"/units/{UNIT}/statistics/2023-Q4", data={
-        "csrf_token": csrf(officer), "v:1.1": "6", "v:1.3.1": "-2", "v:1.5": "3",
+        "csrf_token": csrf(officer), "v:1.6": "1", "v:1.3.1": "-2", "v:1.5": "3",
         "n:1.2": "Đang triển khai"})
     assert r.status_code == 400
     shown = text_of(r.text)
@@ -139,11 +162,11 @@ def test_statistics_form_refuses_with_the_reason_and_saves_nothing(login: Login,
     assert 'name="v:1.3.1" value="-2"' in r.text  # what was typed is kept
     assert _stored(rt) == before
     r = officer.post(f"/units/{UNIT}/statistics/2023-Q4", data={
-        "csrf_token": csrf(officer), "v:1.1": "7", "v:7.2.4.e": "1.250.000",
+        "csrf_token": csrf(officer), "v:1.3.1": "7", "v:7.2.4.e": "1.250.000",
         "n:1.2": "Đang triển khai"}, follow_redirects=False)
     assert r.status_code == 303
     saved = statistics.load_input(rt, UNIT, "2023-Q4")
-    assert str(saved.values["1.1"]) == "7" and int(saved.values["7.2.4.e"]) == 1250000
+    assert str(saved.values["1.3.1"]) == "7" and int(saved.values["7.2.4.e"]) == 1250000
     assert saved.notes == {"1.2": "Đang triển khai"}
 
 
@@ -169,3 +192,19 @@ def test_statistics_upload_names_row_and_column(login: Login, rt: Runtime) -> No
     assert r.status_code == 303
     fields = statistics.load_input(rt, UNIT, "2023-Q4").fields
     assert fields is not None and [f.carried_over for f in fields] == [6, 10, 1]
+
+
+def test_one_period_selector_on_the_report_pages(login: Login) -> None:
+    """reports.html, statistics.html and summary.html print the same selector (one macro)."""
+    import re
+
+    reviewer = login("reviewer")
+    pages = [reviewer.get(f"/units/{UNIT}/reports?period=2023-Q3").text,
+             reviewer.get(f"/units/{UNIT}/statistics?period=2023-Q3").text,
+             reviewer.get("/summary?body=nha-trang&period=2023-Q3").text]
+    selects = [re.search(r'<label for="period">.*?</select>', p, re.S) for p in pages]
+    assert all(selects), "every page has the period selector"
+    found = [m.group(0) for m in selects if m]
+    assert '<option value="2023-Q3" selected>' in found[0]
+    assert found[0] == found[1]  # same choices: the unit's periods
+    assert found[2].split("<select")[0] == found[0].split("<select")[0]

@@ -33,7 +33,7 @@ from engine.reporting.snapshot.model import AppendixSnapshot, Snapshot, Snapshot
 
 def reference_xlsx(snapshot: Snapshot, appendix: AppendixSnapshot) -> bytes:
     """The same cells written the ordinary openpyxl way."""
-    sheet, widths, head_row = xw._fill(snapshot, appendix)
+    sheet, widths, setup = xw._fill(snapshot, appendix)
     wb = Workbook()
     xw._register_styles(wb)
     ws = wb.active
@@ -47,7 +47,7 @@ def reference_xlsx(snapshot: Snapshot, appendix: AppendixSnapshot) -> bytes:
         ws.row_dimensions[row].height = height
     ws.merged_cells = MultiCellRange([
         CellRange(min_row=a, min_col=b, max_row=c, max_col=d) for a, b, c, d in sheet.merges])
-    xw._print_setup(ws, head_row)
+    xw._print_setup(ws, setup)
     buf = io.BytesIO()
     archive = StampedZip(buf, snapshot.taken_at, appendix_core_xml(snapshot, appendix))
     ExcelWriter(wb, archive).save()

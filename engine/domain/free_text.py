@@ -11,17 +11,20 @@ import re
 from datetime import date
 
 from engine.errors import ValidationFailed
+from engine.settings import get_settings
 
 # A date-like token: digits and slashes/dots/hyphens around something that looks like a date.
 _TOKEN = re.compile(
     r"(?<![\w/])(\d{1,2})\s*([/.\-]{1,3})\s*(\d{1,2})\s*([/.\-]{1,3})\s*(\d+)(?![\w/])"
 )
 
+#: What every date-like token contains (the day's last digit, separators, a digit): where the
+#: first one starts, less one digit, is the earliest a token can start.
+_MAYBE = re.compile(r"\d\s*[/.\-]{1,3}\s*\d")
+
 
 def max_text_chars() -> int:
     """The one limit on free text (`CCHC_MAX_TEXT_CHARS`), for forms, the API and the CLI."""
-    from engine.settings import get_settings
-
     return get_settings().max_text_chars
 
 
@@ -36,7 +39,10 @@ def check_length(text: str, field: str) -> None:
 
 
 def check_dates(text: str, field: str) -> None:
-    for m in _TOKEN.finditer(text):
+    first = _MAYBE.search(text)
+    if first is None:
+        return
+    for m in _TOKEN.finditer(text, max(first.start() - 1, 0)):
         d, sep1, mo, sep2, y = m.groups()
         token = m.group(0)
         if sep1 != "/" and sep1 == sep2 and sep1 in ".-" and len(y) not in (4,):

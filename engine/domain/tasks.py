@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import local_date, system_clock
+from engine.directory.actor import Actor as Actor  # explicit re-export: callers import it here
 from engine.directory.units import get_unit
+from engine.domain.attachment_files import NewAttachment, store
+from engine.domain.choices import resolve_choice
 from engine.domain.documents import DocumentRef, parse_reference
 from engine.domain.evidence import register_documents
 from engine.domain.free_text import check_dates, check_length
@@ -34,16 +37,13 @@ from engine.domain.occurrences import (
 from engine.domain.plan_loading import resolve_plan_id
 from engine.domain.task_writes import Event, StaleVersion, TaskWrite, writer_for
 from engine.domain.workflow.machine import Command
-from engine.errors import Conflict, NotFound, Problem, ValidationFailed
+from engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo
 from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit
 from plans.deadlines import DeadlineError, parse_deadline
 from vntext.dates import format_date_vi
 from vntext.text import nfc
-
-if TYPE_CHECKING:
-    from engine.domain.attachments import NewAttachment
 
 
 @dataclass(frozen=True)
@@ -74,12 +74,6 @@ class TaskKey:
         """The key a URL segment ("7" or "7~2026-Q1", see `path_code`) names."""
         code, sep, occurrence = segment.partition(PATH_SEP)
         return cls(unit, plan, code, occurrence if sep else None)
-
-
-@dataclass(frozen=True)
-class Actor:
-    name: str
-    role: str = "officer"
 
 
 @dataclass(frozen=True)
@@ -231,12 +225,13 @@ def parse_evidence(texts: Sequence[str], today: date) -> list[DocumentRef]:
 def check_command(rt: Runtime, trigger: str, actor: Actor, evidence: Sequence[str],
                   result: str, note: str, on: date | None, *,
                   parse: Callable[[Sequence[str], date], list[DocumentRef]] | None = None,
-                  ) -> list[DocumentRef]:
+                  today: date | None = None) -> list[DocumentRef]:
     """Everything about a transition's input that can be checked without the task: dates in
     the texts, each document reference, a date in the future, and the workflow's guards
     (evidence, result, reason required). Refuses with ALL the problems at once, so a form
-    marks every wrong field in one go; returns the parsed references."""
-    today = rt.today()
+    marks every wrong field in one go; returns the parsed references. `today`: the runtime's,
+    read once by a caller checking many commands."""
+    today = today or rt.today()
     problems: list[Problem] = []
     refs: list[DocumentRef] = []
     for text, name in ((result, "result"), (note, "note")):
@@ -336,8 +331,6 @@ def transition(
                             result=result or None, refs=refs, documents=[d.id for d in docs],
                             corrects=corrects)
         if attachments:
-            from engine.domain.attachments import store
-
             store(session, task, history_id, attachments, actor.name, now)
         return ChangeResult(key, trigger, task.state, decision.to_state, task.version + 1,
                             decision.effective, [d.rendered for d in docs])
@@ -378,8 +371,6 @@ def assign(rt: Runtime, key: TaskKey, owner: str, actor: Actor,
         raise ValidationFailed("Phải ghi người/bộ phận phụ trách", "owner is required",
                                field="owner")
     if actor.role not in ("leader", "admin", "system"):
-        from engine.errors import Forbidden
-
         raise Forbidden("Chỉ lãnh đạo UBND được phân công nhiệm vụ",
                         "only a leader may assign tasks", field="role")
     with rt.db.transaction() as session:
@@ -397,8 +388,6 @@ def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
                  expected_version: int | None = None) -> ChangeResult:
     deadline = nfc(deadline)
     if actor.role not in ("leader", "admin", "system"):
-        from engine.errors import Forbidden
-
         raise Forbidden("Chỉ lãnh đạo UBND được đặt thời hạn",
                         "only a leader may set deadlines", field="role")
     with rt.db.transaction() as session:
@@ -429,8 +418,6 @@ def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | N
     """A remark on the task's progress (printed in Kết quả) without changing its state."""
     note = nfc(note)
     if actor.role not in ("officer", "leader", "admin", "system"):
-        from engine.errors import Forbidden
-
         raise Forbidden(f"Vai trò '{actor.role}' chỉ được xem, không được ghi chú",
                         f"role '{actor.role}' may not add notes", field="role")
     if not note:
@@ -648,7 +635,6 @@ def list_tasks(
 
     Recurring work shows the occurrence in force on `at` (default today); with `overdue` or
     `earlier`, also every earlier occurrence still open past its due date (`listed`)."""
-    from engine.domain.choices import resolve_choice
 
     if state:
         state = resolve_choice(state, rt.machine.definition.state_labels, field="state",

@@ -5,69 +5,78 @@ and the outbox (insert once, send once) meet only here. The idempotency key is e
 issue's: recipient, item, due date, rule step, channel — so however often or however late a
 sweep runs, a reminder exists once.
 
-Why a plain slotted class with a lazy payload: the national peak builds ~73,000 of them per
-sweep, every minute, and nearly all are already in the outbox (the sweep only looks their keys
-up). A frozen dataclass pays `object.__setattr__` per field and a payload dict per occurrence;
-here an occurrence is one small object pointing at its item's shared payload (`base`) plus
-the per-person values, and the merged payload dict is built only when someone reads it (the
-insert of a NEW row, a preview). Treat instances as immutable.
+Why a tuple, in this field order, with a lazy payload: the national peak builds ~73,000 of
+them per sweep, every minute, and nearly all are already in the outbox (the sweep only looks
+their keys up). A tuple is built in C (`new_occurrence`, no Python `__init__` per reminder),
+and its first eight fields are the planner's output order (send day, unit, person, channel,
+item kind, due date, item, step: a total order), so a list of them sorts by plain tuple
+comparison, without a key per element. An occurrence points at its item's shared values
+(`base`: a dict, or a function building it, called only when read) plus the per-person
+values; the merged payload dict is built only when someone reads it (the insert of a NEW
+row, a preview). Equality and hashing are on the identity (the first nine fields), never
+the payload.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from functools import partial
+from operator import itemgetter
+from typing import Any, cast
+
+#: The item's shared payload values, or a function that builds them when first read.
+Base = dict[str, Any] | Callable[[], dict[str, Any]]
 
 _NO_PAYLOAD: dict[str, Any] = {}
+_IDENTITY = 9  # send_on … not_before: what makes two occurrences the same reminder
 
 
-class Occurrence:
-    __slots__ = ("_payload", "base", "channel", "days", "due_on", "escalation", "item_id",
-                 "item_kind", "not_before", "person_id", "person_name", "send_on", "step",
-                 "unit_id")
+class Occurrence(tuple[Any, ...]):
+    __slots__ = ()
 
-    unit_id: int
-    person_id: int
-    channel: str  # "email" | "zalo"
-    item_kind: str  # "task" | "obligation"
-    item_id: int  # tasks.id or obligation_dues.id
-    due_on: date
-    step: str  # "before:7" … "due", "overdue:<n>", "escalate"
-    send_on: date  # the working day it goes out (digest day)
-    not_before: datetime  # aware; e.g. 08:00 Asia/Ho_Chi_Minh on send_on
-
-    def __init__(self, unit_id: int, person_id: int, channel: str, item_kind: str,
-                 item_id: int, due_on: date, step: str, send_on: date, not_before: datetime,
-                 payload: dict[str, Any] | None = None, person_name: str | None = None,
-                 days: int = 0, escalation: bool = False) -> None:
+    def __new__(cls, unit_id: int, person_id: int, channel: str, item_kind: str,
+                item_id: int, due_on: date, step: str, send_on: date, not_before: datetime,
+                payload: Base | None = None, person_name: str | None = None,
+                days: int = 0, escalation: bool = False) -> Occurrence:
         """`payload`: the item's values (shared by its occurrences); with `person_name` the
         payload read back also carries `days`, `person_name` and `escalation`."""
-        self.unit_id = unit_id
-        self.person_id = person_id
-        self.channel = channel
-        self.item_kind = item_kind
-        self.item_id = item_id
-        self.due_on = due_on
-        self.step = step
-        self.send_on = send_on
-        self.not_before = not_before
-        self.base = _NO_PAYLOAD if payload is None else payload
-        self.person_name = person_name
-        self.days = days
-        self.escalation = escalation
-        self._payload: dict[str, Any] | None = None
+        return tuple.__new__(cls, (send_on, unit_id, person_id, channel, item_kind, due_on,
+                                   item_id, step, not_before,
+                                   _NO_PAYLOAD if payload is None else payload,
+                                   person_name, days, escalation))
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # copy and pickle through __new__
+        return (self.unit_id, self.person_id, self.channel, self.item_kind, self.item_id,
+                self.due_on, self.step, self.send_on, self.not_before, self.base,
+                self.person_name, self.days, self.escalation)
+
+    send_on: date = cast(date, property(itemgetter(0)))  # the working day it goes out
+    unit_id: int = cast(int, property(itemgetter(1)))
+    person_id: int = cast(int, property(itemgetter(2)))
+    channel: str = cast(str, property(itemgetter(3)))  # "email" | "zalo"
+    item_kind: str = cast(str, property(itemgetter(4)))  # "task" | "obligation"
+    due_on: date = cast(date, property(itemgetter(5)))
+    item_id: int = cast(int, property(itemgetter(6)))  # tasks.id or obligation_dues.id
+    step: str = cast(str, property(itemgetter(7)))  # "before:7" … "due", "overdue:<n>", …
+    not_before: datetime = cast(datetime, property(itemgetter(8)))  # aware; 08:00 on send_on
+    person_name: str | None = cast("str | None", property(itemgetter(10)))
+    days: int = cast(int, property(itemgetter(11)))
+    escalation: bool = cast(bool, property(itemgetter(12)))
+
+    @property
+    def base(self) -> dict[str, Any]:
+        """The item's shared values (built now if the planner left a function)."""
+        base = self[9]
+        return base if isinstance(base, dict) else base()
 
     @property
     def payload(self) -> dict[str, Any]:
         """The row's payload: the item's values, plus the per-person ones when given."""
-        if self._payload is None:
-            if self.person_name is None:
-                self._payload = dict(self.base)
-            else:
-                self._payload = {**self.base, "days": self.days,
-                                 "person_name": self.person_name,
-                                 "escalation": self.escalation}
-        return self._payload
+        if self.person_name is None:
+            return dict(self.base)
+        return {**self.base, "days": self.days, "person_name": self.person_name,
+                "escalation": self.escalation}
 
     def with_payload(self, extra: dict[str, Any]) -> Occurrence:
         """The same occurrence whose payload also carries `extra`."""
@@ -82,18 +91,30 @@ class Occurrence:
             f":{self.step}:{self.channel}"
         )
 
-    def _identity(self) -> tuple[object, ...]:
-        return (self.unit_id, self.person_id, self.channel, self.item_kind, self.item_id,
-                self.due_on, self.step, self.send_on, self.not_before)
+    def _identity(self) -> tuple[Any, ...]:
+        return self[:_IDENTITY]
 
     def __eq__(self, other: object) -> bool:  # the payload is not part of the identity
         if not isinstance(other, Occurrence):
             return NotImplemented
-        return self._identity() == other._identity()
+        return self[:_IDENTITY] == other[:_IDENTITY]
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, Occurrence):
+            return NotImplemented
+        return self[:_IDENTITY] != other[:_IDENTITY]
 
     def __hash__(self) -> int:
-        return hash(self._identity())
+        return hash(self[:_IDENTITY])
 
     def __repr__(self) -> str:
         return (f"Occurrence({self.idempotency_key!r}, send_on={self.send_on.isoformat()}, "
                 f"not_before={self.not_before.isoformat()})")
+
+
+#: The planner's constructor: `new_occurrence((send_on, unit_id, person_id, channel,
+#: item_kind, due_on, item_id, step, not_before, base, person_name, days, escalation))`,
+#: built in C.
+new_occurrence: Callable[[tuple[Any, ...]], Occurrence] = partial(tuple.__new__, Occurrence)
+
+__all__ = ["Base", "Occurrence", "new_occurrence"]

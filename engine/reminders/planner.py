@@ -30,7 +30,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from operator import attrgetter, itemgetter
+from functools import partial
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -40,9 +42,9 @@ from engine.clock import VN_TZ, local_date
 from engine.directory.people import UNIT_BATCH, Contact, OwnerIndex, contact_indexes
 from engine.directory.units import get_unit
 from engine.domain.calendar import WorkCalendar
+from engine.domain.obligations import PENDING, due_link, period_label
 from engine.domain.occurrences import path_code
-from engine.reminders.obligations import PENDING, due_link, period_label
-from engine.reminders.occurrence import Occurrence
+from engine.reminders.occurrence import Base, Occurrence, new_occurrence
 from engine.reminders.rules import (
     ReminderRules,
     Step,
@@ -75,14 +77,11 @@ class Unresolved:
 
 @dataclass
 class ReminderPlan:
+    #: In send day, unit, person, channel, item kind, due date, item, step order (a total
+    #: order: no two occurrences share it all; see `Occurrence`).
     occurrences: list[Occurrence] = field(default_factory=list)
     unresolved: list[Unresolved] = field(default_factory=list)
     items: int = 0  # open items in the date window that were examined
-
-
-#: The order of `ReminderPlan.occurrences` (a total order: no two occurrences share it all).
-_ORDER = attrgetter("send_on", "unit_id", "person_id", "channel", "item_kind", "due_on",
-                    "item_id", "step")
 
 
 class _Schedules:
@@ -217,55 +216,45 @@ def _due_obligations(session: Session, lo: date, hi: date, unit_id: int | None,
 _Reach = tuple[list[tuple[int, str, str]], frozenset[int]]
 
 
-class _Owners(dict[tuple[int, str | None], _Reach]):
-    """(unit id, owner text) -> (person id, name, channel) of everyone in charge with a channel
-    to reach them, and the ids of everyone in charge (reachable or not). Resolved on first use
-    of each pair, not per item (a unit's 124 tasks share a dozen owner texts); a hit is a plain
-    dict lookup."""
-
-    def __init__(self, indexes: dict[int, OwnerIndex[Contact]]) -> None:
-        super().__init__()
-        self.indexes = indexes
-
-    def __missing__(self, key: tuple[int, str | None]) -> _Reach:
-        index = self.indexes[key[0]]
-        people = index.resolve(key[1])
-        reach = [(p.id, p.name, channel) for p in people
-                 if (channel := index.channel(p)) is not None]
-        hit = self[key] = (reach, frozenset(p.id for p in people))
-        return hit
-
-
-class _Leaders(dict[int, tuple[Contact | None, str | None]]):
-    """unit id -> the unit's leader and their channel, found on first use."""
-
-    def __init__(self, indexes: dict[int, OwnerIndex[Contact]]) -> None:
-        super().__init__()
-        self.indexes = indexes
-
-    def __missing__(self, unit_id: int) -> tuple[Contact | None, str | None]:
-        index = self.indexes[unit_id]
-        leader = index.leader
-        hit = self[unit_id] = (leader, index.channel(leader) if leader is not None else None)
-        return hit
+def _reach(index: OwnerIndex[Contact], owner: str | None) -> _Reach:
+    """(person id, name, channel) of everyone in charge of `owner` with a channel to reach
+    them, and the ids of everyone in charge (reachable or not). Resolved once per unit and
+    owner text, not per item (a unit's 124 tasks share a dozen owner texts)."""
+    people = index.resolve(owner)
+    reach = [(p.id, p.name, channel) for p in people
+             if (channel := index.channel(p)) is not None]
+    return reach, frozenset(p.id for p in people)
 
 
 #: One item with a step to emit: kind, id, unit id, unit slug, due date, owner text, code,
-#: payload without the per-step fields, fired owner steps, fired escalation.
-_Item = tuple[str, int, int, str, date, str | None, str, dict[str, Any], list[Step], Step | None]
+#: payload without the per-step fields (built when read), fired owner steps, fired escalation.
+_Item = tuple[str, int, int, str, date, str | None, str, Base, list[Step], Step | None]
+
+
+def _task_payload(slug: str, unit_name: str, plan: str, code: str, title: str,
+                  document: str, owner: str | None, occurrence: str = "") -> dict[str, Any]:
+    return {"kind": "task", "title": title, "unit": slug, "unit_name": unit_name,
+            "plan": plan, "code": code, "recipient_body": "", "document": document,
+            "link": f"/units/{slug}/tasks/{plan}/{path_code(code, occurrence)}",
+            "item_owner": owner, **({"period": occurrence} if occurrence else {})}
+
+
+def _obligation_payload(slug: str, unit_name: str, did: int, period: str, owner: str | None,
+                        code: str, title: str, shown: str, source_plan: str,
+                        recipient: str) -> dict[str, Any]:
+    return {"kind": "obligation", "title": shown, "unit": slug, "unit_name": unit_name,
+            "plan": source_plan, "code": code, "period": period, "recipient_body": recipient,
+            "document": title, "link": due_link(slug, did), "item_owner": owner}
 
 
 def _items(tasks: list[tuple[Any, ...]], obligations: list[tuple[Any, ...]],
            units: dict[int, tuple[str, str]]) -> Iterator[_Item]:
-    """The due tasks, then the due report occurrences, with their payloads."""
+    """The due tasks, then the due report occurrences, each with the function building its
+    payload (called only for an occurrence whose payload is read: a new outbox row)."""
     for tid, uid, due_on, owner, code, title, plan, document, steps, esc, occ in tasks:
         slug, unit_name = units[uid]
-        yield "task", tid, uid, slug, due_on, owner, code, {
-            "kind": "task", "title": title, "unit": slug, "unit_name": unit_name,
-            "plan": plan, "code": code, "recipient_body": "", "document": document,
-            "link": f"/units/{slug}/tasks/{plan}/{path_code(code, occ)}", "item_owner": owner,
-            **({"period": occ} if occ else {}),
-        }, steps, esc
+        yield "task", tid, uid, slug, due_on, owner, code, partial(
+            _task_payload, slug, unit_name, plan, code, title, document, owner, occ), steps, esc
     shown_titles: dict[tuple[str, str, str], str] = {}
     for (did, uid, period, due_on, owner, default_owner, code, title, source_plan, recipient,
          schedule, steps, esc) in obligations:
@@ -275,53 +264,77 @@ def _items(tasks: list[tuple[Any, ...]], obligations: list[tuple[Any, ...]],
             shown = shown_titles[(title, schedule, period)] = (
                 title if schedule == "once" else f"{title} ({period_label(period)})")
         who = owner or default_owner
-        yield "obligation", did, uid, slug, due_on, who, code, {
-            "kind": "obligation", "title": shown, "unit": slug, "unit_name": unit_name,
-            "plan": source_plan, "code": code, "period": period, "recipient_body": recipient,
-            "document": title, "link": due_link(slug, did), "item_owner": who,
-        }, steps, esc
+        yield "obligation", did, uid, slug, due_on, who, code, partial(
+            _obligation_payload, slug, unit_name, did, period, who, code, title, shown,
+            source_plan, recipient), steps, esc
 
 
 def _emit(items: Iterator[_Item], indexes: dict[int, OwnerIndex[Contact]],
           plan: ReminderPlan) -> None:
     """Each item's occurrences (one per fired step and reachable person in charge, plus the
-    leader's escalation), or an `Unresolved` where nobody can receive one."""
-    occurrences: list[Occurrence] = []
-    unresolved: list[tuple[int, Unresolved]] = []  # with the unit id, to order by unit
-    append = occurrences.append
-    owners, leaders = _Owners(indexes), _Leaders(indexes)
-    for kind, item_id, unit_id, slug, due_on, owner, code, base, steps, esc in items:
-        reach, owner_ids = owners[unit_id, owner]
-        for step in steps:
-            if not reach:
-                unresolved.append((unit_id, Unresolved(
-                    slug, kind, item_id, code, owner, step.name, due_on, step.send_on,
-                    f"không có ai (đang hoạt động, có địa chỉ nhận) mang chức danh hoặc tên "
-                    f"'{owner or '—'}'",
-                    f"nobody active and reachable has the title or name '{owner or '-'}'")))
+    leader's escalation), or an `Unresolved` where nobody can receive one.
+
+    Unit by unit, in unit id order: a unit's occurrences are sorted among themselves (a few
+    dozen), then appended to their send day's list, and the days concatenated in order — the
+    order of `ReminderPlan.occurrences` at a fraction of one sort of all of them."""
+    by_unit: dict[int, list[_Item]] = {}
+    for item in items:
+        found = by_unit.get(item[2])
+        if found is None:
+            by_unit[item[2]] = [item]
+        else:
+            found.append(item)
+    days: dict[date, list[Occurrence]] = {}
+    unresolved: list[Unresolved] = []  # unit by unit: tasks, then reports, in query order
+    new = new_occurrence
+    for unit_id in sorted(by_unit):
+        index = indexes[unit_id]
+        owners: dict[str | None, _Reach] = {}
+        occurrences: list[Occurrence] = []
+        append = occurrences.append
+        for kind, item_id, _uid, slug, due_on, owner, code, base, steps, esc in by_unit[unit_id]:
+            found_reach = owners.get(owner)
+            if found_reach is None:
+                found_reach = owners[owner] = _reach(index, owner)
+            reach, owner_ids = found_reach
+            for step in steps:
+                if not reach:
+                    unresolved.append(Unresolved(
+                        slug, kind, item_id, code, owner, step.name, due_on, step.send_on,
+                        f"không có ai (đang hoạt động, có địa chỉ nhận) mang chức danh hoặc "
+                        f"tên '{owner or '—'}'",
+                        f"nobody active and reachable has the title or name '{owner or '-'}'"))
+                    continue
+                name, send_on, fire_at, days_left = step.name, step.send_on, step.fire_at, step.days
+                for person_id, person_name, channel in reach:
+                    append(new((send_on, unit_id, person_id, channel, kind, due_on, item_id,
+                                name, fire_at, base, person_name, days_left, False)))
+            if esc is None:
                 continue
-            name, send_on, fire_at, days = step.name, step.send_on, step.fire_at, step.days
-            for person_id, person_name, channel in reach:
-                append(Occurrence(unit_id, person_id, channel, kind, item_id, due_on, name,
-                                  send_on, fire_at, base, person_name, days))
-        if esc is None:
-            continue
-        leader, leader_channel = leaders[unit_id]
-        if leader is None or leader_channel is None:
-            unresolved.append((unit_id, Unresolved(
-                slug, kind, item_id, code, owner, esc.name, due_on, esc.send_on,
-                "đơn vị chưa có lãnh đạo (vai trò leader) nhận được tin báo quá hạn",
-                "the unit has no reachable leader to escalate to")))
-            continue
-        if leader.id in owner_ids:
-            continue  # the leader is in charge himself: he already has the overdue reminders
-        append(Occurrence(unit_id, leader.id, leader_channel, kind, item_id, due_on, esc.name,
-                          esc.send_on, esc.fire_at, base, leader.name, esc.days, True))
-    # Unresolved items in unit order (tasks, then reports, each in query order).
-    unresolved.sort(key=itemgetter(0))
-    plan.unresolved = [u for _uid, u in unresolved]
-    occurrences.sort(key=_ORDER)
-    plan.occurrences = occurrences
+            leader = index.leader
+            leader_channel = index.channel(leader) if leader is not None else None
+            if leader is None or leader_channel is None:
+                unresolved.append(Unresolved(
+                    slug, kind, item_id, code, owner, esc.name, due_on, esc.send_on,
+                    "đơn vị chưa có lãnh đạo (vai trò leader) nhận được tin báo quá hạn",
+                    "the unit has no reachable leader to escalate to"))
+                continue
+            if leader.id in owner_ids:
+                continue  # the leader is in charge himself: he already has the overdue ones
+            append(new((esc.send_on, unit_id, leader.id, leader_channel, kind, due_on,
+                        item_id, esc.name, esc.fire_at, base, leader.name, esc.days, True)))
+        occurrences.sort()  # by their first fields: the order `Occurrence` documents
+        for day, group in groupby(occurrences, key=_SEND_ON):
+            found_day = days.get(day)
+            if found_day is None:
+                days[day] = list(group)
+            else:
+                found_day.extend(group)
+    plan.unresolved = unresolved
+    plan.occurrences = [o for day in sorted(days) for o in days[day]]
+
+
+_SEND_ON = itemgetter(0)
 
 
 def plan_reminders(

@@ -41,14 +41,16 @@ if TYPE_CHECKING:
     from engine.reporting.export.files import JSON_NAME as SNAPSHOT_JSON_NAME
     from engine.reporting.export.files import appendix_file_name, download_name
     from engine.reporting.snapshot.build import build_snapshot
-    from engine.reporting.snapshot.check import Finding, check_report
-    from engine.reporting.snapshot.check import count_vi as count_findings_vi
+    from engine.reporting.snapshot.check import check_report
+    from engine.reporting.snapshot.findings import Finding
+    from engine.reporting.snapshot.findings import count_vi as count_findings_vi
     from engine.reporting.snapshot.model import Snapshot
     from engine.reporting.snapshot.store import freeze as freeze_snapshot
     from engine.reporting.snapshot.store import frozen_snapshot
     from engine.reporting.statistics import Problem as StatisticsProblem
     from engine.reporting.statistics import (
         StatisticsRefused,
+        StatisticsSheet,
         default_indicator_set,
         format_number_vi,
         take_sheet,
@@ -65,14 +67,17 @@ if TYPE_CHECKING:
     )
     from engine.reporting.statistics.export import JSON_NAME as STATISTICS_JSON_NAME
     from engine.reporting.statistics.export import export_page as export_statistics_page
-    from engine.reporting.summary import SORTS as SUMMARY_SORTS
     from engine.reporting.summary import (
+        ROLLUP_FILES,
+        body_statistics,
+        body_statistics_file,
         province_summary,
         sorted_rows,
         summary_docx,
         summary_json,
         summary_xlsx,
     )
+    from engine.reporting.summary import SORTS as SUMMARY_SORTS
 else:  # mypy sees the names above only, so a misspelt name stays an error
     __getattr__, __dir__ = public_api(__name__, __file__)
 
@@ -81,6 +86,7 @@ __all__ = [
     "FIELDS_APPENDIX",
     "INDICATORS_APPENDIX",
     "PROCEDURES_APPENDIX",
+    "ROLLUP_FILES",
     "SNAPSHOT_JSON_NAME",
     "STATISTICS_JSON_NAME",
     "SUMMARY_SORTS",
@@ -89,8 +95,11 @@ __all__ = [
     "Snapshot",
     "StatisticsProblem",
     "StatisticsRefused",
+    "StatisticsSheet",
     "UnitOverview",
     "appendix_file_name",
+    "body_statistics",
+    "body_statistics_file",
     "build_snapshot",
     "check_report",
     "city_overview",

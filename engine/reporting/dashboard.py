@@ -26,12 +26,12 @@ from engine.directory.units import (
     get_unit,
     view,
 )
+from engine.domain.obligations import PENDING, ObligationDueView, list_obligation_dues
 from engine.domain.occurrences import current_of, listed
 from engine.domain.periods import ReportingPeriod, parse_period, period_containing, quarters_of
 from engine.domain.plan_loading import plans_of_unit
 from engine.domain.tasks import TaskView, in_force, list_tasks
 from engine.domain.timeliness import Timeliness, effective_due, is_ongoing, timeliness
-from engine.reminders.obligations import PENDING, ObligationDueView, list_obligation_dues
 from engine.runtime import Runtime
 from engine.storage.models import (
     Obligation,

@@ -13,7 +13,10 @@ from engine.directory import UserView
 from engine.domain import quarters_of
 from engine.errors import Forbidden, NotFound
 from engine.reporting import (
+    ROLLUP_FILES,
     SUMMARY_SORTS,
+    body_statistics,
+    body_statistics_file,
     province_summary,
     sorted_rows,
     summary_docx,
@@ -22,7 +25,7 @@ from engine.reporting import (
 )
 from engine.runtime import Runtime
 from web.deps import CurrentUser, Rt
-from web.routes.common import content_disposition
+from web.downloads import content_disposition
 from web.templating import render
 
 router = APIRouter()
@@ -76,6 +79,7 @@ def summary_page(request: Request, rt: Runtime, user: UserView, body: str | None
     choices = [q for y in years for q in quarters_of(y, day)]
     return render(request, "summary.html", {
         "title": "Tổng hợp các xã, phường", "nav_path": nav_path, "summary": summary,
+        "stats": body_statistics(rt, slug, summary.period.code), "rollup_files": ROLLUP_FILES,
         "rows": sorted_rows(summary, sort, bool(desc)), "sort": sort, "desc": bool(desc),
         "sort_labels": SORT_LABELS, "choices": choices, "body": slug,
         "base": f"/summary/{slug}/{summary.period.code}",
@@ -85,8 +89,16 @@ def summary_page(request: Request, rt: Runtime, user: UserView, body: str | None
 @router.get("/summary/{body}/{period}/{name}", include_in_schema=False)
 def summary_file(body: str, period: str, name: str, rt: Rt, user: CurrentUser,
                  sort: str = "name", desc: int = 0) -> Response:
-    """tong-hop.xlsx, tong-hop.docx or tong-hop.json of the summary."""
+    """tong-hop.xlsx, tong-hop.docx or tong-hop.json of the summary; the body's Phụ lục 6
+    (tong-hop-phu-luc-6.docx/.xlsx, tong-hop-thong-ke.json: the frozen communes summed)."""
     slug = body_of(rt, user, body)
+    if name in ROLLUP_FILES:
+        stats = body_statistics(rt, slug, period.strip().upper())
+        ext = name.rsplit(".", 1)[1]
+        media = {"docx": DOCX, "xlsx": XLSX}.get(ext, "application/json")
+        stem = f"{name.rsplit('.', 1)[0]}_{slug}_{stats.period.code}"
+        return Response(body_statistics_file(stats, name), media_type=media,
+                        headers={"Content-Disposition": content_disposition(f"{stem}.{ext}")})
     summary = province_summary(rt, slug, period.strip().upper())
     rows = sorted_rows(summary, sort, bool(desc))
     stem = f"tong-hop_{slug}_{summary.period.code}"
@@ -98,7 +110,8 @@ def summary_file(body: str, period: str, name: str, rt: Rt, user: CurrentUser,
         media, data = "application/json", summary_json(summary)
     else:
         raise NotFound(f"Không có tệp '{name}' (có: tong-hop.xlsx, tong-hop.docx, "
-                       "tong-hop.json)", f"no file {name}", field="name", value=name)
+                       f"tong-hop.json, {', '.join(ROLLUP_FILES)})", f"no file {name}",
+                       field="name", value=name)
     ext = name.rsplit(".", 1)[1]
     return Response(data, media_type=media,
                     headers={"Content-Disposition": content_disposition(f"{stem}.{ext}")})

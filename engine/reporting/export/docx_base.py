@@ -35,6 +35,7 @@ from engine.reporting.export.page import (
     MARGIN_RIGHT_MM,
     MARGIN_TOP_MM,
     MM_PER_INCH,
+    Orientation,
 )
 
 TWIPS_PER_MM = 1440 / MM_PER_INCH
@@ -169,10 +170,15 @@ def _prune_styles(doc: DocxDocument, keep_ids: set[str]) -> None:
             root.remove(style)
 
 
-def _page(doc: DocxDocument, page_number_style: str) -> None:
+def _page(doc: DocxDocument, page_number_style: str, orientation: Orientation = "portrait"
+          ) -> None:
     section = doc.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Twips(PAGE_W), Twips(PAGE_H)
+    if orientation == "landscape":  # A4 turned sideways; the binding margin stays left
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Twips(PAGE_H), Twips(PAGE_W)
+    else:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Twips(PAGE_W), Twips(PAGE_H)
     section.top_margin = Twips(twips(MARGIN_TOP_MM))
     section.bottom_margin = Twips(twips(MARGIN_BOTTOM_MM))
     section.left_margin = Twips(twips(MARGIN_LEFT_MM))
@@ -233,13 +239,13 @@ _SECT = re.compile(rb"<w:sectPr[ >]")
 
 
 @cache
-def docx_base() -> DocxBase:
-    """Build (once per process) the package every appendix .docx shares."""
+def docx_base(orientation: Orientation = "portrait") -> DocxBase:
+    """Build (once per process and orientation) the package every appendix .docx shares."""
     doc = Document()
     _defaults(doc)
     ids = _add_styles(doc)
     _prune_styles(doc, set(ids.values()))
-    _page(doc, STYLE_SPECS["page_number"].name)
+    _page(doc, STYLE_SPECS["page_number"].name, orientation)
     _trim_package(doc)
     buf = io.BytesIO()
     doc.save(buf)

@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 from engine.reporting.export import texts
 from engine.reporting.export.docx_base import DOCUMENT_XML, STYLE_SPECS, docx_base, twips
 from engine.reporting.export.package import CORE_XML, appendix_core_xml, write_zip
-from engine.reporting.export.page import TEXT_WIDTH_MM
+from engine.reporting.export.page import TEXT_WIDTH_MM, text_width_mm
 from engine.reporting.export.table import Cell, Row, Table, build_table
 from engine.reporting.snapshot.model import AppendixSnapshot, Snapshot
 
@@ -84,9 +84,9 @@ def _grid(widths: Iterable[int]) -> str:
     return "<w:tblGrid>" + "".join(f'<w:gridCol w:w="{w}"/>' for w in widths) + "</w:tblGrid>"
 
 
-def _header_block(snapshot: Snapshot) -> str:
+def _header_block(snapshot: Snapshot, width_mm: float = TEXT_WIDTH_MM) -> str:
     """The two-column, borderless NĐ 30 header: unit name left, national title right."""
-    right_mm = TEXT_WIDTH_MM - HEADER_LEFT_MM
+    right_mm = width_mm - HEADER_LEFT_MM
     org1, org2 = texts.org_lines(snapshot.unit)
     org_size = STYLE_SPECS["org"].size
     motto_size = STYLE_SPECS["motto"].size
@@ -100,14 +100,14 @@ def _header_block(snapshot: Snapshot) -> str:
         + _p("motto", texts.MOTTO)
         + _rule(right_mm, texts.text_width_mm(texts.MOTTO, motto_size))
     )
-    widths = (twips(HEADER_LEFT_MM), twips(TEXT_WIDTH_MM) - twips(HEADER_LEFT_MM))
+    widths = (twips(HEADER_LEFT_MM), twips(width_mm) - twips(HEADER_LEFT_MM))
     cells = "".join(
         f'<w:tc><w:tcPr><w:tcW w:w="{w}" w:type="dxa"/></w:tcPr>{body}</w:tc>'
         for w, body in zip(widths, (left, right), strict=True)
     )
     return (
         "<w:tbl>"
-        + _tbl_pr(TEXT_WIDTH_MM, _NO_BORDER, 0)
+        + _tbl_pr(width_mm, _NO_BORDER, 0)
         + _grid(widths)
         + f"<w:tr><w:trPr><w:cantSplit/></w:trPr>{cells}</w:tr></w:tbl>"
     )
@@ -116,7 +116,7 @@ def _header_block(snapshot: Snapshot) -> str:
 def _col_widths(table: Table) -> list[int]:
     """Column widths in twips, the last absorbing rounding so they add up to the text width."""
     widths = [twips(c.width_mm) for c in table.columns]
-    widths[-1] += twips(TEXT_WIDTH_MM) - sum(widths)
+    widths[-1] += twips(text_width_mm(table.orientation)) - sum(widths)
     return widths
 
 
@@ -150,7 +150,7 @@ def _table(table: Table) -> str:
     rows = "".join(_row(r, widths) for r in table.rows)
     return (
         "<w:tbl>"
-        + _tbl_pr(TEXT_WIDTH_MM, _BORDER, TABLE_CELL_MARGIN_MM)
+        + _tbl_pr(text_width_mm(table.orientation), _BORDER, TABLE_CELL_MARGIN_MM)
         + _grid(widths)
         + rows
         + "</w:tbl>"
@@ -161,15 +161,16 @@ def document_body(snapshot: Snapshot, appendix: AppendixSnapshot, table: Table |
                   ) -> str:
     """The <w:body> content (without the section properties) of one appendix; `table` is the
     appendix's own grid (Phụ lục 4–6) instead of the task table built from its rows."""
+    table = table or build_table(appendix)
     return "".join(
         (
-            _header_block(snapshot),
+            _header_block(snapshot, text_width_mm(table.orientation)),
             _p("appendix", texts.appendix_heading(appendix)),
             _p_lines("title", texts.title_lines(appendix)),
             _p("note", texts.period_line(snapshot)),
             _p("note", texts.attachment_line(snapshot)),
             _p("gap"),
-            _table(table or build_table(appendix)),
+            _table(table),
             _p("gap"),
         )
     )
@@ -177,8 +178,10 @@ def document_body(snapshot: Snapshot, appendix: AppendixSnapshot, table: Table |
 
 def export_docx(snapshot: Snapshot, appendix: AppendixSnapshot, table: Table | None = None
                 ) -> bytes:
-    """The appendix as .docx bytes; the same snapshot always gives the same bytes."""
-    base = docx_base()
+    """The appendix as .docx bytes; the same snapshot always gives the same bytes. A wide
+    table (Table.orientation) is written on a landscape page."""
+    table = table or build_table(appendix)
+    base = docx_base(table.orientation)
     body = document_body(snapshot, appendix, table).encode()
     document = base.document_head + body + base.document_tail
     core = appendix_core_xml(snapshot, appendix)

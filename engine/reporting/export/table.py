@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from engine.reporting.export import texts
+from engine.reporting.export.page import TEXT_WIDTH_MM, Orientation, text_width_mm
 from engine.reporting.snapshot.model import AppendixSnapshot, SnapshotGroup, SnapshotTask
 from plans.schema import COLUMN_HEADERS
 
@@ -27,7 +28,7 @@ MARK = "x"
 @dataclass(frozen=True, slots=True)
 class Column:
     header: str
-    width_mm: float  # the widths of a layout add up to the 165 mm text width of an A4 page
+    width_mm: float  # the widths of a table add up to its page's text width (165 / 252 mm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class Table:
     rows: tuple[Row, ...]  # rows[0] is the header row
     total: int
     done: int
+    orientation: Orientation = "portrait"  # landscape when declared columns make it wide
 
     @property
     def not_done(self) -> int:
@@ -199,18 +201,35 @@ def _totals_row(layout: str, ncols: int, label_col: int, total: int, done: int,
     return Row("total", tuple(cells))
 
 
+#: The width a declared optional column gets when the page has room for it.
+NATURAL_COLUMN_MM = 28.0
+
+
+def _share(base: tuple[Column, ...], widen: tuple[int, ...], n: int) -> float:
+    """Each declared column's width: half of the task text and result columns at most."""
+    return min(NATURAL_COLUMN_MM, sum(base[i].width_mm for i in widen) * 0.5 / n)
+
+
 def _with_columns(base: tuple[Column, ...], after: int, keys: tuple[str, ...],
-                  widen: tuple[int, ...]) -> tuple[Column, ...]:
+                  widen: tuple[int, ...]) -> tuple[tuple[Column, ...], Orientation]:
     """`base` with the declared columns inserted after column `after`; their width is taken
-    from the `widen` columns (task text, result) so the table keeps the page's text width."""
+    from the `widen` columns (task text, result) so the table keeps the page's text width.
+
+    When the portrait page cannot give every declared column its natural width the table is
+    wide: it goes on a landscape page, its base columns scaled to the wider text first."""
     if not keys:
-        return base
-    each = min(28.0, sum(base[i].width_mm for i in widen) * 0.5 / len(keys))
+        return base, "portrait"
+    orientation: Orientation = "portrait"
+    if _share(base, widen, len(keys)) < NATURAL_COLUMN_MM:
+        orientation = "landscape"
+        scale = text_width_mm(orientation) / TEXT_WIDTH_MM
+        base = tuple(Column(c.header, c.width_mm * scale) for c in base)
+    each = _share(base, widen, len(keys))
     take = each * len(keys) / len(widen)
     cols = [Column(c.header, c.width_mm - take) if i in widen else c
             for i, c in enumerate(base)]
     extra = [Column(COLUMN_HEADERS[k], each) for k in keys]
-    return (*cols[:after + 1], *extra, *cols[after + 1:])
+    return (*cols[:after + 1], *extra, *cols[after + 1:]), orientation
 
 
 def build_table(appendix: AppendixSnapshot) -> Table:
@@ -218,13 +237,14 @@ def build_table(appendix: AppendixSnapshot) -> Table:
     columns: tuple[Column, ...]
     keys = tuple(appendix.columns)
     if appendix.layout == "sections":
-        columns = _with_columns(SECTION_COLUMNS, 1, keys, (1, 4))
+        columns, orientation = _with_columns(SECTION_COLUMNS, 1, keys, (1, 4))
         label_col, done_col = 1, 2 + len(keys)
         body = [row for g in appendix.groups for row in _section_rows(g, keys)]
     else:
-        columns = _with_columns(DIMENSION_COLUMNS, 3, keys, (3, 6))
+        columns, orientation = _with_columns(DIMENSION_COLUMNS, 3, keys, (3, 6))
         label_col, done_col = 3, 4 + len(keys)
         body = [row for g in appendix.groups for row in _dimension_rows(g, keys)]
     total, done = _count(body, done_col)
     totals = _totals_row(appendix.layout, len(columns), label_col, total, done, done_col)
-    return Table(appendix.layout, columns, (_head(columns), *body, totals), total, done)
+    return Table(appendix.layout, columns, (_head(columns), *body, totals), total, done,
+                 orientation)

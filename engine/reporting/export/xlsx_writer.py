@@ -44,7 +44,8 @@ from engine.reporting.export.page import (
     MARGIN_RIGHT_MM,
     MARGIN_TOP_MM,
     MM_PER_INCH,
-    TEXT_WIDTH_MM,
+    Orientation,
+    text_width_mm,
 )
 from engine.reporting.export.table import Cell, Table, build_table
 from engine.reporting.snapshot.model import AppendixSnapshot, Snapshot
@@ -174,9 +175,20 @@ def _row_heights(table: Table, widths: list[float]) -> list[float]:
     return [round(h, 2) for h in heights]
 
 
-def _print_setup(ws: Worksheet, head_row: int) -> None:
+@dataclass(frozen=True, slots=True)
+class PrintSetup:
+    head_row: int  # the sheet row of the table's first header row
+    head_rows: int = 1  # how many header rows the table has (repeated on every page)
+    orientation: Orientation = "portrait"
+
+
+def _print_setup(ws: Worksheet, setup: PrintSetup) -> None:
+    """A4 (landscape for a wide table), fit to one page wide, NĐ 30 margins, the table's
+    header rows repeated on every printed page."""
+    head_row, head_rows, orientation = setup.head_row, setup.head_rows, setup.orientation
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
+    ws.page_setup.orientation = (ws.ORIENTATION_LANDSCAPE if orientation == "landscape"
+                                 else ws.ORIENTATION_PORTRAIT)
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
@@ -189,7 +201,7 @@ def _print_setup(ws: Worksheet, head_row: int) -> None:
         header=HEADER_DISTANCE_MM / MM_PER_INCH,
         footer=HEADER_DISTANCE_MM / MM_PER_INCH,
     )
-    ws.print_title_rows = f"{head_row}:{head_row}"
+    ws.print_title_rows = f"{head_row}:{head_row + head_rows - 1}"
     # NĐ 30: page number centred at the top, not on the first page.
     ws.HeaderFooter.differentFirst = True
     ws.oddHeader.center.text = "&P"
@@ -217,7 +229,8 @@ class _Sheet:
         self.merges.append((min_row, min_col, max_row, max_col))
 
 
-def _heading(sheet: _Sheet, snapshot: Snapshot, appendix: AppendixSnapshot, ncols: int) -> int:
+def _heading(sheet: _Sheet, snapshot: Snapshot, appendix: AppendixSnapshot, ncols: int,
+             width_mm: float) -> int:
     """Header block, 'Phụ lục N', title, period and attachment lines; returns the next row."""
     split = HEADER_LEFT_COLS[appendix.layout]
     org1, org2 = texts.org_lines(snapshot.unit)
@@ -238,7 +251,7 @@ def _heading(sheet: _Sheet, snapshot: Snapshot, appendix: AppendixSnapshot, ncol
     for style, text, size in centred:
         sheet.put(r, 1, text, _STYLE_NAME[style])
         sheet.merge(r, 1, r, ncols)
-        wraps = math.ceil(texts.text_width_mm(text, size) / TEXT_WIDTH_MM)
+        wraps = math.ceil(texts.text_width_mm(text, size) / width_mm)
         sheet.heights[r] = LINE_PT[size] * max(1, wraps)
         r += 1
     sheet.heights[r] = 8
@@ -252,13 +265,13 @@ def _value(cell: Cell) -> object:
 
 
 def _fill(snapshot: Snapshot, appendix: AppendixSnapshot, table: Table | None = None
-          ) -> tuple[_Sheet, list[float], int]:
-    """The sheet's cells, heights and merges; the column widths; the table's header row."""
+          ) -> tuple[_Sheet, list[float], PrintSetup]:
+    """The sheet's cells, heights and merges; the column widths; the print setup."""
     table = table or build_table(appendix)
     ncols = len(table.columns)
     widths = [excel_width(c.width_mm) for c in table.columns]
     sheet = _Sheet()
-    head_row = _heading(sheet, snapshot, appendix, ncols)
+    head_row = _heading(sheet, snapshot, appendix, ncols, text_width_mm(table.orientation))
     heights = _row_heights(table, widths)
     put = sheet.put
     for offset, row in enumerate(table.rows):
@@ -273,7 +286,8 @@ def _fill(snapshot: Snapshot, appendix: AppendixSnapshot, table: Table | None = 
                 put(r, covered, None, style)
             if cell.colspan > 1 or cell.rowspan > 1:
                 sheet.merge(r, col, r + cell.rowspan - 1, col + cell.colspan - 1)
-    return sheet, widths, head_row
+    heads = next((i for i, row in enumerate(table.rows) if row.kind != "head"), len(table.rows))
+    return sheet, widths, PrintSetup(head_row, max(heads, 1), table.orientation)
 
 
 # ----------------------------------------------------------------------------- the parts
@@ -314,7 +328,7 @@ class _Capture(zipfile.ZipFile):
 
 
 @functools.lru_cache(maxsize=64)
-def _skeleton(title: str, widths: tuple[float, ...], head_row: int,
+def _skeleton(title: str, widths: tuple[float, ...], setup: PrintSetup,
               styles: tuple[_StyleKey, ...]) -> _Skeleton:
     """openpyxl's parts for a sheet titled `title` with these column widths, print titles and
     cell styles (in their order of first use, which numbers them), and no cells."""
@@ -330,7 +344,7 @@ def _skeleton(title: str, widths: tuple[float, ...], head_row: int,
         cell = put_cell(ws, 1, i, FORMULA_TRIGGERS[0] if quote else None, style)
         _ = cell.style_id  # numbered now, in this order, as writing the cells would
     ws._cells.clear()  # the styles stay registered; the rows are written by us
-    _print_setup(ws, head_row)
+    _print_setup(ws, setup)
     archive = _Capture()
     ExcelWriter(wb, archive).save()
     parts = tuple(archive.parts)
@@ -411,14 +425,14 @@ def export_xlsx(snapshot: Snapshot, appendix: AppendixSnapshot, table: Table | N
                 ) -> bytes:
     """The appendix as .xlsx bytes (one sheet 'Phụ lục N'); same snapshot, same bytes.
     `table`: the appendix's own grid (Phụ lục 4–6) instead of the task table of its rows."""
-    sheet, widths, head_row = _fill(snapshot, appendix, table)
+    sheet, widths, setup = _fill(snapshot, appendix, table)
     # Styles are numbered in the order cells are written (by row, then column): 0 is the
     # workbook's default, ours follow.
     number: dict[_StyleKey, int] = {}
     for _, _, _, style in sorted(sheet.cells, key=lambda c: (c[0], c[1])):
         if style not in number:
             number[style] = len(number) + 1
-    skeleton = _skeleton(texts.appendix_heading(appendix), tuple(widths), head_row,
+    skeleton = _skeleton(texts.appendix_heading(appendix), tuple(widths), setup,
                          tuple(number))
     data, dimension = _sheet_data(sheet, number)
     sheet_xml = b"".join((skeleton.sheet_head, f'<dimension ref="{dimension}"/>'.encode(),

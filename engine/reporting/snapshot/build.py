@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 
 from engine.clock import local_date
 from engine.directory.units import effective_cutoff_day, get_unit
+from engine.domain.deadline_due import due_date
 from engine.domain.occurrences import SINGLE, pick, planned
 from engine.domain.periods import ReportingPeriod, parse_period
 from engine.domain.plan_loading import plans_of_unit
+from engine.domain.report_definition import number_appendices, report_definition
 from engine.domain.timeliness import timeliness
-from engine.reporting.report_definition import number_appendices, report_definition
 from engine.reporting.snapshot.model import (
     AppendixSnapshot,
     Snapshot,
@@ -215,7 +216,6 @@ def _column_values(columns: list[str], t: PlanTask, s: TaskAsOf) -> dict[str, st
 def _due(s: TaskAsOf, year: int, occurrence: str, occurrence_due: date | None) -> date | None:
     """The due date as of the cut-off: a recurring task's occurrence is due at its period's end
     unless the deadline was set to something else since."""
-    from engine.domain.deadline_due import due_date
 
     if occurrence and recurrence_of(s.deadline, year) is not None:
         return occurrence_due

@@ -11,7 +11,8 @@ frozen and hashed together with the period's task snapshot. The rounding rule li
 
 from __future__ import annotations
 
-from engine.reporting.statistics.compute import PlanFacts, compute_indicators
+from engine.reporting.statistics.compute import compute_indicators
+from engine.reporting.statistics.facts import EngineFacts, PlanFacts, engine_facts
 from engine.reporting.statistics.importer import ImportedTable, read_table
 from engine.reporting.statistics.indicators import (
     DEFAULT_SET,
@@ -49,6 +50,7 @@ __all__ = [
     "DEFAULT_SET",
     "FIELD_COLUMNS",
     "PROCEDURE_COLUMNS",
+    "EngineFacts",
     "FieldRow",
     "ImportedTable",
     "Indicator",
@@ -63,6 +65,7 @@ __all__ = [
     "build_sheet",
     "compute_indicators",
     "default_indicator_set",
+    "engine_facts",
     "field_totals",
     "format_number_vi",
     "frozen_sheet",

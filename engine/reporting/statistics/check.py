@@ -11,9 +11,13 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from engine.reporting.snapshot.check import Finding
+from engine.reporting.snapshot.findings import Finding
 from engine.reporting.snapshot.model import Snapshot
-from engine.reporting.statistics.indicators import IndicatorSet
+from engine.reporting.statistics.indicators import (
+    REGISTER_AND_UPPER,
+    IndicatorSet,
+    default_indicator_set,
+)
 from engine.reporting.statistics.model import StatisticsSheet
 from engine.reporting.statistics.numbers import (
     NOT_APPLICABLE,
@@ -21,6 +25,7 @@ from engine.reporting.statistics.numbers import (
     parse_number,
     percent,
 )
+from engine.reporting.statistics.store import build_sheet, frozen_sheet, plan_appendix
 from engine.reporting.statistics.tables import COLUMN_TITLE, FIELD_NUMBERS
 from engine.reporting.statistics.text_report import TextRow, field_rows, indicator_rows
 from engine.runtime import Runtime
@@ -75,6 +80,46 @@ def sheet_findings(snap: Snapshot, sheet: StatisticsSheet, plan_appendix: int | 
     return out
 
 
+def _engine_codes(iset: IndicatorSet) -> list[str]:
+    return [i.code for i in iset.all() if i.source in REGISTER_AND_UPPER]
+
+
+def recomputed_findings(sheet: StatisticsSheet, now: StatisticsSheet, iset: IndicatorSet
+                        ) -> list[Finding]:
+    """A frozen sheet's register and upper-level rows (1.1, 1.4.a–d) against what the engine
+    computes now: a document registered or a task changed later, dated inside the period."""
+    out: list[Finding] = []
+    mine, fresh = ({r.code: r for r in s.indicators} for s in (sheet, now))
+    for code in _engine_codes(iset):
+        a, b = mine.get(code), fresh.get(code)
+        if a is not None and b is not None and a.value != b.value:
+            out.append(_finding("engine_fact_changed", "warning", code,
+                                f"đã chốt {a.text or 'trống'} nhưng hệ thống nay tính được "
+                                f"{b.text or 'trống'} ({b.trace})",
+                                "frozen value differs from what the engine computes now",
+                                "snapshot"))
+    return out
+
+
+def _against_engine(by_code: dict[str, TextRow], engine: StatisticsSheet, iset: IndicatorSet
+                    ) -> list[Finding]:
+    """A hand-made report's 1.1 / 1.4.a–d against the engine's own count for the period."""
+    out: list[Finding] = []
+    ours = {r.code: r for r in engine.indicators}
+    for code in _engine_codes(iset):
+        row, mine = by_code.get(code), ours.get(code)
+        if row is None or mine is None or mine.value is None:
+            continue
+        stated = row.cells[3].strip()
+        if _number(stated) != mine.value:
+            out.append(_finding("statistic_not_engine", "error", code,
+                                f"ghi {stated or 'trống'} nhưng hệ thống tính được "
+                                f"{mine.text}: {mine.trace}",
+                                f"states {stated or 'nothing'} but the engine counts "
+                                f"{mine.value}", "against", row.line))
+    return out
+
+
 def _number(text: str) -> Decimal | None:
     try:
         return parse_number(text) if text.strip() else None
@@ -82,8 +127,10 @@ def _number(text: str) -> Decimal | None:
         return None
 
 
-def against_findings(text: str, iset: IndicatorSet) -> list[Finding]:
-    """A text report's Phụ lục 6 checked against itself (ratios) and its Phụ lục 4."""
+def against_findings(text: str, iset: IndicatorSet, engine: StatisticsSheet | None = None
+                     ) -> list[Finding]:
+    """A text report's Phụ lục 6 checked against itself (ratios), its Phụ lục 4 and, given the
+    engine's sheet of the same unit and period, the rows the engine counts (1.1, 1.4.a–d)."""
     rows = indicator_rows(text)
     codes: list[str] = []
     for g in iset.groups:
@@ -124,6 +171,8 @@ def against_findings(text: str, iset: IndicatorSet) -> list[Finding]:
                                 f"states {shown} % but the rows give {want} %", "against",
                                 row.line))
     out.extend(_against_p4(text, by_code))
+    if engine is not None:
+        out.extend(_against_engine(by_code, engine, iset))
     return out
 
 
@@ -150,10 +199,12 @@ def _against_p4(text: str, by_code: dict[str, TextRow]) -> list[Finding]:
 
 def check_statistics(rt: Runtime, snap: Snapshot, against: Path | None = None) -> list[Finding]:
     """What `cchc report check` adds for Phụ lục 4–6 (see the module docstring)."""
-    from engine.reporting.statistics.indicators import default_indicator_set
-    from engine.reporting.statistics.store import plan_appendix, take_sheet
-
-    out = sheet_findings(snap, take_sheet(rt, snap), plan_appendix(rt, snap))
+    iset = default_indicator_set()
+    now = build_sheet(rt, snap, iset)
+    frozen = frozen_sheet(rt, snap.unit.slug, snap.period)
+    out = sheet_findings(snap, frozen or now, plan_appendix(rt, snap))
+    if frozen is not None:
+        out.extend(recomputed_findings(frozen, now, iset))
     if against is not None and against.suffix.lower() == ".txt":
-        out.extend(against_findings(against.read_text(encoding="utf-8"), default_indicator_set()))
+        out.extend(against_findings(against.read_text(encoding="utf-8"), iset, now))
     return out

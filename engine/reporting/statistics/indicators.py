@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from engine.domain.documents import DOCUMENT_TYPES
 from plans import DATA_DIR, content_hash, parse_model, read_text
 from plans.errors import Loc, SpecProblems
 
@@ -23,7 +24,14 @@ Source = Literal[
     "cchc_plan_tasks", "cchc_plan_tasks_done",
     "p4_received", "p4_online", "p4_carried_over", "p4_direct", "p4_resolved", "p4_on_time",
     "p4_late", "p4_pending", "p4_not_yet_due", "p4_overdue",
+    "documents_issued",
+    "upper_tasks", "upper_tasks_done_on_time", "upper_tasks_done_late", "upper_tasks_overdue",
 ]
+#: Engine sources that are neither the CCHC plan's appendix nor Phụ lục 4 (which have checks of
+#: their own): the register's documents and the tasks assigned by upper levels.
+REGISTER_AND_UPPER: frozenset[str] = frozenset({
+    "documents_issued", "upper_tasks", "upper_tasks_done_on_time", "upper_tasks_done_late",
+    "upper_tasks_overdue"})
 ALL_LEVELS: tuple[Level, ...] = ("province", "district", "commune")
 LEVEL_VI = {"province": "cấp tỉnh", "district": "cấp huyện", "commune": "cấp xã"}
 DEFAULT_SET = DATA_DIR / "statistics" / "chi-tieu-cchc-2022.yaml"
@@ -34,6 +42,9 @@ _LEVEL_OF_KIND: dict[str, Level] = {
     "huyện": "district", "thành phố": "district", "thị xã": "district", "quận": "district",
     "xã": "commune", "phường": "commune", "thị trấn": "commune", "đặc khu": "commune",
 }
+
+
+_DOCUMENT_CODES = frozenset(t.code for t in DOCUMENT_TYPES)
 
 
 def level_of(unit_kind: str) -> Level:
@@ -54,6 +65,10 @@ class Indicator(_Strict):
     choices: list[int] | None = None
     source: Source | None = None
     field: str | None = None  # engine facts per Phụ lục 4 field (lĩnh vực)
+    # documents_issued only: the document types counted (codes: CV, KH, QĐ …; default all) and
+    # the span: the reporting period, or the year up to the cut-off ("lũy kế").
+    document_types: list[str] | None = None
+    span: Literal["period", "year"] | None = None
     ratio: tuple[str, str] | None = None
     sum: list[str] | None = None
     levels: list[Level] = list(ALL_LEVELS)
@@ -87,6 +102,17 @@ class Indicator(_Strict):
         need(self.kind == "formula" or (self.ratio is None and self.sum is None), "kind",
              "chỉ chỉ tiêu kind: formula mới có 'ratio' hoặc 'sum'",
              "only formula indicators have ratio or sum")
+        documents = self.source == "documents_issued"
+        need(documents or self.document_types is None, "document_types",
+             "'document_types' chỉ dùng cho chỉ tiêu source: documents_issued",
+             "document_types is for documents_issued")
+        unknown = sorted(set(self.document_types or []) - _DOCUMENT_CODES)
+        need(not unknown, "document_types",
+             f"loại văn bản không có: {', '.join(unknown)} (dùng ký hiệu CV, KH, QĐ, KL, CT …)",
+             f"unknown document types {unknown}")
+        need(documents or self.span is None, "span",
+             "'span' chỉ dùng cho chỉ tiêu source: documents_issued",
+             "span is for documents_issued")
         need(self.value != "choice" or bool(self.choices), "choices",
              "chỉ tiêu lựa chọn (value: choice) phải liệt kê 'choices'",
              "a choice indicator needs choices")

@@ -20,7 +20,8 @@ from engine.directory.units import get_unit
 from engine.domain.periods import parse_period
 from engine.errors import Conflict, Problem, ValidationFailed
 from engine.reporting.snapshot.model import Snapshot
-from engine.reporting.statistics.compute import PlanFacts, compute_indicators
+from engine.reporting.statistics.compute import compute_indicators
+from engine.reporting.statistics.facts import engine_facts
 from engine.reporting.statistics.importer import read_table
 from engine.reporting.statistics.indicators import IndicatorSet, default_indicator_set, level_of
 from engine.reporting.statistics.model import IndicatorSetRef, StatisticsInput, StatisticsSheet
@@ -29,9 +30,8 @@ from engine.reporting.statistics.tables import Problem as Located
 from engine.reporting.statistics.validate import input_problems
 from engine.reporting.statistics.values_file import load_values_file
 from engine.runtime import Runtime
-from engine.storage.models import PeriodStatistics, Plan
+from engine.storage.models import PeriodStatistics
 from engine.storage.models import StatisticsSnapshot as FrozenRow
-from vntext.dates import format_date_vi
 
 
 class StatisticsRefused(ValidationFailed):
@@ -120,11 +120,21 @@ def save_input(rt: Runtime, unit: str, period: str, new: StatisticsInput, by: st
     return new
 
 
+def _current(rt: Runtime, unit: str, period: str) -> StatisticsInput:
+    """The period's stored inputs to merge a change into, without values typed for rows that
+    the indicator set no longer has as inputs (1.1 and 1.4.a–d became engine rows in version
+    2022-08-r2): those are ignored by the sheet and would otherwise refuse every later save."""
+    current = load_input(rt, unit, period)
+    by = default_indicator_set().by_code()
+    kept = {c: v for c, v in current.values.items() if c in by and by[c].kind == "input"}
+    return current if kept == current.values else current.model_copy(update={"values": kept})
+
+
 def import_file(rt: Runtime, unit: str, period: str, path: Path, by: str
                 ) -> tuple[int, int]:
     """Store a file as the period's Phụ lục 4 or 5 (.xlsx/.csv, replacing that table) or as
     Phụ lục 6 inputs (.yaml, replacing all typed values and notes); (appendix, rows read)."""
-    current = load_input(rt, unit, period)
+    current = _current(rt, unit, period)
     if path.suffix.lower() in (".yaml", ".yml"):
         data = load_values_file(path)
         values = data.decimals()
@@ -146,7 +156,7 @@ def import_file(rt: Runtime, unit: str, period: str, path: Path, by: str
 def set_values(rt: Runtime, unit: str, period: str, values: dict[str, str],
                notes: dict[str, str], by: str) -> StatisticsInput:
     """Phụ lục 6 inputs as typed in a form: '' clears a value; numbers may be written 1.134."""
-    current = load_input(rt, unit, period)
+    current = _current(rt, unit, period)
     merged: dict[str, Decimal] = dict(current.values)
     bad: list[Located] = []
     for code, raw in values.items():
@@ -165,20 +175,11 @@ def set_values(rt: Runtime, unit: str, period: str, values: dict[str, str],
                       current.model_copy(update={"values": merged, "notes": all_notes}), by)
 
 
-def _plan_facts(session: Session, snap: Snapshot) -> PlanFacts | None:
-    year = snap.end.year
-    kinds = {p.id: (p.kind, p.year) for p in session.scalars(select(Plan))}
-    for a in sorted(snap.appendices, key=lambda a: a.number):
-        if kinds.get(a.plan_id) == ("cchc", year):
-            return PlanFacts(a.number, a.plan_id, a.total, a.done, format_date_vi(snap.end))
-    return None
-
-
 def plan_appendix(rt: Runtime, snap: Snapshot) -> int | None:
     """The appendix number of the year's CCHC plan in `snap` (Phụ lục 1 in the demo)."""
     with rt.db.read() as session:
-        facts = _plan_facts(session, snap)
-    return facts.appendix if facts else None
+        facts = engine_facts(session, get_unit(session, snap.unit.slug), snap)
+    return facts.plan.appendix if facts.plan else None
 
 
 def sheet_in(session: Session, snap: Snapshot, iset: IndicatorSet | None = None
@@ -194,7 +195,7 @@ def sheet_in(session: Session, snap: Snapshot, iset: IndicatorSet | None = None
                                       content_hash=iset.content_hash, title=iset.title),
         fields=inputs.fields or [], procedures=inputs.procedures or [],
         indicators=compute_indicators(iset, inputs, level_of(u.kind),
-                                      _plan_facts(session, snap)))
+                                      engine_facts(session, u, snap)))
 
 
 def build_sheet(rt: Runtime, snap: Snapshot, iset: IndicatorSet | None = None

@@ -1,7 +1,8 @@
 """The reviewing body's (province's, or a district's) summary of a period, commune by commune:
 tasks done / not done per plan, overdue tasks and sub-reports, on-time and online dossier
 ratios — from frozen snapshots where they exist, live and marked "chưa chốt" where not; as a
-table for the web, .xlsx, .docx and JSON."""
+table for the web, .xlsx, .docx and JSON; and the body's own Phụ lục 6, its units' frozen
+statistics summed (`rollup`)."""
 
 from __future__ import annotations
 
@@ -22,15 +23,27 @@ from engine.reporting.summary.export import (
     summary_table,
     summary_xlsx,
 )
+from engine.reporting.summary.rollup import (
+    ROLLUP_FILES,
+    BodyStatistics,
+    RolledUnit,
+    body_statistics,
+    body_statistics_file,
+)
 
 __all__ = [
     "FROZEN_VI",
     "LIVE_VI",
+    "ROLLUP_FILES",
     "SORTS",
+    "BodyStatistics",
     "PlanCell",
     "ProvinceSummary",
     "Ratio",
+    "RolledUnit",
     "SummaryRow",
+    "body_statistics",
+    "body_statistics_file",
     "province_summary",
     "sorted_rows",
     "summary_docx",
