@@ -5,9 +5,9 @@ Why: at each quarter's cut-off every commune's appendices are produced at once (
 
 Two ways are measured, each in a fresh child process so that its memory is its own:
 
-- `engine.domain.bulk.run_all_parallel` over all units: a pool of worker processes (default 2, one
-per
-  core), each with its own engine and plan-definition cache; a small summary per unit is kept.
+- `engine.reporting.quarter_end.run_all_parallel` over all units: a pool of worker processes
+  (default 2, one per core), each with its own engine and plan-definition cache; a small
+  summary per unit is kept.
   Memory is the sampled sum of the resident memory of the whole process tree (orchestrator +
   workers), read from /proc; the time is wall time.
 - `engine.api.run_all` (one process, the CLI's `report run-all`) on a sample — by default the
@@ -52,7 +52,7 @@ from support import (
 )
 
 from engine import api
-from engine.domain.bulk import run_all_parallel, units_with_plans
+from engine.reporting.quarter_end import report_units, run_all_parallel
 from engine.runtime import Runtime
 
 SECTION = "quarter-end run"
@@ -99,7 +99,7 @@ def _in_child(fn: Any, *args: Any) -> dict[str, Any]:
 def run(rt: Runtime, kind: str, *, workers: int = 2, sequential: str = "province",
         freeze: bool = False) -> None:
     s = f"{SECTION} [{kind}]"
-    everyone = len(units_with_plans(rt))
+    everyone = len(report_units(rt))
     out = Path(tempfile.mkdtemp(prefix="cchc_bench_out_"))
     try:
         if sequential != "none":

@@ -61,9 +61,9 @@ from support import (
 )
 
 from engine.clock import VN_TZ
+from engine.domain.obligations import load_obligations
 from engine.reminders import outbox as ob
 from engine.reminders.dispatch import SendLoop, close_channels, dispatch
-from engine.reminders.obligations import load_obligations
 from engine.reminders.planner import due_occurrences
 from engine.reminders.sweep import sweep
 from engine.runtime import Runtime

@@ -50,10 +50,11 @@ from support import (
 
 from engine.clock import VN_TZ, fixed_clock
 from engine.directory.units import upsert_units
-from engine.domain.bulk import BulkChange, load_plans_bulk, run_all_parallel, transition_many
+from engine.domain.bulk import BulkChange, load_plans_bulk, transition_many
 from engine.domain.plan_loading import load_plans
 from engine.domain.rollover import roll_over
 from engine.domain.tasks import TaskKey
+from engine.reporting.quarter_end import run_all_parallel
 from engine.runtime import Runtime
 from plans import DEMO_BUNDLE
 

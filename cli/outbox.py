@@ -2,7 +2,6 @@
 
 Why here and thin: the lead registers these Typer apps on the main `cchc` command; every
 command calls one engine function (engine.reminders.*) and prints in Vietnamese or --json.
-`cli.main` is imported inside the commands (it imports this module to register it).
 """
 
 from __future__ import annotations

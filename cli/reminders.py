@@ -1,9 +1,8 @@
 """`cchc reminders`, `cchc people`, `cchc obligation`: Vietnamese for officers, `--json` too.
 
 Why thin, like `cli.main`: each command parses its arguments, calls one engine function and
-prints the result. `session` (open the runtime, turn any refusal into a Vietnamese message and a
-non-zero exit) is `cli.main`'s own, imported when a command runs so that `cli.main` can import
-these apps at its top without an import cycle.
+prints the result. `cli.session.session` opens the runtime and turns any refusal into a
+Vietnamese message and a non-zero exit, as for every command.
 """
 
 from __future__ import annotations
@@ -239,7 +238,7 @@ def obligation_load(unit: UnitArg,
                     json_: JsonOpt = False) -> None:
     """Nạp các báo cáo phải gửi cấp trên của đơn vị (nạp lại giữ nguyên trạng thái)."""
     with session(json_, db, at) as rt:
-        res = reminders.load_obligations(rt, unit, file)
+        res = domain.load_obligations(rt, unit, file)
         if json_:
             emit_json(res)
             return
@@ -259,7 +258,7 @@ def obligation_list(
 ) -> None:
     """Các kỳ báo cáo của đơn vị, theo hạn."""
     with session(json_, db, at) as rt:
-        dues = reminders.list_obligation_dues(rt, unit, year=year, state=state)
+        dues = domain.list_obligation_dues(rt, unit, year=year, state=state)
         if json_:
             emit_json(dues)
             return
@@ -278,7 +277,7 @@ def _print_change(res: Any, json_: bool) -> None:
     if json_:
         emit_json(res)
         return
-    label = reminders.obligation_machine().definition.label
+    label = domain.obligation_machine().definition.label
     console.print(f"Báo cáo {res.code} kỳ {res.period_key}: {label(res.from_state)} → "
                   f"[bold]{label(res.to_state)}[/bold] (phiên bản {res.version}, ngày hiệu lực "
                   f"{format_date_vi(res.effective_on)}).")
@@ -298,8 +297,8 @@ def obligation_submit(
 ) -> None:
     """Ghi nhận đã gửi báo cáo (ngày gửi là ngày của văn bản; sau hạn là gửi quá hạn)."""
     with session(json_, db, at) as rt:
-        res = reminders.submit_obligation(rt, unit, code, period, doc,
-                                          domain.Actor(by, role_code(role)), version, note=note)
+        res = domain.submit_obligation(rt, unit, code, period, doc,
+                                       domain.Actor(by, role_code(role)), version, note=note)
         _print_change(res, json_)
 
 
@@ -313,8 +312,8 @@ def obligation_reopen(
 ) -> None:
     """Mở lại kỳ báo cáo đã ghi gửi (lãnh đạo, cần --note lý do)."""
     with session(json_, db, at) as rt:
-        res = reminders.reopen_obligation(rt, unit, code, period, note,
-                                          domain.Actor(by, role_code(role)), version)
+        res = domain.reopen_obligation(rt, unit, code, period, note,
+                                       domain.Actor(by, role_code(role)), version)
         _print_change(res, json_)
 
 
@@ -328,8 +327,8 @@ def obligation_assign(
 ) -> None:
     """Phân công người phụ trách một kỳ báo cáo (lãnh đạo)."""
     with session(json_, db, at) as rt:
-        res = reminders.assign_obligation(rt, unit, code, period, owner,
-                                          domain.Actor(by, role_code(role)), version)
+        res = domain.assign_obligation(rt, unit, code, period, owner,
+                                       domain.Actor(by, role_code(role)), version)
         if json_:
             emit_json(res)
             return
@@ -342,17 +341,17 @@ def obligation_history_cmd(unit: UnitArg, code: ObligationArg, period: PeriodKey
                            db: DbOpt = None, json_: JsonOpt = False) -> None:
     """Lịch sử một kỳ báo cáo (không thể sửa, không thể xóa)."""
     with session(json_, db) as rt:
-        hist = reminders.obligation_history(rt, unit, code, period)
+        hist = domain.obligation_history(rt, unit, code, period)
         if json_:
             emit_json(hist)
             return
-        label = reminders.obligation_machine().definition.label
+        label = domain.obligation_machine().definition.label
         table = Table("#", "Người", "Thao tác", "Trạng thái", "Hiệu lực", "Ghi chú / văn bản")
         for h in hist:
             change = (label(h.to_state) if h.from_state == h.to_state
                       else f"{label(h.from_state or '')} → {label(h.to_state)}")
             extra = "; ".join([*(e["ref"] for e in h.evidence), *([h.note] if h.note else [])])
-            done = reminders.obligation_machine().definition.transition(h.event)
+            done = domain.obligation_machine().definition.transition(h.event)
             event = done.label if done else _OBLIGATION_EVENTS.get(h.event, h.event)
             table.add_row(str(h.seq), f"{h.actor} ({directory.role_label(h.role)})", event, change,
                           format_date_vi(h.effective_on), extra)

@@ -13,7 +13,6 @@ never looks for it next to the source tree, and says plainly when it did not che
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,13 +20,18 @@ from typing import Any
 
 from engine import api
 from engine.clock import fixed_clock
+from engine.directory.demo_accounts import (  # the demo's logins live with the accounts
+    DemoAccount,
+    create_demo_accounts,
+)
 from engine.directory.people import load_people_file
-from engine.reminders.obligations import load_obligations
+from engine.domain.obligations import load_obligations
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.planner import preview
 from engine.reporting.draft import DRAFT_NAME, draft_report
 from engine.reporting.replay import ReplayReport, replay
-from engine.reporting.snapshot.check import Finding, check_report, count_vi
+from engine.reporting.snapshot.check import check_report
+from engine.reporting.snapshot.findings import Finding, count_vi
 from engine.reporting.statistics import import_file
 from engine.runtime import Runtime, open_runtime
 from plans import DEMO_BUNDLE, ReplayFile, load_model
@@ -42,43 +46,6 @@ STATISTICS_FILES = ["phu-luc-4.csv", "phu-luc-5.csv", "phu-luc-6.yaml"]
 DEMO_PERIOD = "2023-Q3"
 REMINDERS_FROM = date(2023, 11, 1)
 REMINDERS_TO = date(2023, 12, 20)
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    """A web login of the demo; the password is printed by `cchc demo` (demo data only)."""
-
-    username: str
-    password: str
-    role: str
-    unit: str
-    full_name: str
-
-
-#: One login per role for xã Vĩnh Thạnh and the city reviewer of Nha Trang. The leader is the
-#: Chủ tịch named in the seed report; the other names are those of the demo's people.yaml
-#: (invented where the seed names nobody). Demo passwords: never use them on a real server.
-DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount("canbo.vinhthanh", "canbo2023", "officer", "vinh-thanh", "Trần Thị Mỹ Hạnh"),
-    DemoAccount("lanhdao.vinhthanh", "lanhdao2023", "leader", "vinh-thanh", "Nguyễn Quốc Bảo"),
-    # An admin administers its unit and everything below it: the province covers the demo.
-    DemoAccount("quantri.vinhthanh", "quantri2023", "admin", "khanh-hoa",
-                "Quản trị hệ thống tỉnh Khánh Hòa"),
-    DemoAccount("thamdinh.nhatrang", "thamdinh2023", "reviewer", "nha-trang", "Lê Minh Khoa"),
-)
-
-
-def create_demo_accounts(rt: Runtime) -> list[DemoAccount]:
-    """Create the demo's web logins (officer, leader, admin of xã Vĩnh Thạnh; the reviewer of
-    thành phố Nha Trang); existing usernames are left as they are."""
-    from engine.directory import accounts
-    from engine.errors import Conflict
-
-    for a in DEMO_ACCOUNTS:
-        with suppress(Conflict):
-            accounts.create_user(rt, a.username, password=a.password, role=a.role,
-                                 full_name=a.full_name, unit=a.unit)
-    return list(DEMO_ACCOUNTS)
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,12 @@ from sqlalchemy import Table, event, func, select, update
 import engine.domain.bulk as bulk
 from engine import api
 from engine.directory.units import upsert_units
-from engine.domain.bulk import BulkChange, load_plans_bulk, run_all_parallel, transition_many
+from engine.domain.bulk import BulkChange, load_plans_bulk, transition_many
 from engine.domain.tasks import Actor, TaskKey, transition
 from engine.domain.workflow.machine import WorkflowMachine
 from engine.errors import CchcError, Conflict, Forbidden, NotFound, TransitionNotAllowed
 from engine.errors import ValidationFailed as Invalid
+from engine.reporting.quarter_end import run_all_parallel
 from engine.runtime import Runtime, open_runtime
 from engine.storage.models import (
     Document,

@@ -8,8 +8,8 @@ from conftest import Clock
 
 from engine import api
 from engine.directory.units import list_units
+from engine.domain.obligations import load_obligations
 from engine.domain.tasks import Actor, TaskKey, transition
-from engine.reminders.obligations import load_obligations
 from engine.reporting.dashboard import (
     UnitOverview,
     city_overview,

@@ -20,9 +20,7 @@ from engine.directory.people import (
     resolve_owner,
     unit_leader,
 )
-from engine.domain.tasks import Actor
-from engine.errors import Conflict, Forbidden, NotFound, TransitionNotAllowed, ValidationFailed
-from engine.reminders.obligations import (
+from engine.domain.obligations import (
     ObligationDueView,
     assign_obligation,
     expand,
@@ -33,6 +31,8 @@ from engine.reminders.obligations import (
     replay_state,
     submit_obligation,
 )
+from engine.domain.tasks import Actor
+from engine.errors import Conflict, Forbidden, NotFound, TransitionNotAllowed, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.models import Document, ObligationDue, ObligationHistory, Person, Unit
 from plans import DEMO_BUNDLE, ObligationSpec, PlanSpec, load_model

@@ -16,15 +16,15 @@ from engine import api
 from engine.clock import VN_TZ, local_date
 from engine.directory.people import add_person, first_channel, load_people_file, owner_indexes
 from engine.directory.units import upsert_units
-from engine.domain.tasks import Actor, TaskKey
-from engine.errors import NotFound
-from engine.reminders.obligations import (
+from engine.domain.obligations import (
     PENDING,
     assign_obligation,
     due_link,
     load_obligations,
     submit_obligation,
 )
+from engine.domain.tasks import Actor, TaskKey
+from engine.errors import NotFound
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.planner import (
     due_occurrences,

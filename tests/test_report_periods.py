@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from engine import api
+from engine.domain.report_definition import DEFAULT_REPORT, report_definition
 from engine.errors import DataFileError, ValidationFailed
-from engine.reporting.report_definition import DEFAULT_REPORT, report_definition
 from engine.runtime import Runtime
 from plans import DEMO_BUNDLE, parse_model
 from plans.report_schema import ReportDefinition

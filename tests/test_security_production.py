@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 from web_client import cheap_hashes_fixture  # noqa: F401 - registers the cheap hashes
 
 from engine import api
-from engine.demo import create_demo_accounts
 from engine.directory import access, accounts
+from engine.directory.demo_accounts import create_demo_accounts
 from engine.directory.production import production_problems
 from engine.errors import Forbidden
 from engine.runtime import Runtime, open_runtime

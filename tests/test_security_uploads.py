@@ -26,7 +26,8 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
 )
 
 from engine import api
-from engine.domain.attachments import check_pdf, clean_filename, list_attachments
+from engine.domain.attachment_files import check_pdf, clean_filename
+from engine.domain.attachments import list_attachments
 from engine.domain.tasks import Actor
 from engine.errors import ValidationFailed
 from engine.runtime import Runtime

@@ -23,8 +23,8 @@ from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from engine import api
-from engine.demo import DEMO_ACCOUNTS, create_demo_accounts
 from engine.directory import access, accounts
+from engine.directory.demo_accounts import DEMO_ACCOUNTS, create_demo_accounts
 from engine.errors import Conflict, Forbidden, NotFound, TransitionNotAllowed, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.models import ApiToken, LoginAttempt, User, WebSession

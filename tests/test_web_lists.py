@@ -26,8 +26,8 @@ from web_server import seed_failed_reminders
 
 from engine import api
 from engine.directory.units import list_units
+from engine.domain.obligations import list_obligation_dues
 from engine.reminders import outbox
-from engine.reminders.obligations import list_obligation_dues
 from engine.runtime import Runtime
 from web import create_app
 from web.settings import WebSettings

@@ -514,7 +514,7 @@ def test_task_list_filters(login: Login) -> None:
 
 def test_obligation_submit_refuses_a_bad_number_inline_then_records_it(login: Login, rt: Runtime
                                                                        ) -> None:
-    from engine.reminders.obligations import list_obligation_dues
+    from engine.domain.obligations import list_obligation_dues
 
     client = login("officer")
     cal = text_of(client.get(f"/units/{UNIT}/obligations").text)
@@ -760,7 +760,8 @@ def plan_rt(db_url: str, clock: Clock) -> Iterator[Runtime]:
 
 
 def test_attachments_are_stored_with_the_transition_or_not_at_all(plan_rt: Runtime) -> None:
-    from engine.domain.attachments import check_pdf, get_attachment
+    from engine.domain.attachment_files import check_pdf
+    from engine.domain.attachments import get_attachment
     from engine.domain.tasks import Actor
     from engine.errors import NotFound, ValidationFailed
 

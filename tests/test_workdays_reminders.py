@@ -18,8 +18,8 @@ from engine import api
 from engine.clock import VN_TZ
 from engine.directory.people import load_people_file
 from engine.domain.calendar import WorkCalendar
+from engine.domain.obligations import load_obligations, submit_obligation
 from engine.domain.tasks import Actor
-from engine.reminders.obligations import load_obligations, submit_obligation
 from engine.reminders.planner import preview
 from engine.reminders.rules import (
     DEFAULT_RULES_FILE,

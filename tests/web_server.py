@@ -58,7 +58,8 @@ def cheap_hashes() -> Iterator[None]:
 def demo_database(directory: Path, *, freeze: bool = False) -> Path:
     """Build the Vĩnh Thạnh demo database in `directory` (call inside `cheap_hashes()` so the
     demo logins' hashes are cheap too); 2023-Q3 is frozen only with `freeze=True`."""
-    from engine.demo import build_demo_database, create_demo_accounts, run_demo
+    from engine.demo import build_demo_database, run_demo
+    from engine.directory.demo_accounts import create_demo_accounts
 
     directory.mkdir(parents=True, exist_ok=True)
     if freeze:

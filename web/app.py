@@ -28,18 +28,14 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.directory import LoginThrottled
 from engine.errors import (
     CchcError,
-    Conflict,
-    Forbidden,
-    NotFound,
     Problem,
-    TransitionNotAllowed,
     ValidationFailed,
 )
 from engine.runtime import Runtime, open_runtime
 from plans.errors import DataFileError
+from web import api as json_api
 from web.deps import (
     ANON_CSRF_COOKIE,
     LoginRequired,
@@ -50,6 +46,19 @@ from web.deps import (
     new_anonymous_csrf,
     refuse_nul,
 )
+from web.routes import (
+    admin,
+    auth,
+    behind,
+    city,
+    obligations,
+    pages,
+    reports,
+    statistics,
+    summary,
+    tasks,
+)
+from web.routes.common import status_of
 from web.settings import WebSettings, get_web_settings
 from web.templating import STATIC_DIR, render
 
@@ -65,17 +74,6 @@ SECURITY_HEADERS: dict[str, str] = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
-#: Status of each error class; the first match wins (subclasses before their bases). A class
-#: may also say `http_status = …` itself (the web's own errors do).
-STATUS_BY_CLASS: list[tuple[type[CchcError], int]] = [
-    (LoginThrottled, 429),
-    (NotFound, 404),
-    (Forbidden, 403),
-    (Conflict, 409),
-    (TransitionNotAllowed, 409),
-    (ValidationFailed, 400),
-]
-
 HTTP_MESSAGES: dict[int, tuple[str, str]] = {
     400: ("Yêu cầu không hợp lệ", "bad request"),
     401: ("Vui lòng đăng nhập", "login required"),
@@ -85,16 +83,6 @@ HTTP_MESSAGES: dict[int, tuple[str, str]] = {
     413: ("Tệp hoặc dữ liệu gửi lên quá lớn", "request body too large"),
     429: ("Quá nhiều yêu cầu, thử lại sau", "too many requests"),
 }
-
-
-def status_for(exc: CchcError) -> int:
-    explicit = getattr(type(exc), "http_status", None)
-    if isinstance(explicit, int):
-        return explicit
-    for cls, status in STATUS_BY_CLASS:
-        if isinstance(exc, cls):
-            return status
-    return 400
 
 
 def error_payload(exc: CchcError | DataFileError) -> dict[str, Any]:
@@ -150,11 +138,11 @@ async def _cchc_error(request: Request, exc: Exception) -> Response:
         if path is not None:
             target += "?next=" + quote(path, safe="")
         return RedirectResponse(target, status_code=303)
-    headers = {"WWW-Authenticate": "Bearer"} if status_for(exc) == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status_of(exc) == 401 else None
     retry_after = getattr(exc, "retry_after", None)
     if isinstance(retry_after, int):  # LoginThrottled, LoginBusy
         headers = {"Retry-After": str(retry_after)}
-    return error_response(request, exc, status_for(exc), headers)
+    return error_response(request, exc, status_of(exc), headers)
 
 
 async def _data_file_error(request: Request, exc: Exception) -> Response:
@@ -400,26 +388,10 @@ def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    from web.routes import auth, pages
-
     app.include_router(auth.router)
     app.include_router(pages.router)
-    from web.routes import (
-        admin,
-        behind,
-        city,
-        obligations,
-        reports,
-        statistics,
-        summary,
-        tasks,
-    )
-
     for module in (tasks, behind, obligations, reports, statistics, city, summary, admin):
         app.include_router(module.router)
-
-    from web import api as json_api
-
     json_api.install(app)  # /api/… and its OpenAPI document at /openapi.json
     return app
 
@@ -427,13 +399,11 @@ def create_app(rt: Runtime | None = None, settings: WebSettings | None = None) -
 __all__ = [
     "CSP",
     "SECURITY_HEADERS",
-    "STATUS_BY_CLASS",
     "SecurityMiddleware",
     "create_app",
     "create_worker_app",
     "error_payload",
     "error_response",
     "install_error_handlers",
-    "status_for",
     "wants_json",
 ]

@@ -30,7 +30,7 @@ from openpyxl.utils import get_column_letter
 
 from engine.reporting import put_cell
 from vntext.dates import format_date_vi
-from web.routes.common import content_disposition
+from web.downloads import content_disposition
 
 T = TypeVar("T")
 

@@ -28,6 +28,7 @@ from engine.directory import role_label
 from engine.domain import TIMELINESS_LABELS_VI, Timeliness, list_tasks
 from vntext.dates import format_date_vi
 from web.deps import CSRF_FIELD, csrf_token, get_rt, optional_user
+from web.lists import page_url
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -135,8 +136,6 @@ def csrf_token_global(ctx: Context) -> str:
 @pass_context
 def page_url_global(ctx: Context, **changes: object) -> str:
     """`{{ page_url(trang=2) }}`: this page's address with query parameters changed."""
-    from web.lists import page_url
-
     return page_url(ctx["request"], **changes)
 
 

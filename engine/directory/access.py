@@ -27,8 +27,8 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from engine.directory.accounts import ROLES, UserView
+from engine.directory.actor import Actor
 from engine.directory.units import UnitView, ancestors, get_unit, view
-from engine.domain.tasks import Actor
 from engine.errors import Forbidden
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from engine.directory.accounts import verify_password
+from engine.directory.demo_accounts import DEMO_ACCOUNTS
 from engine.runtime import Runtime
 from engine.storage.models import User
 
@@ -20,15 +22,12 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "passwor
 
 def demo_logins_open(rt: Runtime) -> list[str]:
     """Usernames of demo accounts that are active and still have their demo password."""
-    from engine.demo import DEMO_ACCOUNTS
-    from engine.directory import accounts
-
     demo = {a.username: a.password for a in DEMO_ACCOUNTS}
     with rt.db.read() as session:
         rows = session.execute(select(User.username, User.password_hash).where(
             User.username.in_(demo), User.active.is_(True))).all()
     return sorted(name for name, stored in rows
-                  if accounts.verify_password(stored, demo[name]))
+                  if verify_password(stored, demo[name]))
 
 
 def placeholder_secrets() -> list[str]:

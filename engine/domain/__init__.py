@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING
 from engine import public_api
 
 if TYPE_CHECKING:
+    from engine.domain.attachment_files import NewAttachment, check_pdf
     from engine.domain.attachments import (
         AttachmentView,
-        NewAttachment,
-        check_pdf,
         get_attachment,
         list_attachments,
         task_documents,
@@ -23,6 +22,17 @@ if TYPE_CHECKING:
     from engine.domain.comments import add_comment, list_comments
     from engine.domain.free_text import max_text_chars
     from engine.domain.frozen_periods import CORRECTING_ROLES
+    from engine.domain.obligations import (
+        ObligationChange,
+        ObligationDueView,
+        assign_obligation,
+        list_obligation_dues,
+        load_obligations,
+        obligation_history,
+        obligation_machine,
+        reopen_obligation,
+        submit_obligation,
+    )
     from engine.domain.periods import parse_period, quarters_of
     from engine.domain.rollover import roll_over
     from engine.domain.seen import flagged as flagged_tasks
@@ -50,10 +60,13 @@ __all__ = [
     "AttachmentView",
     "ChangeResult",
     "NewAttachment",
+    "ObligationChange",
+    "ObligationDueView",
     "TaskKey",
     "TaskView",
     "Timeliness",
     "add_comment",
+    "assign_obligation",
     "check_command",
     "check_pdf",
     "discard_staged_upload",
@@ -61,15 +74,21 @@ __all__ = [
     "get_attachment",
     "list_attachments",
     "list_comments",
+    "list_obligation_dues",
     "list_tasks",
+    "load_obligations",
     "load_staged_upload",
     "mark_seen",
     "max_text_chars",
+    "obligation_history",
+    "obligation_machine",
     "parse_period",
     "peek_staged_upload",
     "quarters_of",
+    "reopen_obligation",
     "resolve_choice",
     "roll_over",
     "stage_upload",
+    "submit_obligation",
     "task_documents",
 ]

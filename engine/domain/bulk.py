@@ -20,8 +20,6 @@ apply the *same* rules with set-based statements:
   for the history rows and one for the evidence links, whatever the texts. The rows are the
   ones a sequence of `engine.domain.tasks.transition` calls leaves (tests/test_bulk.py
   compares them, ids included); a rule changes in one place and holds in both paths.
-- `run_all_parallel`: the quarter-end `api.run_all` over a process pool, one engine and one
-  plan-definition cache per worker, keeping a small summary per unit instead of every snapshot.
 
 A refused bulk command writes nothing. A *concurrent* change to a task between validation and
 its batch (its version moved) is refused as a `Conflict` for that batch, whose transaction rolls
@@ -30,12 +28,10 @@ back; the batches committed before it stay committed and the error says how many
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -55,8 +51,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.api import UnitExport, export_unit
-from engine.clock import fixed_clock
 from engine.directory.units import get_unit
 from engine.domain.deadline_due import due_date
 from engine.domain.documents import DocumentRef
@@ -84,8 +78,7 @@ from engine.domain.tasks import (
 )
 from engine.domain.workflow.machine import Command
 from engine.errors import CchcError, Conflict, Problem, ValidationFailed
-from engine.reporting.snapshot.build import DefinitionCache
-from engine.runtime import Runtime, open_runtime
+from engine.runtime import Runtime
 from engine.storage.models import (
     Document,
     PlanTask,
@@ -497,70 +490,3 @@ def transition_many(rt: Runtime, trigger: str, actor: Actor, changes: Sequence[B
         registered += r
         linked += n
     return BulkResult(committed, batches, registered, linked)
-
-
-# ----------------------------------------------------------------------------- quarter-end run
-
-
-_worker: tuple[Runtime, DefinitionCache] | None = None
-
-
-def _start_worker(url: str, at: datetime | None) -> None:
-    global _worker
-    rt = open_runtime(url, clock=fixed_clock(at) if at is not None else None, migrate=False)
-    _worker = (rt, DefinitionCache())
-
-
-def _export_units(slugs: Sequence[str], period: str, out: str, freeze: bool,
-                  taken_by: str) -> list[UnitExport]:
-    assert _worker is not None, "worker not started"
-    rt, cache = _worker
-    done = []
-    for slug in slugs:
-        done.append(export_unit(rt, slug, period, Path(out), freeze=freeze, taken_by=taken_by,
-                                cache=cache))
-    return done
-
-
-def units_with_plans(rt: Runtime, parent: str | None = None) -> list[str]:
-    """The units `api.run_all` covers: every unit with a plan (of `parent`, if given)."""
-    with rt.db.read() as session:
-        q = select(Unit.slug).where(Unit.id.in_(select(UnitPlan.unit_id))).order_by(Unit.slug)
-        if parent:
-            q = q.where(Unit.parent_id == get_unit(session, parent).id)
-        return list(session.scalars(q))
-
-
-def run_all_parallel(rt: Runtime, period: str, out: Path, *, workers: int = 2,
-                     parent: str | None = None, freeze: bool = False, taken_by: str = "",
-                     at: datetime | None = None, chunk_size: int = 20,
-                     progress: Callable[[int, int], None] | None = None) -> list[UnitExport]:
-    """`api.run_all` over a pool of processes, each with its own engine and definition cache.
-
-    Why: one unit's snapshot and files are CPU-bound Python (~50 ms), independent of the other
-    units, so the quarter-end run for 3,321 units scales with the cores; and unlike `run_all` it
-    keeps only a small summary per unit, not every snapshot, so memory stays flat. The files
-    are the same bytes `run_all` writes when `at` is the runtime's time (each worker's snapshots
-    are taken at `at`; None: at each worker's own clock).
-    """
-    slugs = units_with_plans(rt, parent)
-    out.mkdir(parents=True, exist_ok=True)
-    chunks = [list(c) for c in _chunks(slugs, max(chunk_size, 1))]
-    results: list[UnitExport] = []
-    done = 0
-    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
-    with ProcessPoolExecutor(max_workers=max(workers, 1), mp_context=ctx,
-                             initializer=_start_worker, initargs=(rt.db.url, at)) as pool:
-        futures = [pool.submit(_export_units, c, period, str(out), freeze, taken_by)
-                   for c in chunks]
-        try:
-            for future in as_completed(futures):
-                part = future.result()
-                results.extend(part)
-                done += len(part)
-                if progress:
-                    progress(done, len(slugs))
-        except BaseException:
-            pool.shutdown(cancel_futures=True)  # do not export the rest after a failure
-            raise
-    return sorted(results, key=lambda r: r.unit)

@@ -11,6 +11,7 @@ import re
 from datetime import date
 
 from engine.errors import ValidationFailed
+from engine.settings import get_settings
 
 # A date-like token: digits and slashes/dots/hyphens around something that looks like a date.
 _TOKEN = re.compile(
@@ -24,8 +25,6 @@ _MAYBE = re.compile(r"\d\s*[/.\-]{1,3}\s*\d")
 
 def max_text_chars() -> int:
     """The one limit on free text (`CCHC_MAX_TEXT_CHARS`), for forms, the API and the CLI."""
-    from engine.settings import get_settings
-
     return get_settings().max_text_chars
 
 

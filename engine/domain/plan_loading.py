@@ -32,8 +32,8 @@ from engine.domain.plan_guard import (
     refuse_overreach,
     validity_warnings,
 )
+from engine.domain.report_definition import default_number
 from engine.errors import NotFound, ValidationFailed
-from engine.reporting.report_definition import default_number
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo
 from engine.storage.models import (

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from engine.domain.attachments import NewAttachment, check_pdf
+from engine.domain.attachment_files import NewAttachment, check_pdf
 from engine.errors import NotFound
 from engine.runtime import Runtime
 from engine.storage.models import StagedUpload

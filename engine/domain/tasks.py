@@ -11,28 +11,29 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from engine.directory.actor import Actor as Actor  # explicit re-export: callers import it here
 from engine.directory.units import get_unit
+from engine.domain.attachment_files import NewAttachment, store
+from engine.domain.choices import resolve_choice
 from engine.domain.documents import DocumentRef, parse_reference
 from engine.domain.evidence import register_documents
 from engine.domain.free_text import check_dates, check_length
 from engine.domain.frozen_periods import guard_change
 from engine.domain.plan_loading import resolve_plan_id
 from engine.domain.task_writes import Event, StaleVersion, TaskWrite, writer_for
+from engine.domain.timeliness import timeliness
 from engine.domain.workflow.machine import Command
-from engine.errors import Conflict, NotFound, Problem, ValidationFailed
+from engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit
 from plans.deadlines import DeadlineError, parse_deadline
 from vntext.dates import format_date_vi
 from vntext.text import nfc
-
-if TYPE_CHECKING:
-    from engine.domain.attachments import NewAttachment
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,6 @@ class TaskKey:
 
     def __str__(self) -> str:
         return f"{self.unit}/{self.plan}/{self.code}"
-
-
-@dataclass(frozen=True)
-class Actor:
-    name: str
-    role: str = "officer"
 
 
 @dataclass(frozen=True)
@@ -288,8 +283,6 @@ def transition(
                             result=result or None, refs=refs, documents=[d.id for d in docs],
                             corrects=corrects)
         if attachments:
-            from engine.domain.attachments import store
-
             store(session, task, history_id, attachments, actor.name, now)
         return ChangeResult(key, trigger, task.state, decision.to_state, task.version + 1,
                             decision.effective, [d.rendered for d in docs])
@@ -330,8 +323,6 @@ def assign(rt: Runtime, key: TaskKey, owner: str, actor: Actor,
         raise ValidationFailed("Phải ghi người/bộ phận phụ trách", "owner is required",
                                field="owner")
     if actor.role not in ("leader", "admin", "system"):
-        from engine.errors import Forbidden
-
         raise Forbidden("Chỉ lãnh đạo UBND được phân công nhiệm vụ",
                         "only a leader may assign tasks", field="role")
     with rt.db.transaction() as session:
@@ -348,8 +339,6 @@ def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
                  expected_version: int | None = None) -> ChangeResult:
     deadline = nfc(deadline)
     if actor.role not in ("leader", "admin", "system"):
-        from engine.errors import Forbidden
-
         raise Forbidden("Chỉ lãnh đạo UBND được đặt thời hạn",
                         "only a leader may set deadlines", field="role")
     with rt.db.transaction() as session:
@@ -377,8 +366,6 @@ def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | N
     """A remark on the task's progress (printed in Kết quả) without changing its state."""
     note = nfc(note)
     if actor.role not in ("officer", "leader", "admin", "system"):
-        from engine.errors import Forbidden
-
         raise Forbidden(f"Vai trò '{actor.role}' chỉ được xem, không được ghi chú",
                         f"role '{actor.role}' may not add notes", field="role")
     if not note:
@@ -481,8 +468,6 @@ def _view_of(rt: Runtime, unit: str, plan: str, code: str, section: str, text: s
              owner: str | None, deadline: str | None, due_on: date | None,
              done_on: date | None, result: str | None, note: str | None,
              version: int) -> TaskView:
-    from engine.domain.timeliness import timeliness
-
     status = timeliness(due_on, done_on, rt.today(), rt.calendar)
     return TaskView(
         unit=unit, plan=plan, code=code, section=section, text=text, state=state,
@@ -559,8 +544,6 @@ def list_tasks(
     """A unit's tasks in appendix order, filtered (see `filter_tasks`). Read as plain rows,
     not ORM objects: a list page shows every task of the unit. Read once per scope (a web
     request: the page and its menu's counts) when the session has a scope cache."""
-    from engine.domain.choices import resolve_choice
-
     if state:
         state = resolve_choice(state, rt.machine.definition.state_labels, field="state",
                                what_vi="Trạng thái", what_en="task state")

@@ -1,4 +1,4 @@
-"""Reminders and sub-reports: obligations, reminder rules, planner, outbox, dispatch, scheduler.
+"""Reminders: reminder rules, planner, sweep, outbox, dispatch, the scheduler and its jobs.
 
 Public API: the names below (loaded on first use, see `engine.public_api`). The CLI and the
 web app import these and nothing else of this folder.
@@ -12,17 +12,6 @@ from engine import public_api
 
 if TYPE_CHECKING:
     from engine.reminders.dispatch import close_channels
-    from engine.reminders.obligations import (
-        ObligationChange,
-        ObligationDueView,
-        assign_obligation,
-        list_obligation_dues,
-        load_obligations,
-        obligation_history,
-        obligation_machine,
-        reopen_obligation,
-        submit_obligation,
-    )
     from engine.reminders.occurrence import Occurrence
     from engine.reminders.outbox import FALLBACK as OUTBOX_FALLBACK
     from engine.reminders.outbox import SENT as OUTBOX_SENT
@@ -56,29 +45,20 @@ __all__ = [
     "OUTBOX_SENT",
     "OUTBOX_STATES",
     "OUTBOX_STATE_LABELS",
-    "ObligationChange",
-    "ObligationDueView",
     "Occurrence",
     "OutboxRow",
     "ReminderService",
     "SqlTokenStore",
-    "assign_obligation",
     "build_channels",
     "close_channels",
     "count_outbox_by_state",
     "get_outbox",
-    "list_obligation_dues",
     "list_outbox",
-    "load_obligations",
     "load_reminder_rules",
-    "obligation_history",
-    "obligation_machine",
     "people_names",
     "preview_plan",
     "reminder_base_url",
-    "reopen_obligation",
     "retry_failed",
     "run_once",
     "run_scheduler",
-    "submit_obligation",
 ]

@@ -37,12 +37,13 @@ from sqlalchemy.orm import Session
 from engine.clock import VN_TZ, local_date
 from engine.directory.people import owner_key, reachable
 from engine.domain.calendar import WorkCalendar
+from engine.domain.obligations import period_label
 from engine.domain.timeliness import days_to_deadline
 from engine.reminders import outbox as ob
 from engine.reminders.alerts import queue_channel_alert
 from engine.reminders.installation import installation_id
-from engine.reminders.obligations import period_label
 from engine.reminders.outbox import OutboxRow
+from engine.reminders.rules import load_reminder_rules
 from engine.runtime import Runtime
 from engine.storage.models import (
     Obligation,
@@ -130,8 +131,6 @@ class QuietHours:
 
 def quiet_hours_from_rules() -> QuietHours:
     """The `send_window` of workflows/reminders.yaml (07:30–17:30 on working days)."""
-    from engine.reminders.rules import load_reminder_rules
-
     window = load_reminder_rules().send_window
     return QuietHours(window.start, window.end)
 

@@ -39,10 +39,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.clock import VN_TZ
+from engine.domain.choices import resolve_choice
 from engine.errors import NotFound, ValidationFailed
 from engine.reminders.occurrence import Occurrence
 from engine.runtime import Runtime
-from engine.storage.models import OutboxMessage, Unit
+from engine.storage.models import OutboxMessage, Person, Unit
 
 OUTBOX: Final[Table] = OutboxMessage.__table__  # type: ignore[assignment]
 
@@ -598,8 +599,6 @@ def list_outbox(rt: Runtime, *, state: str | None = None, unit: str | None = Non
     c = OUTBOX.c
     q = select(OUTBOX).order_by(c.id.desc()).limit(limit)
     if state:
-        from engine.domain.choices import resolve_choice
-
         state = resolve_choice(state, STATE_LABELS, field="state", what_vi="Trạng thái",
                                what_en="outbox state")
         q = q.where(c.state == state)
@@ -719,8 +718,6 @@ __all__ = [
 
 def people_names(rt: Runtime, ids: Iterable[int]) -> dict[int, str]:
     """Person id → name, for listings."""
-    from engine.storage.models import Person
-
     wanted = sorted(set(ids))
     out: dict[int, str] = {}
     with rt.db.read() as session:

@@ -42,7 +42,7 @@ from engine.clock import VN_TZ, local_date
 from engine.directory.people import UNIT_BATCH, Contact, OwnerIndex, contact_indexes
 from engine.directory.units import get_unit
 from engine.domain.calendar import WorkCalendar
-from engine.reminders.obligations import PENDING, due_link, period_label
+from engine.domain.obligations import PENDING, due_link, period_label
 from engine.reminders.occurrence import Base, Occurrence, new_occurrence
 from engine.reminders.rules import (
     ReminderRules,

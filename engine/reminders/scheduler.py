@@ -34,6 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlalchemy import select
 
 from engine.clock import VN_TZ, fixed_clock, local_date, system_clock
+from engine.directory.people import first_channel, unit_leader
 from engine.domain.periods import ReportingPeriod, period_containing
 from engine.errors import CchcError, DataFileError, ValidationFailed
 from engine.reminders import outbox as ob
@@ -44,8 +45,10 @@ from engine.reminders.dispatch import (
     default_instance,
     dispatch,
 )
+from engine.reminders.rules import load_reminder_rules
 from engine.reminders.sweep import Source, sweep
 from engine.reminders.zalo_tokens import SqlTokenStore
+from engine.reporting.quarter_end import snapshot_and_export
 from engine.runtime import Runtime
 from engine.storage.models import Person, Snapshot, Unit, UnitPlan
 from notifications.base import Channel
@@ -204,8 +207,6 @@ def _cutoff(unit: Unit, units: Mapping[int, Unit], default: int) -> int:
 
 def _leader(rt: Runtime, unit: Unit) -> tuple[Person, str] | None:
     """The unit's leader and the channel for the notice (e-mail, which can list the files)."""
-    from engine.directory.people import first_channel, unit_leader
-
     with rt.db.read() as session:
         leader = unit_leader(session, unit.id)
         if leader is not None:
@@ -225,7 +226,6 @@ def queue_snapshot_notice(rt: Runtime, now: datetime, unit: Unit, period: Report
                     unit.slug, period.code)
         return None
     leader, channel = found
-    from engine.reminders.rules import load_reminder_rules
 
     send_on = rt.calendar.next_working_day(local_date(now) + timedelta(days=1))
     not_before = datetime.combine(send_on, load_reminder_rules().send_at, tzinfo=VN_TZ)
@@ -258,16 +258,14 @@ def quarter_end(rt: Runtime, now: datetime, *, out_dir: Path) -> list[QuarterEnd
     Safe with several processes: a unit frozen meanwhile by another one is skipped (the
     snapshot table's unique key decides), and the notice's outbox key is unique.
     """
-    from engine import api
-
     rt = replace(rt, clock=fixed_clock(ob.db_time(now)))  # "now" is the job's clock
     results: list[QuarterEndResult] = []
     failed: list[str] = []
     for unit, period in units_to_freeze(rt, now):
         try:
-            res = api.snapshot_and_export(rt, unit.slug, period.code,
-                                          out_dir / period.code / unit.slug, freeze=True,
-                                          taken_by=SNAPSHOT_TAKEN_BY)
+            res = snapshot_and_export(rt, unit.slug, period.code,
+                                      out_dir / period.code / unit.slug, freeze=True,
+                                      taken_by=SNAPSHOT_TAKEN_BY)
         except (CchcError, DataFileError) as exc:  # frozen meanwhile, or this unit's bad data
             log.warning("quarter end %s %s skipped: %s", unit.slug, period.code, exc.render())
             failed.append(unit.slug)

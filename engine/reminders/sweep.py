@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from engine.reminders import outbox as ob
 from engine.reminders.dispatch import default_instance
 from engine.reminders.occurrence import Occurrence
+from engine.reminders.planner import due_occurrences
 from engine.runtime import Runtime
 from engine.storage.models import Obligation, ObligationDue, SweepRun, Task
 
@@ -25,9 +26,7 @@ Source = Callable[[Runtime, datetime], Iterable[Occurrence]]
 
 
 def planner_source(rt: Runtime, now: datetime) -> Iterable[Occurrence]:
-    """The planner's `due_occurrences` (imported late: the planner imports rules and data)."""
-    from engine.reminders.planner import due_occurrences
-
+    """The planner's `due_occurrences`: what is due now."""
     return due_occurrences(rt, now)
 
 

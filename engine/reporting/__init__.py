@@ -41,8 +41,9 @@ if TYPE_CHECKING:
     from engine.reporting.export.files import JSON_NAME as SNAPSHOT_JSON_NAME
     from engine.reporting.export.files import appendix_file_name, download_name
     from engine.reporting.snapshot.build import build_snapshot
-    from engine.reporting.snapshot.check import Finding, check_report
-    from engine.reporting.snapshot.check import count_vi as count_findings_vi
+    from engine.reporting.snapshot.check import check_report
+    from engine.reporting.snapshot.findings import Finding
+    from engine.reporting.snapshot.findings import count_vi as count_findings_vi
     from engine.reporting.snapshot.model import Snapshot
     from engine.reporting.snapshot.store import freeze as freeze_snapshot
     from engine.reporting.snapshot.store import frozen_snapshot

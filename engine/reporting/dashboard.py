@@ -26,11 +26,11 @@ from engine.directory.units import (
     get_unit,
     view,
 )
+from engine.domain.obligations import PENDING, ObligationDueView, list_obligation_dues
 from engine.domain.periods import ReportingPeriod, parse_period, period_containing, quarters_of
 from engine.domain.plan_loading import plans_of_unit
 from engine.domain.tasks import TaskView, list_tasks
 from engine.domain.timeliness import Timeliness, effective_due, timeliness
-from engine.reminders.obligations import PENDING, ObligationDueView, list_obligation_dues
 from engine.runtime import Runtime
 from engine.storage.models import (
     Obligation,

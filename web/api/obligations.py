@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from engine import directory
-from engine.errors import Forbidden, ValidationFailed
-from engine.reminders import (
+from engine.domain import (
     ObligationChange,
     list_obligation_dues,
     obligation_machine,
     reopen_obligation,
     submit_obligation,
 )
+from engine.errors import Forbidden, ValidationFailed
 from web.api.common import READ, WRITE, Caller, renamed_fields
 from web.api.schemas import (
     ObligationChangeOut,

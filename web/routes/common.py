@@ -1,21 +1,27 @@
 """Helpers shared by the page routers: the user's home unit, form errors shown next to their
-field, the one-line messages after a redirect, dates typed as dd/mm/yyyy, download headers."""
+field, the one-line messages after a redirect, dates typed as dd/mm/yyyy, the HTTP status of
+an engine refusal."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from urllib.parse import quote
 
 from engine import directory
-from engine.directory import UserView
-from engine.errors import CchcError, ValidationFailed
+from engine.directory import LoginThrottled, UserView
+from engine.errors import (
+    CchcError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TransitionNotAllowed,
+    ValidationFailed,
+)
 from engine.reporting import units_with_plans
 from engine.runtime import Runtime
 from vntext.dates import NoSuchDate, parse_date_input
-from vntext.text import nfc, strip_marks
+from vntext.text import nfc
 
 
 def home_unit(rt: Runtime, user: UserView) -> str | None:
@@ -74,23 +80,31 @@ class FormErrors:
         return bool(self.fields or self.general)
 
 
-def content_disposition(filename: str, *, inline: bool = False) -> str:
-    """`attachment; filename="ascii"; filename*=UTF-8''utf-8` (RFC 6266 / 5987)."""
-    ascii_name = strip_marks(filename).replace(" ", "-")
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "", ascii_name) or "tep"
-    kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
+#: Status of each error class; the first match wins (subclasses before their bases). A class
+#: may also say `http_status = …` itself (the web's own errors do).
+STATUS_BY_CLASS: list[tuple[type[CchcError], int]] = [
+    (LoginThrottled, 429),
+    (NotFound, 404),
+    (Forbidden, 403),
+    (Conflict, 409),
+    (TransitionNotAllowed, 409),
+    (ValidationFailed, 400),
+]
 
 def status_of(exc: CchcError) -> int:
-    from web.app import status_for
-
-    return status_for(exc)
+    """The HTTP status of an engine refusal (pages and /api/ alike)."""
+    explicit = getattr(type(exc), "http_status", None)
+    if isinstance(explicit, int):
+        return explicit
+    for cls, status in STATUS_BY_CLASS:
+        if isinstance(exc, cls):
+            return status
+    return 400
 
 
 __all__ = [
+    "STATUS_BY_CLASS",
     "FormErrors",
-    "content_disposition",
     "home_unit",
     "parse_date_vi",
     "status_of",

@@ -15,8 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from engine import directory, reporting
 from engine.directory import UserView
-from engine.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
-from engine.reminders import (
+from engine.domain import (
     ObligationDueView,
     list_obligation_dues,
     obligation_history,
@@ -24,6 +23,7 @@ from engine.reminders import (
     reopen_obligation,
     submit_obligation,
 )
+from engine.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
 from engine.runtime import Runtime
 from web import lists
 from web.deps import CurrentUser, Rt

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from engine import directory, domain, reporting
 from web.deps import CurrentUser, Rt
 from web.routes.common import home_unit
+from web.routes.summary import summary_page
 from web.templating import render
 
 router = APIRouter()
@@ -22,8 +23,6 @@ def dashboard_page(request: Request, rt: Rt, user: CurrentUser,
     readable = directory.readable_units(rt, user)
     communes = reporting.units_with_plans(rt, readable)
     if unit is None and user.role == "reviewer":  # home: the per-commune summary
-        from web.routes.summary import summary_page
-
         return summary_page(request, rt, user, nav_path="/dashboard")
     slug = unit or home_unit(rt, user)
     if slug is None:

@@ -39,7 +39,8 @@ from engine.reporting import (
 )
 from engine.runtime import Runtime
 from web.deps import CurrentUser, Rt
-from web.routes.common import content_disposition, status_of
+from web.downloads import content_disposition
+from web.routes.common import status_of
 from web.templating import render
 
 router = APIRouter()

@@ -25,7 +25,7 @@ from engine.reporting import (
 )
 from engine.runtime import Runtime
 from web.deps import CurrentUser, Rt
-from web.routes.common import content_disposition
+from web.downloads import content_disposition
 from web.templating import render
 
 router = APIRouter()

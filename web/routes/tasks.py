@@ -26,7 +26,8 @@ from engine.errors import Conflict, NotFound, Problem, TransitionNotAllowed, Val
 from engine.runtime import Runtime
 from web import lists
 from web.deps import CurrentUser, Rt, Settings
-from web.routes.common import FormErrors, content_disposition, parse_date_vi, status_of
+from web.downloads import content_disposition
+from web.routes.common import FormErrors, parse_date_vi, status_of
 from web.templating import render, timeliness_label
 
 router = APIRouter()

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.directory.units import get_unit
-from engine.reminders.obligations import ObligationDueView, list_obligation_dues
+from engine.domain.obligations import ObligationDueView, list_obligation_dues
 from engine.reporting.snapshot.model import AppendixSnapshot, Snapshot, SnapshotGroup
 from engine.reporting.statistics import StatisticsSheet, format_number_vi, percent
 from engine.runtime import Runtime

@@ -13,6 +13,7 @@ from engine.reporting.export.docx_writer import export_docx
 from engine.reporting.export.json_writer import export_json
 from engine.reporting.export.xlsx_writer import export_xlsx
 from engine.reporting.snapshot.model import Snapshot
+from engine.reporting.snapshot.store import content_hash
 
 JSON_NAME = "snapshot.json"
 
@@ -31,7 +32,6 @@ def download_name(name: str, snapshot: Snapshot) -> str:
     """
     if snapshot.frozen:
         return name
-    from engine.reporting.snapshot.store import content_hash
 
     stem, dot, ext = name.rpartition(".")
     tag = f"_tam-tinh-{content_hash(snapshot)[:10]}"

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from engine.clock import local_date
 from engine.directory.units import effective_cutoff_day, get_unit
+from engine.domain.deadline_due import due_date
 from engine.domain.periods import ReportingPeriod, parse_period
 from engine.domain.plan_loading import plans_of_unit
+from engine.domain.report_definition import number_appendices, report_definition
 from engine.domain.timeliness import timeliness
-from engine.reporting.report_definition import number_appendices, report_definition
 from engine.reporting.snapshot.model import (
     AppendixSnapshot,
     Snapshot,
@@ -207,8 +208,6 @@ def _column_values(columns: list[str], t: PlanTask, s: TaskAsOf) -> dict[str, st
 
 def _appendix(rt: Runtime, d: _PlanDef, number: int, ids: dict[tuple[str, str], int],
               hist: dict[int, list[TaskHistory]], period: ReportingPeriod) -> AppendixSnapshot:
-    from engine.domain.deadline_due import due_date
-
     by_section: dict[str, list[SnapshotTask]] = defaultdict(list)
     for t in d.tasks:
         tid = ids.get((d.plan.id, t.code))

@@ -11,77 +11,27 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 
 from engine.clock import local_date
+from engine.directory.units import get_unit
 from engine.domain.documents.cleaning import unify
 from engine.domain.documents.mentions import Mention, find_mentions
 from engine.domain.documents.ref import DocumentKey, DocumentRef
 from engine.errors import ValidationFailed
 from engine.reporting.reader import ReadAppendix, appendix_regions, read_report
+from engine.reporting.snapshot.build import corrections
+from engine.reporting.snapshot.findings import Finding, Place, Source
 from engine.reporting.snapshot.model import Snapshot, SnapshotCorrection
+from engine.reporting.statistics.check import check_statistics
 from engine.runtime import Runtime
 from engine.storage.models import Plan
 from vntext.dates import format_date_vi
 from vntext.text import fold
-
-Severity = Literal["error", "warning"]
-Source = Literal["snapshot", "against"]
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where in a report something stands: an appendix row (its STT), an appendix, or the
-    report's body (by line, for a text report)."""
-
-    appendix: int | None = None
-    plan: str | None = None
-    task: str | None = None
-    line: int | None = None
-
-    @property
-    def label_vi(self) -> str:
-        if self.appendix is None:
-            return f"phần thân báo cáo, dòng {self.line}" if self.line else "phần thân báo cáo"
-        if self.task:
-            return f"Phụ lục {self.appendix}, nhiệm vụ {self.task}"
-        return f"Phụ lục {self.appendix}" + (f", dòng {self.line}" if self.line else "")
-
-    @property
-    def label_en(self) -> str:
-        if self.appendix is None:
-            return f"report body, line {self.line}" if self.line else "report body"
-        if self.task:
-            return f"appendix {self.appendix}, task {self.task}"
-        return f"appendix {self.appendix}" + (f", line {self.line}" if self.line else "")
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    severity: Severity
-    message_vi: str
-    message_en: str
-    plan: str | None = None
-    task: str | None = None
-    source: Source = "snapshot"
-    appendix: int | None = None
-    line: int | None = None  # in a text report checked with --against, where it stands
-    tasks: tuple[str, ...] = ()  # a finding about several rows of one appendix: their STT
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def count_vi(findings: list[Finding]) -> str:
-    """'2 lỗi, 5 lưu ý' — the line a check ends with."""
-    errors = sum(1 for f in findings if f.severity == "error")
-    return f"{errors} lỗi, {len(findings) - errors} lưu ý"
 
 
 def _at(place: Place) -> dict[str, Any]:
@@ -149,9 +99,7 @@ def check_report(rt: Runtime, snap: Snapshot, *, against: Path | None = None) ->
     out.extend(_correction_findings(rt, snap))
     if against is not None:
         out.extend(_against(snap, against, today))
-    from engine.reporting.statistics.check import check_statistics  # Phụ lục 4–6 across appendices
-
-    out.extend(check_statistics(rt, snap, against))
+    out.extend(check_statistics(rt, snap, against))  # Phụ lục 4–6 across appendices
     return out
 
 
@@ -168,9 +116,6 @@ def _older_than_plan(ref: DocumentRef, plan_issued: date, own_issuer: str,
 def _correction_findings(rt: Runtime, snap: Snapshot) -> list[Finding]:
     """Corrections made during this period (reported here) and, for a frozen period, the
     corrections of it made after it was frozen (its files do not show them)."""
-    from engine.directory.units import get_unit
-    from engine.reporting.snapshot.build import corrections
-
     later: list[SnapshotCorrection] = []
     if snap.frozen:
         with rt.db.read() as session:

@@ -82,6 +82,7 @@ def freeze(rt: Runtime, snapshot: Snapshot, taken_by: str) -> Snapshot:
                 content_hash=digest, payload=canonical_json(snapshot),
             ))
             # Phụ lục 4–6 are frozen in the same transaction, as their own hashed part.
+            # lazy: the statistics load openpyxl; not with every command (start time)
             from engine.reporting.statistics.store import freeze_in
 
             freeze_in(session, snapshot, taken_by)

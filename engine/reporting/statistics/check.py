@@ -11,9 +11,13 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from engine.reporting.snapshot.check import Finding
+from engine.reporting.snapshot.findings import Finding
 from engine.reporting.snapshot.model import Snapshot
-from engine.reporting.statistics.indicators import REGISTER_AND_UPPER, IndicatorSet
+from engine.reporting.statistics.indicators import (
+    REGISTER_AND_UPPER,
+    IndicatorSet,
+    default_indicator_set,
+)
 from engine.reporting.statistics.model import StatisticsSheet
 from engine.reporting.statistics.numbers import (
     NOT_APPLICABLE,
@@ -21,6 +25,7 @@ from engine.reporting.statistics.numbers import (
     parse_number,
     percent,
 )
+from engine.reporting.statistics.store import build_sheet, frozen_sheet, plan_appendix
 from engine.reporting.statistics.tables import COLUMN_TITLE, FIELD_NUMBERS
 from engine.reporting.statistics.text_report import TextRow, field_rows, indicator_rows
 from engine.runtime import Runtime
@@ -194,9 +199,6 @@ def _against_p4(text: str, by_code: dict[str, TextRow]) -> list[Finding]:
 
 def check_statistics(rt: Runtime, snap: Snapshot, against: Path | None = None) -> list[Finding]:
     """What `cchc report check` adds for Phụ lục 4–6 (see the module docstring)."""
-    from engine.reporting.statistics.indicators import default_indicator_set
-    from engine.reporting.statistics.store import build_sheet, frozen_sheet, plan_appendix
-
     iset = default_indicator_set()
     now = build_sheet(rt, snap, iset)
     frozen = frozen_sheet(rt, snap.unit.slug, snap.period)

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from engine.reporting.snapshot.model import UnitHeader
-from engine.reporting.statistics.tables import FieldRow, ProcedureRow
+from engine.reporting.statistics.tables import FieldRow, ProcedureRow, field_totals
 
 
 class _Frozen(BaseModel):
@@ -72,6 +72,4 @@ class StatisticsSheet(_Frozen):
         return next(r for r in self.indicators if r.code == code)
 
     def field_totals(self) -> dict[str, int]:
-        from engine.reporting.statistics.tables import field_totals
-
         return field_totals(self.fields)

@@ -17,9 +17,9 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from engine.directory.units import UnitView, all_views, effective_cutoff_day, get_unit
+from engine.domain.obligations import CANCELLED
 from engine.domain.periods import ReportingPeriod, parse_period
 from engine.domain.timeliness import effective_due
-from engine.reminders.obligations import CANCELLED
 from engine.reporting import dashboard
 from engine.reporting.snapshot.model import Snapshot
 from engine.reporting.statistics import (

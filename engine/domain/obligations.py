@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.directory.units import get_unit
+from engine.domain.choices import resolve_choice
 from engine.domain.documents import DocumentRef
 from engine.domain.evidence import register_documents
 from engine.domain.free_text import check_length
@@ -578,8 +579,6 @@ def list_obligation_dues(
     include_retired: bool = False,
 ) -> list[ObligationDueView]:
     """The unit's report occurrences in due-date order, with their state as of today."""
-    from engine.domain.choices import resolve_choice
-
     machine = obligation_machine()
     if state is not None:
         state = resolve_choice(state, machine.definition.state_labels, field="state",
