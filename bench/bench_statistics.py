@@ -17,7 +17,8 @@ Each part's ratio is printed on its own.
 Part 2, the province summary: 100 communes under one province, half frozen (with Phụ lục 4),
 half live (a third of those without statistics). Median of `province_summary` and of its
 .xlsx/.docx/JSON exports, against the per-commune path (`take_snapshot` + `take_sheet` for each
-commune, what a summary built from the per-unit API would cost).
+commune, what a summary built from the per-unit API would cost); and of `body_statistics` (the
+province's Phụ lục 6 summed from the frozen communes) and its three files.
 
     .venv/bin/python bench/bench_statistics.py [--units 3321] [--db sqlite|postgres|both]
 """
@@ -33,6 +34,7 @@ import statistics as stats
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -59,7 +61,15 @@ from engine.reporting import statistics
 from engine.reporting.snapshot.build import DefinitionCache, build_snapshot
 from engine.reporting.statistics.export import pages, write_statistics
 from engine.reporting.statistics.tables import FIELD_COLUMNS, PROCEDURE_COLUMNS
-from engine.reporting.summary import province_summary, summary_docx, summary_json, summary_xlsx
+from engine.reporting.summary import (
+    ROLLUP_FILES,
+    body_statistics,
+    body_statistics_file,
+    province_summary,
+    summary_docx,
+    summary_json,
+    summary_xlsx,
+)
 from engine.runtime import Runtime
 from plans import DEMO_BUNDLE, UnitSpec
 
@@ -257,6 +267,14 @@ def province(rt: Runtime, kind: str) -> None:
     naive = median(per_commune, 3)
     figure(SECTION_2, "  per-commune path (take_snapshot + take_sheet each)", naive, "ms")
     figure(SECTION_2, "  ratio ours / per-commune path", ours / naive, "x")
+    # The province's own Phụ lục 6: the frozen communes' sheets summed, ratios recomputed.
+    rolled = body_statistics(rt, "tinh-thu", PERIOD)
+    figure(SECTION_2, f"body_statistics (Phụ lục 6 roll-up of {len(rolled.summed)} frozen, "
+           f"{len(rolled.pending)} listed)", median(
+               lambda: body_statistics(rt, "tinh-thu", PERIOD)), "ms")
+    for name in ROLLUP_FILES:
+        figure(SECTION_2, f"  {name}", median(partial(body_statistics_file, rolled, name)),
+               "ms")
 
 
 def main() -> None:
