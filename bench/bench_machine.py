@@ -40,6 +40,7 @@ from support import (
     OFFICER,
     RESULT,
     TASKS_PER_UNIT,
+    TaskRef,
     add_common_arguments,
     analyze,
     bench_database,
@@ -66,7 +67,7 @@ from engine.storage.models import Task, TaskEvidence, TaskHistory, Unit
 from workflows import WorkflowDef
 
 SECTION = "shared machine vs per-object Machine"
-Key = tuple[str, str, str]
+Key = TaskRef
 
 
 # ----------------------------------------------------------------------------- per-object way
@@ -182,9 +183,9 @@ def per_object_mark_done(rt: Runtime, keys: Sequence[Key], batch: int = 5_000) -
             units = {u.slug: u for u in session.scalars(
                 select(Unit).where(Unit.slug.in_({k[0] for k in part})))}
             by_id = {u.id: u for u in units.values()}
-            wanted = {(units[u].id, p, c) for u, p, c in part}
+            wanted = {(units[u].id, p, c, o or "") for u, p, c, o in part}
             tasks = [t for t in session.scalars(select(Task).where(Task.unit_id.in_(by_id)))
-                     if (t.unit_id, t.plan_id, t.code) in wanted]
+                     if (t.unit_id, t.plan_id, t.code, t.occurrence) in wanted]
             docs: dict[int, Any] = {}
             pending = []
             for task in tasks:

@@ -338,16 +338,22 @@ def documents_of(slug: str) -> tuple[str, ...]:
     return tuple(kind.format(n=number + i) for i, kind in enumerate(_DOC_KINDS))
 
 
-def tasks_by_unit(rt: Runtime, state: str | None = "not_started") -> list[tuple[str, str, str]]:
-    """(unit slug, plan, code) of every task (in `state`), unit by unit in appendix order."""
+#: A task row as the benches pick it: unit slug, plan, code and the occurrence of recurring
+#: work ("2023-Q1"; None for one-off work), so each period's row is its own change.
+TaskRef = tuple[str, str, str, str | None]
+
+
+def tasks_by_unit(rt: Runtime, state: str | None = "not_started") -> list[TaskRef]:
+    """(unit slug, plan, code, occurrence) of every task row (in `state`), unit by unit in
+    appendix order."""
     with rt.db.read() as session:
-        q = (select(Unit.slug, Task.plan_id, Task.code)
+        q = (select(Unit.slug, Task.plan_id, Task.code, Task.occurrence)
              .join(Unit, Unit.id == Task.unit_id)
              .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
-             .order_by(Unit.slug, Task.plan_id, PlanTask.position))
+             .order_by(Unit.slug, Task.plan_id, PlanTask.position, Task.occurrence))
         if state is not None:
             q = q.where(Task.state == state)
-        return [(u, p, c) for u, p, c in session.execute(q)]
+        return [(u, p, c, o or None) for u, p, c, o in session.execute(q)]
 
 
 _RESULT_WORDS = (
@@ -364,19 +370,19 @@ def result_text(slug: str, plan: str, code: str, i: int) -> str:
             f"UBND {slug} thực hiện lần {i % 9 + 1}.")
 
 
-def done_changes(keys: list[tuple[str, str, str]]) -> list[BulkChange]:
+def done_changes(keys: list[TaskRef]) -> list[BulkChange]:
     """Mark-done changes as an import of real results looks: a distinct result text per task
     and, per unit, four documents, each task citing one or two of them in turn."""
     out = []
-    for i, (u, p, c) in enumerate(keys):
+    for i, (u, p, c, o) in enumerate(keys):
         docs = documents_of(u)
         first = i % len(docs)
         evidence = docs[first:first + 1 + i % 2] or docs[:1]
-        out.append(BulkChange(TaskKey(u, p, c), evidence=evidence,
+        out.append(BulkChange(TaskKey(u, p, c, o), evidence=evidence,
                               result=result_text(u, p, c, i)))
     return out
 
 
-def every_other(keys: list[tuple[str, str, str]], parity: int = 0) -> list[tuple[str, str, str]]:
+def every_other(keys: list[TaskRef], parity: int = 0) -> list[TaskRef]:
     return keys[parity::2]
 
