@@ -40,7 +40,7 @@ from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo
 from engine.storage.models import Obligation, ObligationDue, ObligationHistory, Unit
-from engine.storage.versioning import compare_and_set
+from engine.storage.versioning import check_version, compare_and_set
 from plans import ObligationsFile, ObligationSpec, load_model
 from plans.errors import Loc, SpecProblems
 from vntext.dates import format_date_vi
@@ -412,14 +412,7 @@ def _find(session: Session, unit: str, code: str, period_key: str
 
 
 def _check_version(due: ObligationDue, expected: int | None, label: str) -> None:
-    if expected is not None and expected != due.version:
-        raise Conflict(
-            f"Báo cáo {label} đã được người khác cập nhật (phiên bản hiện tại {due.version}, "
-            f"bạn đang sửa phiên bản {expected}); hãy tải lại rồi thử lại",
-            f"obligation {label} changed since you read it (now v{due.version}, you had "
-            f"v{expected}); reload and retry",
-            field="version",
-        )
+    check_version(due.version, expected, f"Báo cáo {label}", f"obligation {label}")
 
 
 def parse_report_document(doc: str, today: date) -> DocumentRef:

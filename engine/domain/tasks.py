@@ -41,6 +41,7 @@ from engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFail
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo
 from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit
+from engine.storage.versioning import check_version
 from plans.deadlines import DeadlineError, parse_deadline
 from vntext.dates import format_date_vi
 from vntext.text import nfc
@@ -260,14 +261,7 @@ def check_command(rt: Runtime, trigger: str, actor: Actor, evidence: Sequence[st
 
 
 def _check_version(task: Task, expected: int | None, key: TaskKey) -> None:
-    if expected is not None and expected != task.version:
-        raise Conflict(
-            f"Nhiệm vụ {key.code} đã được người khác cập nhật (phiên bản hiện tại "
-            f"{task.version}, bạn đang sửa phiên bản {expected}); hãy tải lại rồi thử lại",
-            f"task {key} changed since you read it (now v{task.version}, you had "
-            f"v{expected}); reload and retry",
-            field="version",
-        )
+    check_version(task.version, expected, f"Nhiệm vụ {key.code}", f"task {key}")
 
 
 def _write(session: Session, key: TaskKey, task: Task, event: str, actor: Actor, at: datetime,

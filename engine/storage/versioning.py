@@ -11,6 +11,20 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engine.errors import Conflict
+
+
+def check_version(current: int, expected: int | None, what_vi: str, what_en: str) -> None:
+    """Refuse a change made from a version other than the row's (`what_vi`: "Nhiệm vụ 7")."""
+    if expected is not None and expected != current:
+        raise Conflict(
+            f"{what_vi} đã được người khác cập nhật (phiên bản hiện tại {current}, bạn đang "
+            f"sửa phiên bản {expected}); hãy tải lại rồi thử lại",
+            f"{what_en} changed since you read it (now v{current}, you had v{expected}); "
+            "reload and retry",
+            field="version",
+        )
+
 
 def compare_and_set(session: Session, model: Any, row_id: int, expected: int,
                     values: dict[str, object]) -> int | None:
