@@ -25,7 +25,7 @@ from starlette.responses import Response
 from engine import reporting
 from engine.clock import VN_TZ
 from engine.directory import role_label
-from engine.domain import TIMELINESS_LABELS_VI, Timeliness, list_tasks
+from engine.domain import TIMELINESS_LABELS_VI, Timeliness
 from vntext.dates import format_date_vi
 from web.deps import CSRF_FIELD, csrf_token, get_rt, optional_user
 from web.lists import page_url
@@ -164,16 +164,12 @@ def nav_badges(ctx: Context) -> dict[str, tuple[int, str]]:
     out: dict[str, tuple[int, str]] = {}
     if user is not None and user.role in ("officer", "leader") and user.unit_slug:
 
-        rt = get_rt(request)  # the request's database scope, like the page's own calls
-        tasks = list_tasks(rt, user.unit_slug)
-        person = reporting.person_of(rt, user)
-        if person is not None:
-            mine = reporting.owned_by(rt, tasks, person)
-            late = any(reporting.is_overdue(t) for t in mine)
-            out["mine"] = (len(mine), "late" if late else "")
-        out["overdue"] = (sum(1 for t in tasks if reporting.is_overdue(t)), "late")
-        out["obligations_overdue"] = (len(reporting.obligations_overdue(rt, user.unit_slug)),
-                                      "late")
+        # the request's database scope, like the page's own calls
+        counts = reporting.menu_counts(get_rt(request), user, user.unit_slug)
+        if counts.mine is not None:
+            out["mine"] = (counts.mine, "late" if counts.mine_late else "")
+        out["overdue"] = (counts.overdue, "late")
+        out["obligations_overdue"] = (counts.obligations_overdue, "late")
     request.state.nav_badges = out
     return out
 

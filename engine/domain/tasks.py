@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -581,21 +581,34 @@ def _list_query(plan: bool, state: bool) -> Select[*tuple[Any, ...]]:
 _LIST_QUERIES = {(p, s): _list_query(p, s) for p in (False, True) for s in (False, True)}
 
 
-def _views_of(rt: Runtime, unit: str, rows: Iterable[Sequence[Any]]) -> list[TaskView]:
-    """`_view_of` of many rows (`_VIEW_COLUMNS`): the status of each distinct (due, done)
-    pair and the label of each state worked out once, today read once."""
+def _status_of(rt: Runtime) -> Callable[[str | None, date | None, date | None], str]:
+    """`task_timeliness(deadline, due, done)` as of today, as a string, worked out once per
+    distinct (deadline text when there is no due date, due, done) for a list's rows."""
     from engine.domain.timeliness import task_timeliness
 
-    today, calendar, label_of = rt.today(), rt.calendar, rt.machine.definition.label
+    today, calendar = rt.today(), rt.calendar
     statuses: dict[tuple[str | None, date | None, date | None], str] = {}
-    labels: dict[str, str] = {}
-    out = []
-    for p, c, sec, text, st, own, dl, due, done, res, note, v, occ in rows:
-        written = dl if due is None else None  # without a due date: ongoing or not
+
+    def status_of(deadline: str | None, due: date | None, done: date | None) -> str:
+        written = deadline if due is None else None  # without a due date: ongoing or not
         status = statuses.get((written, due, done))
         if status is None:
             found = task_timeliness(written, due, done, today, calendar)
             status = statuses[written, due, done] = found.value
+        return status
+
+    return status_of
+
+
+def _views_of(rt: Runtime, unit: str, rows: Iterable[Sequence[Any]]) -> list[TaskView]:
+    """`_view_of` of many rows (`_VIEW_COLUMNS`): the status of each distinct (due, done)
+    pair and the label of each state worked out once, today read once."""
+    label_of = rt.machine.definition.label
+    status_of = _status_of(rt)
+    labels: dict[str, str] = {}
+    out = []
+    for p, c, sec, text, st, own, dl, due, done, res, note, v, occ in rows:
+        status = status_of(dl, due, done)
         label = labels.get(st)
         if label is None:
             label = labels[st] = label_of(st)
@@ -653,7 +666,59 @@ def list_tasks(
                         overdue=overdue, search=search, earlier=earlier)
 
 
-def current_occurrences(views: Sequence[TaskView], day: date) -> list[TaskView]:
+class TaskBrief(NamedTuple):
+    """What counts of a unit's tasks read of each (the menu's): no text, no view built."""
+
+    plan: str
+    code: str
+    occurrence: str
+    state: str
+    owner: str | None
+    timeliness: str
+
+
+_BRIEF_QUERY = (
+    select(Task.plan_id, Task.code, Task.occurrence, Task.state, Task.owner, Task.deadline,
+           Task.due_on, Task.done_on)
+    .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
+    .join(Plan, Plan.id == Task.plan_id)
+    .where(Task.unit_id == bindparam("unit"), PlanTask.retired.is_(False))
+)
+
+
+def task_briefs(rt: Runtime, unit_slug: str) -> list[TaskBrief]:
+    """The rows `list_tasks(rt, unit_slug)` lists (recurring work: the occurrence in force),
+    in no particular order, as `TaskBrief`s: for counting. Taken from the scope's whole list
+    when the page read it already, else read with a statement of eight plain columns."""
+    with rt.db.read() as session:
+        cache: dict[object, object] | None = session.info.get("cache")
+        if cache is not None and ("tasks", unit_slug) in cache:
+            views = in_force(cast(list[TaskView], cache[("tasks", unit_slug)]))
+            return [TaskBrief(v.plan, v.code, v.occurrence, v.state, v.owner,
+                              v.timeliness or "") for v in views]
+        unit = get_unit(session, unit_slug)
+        status_of = _status_of(rt)
+        briefs = [TaskBrief(p, c, occ, st, own, status_of(dl, due, done))
+                  for p, c, occ, st, own, dl, due, done
+                  in session.connection().execute(_BRIEF_QUERY, {"unit": unit.id})]
+    return in_force(current_occurrences(briefs, rt.today()))
+
+
+class _Occurring(Protocol):
+    @property
+    def plan(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def occurrence(self) -> str: ...
+    @property
+    def timeliness(self) -> str | None: ...
+
+
+_Row = TypeVar("_Row", bound=_Occurring)
+
+
+def current_occurrences(views: Sequence[_Row], day: date) -> list[_Row]:
     """Of each recurring task's occurrences, the one in force on `day` and the earlier ones
     still open past their due date (`engine.domain.occurrences.listed`)."""
     current = current_of((((v.plan, v.code), v.occurrence) for v in views), day)
@@ -662,7 +727,7 @@ def current_occurrences(views: Sequence[TaskView], day: date) -> list[TaskView]:
                       v.timeliness == "open_overdue")]
 
 
-def in_force(views: Sequence[TaskView]) -> list[TaskView]:
+def in_force(views: Sequence[_Row]) -> list[_Row]:
     """Of `current_occurrences`' list, one row per task: recurring work's occurrence in force
     (the latest listed; the earlier ones are there only because they are overdue)."""
     latest: dict[tuple[str, str], str] = {}

@@ -8,6 +8,7 @@ never late; work finished after the reporting date (`as_of`) was still open on t
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from enum import StrEnum
 
@@ -73,6 +74,7 @@ def task_timeliness(deadline: str | None, due: date | None, done_on: date | None
     return timeliness(due, done_on, as_of, calendar)
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of a text plans repeat: lists ask per row
 def is_ongoing(deadline: str | None) -> bool:
     """Whether a deadline text names ongoing work ("Thường xuyên", "Liên tục" …)."""
     if not deadline:

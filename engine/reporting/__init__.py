@@ -13,12 +13,14 @@ from engine import public_api
 
 if TYPE_CHECKING:
     from engine.reporting.dashboard import (
+        MenuCounts,
         PlanProgress,
         UnitOverview,
         city_overview,
         cutoff_day,
         frozen_periods,
         is_overdue,
+        menu_counts,
         obligations_overdue,
         owned_by,
         owner_choices,
@@ -91,6 +93,7 @@ __all__ = [
     "STATISTICS_JSON_NAME",
     "SUMMARY_SORTS",
     "Finding",
+    "MenuCounts",
     "PlanProgress",
     "Snapshot",
     "StatisticsProblem",
@@ -120,6 +123,7 @@ __all__ = [
     "import_statistics_file",
     "is_overdue",
     "load_statistics_input",
+    "menu_counts",
     "obligations_overdue",
     "owned_by",
     "owner_choices",

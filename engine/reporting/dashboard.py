@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 
@@ -30,7 +31,7 @@ from engine.domain.obligations import PENDING, ObligationDueView, list_obligatio
 from engine.domain.occurrences import current_of, listed
 from engine.domain.periods import ReportingPeriod, parse_period, period_containing, quarters_of
 from engine.domain.plan_loading import plans_of_unit
-from engine.domain.tasks import TaskView, in_force, list_tasks
+from engine.domain.tasks import TaskBrief, TaskView, in_force, list_tasks, task_briefs
 from engine.domain.timeliness import Timeliness, effective_due, is_ongoing, timeliness
 from engine.runtime import Runtime
 from engine.storage.models import (
@@ -179,7 +180,7 @@ def week_of(day: date) -> Week:
     return Week(day, start, start + timedelta(days=6))
 
 
-def is_overdue(task: TaskView) -> bool:
+def is_overdue(task: TaskView | TaskBrief) -> bool:
     return task.timeliness == Timeliness.OPEN_OVERDUE.value
 
 
@@ -244,14 +245,32 @@ def work_order(rt: Runtime, tasks: Iterable[TaskView]) -> list[TaskView]:
     return sorted(tasks, key=key)
 
 
-def owned_by(rt: Runtime, tasks: Iterable[TaskView], person: PersonView, *,
-             open_only: bool = True) -> list[TaskView]:
+class _Owned(Protocol):
+    @property
+    def owner(self) -> str | None: ...
+    @property
+    def state(self) -> str: ...
+
+
+_Task = TypeVar("_Task", bound=_Owned)
+
+
+def owned_by(rt: Runtime, tasks: Iterable[_Task], person: PersonView, *,
+             open_only: bool = True) -> list[_Task]:
     """Tasks whose owner text names `person`'s title or name (NFC, any case, dashes
     normalised — the same matching reminders use)."""
     keys = {owner_key(person.name)}
     if person.title:
         keys.add(owner_key(person.title))
-    return [t for t in tasks if t.owner and owner_key(t.owner) in keys
+    matches: dict[str, bool] = {}  # per owner text: a list repeats few of them
+
+    def named(owner: str) -> bool:
+        hit = matches.get(owner)
+        if hit is None:
+            hit = matches[owner] = owner_key(owner) in keys
+        return hit
+
+    return [t for t in tasks if t.owner and named(t.owner)
             and not (open_only and rt.machine.is_done(t.state))]
 
 
@@ -311,6 +330,30 @@ def my_tasks(rt: Runtime, user: UserView, *, open_only: bool = True) -> list[Tas
     if person is None or user.unit_slug is None:
         return []
     return owned_by(rt, list_tasks(rt, user.unit_slug), person, open_only=open_only)
+
+
+@dataclass(frozen=True)
+class MenuCounts:
+    """The counts next to the menu of a commune's officer or leader."""
+
+    mine: int | None  # their open tasks (`my_tasks`); None: the login stands for nobody
+    mine_late: bool  # one of those is overdue
+    overdue: int  # the commune's overdue tasks (recurring work: the occurrence in force)
+    obligations_overdue: int  # its sub-reports overdue (`obligations_overdue`)
+
+
+def menu_counts(rt: Runtime, user: UserView, unit: str) -> MenuCounts:
+    """What the menu shows on every page: the same numbers as `owned_by` and `is_overdue`
+    over `list_tasks(rt, unit)` and `obligations_overdue`, counted from `task_briefs` (on a
+    page that did not read the list, a statement of plain columns and no views built)."""
+    tasks = task_briefs(rt, unit)
+    person = person_of(rt, user)
+    mine = owned_by(rt, tasks, person) if person is not None else None
+    return MenuCounts(
+        mine=None if mine is None else len(mine),
+        mine_late=any(is_overdue(t) for t in mine or ()),
+        overdue=sum(1 for t in tasks if is_overdue(t)),
+        obligations_overdue=len(obligations_overdue(rt, unit)))
 
 
 def obligations_coming_due(rt: Runtime, unit: str, *, days: int = OBLIGATIONS_AHEAD_DAYS,
@@ -605,6 +648,7 @@ def city_overview(rt: Runtime, units: Iterable[UnitView], *, today: date | None 
 __all__ = [
     "OBLIGATIONS_AHEAD_DAYS",
     "FrozenPeriod",
+    "MenuCounts",
     "PersonLoad",
     "PlanProgress",
     "SectionView",
@@ -618,6 +662,7 @@ __all__ = [
     "due_this_week",
     "frozen_periods",
     "is_overdue",
+    "menu_counts",
     "my_tasks",
     "obligations_coming_due",
     "obligations_overdue",
