@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from engine.directory.units import get_unit
 from engine.domain.free_text import check_dates
@@ -75,22 +76,40 @@ def add_comment(rt: Runtime, unit: str, body: str, *, kind: str, author: str, ro
                            f"{task.plan}/{task.code}" if task else None, period)
 
 
+def _comments_query(task: bool, period: bool) -> Select[*tuple[Any, ...]]:
+    q = (select(Comment.id, Comment.kind, Comment.author, Comment.author_unit, Comment.body,
+                Comment.at, Comment.period)
+         .where(Comment.unit_id == bindparam("unit"))
+         .order_by(Comment.at.desc(), Comment.id.desc()))
+    if task:
+        q = q.where(Comment.task_id == bindparam("task"))
+    elif period:
+        q = q.where(Comment.period == bindparam("period"))
+    return q
+
+
+#: `list_comments`' statement per filter (a task, a period, neither), built once.
+_COMMENTS = {(t, p): _comments_query(t, p) for t in (False, True) for p in (False, True)}
+
+
 def list_comments(rt: Runtime, unit: str, *, task: TaskKey | None = None,
                   period: str | None = None) -> list[CommentView]:
     """The comments on one task, or on one period's report, newest first."""
     with rt.db.read() as session:
         u = get_unit(session, unit)
-        q = select(Comment).where(Comment.unit_id == u.id)
+        params: dict[str, object] = {"unit": u.id}
         label = None
         if task is not None:
             _u, t = find_task(session, task)
-            q = q.where(Comment.task_id == t.id)
+            params["task"] = t.id
             label = f"{task.plan}/{task.code}"
         elif period is not None:
-            q = q.where(Comment.period == period)
-        rows = session.scalars(q.order_by(Comment.at.desc(), Comment.id.desc())).all()
-        return [CommentView(r.id, r.kind, KIND_LABELS.get(r.kind, r.kind), r.author,
-                            r.author_unit, r.body, r.at, label, r.period) for r in rows]
+            params["period"] = period
+        rows = session.connection().execute(
+            _COMMENTS[task is not None, period is not None], params)
+        return [CommentView(id_, kind, KIND_LABELS.get(kind, kind), author, author_unit, body,
+                            at, label, period_)
+                for id_, kind, author, author_unit, body, at, period_ in rows]
 
 
 __all__ = ["KIND_LABELS", "KIND_ROLES", "CommentView", "add_comment", "list_comments"]

@@ -450,18 +450,22 @@ class HistoryEntry:
     evidence: list[dict[str, str]]
 
 
+_HISTORY = (
+    select(TaskHistory.seq, TaskHistory.event, TaskHistory.from_state, TaskHistory.to_state,
+           TaskHistory.actor, TaskHistory.role, TaskHistory.at, TaskHistory.effective_on,
+           TaskHistory.note, TaskHistory.result, TaskHistory.owner, TaskHistory.deadline,
+           TaskHistory.evidence)
+    .where(TaskHistory.task_id == bindparam("task")).order_by(TaskHistory.seq))
+
+
 def history(rt: Runtime, key: TaskKey) -> list[HistoryEntry]:
     with rt.db.read() as session:
         _unit, task = find_task(session, key, on=rt.today())
-        rows = session.scalars(
-            select(TaskHistory).where(TaskHistory.task_id == task.id).order_by(TaskHistory.seq)
-        ).all()
-        return [
-            HistoryEntry(r.seq, r.event, r.from_state, r.to_state, r.actor, r.role, r.at,
-                         r.effective_on, r.note, r.result, r.owner, r.deadline,
-                         list(r.evidence or []))
-            for r in rows
-        ]
+        rows = session.connection().execute(_HISTORY, {"task": task.id})
+        return [HistoryEntry(seq, event, from_state, to_state, actor, role, at, on, note, result,
+                             owner, deadline, list(evidence or []))
+                for (seq, event, from_state, to_state, actor, role, at, on, note, result, owner,
+                     deadline, evidence) in rows]
 
 
 def replay_state(rt: Runtime, entries: Sequence[HistoryEntry]) -> str:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from engine.directory.accounts import UserView
 from engine.directory.people import PersonView, list_people, owner_key
@@ -394,11 +394,21 @@ def unit_dashboard(rt: Runtime, unit: str, *, user: UserView | None = None,
 def plan_sections(rt: Runtime, plan: str | None = None) -> list[SectionView]:
     """The sections of one plan (or of every plan), in document order."""
     with rt.db.read() as session:
-        q = select(PlanSection).where(PlanSection.retired.is_(False))
-        if plan:
-            q = q.where(PlanSection.plan_id == plan)
-        rows = session.scalars(q.order_by(PlanSection.plan_id, PlanSection.position))
-        return [SectionView(s.plan_id, s.code, s.title, s.parent_code) for s in rows]
+        rows = session.connection().execute(_SECTIONS[bool(plan)], {"plan": plan} if plan
+                                            else {})
+        return [SectionView(plan_id, code, title, parent) for plan_id, code, title, parent in rows]
+
+
+def _sections_query(one_plan: bool) -> Select[*tuple[Any, ...]]:
+    q = (select(PlanSection.plan_id, PlanSection.code, PlanSection.title,
+                PlanSection.parent_code).where(PlanSection.retired.is_(False)))
+    if one_plan:
+        q = q.where(PlanSection.plan_id == bindparam("plan"))
+    return q.order_by(PlanSection.plan_id, PlanSection.position)
+
+
+#: `plan_sections`' statement, for every plan or one (built once).
+_SECTIONS = {one: _sections_query(one) for one in (False, True)}
 
 
 # ---------------------------------------------------------------- who is behind
