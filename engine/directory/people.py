@@ -230,10 +230,10 @@ def list_people(rt: Runtime, unit: str | None = None) -> list[PersonView]:
     with rt.db.read() as session:
         def load() -> list[PersonView]:
             if unit is None:
-                rows = session.connection().execute(_PEOPLE)
+                rows = session.connection().execute(_PEOPLE).all()
             else:
                 rows = session.connection().execute(
-                    _PEOPLE_OF_UNIT, {"unit": get_unit(session, unit).id})
+                    _PEOPLE_OF_UNIT, {"unit": get_unit(session, unit).id}).all()
             return [PersonView(i, slug, name, role, title, email, zalo, phone,
                                list(channels or []), active)
                     for i, slug, name, role, title, email, zalo, phone, channels, active

@@ -85,7 +85,7 @@ def list_attachments(rt: Runtime, key: TaskKey) -> list[AttachmentView]:
     """The task's PDFs, oldest first (without their content)."""
     with rt.db.read() as session:
         _unit, task = find_task(session, key)
-        rows = session.connection().execute(_ATTACHMENTS, {"task": task.id})
+        rows = session.connection().execute(_ATTACHMENTS, {"task": task.id}).all()
         return [AttachmentView(*r) for r in rows]
 
 
@@ -109,7 +109,7 @@ def task_documents(rt: Runtime, key: TaskKey) -> list[EvidenceDocument]:
     """The evidence documents of a task (each once), by date."""
     with rt.db.read() as session:
         _unit, task = find_task(session, key)
-        rows = session.connection().execute(_DOCUMENTS, {"task": task.id})
+        rows = session.connection().execute(_DOCUMENTS, {"task": task.id}).all()
         return [EvidenceDocument(*r) for r in rows]
 
 

@@ -106,7 +106,7 @@ def list_comments(rt: Runtime, unit: str, *, task: TaskKey | None = None,
         elif period is not None:
             params["period"] = period
         rows = session.connection().execute(
-            _COMMENTS[task is not None, period is not None], params)
+            _COMMENTS[task is not None, period is not None], params).all()
         return [CommentView(id_, kind, KIND_LABELS.get(kind, kind), author, author_unit, body,
                             at, label, period_)
                 for id_, kind, author, author_unit, body, at, period_ in rows]

@@ -584,7 +584,7 @@ def list_obligation_dues(
                                          "code": code}
             rows = session.connection().execute(
                 _dues_query(year is not None, state is not None, code is not None,
-                            include_retired), params)
+                            include_retired), params).all()
             label_of = machine.definition.label
             out = []
             for (due_id, period_key, due_on, due_owner, due_state, report_doc, submitted_on,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from engine.directory.units import get_unit
@@ -337,13 +337,19 @@ def resolve_plan_id(session: Session, unit: Unit, code: str) -> str:
     own = f"{code}@{unit.slug}"
 
     def load() -> str:
-        found = session.scalars(
-            select(UnitPlan.plan_id).where(UnitPlan.unit_id == unit.id,
-                                           or_(UnitPlan.plan_id == own, UnitPlan.plan_id == code))
-        ).all()
+        found = session.connection().execute(
+            _PLAN_IDS, {"unit": unit.id, "own": own, "code": code}).scalars().all()
         return pick_plan_id(unit.slug, code, set(found))
 
     return scope_memo(session, ("plan_id", unit.id, code), load)
+
+
+#: `resolve_plan_id`'s and `plans_of_unit`'s statements, built once.
+_PLAN_IDS = select(UnitPlan.plan_id).where(
+    UnitPlan.unit_id == bindparam("unit"),
+    or_(UnitPlan.plan_id == bindparam("own"), UnitPlan.plan_id == bindparam("code")))
+_PLANS_OF_UNIT = (select(Plan).join(UnitPlan, UnitPlan.plan_id == Plan.id)
+                  .where(UnitPlan.unit_id == bindparam("unit")).order_by(Plan.appendix_number))
 
 
 def pick_plan_id(unit_slug: str, code: str, unit_plans: Collection[str]) -> str:
@@ -353,7 +359,4 @@ def pick_plan_id(unit_slug: str, code: str, unit_plans: Collection[str]) -> str:
 
 
 def plans_of_unit(session: Session, unit: Unit) -> list[Plan]:
-    return list(session.scalars(
-        select(Plan).join(UnitPlan, UnitPlan.plan_id == Plan.id)
-        .where(UnitPlan.unit_id == unit.id).order_by(Plan.appendix_number)
-    ))
+    return list(session.scalars(_PLANS_OF_UNIT, {"unit": unit.id}))

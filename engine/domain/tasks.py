@@ -461,7 +461,7 @@ _HISTORY = (
 def history(rt: Runtime, key: TaskKey) -> list[HistoryEntry]:
     with rt.db.read() as session:
         _unit, task = find_task(session, key, on=rt.today())
-        rows = session.connection().execute(_HISTORY, {"task": task.id})
+        rows = session.connection().execute(_HISTORY, {"task": task.id}).all()
         return [HistoryEntry(seq, event, from_state, to_state, actor, role, at, on, note, result,
                              owner, deadline, list(evidence or []))
                 for (seq, event, from_state, to_state, actor, role, at, on, note, result, owner,
@@ -662,7 +662,7 @@ def list_tasks(
         if plan:
             params["plan"] = resolve_plan_id(session, unit, plan)
         # no state in SQL: which occurrence is in force is decided before any filter
-        rows = session.connection().execute(_LIST_QUERIES[bool(plan), False], params)
+        rows = session.connection().execute(_LIST_QUERIES[bool(plan), False], params).all()
         views = current_occurrences(_views_of(rt, unit_slug, rows), at or rt.today())
         if whole and cache is not None:
             cache[("tasks", unit_slug)] = views
@@ -704,7 +704,7 @@ def task_briefs(rt: Runtime, unit_slug: str) -> list[TaskBrief]:
         status_of = _status_of(rt)
         briefs = [TaskBrief(p, c, occ, st, own, status_of(dl, due, done))
                   for p, c, occ, st, own, dl, due, done
-                  in session.connection().execute(_BRIEF_QUERY, {"unit": unit.id})]
+                  in session.connection().execute(_BRIEF_QUERY, {"unit": unit.id}).all()]
     return in_force(current_occurrences(briefs, rt.today()))
 
 

@@ -394,8 +394,8 @@ def unit_dashboard(rt: Runtime, unit: str, *, user: UserView | None = None,
 def plan_sections(rt: Runtime, plan: str | None = None) -> list[SectionView]:
     """The sections of one plan (or of every plan), in document order."""
     with rt.db.read() as session:
-        rows = session.connection().execute(_SECTIONS[bool(plan)], {"plan": plan} if plan
-                                            else {})
+        rows = session.connection().execute(_SECTIONS[bool(plan)],
+                                            {"plan": plan} if plan else {}).all()
         return [SectionView(plan_id, code, title, parent) for plan_id, code, title, parent in rows]
 
 

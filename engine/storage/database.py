@@ -205,8 +205,12 @@ class ScopedDatabase(Database):
     """One connection and one ORM session for every `read()` and `transaction()` of a scope
     (a web request) instead of a session — and a connection checkout — per engine call.
 
-    `read()` ends the read's transaction when it leaves (objects stay loaded: the sessions do
-    not expire on commit), so nothing holds a snapshot or a SQLite read lock between calls;
+    The reads of a scope share one read transaction, ended before the scope's next write and
+    when the scope closes — not a commit per engine call. Nothing is held between reads all the
+    same: on SQLite the driver begins a transaction only before a write (a SELECT runs on its
+    own, its read snapshot ends with it), so `BEGIN IMMEDIATE` never meets an open read
+    transaction or an old snapshot; on PostgreSQL each statement of a READ COMMITTED
+    transaction reads what is committed when it starts, as its own transaction would.
     `transaction()` commits or rolls back exactly as `Database.transaction()` does. The
     session's `info["cache"]` is a per-scope memo for lookups by key (`get_unit`, `find_task`,
     `scope_memo`): cleared whenever a transaction ends, so what the scope reads after a write
@@ -241,7 +245,6 @@ class ScopedDatabase(Database):
         except BaseException:
             session.rollback()
             raise
-        self._settle(session)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

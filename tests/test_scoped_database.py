@@ -1,0 +1,62 @@
+"""A web request's database scope (`ScopedDatabase`): its reads share one read transaction —
+no commit per engine call — and still hold nothing between them: another process's write in
+between is neither blocked nor hidden from the scope's next read, and the scope's own write
+afterwards (`BEGIN IMMEDIATE` on SQLite) starts cleanly and is read back."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, func, select
+
+from engine import api
+from engine.runtime import Runtime
+from engine.storage.models import Unit
+
+
+def count_units(db: object) -> int:
+    from engine.storage.database import Database
+
+    assert isinstance(db, Database)
+    with db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Unit)) or 0)
+
+
+def in_driver_transaction(rt: Runtime, scope: object) -> bool:
+    conn = getattr(scope, "_conn")  # noqa: B009 - the scope's one connection
+    return bool(conn.connection.dbapi_connection.in_transaction) if rt.db.is_sqlite \
+        else conn.in_transaction()
+
+
+def test_a_scope_reads_in_one_transaction_and_holds_nothing_between_reads(rt: Runtime) -> None:
+    api.add_unit(rt, slug="nha-trang", name="Nha Trang", kind="thành phố")
+    scope = rt.db.scoped()
+    try:
+        assert count_units(scope) == 1
+        commits: list[object] = []
+
+        def on_commit(conn: object) -> None:
+            commits.append(conn)
+
+        event.listen(scope.engine, "commit", on_commit)
+        try:
+            assert count_units(scope) == 1
+            assert api.list_units(Runtime(scope, rt.machine, rt.calendar, rt.settings, rt.clock))
+            assert commits == []  # no commit per read any more
+        finally:
+            event.remove(scope.engine, "commit", on_commit)
+        # SQLite: a SELECT opens no transaction (nor keeps a read snapshot) in the driver
+        if rt.db.is_sqlite:
+            assert not in_driver_transaction(rt, scope)
+        # another process writes in between (BEGIN IMMEDIATE on SQLite: not blocked) ...
+        api.add_unit(rt, slug="vinh-thanh", name="Vĩnh Thạnh", kind="xã", parent="nha-trang")
+        # ... and the scope's next read sees it (no old snapshot kept)
+        assert count_units(scope) == 2
+        # the scope's own write after its reads starts cleanly and is read back
+        with scope.serialized() as session:
+            session.add(Unit(slug="vinh-luong", name="Vĩnh Lương", kind="xã", created_at=rt.now()))
+        assert count_units(scope) == 3
+        assert count_units(rt.db) == 3
+        if rt.db.is_sqlite:
+            assert not in_driver_transaction(rt, scope)
+    finally:
+        scope.close()
+    assert count_units(rt.db) == 3
