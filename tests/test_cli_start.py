@@ -67,3 +67,29 @@ def test_the_probe_sees_a_module_once_it_is_used() -> None:
                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stderr.strip().splitlines()[-1]) == ["module", "module"]
+
+
+COLLECTOR = """
+import gc, json, sys
+from cli.start import hold_collector
+gc.collect()
+before = gc.get_threshold()
+hold_collector(5_000)
+held = gc.get_threshold()
+collections = []
+gc.callbacks.append(lambda phase, info: collections.append(phase) if phase == "stop" else None)
+kept = [[] for _ in range(4_000)]  # fewer new objects than held for: no collection
+quiet = len(collections)
+kept += [[] for _ in range(2_000)]  # past it: one collection, then the usual thresholds
+print(json.dumps([before, held, quiet, len(collections) > 0, gc.get_threshold()]),
+      file=sys.stderr)
+"""
+
+
+def test_the_collector_waits_for_the_start_then_runs_as_usual() -> None:
+    run = subprocess.run([sys.executable, "-c", COLLECTOR], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert run.returncode == 0, run.stderr
+    before, held, quiet, collected, after = json.loads(run.stderr.strip().splitlines()[-1])
+    assert held == [5_000, *before[1:]]
+    assert (quiet, collected, after) == (0, True, before)
