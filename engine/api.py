@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from engine.directory.units import UnitView, list_units, upsert_units
 from engine.domain.occurrences import occurrence_end
-from engine.domain.plan_loading import LoadedPlan
-from engine.domain.plan_loading import load_plans as _load_plans
 from engine.domain.tasks import (
     Actor,
     ChangeResult,
@@ -32,19 +30,28 @@ from engine.domain.tasks import (
     transition,
 )
 from engine.errors import ValidationFailed
-from engine.reporting.quarter_end import (
-    SnapshotResult,
-    UnitExport,
-    run_all,
-    snapshot_and_export,
-    take_snapshot,
-)
-from engine.reporting.snapshot.findings import Finding
-from engine.reporting.snapshot.model import Snapshot
 from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, UnitPlan
 from plans import DataFileError, UnitsFile, UnitSpec, load_model
 
+if TYPE_CHECKING:
+    # The quarter-end run and the report's readers load the snapshot model and, through it,
+    # the plan and statistics schemas: loaded on first use (`engine.public_api`), so the
+    # everyday commands (`cchc task list`, `task done`) do not pay for them (issue 13).
+    from engine.domain.plan_loading import LoadedPlan
+    from engine.reporting.quarter_end import (
+        SnapshotResult,
+        UnitExport,
+        run_all,
+        snapshot_and_export,
+        take_snapshot,
+    )
+    from engine.reporting.snapshot.findings import Finding
+    from engine.reporting.snapshot.model import Snapshot
+else:  # mypy sees the names above only, so a misspelt name stays an error
+    from engine import public_api
+
+    __getattr__, __dir__ = public_api(__name__, __file__)
 
 def load_units_file(rt: Runtime, path: Path) -> list[UnitView]:
     return upsert_units(rt, load_model(UnitsFile, path).units)
@@ -64,6 +71,8 @@ def add_unit(rt: Runtime, **fields: Any) -> list[UnitView]:
 def load_plans(rt: Runtime, units: Sequence[str], files: Sequence[Path], *,
                allow_other_units: bool = False,
                allow_drop_state: bool = False) -> list[LoadedPlan]:
+    from engine.domain.plan_loading import load_plans as _load_plans  # lazy: CLI start time
+
     return _load_plans(rt, units, files, allow_other_units=allow_other_units,
                        allow_drop_state=allow_drop_state)
 
@@ -91,7 +100,9 @@ def get_task(rt: Runtime, key: TaskKey) -> TaskView:
 def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -> list[Finding]:
     """What a reviewer would send back; data the report cannot even be built from (two plans
     in force for one appendix, a plan no appendix takes) is a finding with its place."""
+    from engine.reporting.quarter_end import take_snapshot  # lazy: CLI start time
     from engine.reporting.snapshot.check import check_report  # lazy: the readers (start time)
+    from engine.reporting.snapshot.findings import Finding  # lazy: CLI start time
 
     try:
         snap = take_snapshot(rt, unit, period)
@@ -106,6 +117,8 @@ def check(rt: Runtime, unit: str, period: str, *, against: Path | None = None) -
 def _calendar_findings(rt: Runtime, snap: Snapshot) -> list[Finding]:
     """A year of the period the working calendar does not declare: lateness there counts only
     the statutory days off, and a swap announced for that year may be missing."""
+    from engine.reporting.snapshot.findings import Finding  # lazy: CLI start time
+
     return [Finding("calendar_year_missing", "warning",
                     f"Lịch làm việc năm {y} chưa được khai báo trong workflows/calendar.yaml: "
                     "số ngày làm việc chỉ tính theo ngày lễ, Tết luật định; ngày hoán đổi (nếu "
