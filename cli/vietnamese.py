@@ -22,10 +22,11 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from typer import _click, rich_utils
+from typer import _click
 from typer._click.exceptions import BadParameter, MissingParameter, NoSuchOption
 from typer.core import TyperArgument, TyperOption, _TyperParameter
 
+from cli.lazy import lazy
 from engine import directory, domain
 
 # ---------------------------------------------------------------- shared parameters
@@ -189,7 +190,10 @@ def error_message(exc: _click.ClickException) -> str:
     return message
 
 
-def _install() -> None:
+def _vietnamese_rich_utils(rich_utils: Any) -> None:  # typer.rich_utils, once loaded
+    """Typer's help and error panels in Vietnamese. Applied when Typer loads `rich_utils` (for
+    a help page or a usage error): it imports Rich's markdown and traceback modules, which a
+    command that runs does not need (start time, issue 13)."""
     rich_utils.DEPRECATED_STRING = "(không còn dùng) "
     rich_utils.DEFAULT_STRING = "[mặc định: {}]"
     rich_utils.ENVVAR_STRING = "[biến môi trường: {}]"
@@ -200,6 +204,17 @@ def _install() -> None:
     rich_utils.ERRORS_PANEL_TITLE = "Lỗi"
     rich_utils.ABORTED_TEXT = "Đã hủy."
     rich_utils.RICH_HELP = "Xem [blue]'{command_path} {help_option}'[/] để biết cách dùng."
+    format_error: Callable[[_click.ClickException], None] = rich_utils.rich_format_error
+
+    def vi_format_error(exc: _click.ClickException) -> None:
+        exc.format_message = lambda: error_message(exc)  # type: ignore[method-assign]
+        format_error(exc)
+
+    rich_utils.rich_format_error = vi_format_error
+
+
+def _install() -> None:
+    lazy("typer.rich_utils", then=_vietnamese_rich_utils)
     _TyperParameter.display_type = _display_type  # type: ignore[method-assign]
     TyperOption._get_number_range_help_str = _number_range  # type: ignore[method-assign]
     TyperArgument._get_number_range_help_str = _number_range  # type: ignore[method-assign]
@@ -220,14 +235,6 @@ def _install() -> None:
         return _vi_usage(get_usage(self, ctx))
 
     _click.Command.get_usage = vi_usage  # type: ignore[method-assign]
-
-    format_error: Callable[[_click.ClickException], None] = rich_utils.rich_format_error
-
-    def vi_format_error(exc: _click.ClickException) -> None:
-        exc.format_message = lambda: error_message(exc)  # type: ignore[method-assign]
-        format_error(exc)
-
-    rich_utils.rich_format_error = vi_format_error  # type: ignore[assignment]
 
 
 _install()
