@@ -7,6 +7,7 @@ the rules live in the engine so the web app and the CLI always agree.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -712,11 +713,26 @@ def _print_demo_accounts(res: Any) -> None:
                   "http://127.0.0.1:8000/", markup=False, highlight=False, soft_wrap=True)
 
 
+def _only_the_group_called(args: list[str]) -> None:
+    """Keep in `app` only the command group the arguments name (`cchc task list …` → `task`).
+
+    Why: Typer builds every command of every group (their parameters read from the
+    functions' annotations) before it parses a single argument — a third of what `task list`
+    spends in Typer. The group named, its help and its errors are the same either way. Left
+    whole when the first argument names no group (`--help`, `serve`, `demo`, a typo that the
+    error's "did you mean" has to find among all of them)."""
+    named = [g for g in app.registered_groups if args and g.name == args[0]]
+    if named:
+        app.registered_groups = named
+        app.registered_commands = []
+
+
 def run() -> None:
     """The `cchc` entry point. The collector is frozen when the command ends: whatever the
     command built is about to be thrown away with the process, and scanning it at exit cost
     a noticeable part of a short command's time."""
     try:
+        _only_the_group_called(sys.argv[1:])
         app()
     finally:
         gc.freeze()
