@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,6 +18,13 @@ from engine.domain.calendar import (
     CalendarFile,
     WorkCalendar,
     load_calendar_file,
+)
+from engine.domain.holiday_table import (
+    LAST_YEAR,
+    TABLE_FILE,
+    days_off,
+    from_package,
+    table_rows,
 )
 from plans.errors import DataFileError
 from plans.loader import parse_model
@@ -283,3 +294,31 @@ def test_years_missing_from_the_calendar_file_are_named(cal: WorkCalendar) -> No
     assert cal.declared_years() == [2023, 2024, 2025, 2026]
     assert cal.missing_years(date(2026, 12, 15), date(2027, 3, 14)) == [2027]
     assert cal.missing_years(date(2023, 6, 14), date(2023, 9, 13)) == []
+
+
+# --- the written table of the package's days off (start time) ---------------------------------
+
+
+def test_the_holiday_table_is_the_packages_answer_year_by_year() -> None:
+    """After an upgrade of `holidays` that moves a day: `python -m engine.domain.holiday_table`."""
+    written = json.loads(TABLE_FILE.read_text(encoding="utf-8"))["years"]
+    assert written == table_rows()["years"]
+    assert days_off(2024) == from_package(2024)
+    assert list(days_off(2024)[0]) == list(from_package(2024)[0])  # the package's order
+
+
+def test_a_year_outside_the_table_is_asked_of_the_package() -> None:
+    assert str(LAST_YEAR + 1) not in json.loads(TABLE_FILE.read_text(encoding="utf-8"))["years"]
+    assert days_off(LAST_YEAR + 1) == from_package(LAST_YEAR + 1)
+    assert days_off(LAST_YEAR + 1)[0]  # Tết and the others are there
+
+
+def test_working_days_of_a_year_in_the_table_do_not_load_the_package() -> None:
+    code = ("import sys; from datetime import date; from engine.domain.calendar import "
+            "WorkCalendar; cal = WorkCalendar(); "
+            "print(cal.next_working_day(date(2024, 2, 9)), 'holidays' in sys.modules)")
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["2024-02-15", "False"]

@@ -20,11 +20,11 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import holidays
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from engine.domain.holiday_table import days_off
 from plans.loader import load_model_cached
 from plans.schema import Text
 from vntext.dates import format_date_vi, parse_dmy
@@ -146,17 +146,15 @@ def load_calendar_file(path: Path | None = None) -> CalendarFile:
 @functools.lru_cache(maxsize=256)
 def _statutory(year: int) -> dict[dt.date, str]:
     """Public holidays and nghỉ bù days of `year`, with their Vietnamese names (the swapped
-    weekdays the `holidays` package knows of included)."""
-    calendar: Any = holidays.country_holidays("VN", years=year, language="vi")
-    return {day: str(name) for day, name in calendar.items()}
+    weekdays the `holidays` package knows of included; `holiday_table`)."""
+    return days_off(year)[0]
 
 
 @functools.lru_cache(maxsize=256)
 def _package_make_up_days(year: int) -> frozenset[dt.date]:
     """The weekend days worked to pay a swap back, as far as the `holidays` package knows them
     (it records the day off of a swap as a holiday and its make-up day here)."""
-    calendar: Any = holidays.country_holidays("VN", years=year)
-    return frozenset(d for d in getattr(calendar, "weekend_workdays", ()) if d.year == year)
+    return days_off(year)[1]
 
 
 @dataclass(frozen=True)
