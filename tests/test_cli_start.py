@@ -44,8 +44,8 @@ print(json.dumps(loaded), file=sys.stderr)
 """
 
 
-def executed_at_start(*args: str) -> list[str]:
-    code = PROBE.format(names=json.dumps(NOT_AT_START))
+def executed_at_start(*args: str, names: tuple[str, ...] = NOT_AT_START) -> list[str]:
+    code = PROBE.format(names=json.dumps(names))
     run = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True,
                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert run.returncode == 0, run.stderr
@@ -56,6 +56,12 @@ def executed_at_start(*args: str) -> list[str]:
 @pytest.mark.parametrize("args", [(), ("--help",)], ids=["import cli.main", "cchc --help"])
 def test_start_imports_none_of_what_commands_load_on_use(args: tuple[str, ...]) -> None:
     assert executed_at_start(*args) == []
+
+
+def test_typer_help_panels_load_only_for_help_or_an_error() -> None:
+    """Typer's `rich_utils` (Rich's markdown and traceback) is put into Vietnamese when loaded."""
+    assert executed_at_start(names=("typer.rich_utils", "rich.markdown")) == []
+    assert executed_at_start("--help", names=("typer.rich_utils",)) == ["typer.rich_utils"]
 
 
 def test_the_probe_sees_a_module_once_it_is_used() -> None:
@@ -93,3 +99,19 @@ def test_the_collector_waits_for_the_start_then_runs_as_usual() -> None:
     before, held, quiet, collected, after = json.loads(run.stderr.strip().splitlines()[-1])
     assert held == [5_000, *before[1:]]
     assert (quiet, collected, after) == (0, True, before)
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["task", "lst"], "Không có lệnh 'lst'. Có phải ý bạn là: 'list'?"),
+    (["tsk", "list"], "Không có lệnh 'tsk'. Có phải ý bạn là: 'task'?"),
+], ids=["in the group named", "a group misspelt"])
+def test_the_command_finds_its_group_alone_and_a_typo_among_all(args: list[str],
+                                                                says: str) -> None:
+    """`cchc` builds only the group its first argument names; a misspelt group is looked for
+    among all of them."""
+    cchc = Path(sys.executable).with_name("cchc")
+    run = subprocess.run([str(cchc), *args], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+                         timeout=120)
+    assert run.returncode == 2
+    assert says in run.stderr
