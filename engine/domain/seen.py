@@ -6,7 +6,7 @@ A task is flagged for a user when its latest assignment or reopening (history ev
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from engine.directory.units import get_unit
 from engine.domain.tasks import TaskKey, find_task
@@ -17,8 +17,20 @@ from engine.storage.models import Task, TaskHistory, TaskSeen
 NEWS_EVENTS = ("assign", "reopen")
 
 
+#: The version of a task a user last opened (built once: asked on every task page).
+_SEEN_VERSION = select(TaskSeen.version).where(TaskSeen.user_id == bindparam("user"),
+                                               TaskSeen.task_id == bindparam("task"))
+
+
 def mark_seen(rt: Runtime, user_id: int, key: TaskKey) -> None:
-    """The user opened the task at its current version."""
+    """The user opened the task at its current version. Read first: a task opened again at
+    the version already seen (the usual case) writes nothing and opens no write transaction."""
+    with rt.db.read() as session:
+        _unit, task = find_task(session, key)
+        seen = session.connection().execute(
+            _SEEN_VERSION, {"user": user_id, "task": task.id}).scalar_one_or_none()
+    if seen == task.version:
+        return
     with rt.db.transaction() as session:
         _unit, task = find_task(session, key)
         row = session.get(TaskSeen, (user_id, task.id))
@@ -28,24 +40,27 @@ def mark_seen(rt: Runtime, user_id: int, key: TaskKey) -> None:
             row.version = task.version
 
 
+_LATEST = (select(TaskHistory.task_id, func.max(TaskHistory.seq).label("seq"))
+           .join(Task, Task.id == TaskHistory.task_id)
+           .where(Task.unit_id == bindparam("unit"), TaskHistory.event.in_(NEWS_EVENTS),
+                  TaskHistory.role != "system")  # not the import of a paper report
+           .group_by(TaskHistory.task_id).subquery())
+#: `flagged`'s statement, built once: each task's latest news event and the user's last view.
+_FLAGGED = (
+    select(Task.plan_id, Task.code, TaskHistory.event, TaskHistory.actor, TaskHistory.seq,
+           TaskSeen.version)
+    .join(_LATEST, _LATEST.c.task_id == Task.id)
+    .join(TaskHistory, (TaskHistory.task_id == Task.id) & (TaskHistory.seq == _LATEST.c.seq))
+    .outerjoin(TaskSeen, (TaskSeen.task_id == Task.id)
+               & (TaskSeen.user_id == bindparam("user"))))
+
+
 def flagged(rt: Runtime, user_id: int, actor_name: str, unit: str) -> dict[str, str]:
     """`{"plan/code": event}` for the tasks of `unit` assigned or reopened by someone other
     than `actor_name` since `user_id` last opened them."""
     with rt.db.read() as session:
         u = get_unit(session, unit)
-        latest = (select(TaskHistory.task_id, func.max(TaskHistory.seq).label("seq"))
-                  .join(Task, Task.id == TaskHistory.task_id)
-                  .where(Task.unit_id == u.id, TaskHistory.event.in_(NEWS_EVENTS),
-                         TaskHistory.role != "system")  # not the import of a paper report
-                  .group_by(TaskHistory.task_id).subquery())
-        rows = session.execute(
-            select(Task.plan_id, Task.code, TaskHistory.event, TaskHistory.actor,
-                   TaskHistory.seq, TaskSeen.version)
-            .join(latest, latest.c.task_id == Task.id)
-            .join(TaskHistory, (TaskHistory.task_id == Task.id)
-                  & (TaskHistory.seq == latest.c.seq))
-            .outerjoin(TaskSeen, (TaskSeen.task_id == Task.id) & (TaskSeen.user_id == user_id))
-        ).all()
+        rows = session.connection().execute(_FLAGGED, {"unit": u.id, "user": user_id}).all()
     return {f"{plan}/{code}": event for plan, code, event, actor, seq, seen in rows
             if actor != actor_name and (seen is None or seen < seq)}
 

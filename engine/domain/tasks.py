@@ -690,16 +690,31 @@ _BRIEF_QUERY = (
 )
 
 
-def task_briefs(rt: Runtime, unit_slug: str) -> list[TaskBrief]:
+class TaskRow(Protocol):
+    """What a count reads of a task: a `TaskView` or a `TaskBrief`."""
+
+    @property
+    def plan(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def occurrence(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def owner(self) -> str | None: ...
+    @property
+    def timeliness(self) -> str | None: ...
+
+
+def task_briefs(rt: Runtime, unit_slug: str) -> Sequence[TaskRow]:
     """The rows `list_tasks(rt, unit_slug)` lists (recurring work: the occurrence in force),
-    in no particular order, as `TaskBrief`s: for counting. Taken from the scope's whole list
-    when the page read it already, else read with a statement of eight plain columns."""
+    in no particular order: for counting. The scope's whole list when the page read it
+    already, else `TaskBrief`s read with a statement of eight plain columns."""
     with rt.db.read() as session:
         cache: dict[object, object] | None = session.info.get("cache")
         if cache is not None and ("tasks", unit_slug) in cache:
-            views = in_force(cast(list[TaskView], cache[("tasks", unit_slug)]))
-            return [TaskBrief(v.plan, v.code, v.occurrence, v.state, v.owner,
-                              v.timeliness or "") for v in views]
+            return in_force(cast(list[TaskView], cache[("tasks", unit_slug)]))
         unit = get_unit(session, unit_slug)
         status_of = _status_of(rt)
         briefs = [TaskBrief(p, c, occ, st, own, status_of(dl, due, done))

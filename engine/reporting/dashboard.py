@@ -31,7 +31,7 @@ from engine.domain.obligations import PENDING, ObligationDueView, list_obligatio
 from engine.domain.occurrences import current_of, listed
 from engine.domain.periods import ReportingPeriod, parse_period, period_containing, quarters_of
 from engine.domain.plan_loading import plans_of_unit
-from engine.domain.tasks import TaskBrief, TaskView, in_force, list_tasks, task_briefs
+from engine.domain.tasks import TaskRow, TaskView, in_force, list_tasks, task_briefs
 from engine.domain.timeliness import Timeliness, effective_due, is_ongoing, timeliness
 from engine.runtime import Runtime
 from engine.storage.models import (
@@ -180,8 +180,12 @@ def week_of(day: date) -> Week:
     return Week(day, start, start + timedelta(days=6))
 
 
-def is_overdue(task: TaskView | TaskBrief) -> bool:
-    return task.timeliness == Timeliness.OPEN_OVERDUE.value
+#: The timeliness values the counts compare with (an enum member's `.value` is slow to read).
+_OVERDUE, _ONGOING = Timeliness.OPEN_OVERDUE.value, Timeliness.ONGOING.value
+
+
+def is_overdue(task: TaskRow) -> bool:
+    return task.timeliness == _OVERDUE
 
 
 def progress(rt: Runtime, tasks: Iterable[TaskView], plans: Sequence[Plan]) -> list[PlanProgress]:
@@ -192,7 +196,7 @@ def progress(rt: Runtime, tasks: Iterable[TaskView], plans: Sequence[Plan]) -> l
     counted = {id(t) for t in in_force(tasks)}
     return _progress(
         ((t.plan, rt.machine.is_done(t.state), is_overdue(t),
-          t.timeliness == Timeliness.ONGOING.value, id(t) in counted) for t in tasks),
+          t.timeliness == _ONGOING, id(t) in counted) for t in tasks),
         [(p.id, p.title, p.appendix_number, p.year) for p in plans])
 
 
@@ -541,10 +545,13 @@ def frozen_periods(rt: Runtime, unit: str) -> list[FrozenPeriod]:
         return [FrozenPeriod(*row) for row in rows]
 
 
+_UNITS_WITH_PLANS = select(UnitPlan.unit_id).distinct()
+
+
 def units_with_plans(rt: Runtime, units: Iterable[UnitView]) -> list[UnitView]:
     """Those of `units` that have plans loaded (communes), in the given order."""
     with rt.db.read() as session:
-        loaded = set(session.scalars(select(UnitPlan.unit_id).distinct()))
+        loaded = set(session.connection().execute(_UNITS_WITH_PLANS).scalars())
     return [u for u in units if u.id in loaded]
 
 
