@@ -395,24 +395,36 @@ def unit_dashboard(rt: Runtime, unit: str, *, user: UserView | None = None,
     )
 
 
-def plan_sections(rt: Runtime, plan: str | None = None) -> list[SectionView]:
-    """The sections of one plan (or of every plan), in document order."""
+def plan_sections(rt: Runtime, plan: str | None = None, *,
+                  plans: Sequence[str] | None = None) -> list[SectionView]:
+    """The sections of one plan, of each of `plans` in that order (one statement), or of
+    every plan; each plan's in document order."""
+    if plans is not None and not plans:
+        return []
+    which = "one" if plan else "some" if plans else "all"
+    params: dict[str, object] = {"plan": plan} if plan else {"plans": list(plans)} if plans \
+        else {}
     with rt.db.read() as session:
-        rows = session.connection().execute(_SECTIONS[bool(plan)],
-                                            {"plan": plan} if plan else {}).all()
-        return [SectionView(plan_id, code, title, parent) for plan_id, code, title, parent in rows]
+        rows = session.connection().execute(_SECTIONS[which], params).all()
+    found = [SectionView(plan_id, code, title, parent) for plan_id, code, title, parent in rows]
+    if which != "some":
+        return found
+    order = {p: i for i, p in enumerate(plans or ())}
+    return sorted(found, key=lambda s: order[s.plan])  # stable: document order kept
 
 
-def _sections_query(one_plan: bool) -> Select[*tuple[Any, ...]]:
+def _sections_query(which: str) -> Select[*tuple[Any, ...]]:
     q = (select(PlanSection.plan_id, PlanSection.code, PlanSection.title,
                 PlanSection.parent_code).where(PlanSection.retired.is_(False)))
-    if one_plan:
+    if which == "one":
         q = q.where(PlanSection.plan_id == bindparam("plan"))
+    elif which == "some":
+        q = q.where(PlanSection.plan_id.in_(bindparam("plans", expanding=True)))
     return q.order_by(PlanSection.plan_id, PlanSection.position)
 
 
-#: `plan_sections`' statement, for every plan or one (built once).
-_SECTIONS = {one: _sections_query(one) for one in (False, True)}
+#: `plan_sections`' statement, for every plan, one or some (built once).
+_SECTIONS = {which: _sections_query(which) for which in ("all", "one", "some")}
 
 
 # ---------------------------------------------------------------- who is behind
