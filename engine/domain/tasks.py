@@ -690,9 +690,7 @@ _BRIEF_QUERY = (
 )
 
 
-class TaskRow(Protocol):
-    """What a count reads of a task: a `TaskView` or a `TaskBrief`."""
-
+class _Occurring(Protocol):
     @property
     def plan(self) -> str: ...
     @property
@@ -700,11 +698,19 @@ class TaskRow(Protocol):
     @property
     def occurrence(self) -> str: ...
     @property
+    def timeliness(self) -> str | None: ...
+
+
+_Row = TypeVar("_Row", bound=_Occurring)
+
+
+class TaskRow(_Occurring, Protocol):
+    """What a count reads of a task: a `TaskView` or a `TaskBrief`."""
+
+    @property
     def state(self) -> str: ...
     @property
     def owner(self) -> str | None: ...
-    @property
-    def timeliness(self) -> str | None: ...
 
 
 def task_briefs(rt: Runtime, unit_slug: str) -> Sequence[TaskRow]:
@@ -721,20 +727,6 @@ def task_briefs(rt: Runtime, unit_slug: str) -> Sequence[TaskRow]:
                   for p, c, occ, st, own, dl, due, done
                   in session.connection().execute(_BRIEF_QUERY, {"unit": unit.id}).all()]
     return in_force(current_occurrences(briefs, rt.today()))
-
-
-class _Occurring(Protocol):
-    @property
-    def plan(self) -> str: ...
-    @property
-    def code(self) -> str: ...
-    @property
-    def occurrence(self) -> str: ...
-    @property
-    def timeliness(self) -> str | None: ...
-
-
-_Row = TypeVar("_Row", bound=_Occurring)
 
 
 def current_occurrences(views: Sequence[_Row], day: date) -> list[_Row]:
