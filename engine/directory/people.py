@@ -18,9 +18,10 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from operator import attrgetter
 from pathlib import Path
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import Text, bindparam, cast, select
@@ -31,6 +32,7 @@ from engine.errors import Problem, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo
 from engine.storage.models import Person, Unit
+from engine.storage.rows import plain_rows
 from plans.errors import SpecProblems
 from plans.loader import load_model
 from plans.people_schema import (
@@ -337,30 +339,36 @@ def owner_indexes(session: Session, unit_ids: Iterable[int]) -> dict[int, OwnerI
     return out
 
 
-def contact_indexes(session: Session, unit_ids: Iterable[int]) -> dict[int, OwnerIndex[Contact]]:
-    """Like `owner_indexes`, reading plain columns: what the planner uses for thousands of
-    units (ORM objects cost ~20x more to build). For more than `UNIT_BATCH` units, the whole
-    (small: ten people per unit) table in one query, filtered here, rather than thousands of
-    bound ids the driver must render and parse."""
+#: A person row as `active_people_rows` reads it: `Contact`'s columns, `channels` as JSON text.
+PersonRow = Sequence[Any]
+_new_contact: Callable[[tuple[Any, ...]], Contact] = partial(tuple.__new__, Contact)
+
+
+def contact(row: PersonRow) -> Contact:
+    """The `Contact` of a row of `active_people_rows`."""
+    return _new_contact((*row[:8], _channels(row[8]), row[9]))
+
+
+def active_people_rows(session: Session, unit_ids: Iterable[int]) -> dict[int, list[PersonRow]]:
+    """The active people of the units `unit_ids` as plain rows, by unit, in no given order:
+    what the planner reads for thousands of units (ORM objects cost ~20x more to build). For
+    more than `UNIT_BATCH` units, the whole (small: ten people per unit) table in one query,
+    filtered here, rather than thousands of bound ids the driver must render and parse."""
     cols = (Person.id, Person.unit_id, Person.name, Person.role, Person.title, Person.email,
             Person.zalo_user_id, Person.phone, cast(Person.channels, Text), Person.active)
     wanted = set(unit_ids)
     batches = _batches(wanted) if len(wanted) <= UNIT_BATCH else [None]
-    people: dict[int, list[Contact]] = {uid: [] for uid in wanted}
-    leaders: dict[int, str | None] = {}
+    people: dict[int, list[PersonRow]] = {uid: [] for uid in wanted}
     conn = session.connection()  # Core rows: no ORM bookkeeping
     for batch in batches:
-        unit_q = select(Unit.id, Unit.leader)
         people_q = select(*cols).where(Person.active.is_(True))
         if batch is not None:
-            unit_q = unit_q.where(Unit.id.in_(batch))
             people_q = people_q.where(Person.unit_id.in_(batch))
-        leaders.update((uid, name) for uid, name in conn.execute(unit_q) if uid in wanted)
-        for row in conn.execute(people_q):
+        for row in plain_rows(conn, people_q):
             found = people.get(row[1])
             if found is not None:
-                found.append(Contact(*row[:8], _channels(row[8]), row[9]))
-    return {uid: OwnerIndex(found, leaders.get(uid)) for uid, found in people.items()}
+                found.append(row)
+    return people
 
 
 def resolve_owner(session: Session, unit_id: int, owner_text: str) -> list[Person]:
@@ -379,9 +387,11 @@ __all__ = [
     "OwnerIndex",
     "PeopleLoadResult",
     "PersonLike",
+    "PersonRow",
     "PersonView",
+    "active_people_rows",
     "add_person",
-    "contact_indexes",
+    "contact",
     "first_channel",
     "list_people",
     "load_people_file",

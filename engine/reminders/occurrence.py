@@ -5,7 +5,7 @@ and the outbox (insert once, send once) meet only here. The idempotency key is e
 issue's: recipient, item, due date, rule step, channel — so however often or however late a
 sweep runs, a reminder exists once.
 
-Why a tuple, in this field order, with a lazy payload: the national peak builds ~73,000 of
+Why a tuple, in this field order, with a lazy payload: the national peak builds ~126,000 of
 them per sweep, every minute, and nearly all are already in the outbox (the sweep only looks
 their keys up). A tuple is built in C (`new_occurrence`, no Python `__init__` per reminder),
 and its first eight fields are the planner's output order (send day, unit, person, channel,

@@ -14,37 +14,41 @@ The escalation to the leader is a step of its own and is emitted whenever it has
 normal operation (a sweep at least daily) every step is emitted on its own day, so nothing is
 lost; two steps that a day off pushes onto the same working day give one message, the later.
 
-Speed on a national database (3,321 units × 124 tasks): one range query per item kind on the
-due-date indexes (`ix_tasks_due_on_state`, `ix_obligation_dues_state_due_on`) restricted to the
-dates that can have a step to emit; steps computed once per distinct due date; plan texts, units
-and people loaded once per batch of units, never per item; who an owner text means resolved once
-per unit and text; rows read as plain tuples, each occurrence built directly (one payload dict,
-no intermediate objects); no cyclic garbage collection while the plan is built (see
-`_collector_paused`). bench/bench_reminders.py measures the national peak (73,062 occurrences).
+Speed on a national database (3,321 units × 124 tasks, recurring work one row per period):
+one range query per item kind on the due-date indexes (`ix_tasks_due_on_state`,
+`ix_obligation_dues_state_due_on`) restricted to the dates that can have a step to emit, its
+rows taken from the driver as plain tuples (`engine.storage.rows`); steps computed once per
+distinct due date; plan texts, units and people loaded once per plan, never per item; who an
+owner text means resolved once per unit and text, and kept between plans while the unit's
+people are unchanged (`engine.reminders.recipients`); each item reduced to its id and shared
+values (the rows are freed while the plan is built), each occurrence one tuple built in C with
+a lazily built payload (`engine.reminders.occurrence`), sorted by send day within its unit and
+merged; no cyclic garbage collection while the plan is built (see `_collector_paused`).
+bench/bench_reminders.py measures the national peak (126,198 occurrences of 83,025 items).
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
-from itertools import groupby
-from operator import itemgetter
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from engine.clock import VN_TZ, local_date
-from engine.directory.people import UNIT_BATCH, Contact, OwnerIndex, contact_indexes
+from engine.directory.people import UNIT_BATCH, active_people_rows
 from engine.directory.units import get_unit
 from engine.domain.calendar import WorkCalendar
 from engine.domain.obligations import PENDING, due_link, period_label
 from engine.domain.occurrences import path_code
 from engine.reminders.occurrence import Base, Occurrence, new_occurrence
+from engine.reminders.recipients import Recipients, unit_recipients
 from engine.reminders.rules import (
     ReminderRules,
     Step,
@@ -57,6 +61,7 @@ from engine.reminders.rules import (
 )
 from engine.runtime import Runtime
 from engine.storage.models import Obligation, ObligationDue, PlanTask, Task, Unit
+from engine.storage.rows import plain_rows
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,18 @@ class ReminderPlan:
     items: int = 0  # open items in the date window that were examined
 
 
+#: One step to emit for a due date, as the occurrences need it: send day, step name, fire
+#: time, days (to the due date, or -working days late).
+_Spec = tuple[date, str, datetime, int]
+#: A due date (one object per date, shared by its items), its steps for the owner and the
+#: leader's escalation.
+_Fired = tuple[date, list[_Spec], _Spec | None]
+
+
+def _spec(step: Step) -> _Spec:
+    return step.send_on, step.name, step.fire_at, step.days
+
+
 class _Schedules:
     """Steps per distinct due date: computed once however many items share the date."""
 
@@ -91,19 +108,20 @@ class _Schedules:
                  limit: datetime) -> None:
         self.rules, self.calendar, self.now, self.limit = rules, calendar, now, limit
         self.limit_day = local_date(limit)
-        self._cache: dict[date, tuple[list[Step], Step | None]] = {}
+        self.cache: dict[date, _Fired] = {}
 
-    def fired(self, due_on: date) -> tuple[list[Step], Step | None]:
-        hit = self._cache.get(due_on)
+    def fired(self, due_on: date) -> _Fired:
+        hit = self.cache.get(due_on)
         if hit is None:
             if past_reminding(due_on, self.limit_day, self.rules, self.calendar):
-                hit = ([], None)
+                hit = (due_on, [], None)
             else:
                 steps = select_fired(owner_steps(due_on, self.rules, self.calendar),
                                      self.limit, self.rules, self.now)
                 esc = escalation_step(due_on, self.rules, self.calendar)
-                hit = (steps, esc if esc is not None and esc.fire_at <= self.limit else None)
-            self._cache[due_on] = hit
+                hit = (due_on, [_spec(s) for s in steps],
+                       _spec(esc) if esc is not None and esc.fire_at <= self.limit else None)
+            self.cache[due_on] = hit
         return hit
 
 
@@ -130,14 +148,19 @@ def _first_line(text: str) -> str:
     return next((ln.strip() for ln in text.splitlines() if ln.strip()), text.strip())
 
 
-def _units(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
-    """Slug and display name ("xã Vĩnh Thạnh") of the units `ids`: by id for a few units, the
-    whole (small: a few thousand rows) table for many, rather than thousands of bound ids."""
-    q = select(Unit.id, Unit.slug, Unit.kind, Unit.name)
+#: A unit's slug, display name ("xã Vĩnh Thạnh") and leader's name (units.yaml).
+_UnitRow = tuple[str, str, str | None]
+
+
+def _units(session: Session, ids: set[int]) -> dict[int, _UnitRow]:
+    """Slug, display name and leader of the units `ids`: by id for a few units, the whole
+    (small: a few thousand rows) table for many, rather than thousands of bound ids."""
+    q = select(Unit.id, Unit.slug, Unit.kind, Unit.name, Unit.leader)
     if len(ids) <= UNIT_BATCH:
         q = q.where(Unit.id.in_(sorted(ids)))
-    return {uid: (slug, f"{kind} {name}")
-            for uid, slug, kind, name in session.connection().execute(q) if uid in ids}
+    return {uid: (slug, f"{kind} {name}", leader)
+            for uid, slug, kind, name, leader in plain_rows(session.connection(), q)
+            if uid in ids}
 
 
 def task_window_query(rt: Runtime, lo: date, hi: date, unit_id: int | None
@@ -169,172 +192,204 @@ def obligation_window_query(lo: date, hi: date, unit_id: int | None
     return q
 
 
-def _due_tasks(rt: Runtime, session: Session, lo: date, hi: date, unit_id: int | None,
-               sched: _Schedules) -> tuple[list[tuple[Any, ...]], int]:
-    """(id, unit id, due date, owner, code, title, plan, document, steps, escalation) of the
-    open tasks with a step to emit (retired plan tasks left out), and how many were examined."""
-    rows = session.connection().execute(task_window_query(rt, lo, hi, unit_id)).all()
-    fired = sched.fired
-    due = []
-    for tid, uid, plan, code, owner, due_on, occurrence in rows:
-        if due_on is None:  # pragma: no cover - excluded by the query
-            continue
-        steps, esc = fired(due_on)
-        if steps or esc:
-            due.append((tid, uid, plan, code, owner, due_on, steps, esc, occurrence))
-    if not due:
-        return [], len(rows)
-    plan_ids = sorted({d[2] for d in due})
-    defs = {(p, c): (_first_line(text), product or "", retired)
-            for p, c, text, product, retired in session.connection().execute(
-                select(PlanTask.plan_id, PlanTask.code, PlanTask.text, PlanTask.product,
-                       PlanTask.retired).where(PlanTask.plan_id.in_(plan_ids))).all()}
-    missing = ("", "", True)
-    out = []
-    for tid, uid, plan, code, owner, due_on, steps, esc, occurrence in due:
-        title, document, retired = defs.get((plan, code), missing)
-        if not retired:
-            out.append((tid, uid, due_on, owner, code, title, plan, document, steps, esc,
-                        occurrence))
-    return out, len(rows)
+#: One item to plan: its id, code, owner text, payload (a function building it) and its due
+#: date's steps.
+_Item = tuple[int, str, str | None, Base, _Fired]
+_ByUnit = dict[int, list[_Item]]
+#: A task's plan, code and period (`occurrence`, "" for one-off work): one shared tuple each.
+_TaskWhat = tuple[str, str, str]
+#: A report's default owner, code, title, plan, recipient body and schedule: shared likewise.
+_ReportWhat = tuple[str | None, str, str, str, str, str]
 
 
-def _due_obligations(session: Session, lo: date, hi: date, unit_id: int | None,
-                     sched: _Schedules) -> tuple[list[tuple[Any, ...]], int]:
-    """The pending report occurrences with a step to emit (window query columns, then steps
-    and escalation), and how many were examined."""
-    rows = session.connection().execute(obligation_window_query(lo, hi, unit_id)).all()
-    fired = sched.fired
-    due = []
-    for row in rows:
-        steps, esc = fired(row[3])
-        if steps or esc:
-            due.append((*row, steps, esc))
-    return due, len(rows)
+class _Payloads:
+    """Builds an item's payload when it is read (a new outbox row, a preview) from what the
+    plan read once: units, plan task texts, report titles.
 
+    Why: until then an item keeps only its id and shared values (the rows it was read from
+    are freed while the plan is built), so each of the 83,000 items of a national peak is a
+    few small objects, not a row of strings and dates."""
 
-_Reach = tuple[list[tuple[int, str, str]], frozenset[int]]
+    def __init__(self) -> None:
+        self.units: dict[int, _UnitRow] = {}
+        self.tasks: dict[tuple[str, str], tuple[str, str]] = {}  # live plan tasks' texts
+        self.shown: dict[tuple[str, str, str], str] = {}
 
+    def task(self, unit_id: int, what: _TaskWhat, owner: str | None) -> dict[str, Any]:
+        plan, code, occurrence = what
+        slug, unit_name, _leader = self.units[unit_id]
+        title, document = self.tasks[(plan, code)]
+        return {"kind": "task", "title": title, "unit": slug, "unit_name": unit_name,
+                "plan": plan, "code": code, "recipient_body": "", "document": document,
+                "link": f"/units/{slug}/tasks/{plan}/{path_code(code, occurrence)}",
+                "item_owner": owner, **({"period": occurrence} if occurrence else {})}
 
-def _reach(index: OwnerIndex[Contact], owner: str | None) -> _Reach:
-    """(person id, name, channel) of everyone in charge of `owner` with a channel to reach
-    them, and the ids of everyone in charge (reachable or not). Resolved once per unit and
-    owner text, not per item (a unit's 124 tasks share a dozen owner texts)."""
-    people = index.resolve(owner)
-    reach = [(p.id, p.name, channel) for p in people
-             if (channel := index.channel(p)) is not None]
-    return reach, frozenset(p.id for p in people)
-
-
-#: One item with a step to emit: kind, id, unit id, unit slug, due date, owner text, code,
-#: payload without the per-step fields (built when read), fired owner steps, fired escalation.
-_Item = tuple[str, int, int, str, date, str | None, str, Base, list[Step], Step | None]
-
-
-def _task_payload(slug: str, unit_name: str, plan: str, code: str, title: str,
-                  document: str, owner: str | None, occurrence: str = "") -> dict[str, Any]:
-    return {"kind": "task", "title": title, "unit": slug, "unit_name": unit_name,
-            "plan": plan, "code": code, "recipient_body": "", "document": document,
-            "link": f"/units/{slug}/tasks/{plan}/{path_code(code, occurrence)}",
-            "item_owner": owner, **({"period": occurrence} if occurrence else {})}
-
-
-def _obligation_payload(slug: str, unit_name: str, did: int, period: str, owner: str | None,
-                        code: str, title: str, shown: str, source_plan: str,
-                        recipient: str) -> dict[str, Any]:
-    return {"kind": "obligation", "title": shown, "unit": slug, "unit_name": unit_name,
-            "plan": source_plan, "code": code, "period": period, "recipient_body": recipient,
-            "document": title, "link": due_link(slug, did), "item_owner": owner}
-
-
-def _items(tasks: list[tuple[Any, ...]], obligations: list[tuple[Any, ...]],
-           units: dict[int, tuple[str, str]]) -> Iterator[_Item]:
-    """The due tasks, then the due report occurrences, each with the function building its
-    payload (called only for an occurrence whose payload is read: a new outbox row)."""
-    for tid, uid, due_on, owner, code, title, plan, document, steps, esc, occ in tasks:
-        slug, unit_name = units[uid]
-        yield "task", tid, uid, slug, due_on, owner, code, partial(
-            _task_payload, slug, unit_name, plan, code, title, document, owner, occ), steps, esc
-    shown_titles: dict[tuple[str, str, str], str] = {}
-    for (did, uid, period, due_on, owner, default_owner, code, title, source_plan, recipient,
-         schedule, steps, esc) in obligations:
-        slug, unit_name = units[uid]
-        shown = shown_titles.get((title, schedule, period))
+    def obligation(self, unit_id: int, did: int, period: str, owner: str | None,
+                   what: _ReportWhat) -> dict[str, Any]:
+        default_owner, code, title, source_plan, recipient, schedule = what
+        slug, unit_name, _leader = self.units[unit_id]
+        shown = self.shown.get((title, schedule, period))
         if shown is None:
-            shown = shown_titles[(title, schedule, period)] = (
+            shown = self.shown[(title, schedule, period)] = (
                 title if schedule == "once" else f"{title} ({period_label(period)})")
-        who = owner or default_owner
-        yield "obligation", did, uid, slug, due_on, who, code, partial(
-            _obligation_payload, slug, unit_name, did, period, who, code, title, shown,
-            source_plan, recipient), steps, esc
+        return {"kind": "obligation", "title": shown, "unit": slug, "unit_name": unit_name,
+                "plan": source_plan, "code": code, "period": period,
+                "recipient_body": recipient, "document": title, "link": due_link(slug, did),
+                "item_owner": owner or default_owner}
 
 
-def _emit(items: Iterator[_Item], indexes: dict[int, OwnerIndex[Contact]],
-          plan: ReminderPlan) -> None:
+def _add(by_unit: _ByUnit, unit_id: int, item: _Item) -> None:
+    found = by_unit.get(unit_id)
+    if found is None:
+        by_unit[unit_id] = [item]
+    else:
+        found.append(item)
+
+
+def _task_items(session: Session, rows: Sequence[Sequence[Any]], sched: _Schedules,
+                payloads: _Payloads) -> _ByUnit:
+    """The open tasks of `rows` (the task window) with a step to emit, by unit, in row order;
+    tasks of a retired (or unknown) plan task left out. Reads the plan task texts the
+    payloads need."""
+    fired, fire = sched.cache, sched.fired
+    plan_ids = sorted({r[2] for r in rows})
+    live = payloads.tasks
+    if plan_ids:
+        for p, c, text, product, retired in plain_rows(session.connection(), select(
+                PlanTask.plan_id, PlanTask.code, PlanTask.text, PlanTask.product,
+                PlanTask.retired).where(PlanTask.plan_id.in_(plan_ids))):
+            if not retired:
+                live[(p, c)] = (_first_line(text), product or "")
+    build = payloads.task
+    by_unit: _ByUnit = {}
+    # One object per distinct value, shared by the items (a row's own die with the rows).
+    unit_ids: dict[int, int] = {}
+    owners: dict[str | None, str | None] = {}
+    whats: dict[_TaskWhat, _TaskWhat] = {}
+    for tid, uid, plan, code, owner, due_on, occurrence in rows:
+        steps = fired.get(due_on) or fire(due_on)
+        if not (steps[1] or steps[2]):
+            continue
+        what = whats.get((plan, code, occurrence))
+        if what is None:
+            if (plan, code) not in live:
+                continue  # a retired plan task's
+            what = (plan, code, occurrence)
+            whats[what] = what
+        uid = unit_ids.setdefault(uid, uid)
+        owner = owners.setdefault(owner, owner)
+        found = by_unit.get(uid)
+        item = (tid, what[1], owner, partial(build, uid, what, owner), steps)
+        if found is None:
+            by_unit[uid] = [item]
+        else:
+            found.append(item)
+    return by_unit
+
+
+def _obligation_items(rows: Sequence[Sequence[Any]], sched: _Schedules, payloads: _Payloads
+                      ) -> _ByUnit:
+    """The pending report occurrences of `rows` (the report window) with a step to emit, by
+    unit, in row order."""
+    fired, fire = sched.cache, sched.fired
+    build = payloads.obligation
+    by_unit: _ByUnit = {}
+    unit_ids: dict[int, int] = {}
+    shared: dict[Any, Any] = {}
+    for row in rows:
+        did, uid, period, due_on, owner = row[:5]
+        steps = fired.get(due_on) or fire(due_on)
+        if not (steps[1] or steps[2]):
+            continue
+        what: _ReportWhat = tuple(row[5:])
+        what = shared.setdefault(what, what)
+        uid = unit_ids.setdefault(uid, uid)
+        who = shared.setdefault(owner or what[0], owner or what[0])
+        _add(by_unit, uid, (did, what[1], who, partial(
+            build, uid, did, shared.setdefault(period, period), owner, what), steps))
+    return by_unit
+
+
+def _no_reach(slug: str, kind: str, item_id: int, code: str, owner: str | None,
+              spec: _Spec, due_on: date) -> Unresolved:
+    return Unresolved(
+        slug, kind, item_id, code, owner, spec[1], due_on, spec[0],
+        f"không có ai (đang hoạt động, có địa chỉ nhận) mang chức danh hoặc "
+        f"tên '{owner or '—'}'",
+        f"nobody active and reachable has the title or name '{owner or '-'}'")
+
+
+def _no_leader(slug: str, kind: str, item_id: int, code: str, owner: str | None,
+               spec: _Spec, due_on: date) -> Unresolved:
+    return Unresolved(
+        slug, kind, item_id, code, owner, spec[1], due_on, spec[0],
+        "đơn vị chưa có lãnh đạo (vai trò leader) nhận được tin báo quá hạn",
+        "the unit has no reachable leader to escalate to")
+
+
+class _Emitter:
     """Each item's occurrences (one per fired step and reachable person in charge, plus the
     leader's escalation), or an `Unresolved` where nobody can receive one.
 
-    Unit by unit, in unit id order: a unit's occurrences are sorted among themselves (a few
-    dozen), then appended to their send day's list, and the days concatenated in order — the
-    order of `ReminderPlan.occurrences` at a fraction of one sort of all of them."""
-    by_unit: dict[int, list[_Item]] = {}
-    for item in items:
-        found = by_unit.get(item[2])
-        if found is None:
-            by_unit[item[2]] = [item]
-        else:
-            found.append(item)
-    days: dict[date, list[Occurrence]] = {}
-    unresolved: list[Unresolved] = []  # unit by unit: tasks, then reports, in query order
-    new = new_occurrence
-    for unit_id in sorted(by_unit):
-        index = indexes[unit_id]
-        owners: dict[str | None, _Reach] = {}
-        occurrences: list[Occurrence] = []
-        append = occurrences.append
-        for kind, item_id, _uid, slug, due_on, owner, code, base, steps, esc in by_unit[unit_id]:
-            found_reach = owners.get(owner)
-            if found_reach is None:
-                found_reach = owners[owner] = _reach(index, owner)
-            reach, owner_ids = found_reach
-            for step in steps:
-                if not reach:
-                    unresolved.append(Unresolved(
-                        slug, kind, item_id, code, owner, step.name, due_on, step.send_on,
-                        f"không có ai (đang hoạt động, có địa chỉ nhận) mang chức danh hoặc "
-                        f"tên '{owner or '—'}'",
-                        f"nobody active and reachable has the title or name '{owner or '-'}'"))
+    Unit by unit, in unit id order. A unit's occurrences go to one list per send day, sorted
+    (a few dozen, nearly in order already: the people of an owner text come by id), then to
+    that day's list; the days are concatenated in order — the order of
+    `ReminderPlan.occurrences` without one sort of them all."""
+
+    def __init__(self, units: dict[int, _UnitRow]) -> None:
+        self.units = units
+        self.days: dict[date, list[Occurrence]] = {}
+        self.unresolved: list[Unresolved] = []  # unit by unit: tasks, reports, in row order
+
+    def unit(self, unit_id: int, recipients: Recipients,
+             kinds: tuple[tuple[str, list[_Item]], ...]) -> None:
+        reach_of, reach = recipients.reach_of, recipients.reach
+        by_day: dict[date, list[Occurrence]] = {}
+        day_of = by_day.get
+        new = new_occurrence
+        for kind, items in kinds:
+            for item_id, code, owner, base, (due_on, specs, esc) in items:
+                found = reach_of.get(owner)
+                people, in_charge = found if found is not None else reach(owner)
+                if people:
+                    for send_on, name, fire_at, days in specs:
+                        day = day_of(send_on)
+                        if day is None:
+                            day = by_day[send_on] = []
+                        for person_id, person_name, channel in people:
+                            day.append(new((send_on, unit_id, person_id, channel, kind, due_on,
+                                            item_id, name, fire_at, base, person_name, days,
+                                            False)))
+                else:
+                    for spec in specs:
+                        self.unresolved.append(_no_reach(self.units[unit_id][0], kind, item_id,
+                                                         code, owner, spec, due_on))
+                if esc is None:
                     continue
-                name, send_on, fire_at, days_left = step.name, step.send_on, step.fire_at, step.days
-                for person_id, person_name, channel in reach:
-                    append(new((send_on, unit_id, person_id, channel, kind, due_on, item_id,
-                                name, fire_at, base, person_name, days_left, False)))
-            if esc is None:
-                continue
-            leader = index.leader
-            leader_channel = index.channel(leader) if leader is not None else None
-            if leader is None or leader_channel is None:
-                unresolved.append(Unresolved(
-                    slug, kind, item_id, code, owner, esc.name, due_on, esc.send_on,
-                    "đơn vị chưa có lãnh đạo (vai trò leader) nhận được tin báo quá hạn",
-                    "the unit has no reachable leader to escalate to"))
-                continue
-            if leader.id in owner_ids:
-                continue  # the leader is in charge himself: he already has the overdue ones
-            append(new((esc.send_on, unit_id, leader.id, leader_channel, kind, due_on,
-                        item_id, esc.name, esc.fire_at, base, leader.name, esc.days, True)))
-        occurrences.sort()  # by their first fields: the order `Occurrence` documents
-        for day, group in groupby(occurrences, key=_SEND_ON):
-            found_day = days.get(day)
+                leader = recipients.leader()
+                if leader is None:
+                    self.unresolved.append(_no_leader(self.units[unit_id][0], kind, item_id,
+                                                      code, owner, esc, due_on))
+                    continue
+                if leader[0] in in_charge:
+                    continue  # the leader is in charge himself: he already has the overdue ones
+                send_on, name, fire_at, days = esc
+                day = day_of(send_on)
+                if day is None:
+                    day = by_day[send_on] = []
+                day.append(new((send_on, unit_id, leader[0], leader[2], kind, due_on, item_id,
+                                name, fire_at, base, leader[1], days, True)))
+        all_days = self.days
+        for send_on, occurrences in by_day.items():
+            occurrences.sort()  # by their first fields: the order `Occurrence` documents
+            found_day = all_days.get(send_on)
             if found_day is None:
-                days[day] = list(group)
+                all_days[send_on] = occurrences
             else:
-                found_day.extend(group)
-    plan.unresolved = unresolved
-    plan.occurrences = [o for day in sorted(days) for o in days[day]]
+                found_day.extend(occurrences)
 
-
-_SEND_ON = itemgetter(0)
+    def occurrences(self) -> list[Occurrence]:
+        return list(chain.from_iterable(self.days[day] for day in sorted(self.days)))
 
 
 def plan_reminders(
@@ -360,19 +415,33 @@ def _build_plan(rt: Runtime, now: datetime, limit: datetime, unit: str | None,
     lo, hi = query_window(local_date(now), local_date(limit), rules, rt.calendar)
     plan = ReminderPlan()
     with rt.db.read() as session:
+        conn = session.connection()
         unit_id = get_unit(session, unit).id if unit is not None else None
-        tasks: list[tuple[Any, ...]] = []
-        obligations: list[tuple[Any, ...]] = []
+        task_rows: Sequence[Sequence[Any]] = []
+        obligation_rows: Sequence[Sequence[Any]] = []
         if "task" in rules.items:
-            tasks, seen = _due_tasks(rt, session, lo, hi, unit_id, sched)
-            plan.items += seen
+            task_rows = plain_rows(conn, task_window_query(rt, lo, hi, unit_id))
         if "obligation" in rules.items:
-            obligations, seen = _due_obligations(session, lo, hi, unit_id, sched)
-            plan.items += seen
-        unit_ids = {t[1] for t in tasks} | {o[1] for o in obligations}
-        if unit_ids:
-            indexes = contact_indexes(session, unit_ids)
-            _emit(_items(tasks, obligations, _units(session, unit_ids)), indexes, plan)
+            obligation_rows = plain_rows(conn, obligation_window_query(lo, hi, unit_id))
+        plan.items = len(task_rows) + len(obligation_rows)
+        payloads = _Payloads()
+        tasks = _task_items(session, task_rows, sched, payloads)
+        obligations = _obligation_items(obligation_rows, sched, payloads)
+        del task_rows, obligation_rows  # freed now: the items keep shared values only
+        unit_ids = tasks.keys() | obligations.keys()
+        if not unit_ids:
+            return plan
+        units = payloads.units
+        units.update(_units(session, unit_ids))
+        recipients = unit_recipients(
+            rt.db.url, {uid: leader for uid, (_slug, _name, leader) in units.items()},
+            active_people_rows(session, unit_ids))
+    emitter = _Emitter(units)
+    for uid in sorted(unit_ids):
+        emitter.unit(uid, recipients[uid],
+                     (("task", tasks.get(uid, [])), ("obligation", obligations.get(uid, []))))
+    plan.occurrences = emitter.occurrences()
+    plan.unresolved = emitter.unresolved
     return plan
 
 
