@@ -21,6 +21,7 @@ from engine.domain.obligations import (
     assign_obligation,
     due_link,
     load_obligations,
+    period_label,
     submit_obligation,
 )
 from engine.domain.tasks import Actor, TaskKey
@@ -35,6 +36,7 @@ from engine.reminders.planner import (
     preview_plan,
     task_window_query,
 )
+from engine.reminders.recipients import unit_recipients
 from engine.reminders.rules import (
     ReminderRules,
     escalation_step,
@@ -45,6 +47,7 @@ from engine.reminders.rules import (
 )
 from engine.runtime import Runtime
 from engine.storage.models import Obligation, ObligationDue, Person, PlanTask, Task, Unit
+from engine.storage.rows import plain_rows
 from plans import DEMO_BUNDLE, UnitSpec, load_model
 from plans.people_schema import PeopleFile
 from workflows.reminder_schema import EscalationRule, OverdueRule
@@ -286,52 +289,75 @@ def reference_plan(rt: Runtime, now: datetime, rules: ReminderRules) -> Expected
     """What `plan_reminders(rt, now, rules=rules)` must say, computed item by item from the
     rules functions and the ORM people index: nothing shared between items, dates, units or
     calls, no date window. The planner's per-date steps, per-owner recipients, bulk rows and
-    payloads are checked against it."""
+    payloads (every key) are checked against it."""
     cal, today = rt.calendar, local_date(now)
     occurrences: set[tuple[object, ...]] = set()
     unresolved: set[tuple[object, ...]] = set()
     with rt.db.read() as s:
-        slugs = dict(s.execute(select(Unit.id, Unit.slug)).all())
-        items: list[tuple[str, int, int, date, str | None, str, str]] = []
+        units = {u.id: u for u in s.scalars(select(Unit))}
+        items: list[tuple[str, int, int, date, str | None, str, dict[str, object]]] = []
         if "task" in rules.items:
-            for t, retired in s.execute(select(Task, PlanTask.retired).join(
+            for t, pt in s.execute(select(Task, PlanTask).join(
                     PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
                     .where(Task.due_on.is_not(None))):
-                if not retired and not rt.machine.is_done(t.state):
+                if not pt.retired and not rt.machine.is_done(t.state):
                     assert t.due_on is not None
-                    items.append(("task", t.id, t.unit_id, t.due_on, t.owner, t.code,
-                                  f"/units/{slugs[t.unit_id]}/tasks/{t.plan_id}/{t.code}"
-                                  + (f"~{t.occurrence}" if t.occurrence else "")))
+                    u = units[t.unit_id]
+                    payload: dict[str, object] = {
+                        "kind": "task", "title": pt.text.strip().splitlines()[0].strip(),
+                        "unit": u.slug, "unit_name": f"{u.kind} {u.name}", "plan": t.plan_id,
+                        "code": t.code, "recipient_body": "", "document": pt.product or "",
+                        "link": f"/units/{u.slug}/tasks/{t.plan_id}/{t.code}"
+                                + (f"~{t.occurrence}" if t.occurrence else ""),
+                        "item_owner": t.owner}
+                    if t.occurrence:
+                        payload["period"] = t.occurrence
+                    items.append(("task", t.id, t.unit_id, t.due_on, t.owner, t.code, payload))
         if "obligation" in rules.items:
             for d, o in s.execute(select(ObligationDue, Obligation).join(
                     Obligation, Obligation.id == ObligationDue.obligation_id)
                     .where(ObligationDue.state == PENDING)):
                 if not o.retired:
+                    u = units[o.unit_id]
+                    payload = {
+                        "kind": "obligation",
+                        "title": o.title if o.schedule == "once"
+                        else f"{o.title} ({period_label(d.period_key)})",
+                        "unit": u.slug, "unit_name": f"{u.kind} {u.name}",
+                        "plan": o.source_plan, "code": o.code, "period": d.period_key,
+                        "recipient_body": o.recipient, "document": o.title,
+                        "link": due_link(u.slug, d.id), "item_owner": d.owner or o.owner}
                     items.append(("obligation", d.id, o.unit_id, d.due_on, d.owner or o.owner,
-                                  o.code, due_link(slugs[o.unit_id], d.id)))
-        for kind, item_id, unit_id, due_on, owner, code, link in items:
+                                  o.code, payload))
+        for kind, item_id, unit_id, due_on, owner, code, payload in items:
             if past_reminding(due_on, today, rules, cal):
                 continue
             index = owner_indexes(s, [unit_id])[unit_id]
             owners = index.resolve(owner)
             reach = [(p, first_channel(p)) for p in owners if first_channel(p) is not None]
+            slug = units[unit_id].slug
             for step in select_fired(owner_steps(due_on, rules, cal), now, rules, now):
                 if not reach:
-                    unresolved.add((kind, item_id, step.name, step.send_on))
+                    unresolved.add((slug, kind, item_id, code, owner, step.name, due_on,
+                                    step.send_on))
                 for p, channel in reach:
+                    full = {**payload, "days": step.days, "person_name": p.name,
+                            "escalation": False}
                     occurrences.add((kind, item_id, due_on, step.name, step.send_on,
-                                     step.fire_at, p.id, channel, code, link, owner,
-                                     step.days, p.name, False))
+                                     step.fire_at, p.id, channel, unit_id, tuple(full.items())))
             esc = escalation_step(due_on, rules, cal)
             if esc is None or esc.fire_at > now:
                 continue
             leader = index.leader
             if leader is None or first_channel(leader) is None:
-                unresolved.add((kind, item_id, esc.name, esc.send_on))
+                unresolved.add((slug, kind, item_id, code, owner, esc.name, due_on,
+                                esc.send_on))
             elif leader not in owners:
+                full = {**payload, "days": esc.days, "person_name": leader.name,
+                        "escalation": True}
                 occurrences.add((kind, item_id, due_on, esc.name, esc.send_on, esc.fire_at,
-                                 leader.id, first_channel(leader), code, link, owner, esc.days,
-                                 leader.name, True))
+                                 leader.id, first_channel(leader), unit_id,
+                                 tuple(full.items())))
     return occurrences, unresolved
 
 
@@ -343,11 +369,19 @@ def planned(rt: Runtime, now: datetime, rules: ReminderRules) -> Expected:
         "send_on", "unit_id", "person_id", "channel", "item_kind", "due_on", "item_id", "step"))
     got: set[tuple[object, ...]] = {
         (o.item_kind, o.item_id, o.due_on, o.step, o.send_on, o.not_before, o.person_id,
-         o.channel, o.payload["code"], o.payload["link"], o.payload["item_owner"],
-         o.payload["days"], o.payload["person_name"], o.payload["escalation"])
+         o.channel, o.unit_id, tuple(o.payload.items()))  # every key, in order
         for o in plan.occurrences}
     assert len(got) == len(plan.occurrences)
-    return got, {(u.item_kind, u.item_id, u.step, u.send_on) for u in plan.unresolved}
+    # Unresolved items unit by unit (tasks, then reports), each item's steps in order.
+    with rt.db.read() as s:
+        unit_ids = dict(s.execute(select(Unit.slug, Unit.id)).all())
+    assert [unit_ids[u.unit] for u in plan.unresolved] == sorted(
+        unit_ids[u.unit] for u in plan.unresolved)
+    for slug in {u.unit for u in plan.unresolved}:
+        kinds = [u.item_kind for u in plan.unresolved if u.unit == slug]
+        assert kinds == sorted(kinds, key=lambda k: k != "task")
+    return got, {(u.unit, u.item_kind, u.item_id, u.code, u.owner, u.step, u.due_on, u.send_on)
+                 for u in plan.unresolved}
 
 
 def test_planner_matches_the_item_by_item_reference(rt: Runtime) -> None:
@@ -387,6 +421,71 @@ def test_planner_matches_the_item_by_item_reference(rt: Runtime) -> None:
             seen += len(expected[0])
     assert seen > 100
     assert any(planned(rt, at(iso), default)[1] for iso in days)  # unresolved ones checked too
+
+
+def test_recipients_follow_every_change_between_plans(rt: Runtime) -> None:
+    """Who is reminded is kept per unit between plans (`engine.reminders.recipients`), but
+    only while the unit's people rows and leader are unchanged: each change shows at once."""
+    load_demo(rt)
+    code, day = "bc-kh-147-2023", date(2023, 11, 14)
+    assert of(preview(rt, day), code) == {("before:7", "Nguyễn Thị Bích Nhi", "zalo"),
+                                          ("before:7", "Nguyễn Văn Sỹ", "email")}
+    def sy(title: str, channels: list[str]) -> None:
+        add_person(rt, unit="vinh-thanh", name="Nguyễn Văn Sỹ", title=title,
+                   email="synv@vinhthanh.example.vn", phone="0935 110 105", channels=channels)
+
+    sy("Công chức Tư pháp - Hộ tịch", ["zalo", "email"])  # now prefers Zalo
+    assert of(preview(rt, day), code) == {("before:7", "Nguyễn Thị Bích Nhi", "zalo"),
+                                          ("before:7", "Nguyễn Văn Sỹ", "zalo")}
+    sy("Công chức Văn hóa - Xã hội", ["email", "zalo"])  # moved
+    assert of(preview(rt, day), code) == {("before:7", "Nguyễn Thị Bích Nhi", "zalo")}
+    add_person(rt, unit="vinh-thanh", name="Nguyễn Thị Bích Nhi", active=False,
+               title="Công chức Tư pháp - Hộ tịch", email="nhintb@vinhthanh.example.vn")
+    plan = preview_plan(rt, day)
+    assert of(plan.occurrences, code) == set()
+    assert [(u.code, u.step) for u in plan.unresolved] == [(code, "before:7")]
+    # The escalation of the June report follows the unit's named leader.
+    june = date(2023, 6, 20)
+    assert {(s, n) for s, n, _c in of(preview(rt, june), "bc-kh-140-2023")} == {
+        ("escalate", "Nguyễn Quốc Bảo")}
+    upsert_units(rt, [UnitSpec.model_validate({
+        "slug": "vinh-thanh", "name": "Vĩnh Thạnh", "kind": "xã", "parent": "nha-trang",
+        "leader": "Nguyễn Ngọc Thủy"})])
+    assert {(s, n) for s, n, _c in of(preview(rt, june), "bc-kh-140-2023")} == {
+        ("escalate", "Nguyễn Ngọc Thủy")}
+
+
+def test_recipients_are_kept_while_the_rows_are_the_same() -> None:
+    row = (7, 3, "Lê Văn A", "officer", "Công chức Tư pháp - Hộ tịch", "a@x.example.vn", None,
+           None, '["email"]', True)
+    first = unit_recipients("sqlite:///kept-test", {3: None}, {3: [row]})[3]
+    assert first.reach("công chức tư pháp – hộ tịch") == ([(7, "Lê Văn A", "email")],
+                                                         frozenset({7}))
+    again = unit_recipients("sqlite:///kept-test", {3: None}, {3: [tuple(row)]})[3]
+    assert again is first
+    no_address = (*row[:5], None, *row[6:])
+    changed = unit_recipients("sqlite:///kept-test", {3: None}, {3: [no_address]})[3]
+    assert changed is not first
+    assert changed.reach("Công chức Tư pháp - Hộ tịch") == ([], frozenset({7}))
+    assert unit_recipients("sqlite:///kept-test", {3: "Lê Văn A"}, {3: [row]})[3] is not first
+    assert unit_recipients("sqlite:///other", {3: None}, {3: [row]})[3] is not first
+
+
+def test_plain_rows_are_the_rows_values(rt: Runtime) -> None:
+    """The planner's rows straight from the driver (PostgreSQL) or converted (SQLite's dates
+    are text): the same values and types as SQLAlchemy's rows."""
+    load_demo(rt)
+    queries = [task_window_query(rt, date(2023, 1, 1), date(2023, 12, 31), None),
+               obligation_window_query(date(2023, 1, 1), date(2023, 12, 31), None)]
+    with rt.db.read() as s:
+        for q in queries:
+            rows = plain_rows(s.connection(), q)
+            expected = s.connection().execute(q).all()
+            assert len(rows) == len(expected) > 0
+            assert [tuple(r) for r in rows] == [tuple(r) for r in expected]
+            assert [[type(v) for v in r] for r in rows] == [[type(v) for v in r]
+                                                            for r in expected]
+            assert all(isinstance(r[3 if q is queries[1] else 5], date) for r in rows)
 
 
 def test_the_collector_is_switched_back_on(rt: Runtime) -> None:
