@@ -115,3 +115,55 @@ def test_the_command_finds_its_group_alone_and_a_typo_among_all(args: list[str],
                          timeout=120)
     assert run.returncode == 2
     assert says in run.stderr
+
+
+NOT_FOR_EVERYDAY = (
+    "alembic", "openpyxl", "docx", "holidays", "typer.rich_utils", "rich.markdown", "argon2",
+    "engine.directory.access", "engine.directory.accounts", "engine.reporting.quarter_end",
+    "engine.reporting.snapshot.model",
+)
+COMMAND_PROBE = """
+import json, sys
+sys.argv = ["cchc", *json.loads(sys.argv[1])]
+from cli.start import run
+try:
+    run()
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps([code, sorted(n for n in json.loads({names!r}) if n in sys.modules
+                                and type(sys.modules[n]).__name__ != "_LazyModule")]),
+      file=sys.stderr)
+"""
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from plans import DEMO_BUNDLE
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('start') / 'cchc.sqlite3'}"
+    for args in (["db", "init"], ["unit", "load", str(DEMO_BUNDLE / "units.yaml")],
+                 ["plan", "load", "vinh-thanh", "-f", str(DEMO_BUNDLE / "cchc-2023.yaml")]):
+        result = CliRunner().invoke(app, args, env={"CCHC_DATABASE_URL": url})
+        assert result.exit_code == 0, result.output
+    return url
+
+
+@pytest.mark.parametrize("args", [
+    ["task", "done", "vinh-thanh", "cchc-2023", "7", "--doc",
+     "Kế hoạch số 223/KH-UBND ngày 06/3/2023", "--result", "Đã khảo sát", "--on", "15/09/2023",
+     "--role", "lãnh đạo", "--at", "2023-09-20T09:00"],
+    ["task", "list", "vinh-thanh", "--at", "2023-09-20T09:00"],  # task 7 done: how late?
+], ids=["task done", "task list"])
+def test_everyday_commands_load_no_writer_accounts_or_holidays_package(
+        demo_db: str, args: list[str]) -> None:
+    """`task list` and `task done` of 2023: the days off come from the written table, a role
+    is read without the accounts, and neither the quarter-end run nor Typer's help panels load."""
+    code = COMMAND_PROBE.format(names=json.dumps(NOT_FOR_EVERYDAY))
+    run = subprocess.run([sys.executable, "-c", code, json.dumps(args)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "CCHC_DATABASE_URL": demo_db})
+    exit_code, loaded = json.loads(run.stderr.strip().splitlines()[-1])
+    assert (exit_code, loaded) == (0, []), run.stdout + run.stderr

@@ -13,7 +13,6 @@ from engine import public_api
 if TYPE_CHECKING:
     from engine.directory.access import (
         ACTION_ROLES,
-        ROLE_LABELS,
         actor_for,
         allowed_triggers,
         can,
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
         set_active,
         set_password,
     )
+    from engine.directory.actor import ROLE_LABELS
     from engine.directory.login_limits import LoginLimits
     from engine.directory.people import add_person, list_people, load_people_file, owner_key
     from engine.directory.production import production_problems

@@ -26,20 +26,14 @@ from dataclasses import dataclass
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
-from engine.directory.accounts import ROLES, UserView
-from engine.directory.actor import Actor
+from engine.directory.accounts import UserView
+from engine.directory.actor import ROLE_LABELS, ROLES, Actor
 from engine.directory.units import UnitView, ancestors, get_unit, view
 from engine.errors import Forbidden
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo
 from engine.storage.models import Unit
 
-ROLE_LABELS: dict[str, str] = {
-    "officer": "Cán bộ, công chức",
-    "leader": "Lãnh đạo UBND",
-    "reviewer": "Thẩm định",
-    "admin": "Quản trị hệ thống",
-}
 ALL_ROLES = frozenset(ROLES)
 WRITERS = frozenset({"officer", "leader", "admin"})
 LEADERS = frozenset({"leader", "admin"})

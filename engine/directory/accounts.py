@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import VN_TZ
+from engine.directory.actor import ROLES
 from engine.directory.login_limits import (
     LoginBusy,
     LoginLimits,
@@ -42,7 +43,6 @@ from engine.runtime import Runtime
 from engine.storage.models import ApiToken, LoginAttempt, Unit, User, WebSession
 from vntext.text import nfc
 
-ROLES: tuple[str, ...] = ("officer", "leader", "reviewer", "admin")
 #: Unit kinds an officer or leader belongs to (a commune-level unit).
 COMMUNE_KINDS = frozenset(KIND_PREFIX)
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
