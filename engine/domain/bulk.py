@@ -56,11 +56,11 @@ from engine.domain.documents import DocumentRef
 from engine.domain.evidence import check_same_document
 from engine.domain.frozen_periods import FrozenPeriod, frozen_periods, judge_change
 from engine.domain.occurrences import normalise_occurrence, pick
+from engine.domain.plan_ids import pick_plan_id
 from engine.domain.plan_loading import (
     LoadedPlan,
     active_definitions,
     adopt_single_rows,
-    pick_plan_id,
     prepare_load,
     read_plan_files,
     task_template,

@@ -14,12 +14,12 @@ passes the explicit flag. Every definition a plan has had is kept in `plan_revis
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.directory.units import get_unit
@@ -35,7 +35,6 @@ from engine.domain.plan_guard import (
 from engine.domain.report_definition import default_number
 from engine.errors import NotFound, ValidationFailed
 from engine.runtime import Runtime
-from engine.storage.database import scope_memo
 from engine.storage.models import (
     Plan,
     PlanRevision,
@@ -329,34 +328,3 @@ def load_plans(
             instantiate(session, rt, [u.id for u in prepared.units], prepared.plan_id)
             out.append(prepared.result)
     return out
-
-
-def resolve_plan_id(session: Session, unit: Unit, code: str) -> str:
-    """The stored id of the plan a unit calls `code`: its own plan `code@unit` first, then the
-    framework `code`; the stored id itself is accepted too. Asked once per web request."""
-    own = f"{code}@{unit.slug}"
-
-    def load() -> str:
-        found = session.connection().execute(
-            _PLAN_IDS, {"unit": unit.id, "own": own, "code": code}).scalars().all()
-        return pick_plan_id(unit.slug, code, set(found))
-
-    return scope_memo(session, ("plan_id", unit.id, code), load)
-
-
-#: `resolve_plan_id`'s and `plans_of_unit`'s statements, built once.
-_PLAN_IDS = select(UnitPlan.plan_id).where(
-    UnitPlan.unit_id == bindparam("unit"),
-    or_(UnitPlan.plan_id == bindparam("own"), UnitPlan.plan_id == bindparam("code")))
-_PLANS_OF_UNIT = (select(Plan).join(UnitPlan, UnitPlan.plan_id == Plan.id)
-                  .where(UnitPlan.unit_id == bindparam("unit")).order_by(Plan.appendix_number))
-
-
-def pick_plan_id(unit_slug: str, code: str, unit_plans: Collection[str]) -> str:
-    """Of the plan ids a unit has, the one it means by `code` (see `resolve_plan_id`)."""
-    own = f"{code}@{unit_slug}"
-    return own if own in unit_plans else code
-
-
-def plans_of_unit(session: Session, unit: Unit) -> list[Plan]:
-    return list(session.scalars(_PLANS_OF_UNIT, {"unit": unit.id}))

@@ -23,7 +23,8 @@ import yaml
 from sqlalchemy import select
 
 from engine.directory.units import get_unit
-from engine.domain.plan_loading import LoadedPlan, load_plans, resolve_plan_id
+from engine.domain.plan_ids import resolve_plan_id
+from engine.domain.plan_loading import LoadedPlan, load_plans
 from engine.domain.tasks import Actor, TaskKey, add_note
 from engine.errors import NotFound, ValidationFailed
 from engine.runtime import Runtime

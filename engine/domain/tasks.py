@@ -34,7 +34,7 @@ from engine.domain.occurrences import (
     pick,
     unknown_occurrence,
 )
-from engine.domain.plan_loading import resolve_plan_id
+from engine.domain.plan_ids import resolve_plan_id
 from engine.domain.task_writes import Event, StaleVersion, TaskWrite, writer_for
 from engine.domain.workflow.machine import Command
 from engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed

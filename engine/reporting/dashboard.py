@@ -30,7 +30,7 @@ from engine.directory.units import (
 from engine.domain.obligations import PENDING, ObligationDueView, list_obligation_dues
 from engine.domain.occurrences import current_of, listed
 from engine.domain.periods import ReportingPeriod, parse_period, period_containing, quarters_of
-from engine.domain.plan_loading import plans_of_unit
+from engine.domain.plan_ids import plans_of_unit
 from engine.domain.tasks import TaskRow, TaskView, in_force, list_tasks, task_briefs
 from engine.domain.timeliness import Timeliness, effective_due, is_ongoing, timeliness
 from engine.runtime import Runtime

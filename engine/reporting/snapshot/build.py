@@ -24,7 +24,7 @@ from engine.directory.units import effective_cutoff_day, get_unit
 from engine.domain.deadline_due import due_date
 from engine.domain.occurrences import SINGLE, pick, planned
 from engine.domain.periods import ReportingPeriod, parse_period
-from engine.domain.plan_loading import plans_of_unit
+from engine.domain.plan_ids import plans_of_unit
 from engine.domain.report_definition import number_appendices, report_definition
 from engine.domain.timeliness import timeliness
 from engine.reporting.snapshot.model import (

@@ -1,0 +1,51 @@
+"""Which stored plan a unit means by a plan code (`cchc-2023` → its own `cchc-2023@xa-a`, or
+the framework), and the plans a unit has.
+
+Why a module of its own: every task command resolves its plan code, and `plan_loading` (the
+plan files, the guards, the report definition) is far heavier than these few statements — a
+`cchc task list` or `task done` should not load it (start time, issue 13).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import Session
+
+from engine.storage.database import scope_memo
+from engine.storage.models import Plan, Unit, UnitPlan
+
+
+def resolve_plan_id(session: Session, unit: Unit, code: str) -> str:
+    """The stored id of the plan a unit calls `code`: its own plan `code@unit` first, then the
+    framework `code`; the stored id itself is accepted too. Asked once per web request."""
+    own = f"{code}@{unit.slug}"
+
+    def load() -> str:
+        found = session.connection().execute(
+            _PLAN_IDS, {"unit": unit.id, "own": own, "code": code}).scalars().all()
+        return pick_plan_id(unit.slug, code, set(found))
+
+    return scope_memo(session, ("plan_id", unit.id, code), load)
+
+
+#: `resolve_plan_id`'s and `plans_of_unit`'s statements, built once.
+_PLAN_IDS = select(UnitPlan.plan_id).where(
+    UnitPlan.unit_id == bindparam("unit"),
+    or_(UnitPlan.plan_id == bindparam("own"), UnitPlan.plan_id == bindparam("code")))
+_PLANS_OF_UNIT = (select(Plan).join(UnitPlan, UnitPlan.plan_id == Plan.id)
+                  .where(UnitPlan.unit_id == bindparam("unit")).order_by(Plan.appendix_number))
+
+
+def pick_plan_id(unit_slug: str, code: str, unit_plans: Collection[str]) -> str:
+    """Of the plan ids a unit has, the one it means by `code` (see `resolve_plan_id`)."""
+    own = f"{code}@{unit_slug}"
+    return own if own in unit_plans else code
+
+
+def plans_of_unit(session: Session, unit: Unit) -> list[Plan]:
+    return list(session.scalars(_PLANS_OF_UNIT, {"unit": unit.id}))
+
+
+__all__ = ["pick_plan_id", "plans_of_unit", "resolve_plan_id"]
