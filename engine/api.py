@@ -32,7 +32,7 @@ from engine.domain.tasks import (
 from engine.errors import ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.models import Plan, PlanTask, UnitPlan
-from plans import DataFileError, UnitsFile, UnitSpec, load_model
+from plans.errors import DataFileError
 
 if TYPE_CHECKING:
     # The quarter-end run and the report's readers load the snapshot model and, through it,
@@ -54,10 +54,14 @@ else:  # mypy sees the names above only, so a misspelt name stays an error
     __getattr__, __dir__ = public_api(__name__, __file__)
 
 def load_units_file(rt: Runtime, path: Path) -> list[UnitView]:
+    from plans import UnitsFile, load_model  # lazy: the data-file schemas (CLI start time)
+
     return upsert_units(rt, load_model(UnitsFile, path).units)
 
 
 def add_unit(rt: Runtime, **fields: Any) -> list[UnitView]:
+    from plans import UnitSpec  # lazy: the data-file schemas (CLI start time)
+
     try:
         spec = UnitSpec(**fields)
     except ValidationError as exc:

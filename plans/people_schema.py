@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from plans.errors import Loc, SpecProblems
-from plans.schema import OptText, Slug, Text
+from plans.fields import OptText, Slug, Text
 from vntext.phones import normalize_phone
 
 PersonRole = Literal["officer", "leader", "reviewer", "admin"]

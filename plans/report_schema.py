@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from plans.errors import Loc, SpecProblems
-from plans.schema import OptText, Slug, Text, _Strict
+from plans.fields import OptText, Slug, Text
+from plans.schema import _Strict
 
 PlanKind = Literal["cchc", "papi", "kl91", "other"]
 

@@ -6,12 +6,10 @@ with its place in the file, never loaded half-way. Unknown keys are refused for 
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,22 +19,8 @@ from pydantic import (
 
 from plans.deadlines import DeadlineError, parse_deadline
 from plans.errors import Loc, SpecProblems
+from plans.fields import OptText, Slug, Text
 from vntext.dates import parse_dmy
-
-
-def _nfc(value: str) -> str:
-    return unicodedata.normalize("NFC", value).strip()
-
-
-def _nonempty(value: str) -> str:
-    if not value:
-        raise ValueError("không được để trống / must not be empty")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_nfc), AfterValidator(_nonempty)]
-OptText = Annotated[str, AfterValidator(_nfc)]
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 
 
 class _Strict(BaseModel):

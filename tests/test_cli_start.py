@@ -120,7 +120,7 @@ def test_the_command_finds_its_group_alone_and_a_typo_among_all(args: list[str],
 NOT_FOR_EVERYDAY = (
     "alembic", "openpyxl", "docx", "holidays", "typer.rich_utils", "rich.markdown", "argon2",
     "engine.directory.access", "engine.directory.accounts", "engine.reporting.quarter_end",
-    "engine.reporting.snapshot.model", "engine.domain.plan_loading",
+    "engine.reporting.snapshot.model", "engine.domain.plan_loading", "plans.schema",
 )
 COMMAND_PROBE = """
 import json, sys

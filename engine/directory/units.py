@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -11,7 +12,9 @@ from engine.errors import NotFound, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo
 from engine.storage.models import Unit
-from plans import UnitSpec
+
+if TYPE_CHECKING:
+    from plans import UnitSpec
 
 KIND_PREFIX = {"xã": "xã", "phường": "phường", "thị trấn": "thị trấn", "đặc khu": "đặc khu"}
 

@@ -25,8 +25,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from engine.domain.holiday_table import days_off
+from plans.fields import Text
 from plans.loader import load_model_cached
-from plans.schema import Text
 from vntext.dates import format_date_vi, parse_dmy
 
 DEFAULT_CALENDAR_FILE = Path(str(files("workflows").joinpath("calendar.yaml")))
