@@ -6,7 +6,9 @@ history is append-only (triggers in the migration refuse UPDATE/DELETE) and carr
 rebuild any task's state as of any date.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: SQLAlchemy would read every `Mapped[...]`
+# annotation back from its text (an eval each, ~260 of them: ~10 ms of every command's
+# start, issue 13); evaluated by Python they cost nothing. No annotation names a later class.
 
 from datetime import date, datetime
 
