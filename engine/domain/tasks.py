@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any, NamedTuple, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, cast
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
@@ -19,12 +19,7 @@ from sqlalchemy.orm import Session
 from engine.clock import local_date, system_clock
 from engine.directory.actor import Actor as Actor  # explicit re-export: callers import it here
 from engine.directory.units import get_unit
-from engine.domain.attachment_files import NewAttachment, store
 from engine.domain.choices import resolve_choice
-from engine.domain.documents import DocumentRef, parse_reference
-from engine.domain.evidence import register_documents
-from engine.domain.free_text import check_dates, check_length
-from engine.domain.frozen_periods import guard_change
 from engine.domain.occurrences import (
     PATH_SEP,
     current_of,
@@ -35,7 +30,6 @@ from engine.domain.occurrences import (
     unknown_occurrence,
 )
 from engine.domain.plan_ids import resolve_plan_id
-from engine.domain.task_writes import Event, StaleVersion, TaskWrite, writer_for
 from engine.domain.workflow.machine import Command
 from engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from engine.runtime import Runtime
@@ -45,6 +39,14 @@ from engine.storage.versioning import check_version
 from plans.deadlines import DeadlineError, parse_deadline
 from vntext.dates import format_date_vi
 from vntext.text import nfc
+
+if TYPE_CHECKING:
+    from engine.domain.attachment_files import NewAttachment
+    from engine.domain.documents import DocumentRef
+
+# The write path's modules (document parsing, the evidence register, the frozen-period guard,
+# the writer, attachments) are imported where a change is made: `cchc task list` and the
+# other reads do not load them (start time, issue 13).
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,8 @@ def stale(key: TaskKey, current: int | None) -> Conflict:
 def parse_evidence(texts: Sequence[str], today: date) -> list[DocumentRef]:
     """Parse every reference; any bad one refuses the whole command, and the refusal names
     every bad one (`doc[2]`, `doc[3]`), not only the first."""
+    from engine.domain.documents import parse_reference  # lazy: write path (start time)
+
     refs: list[DocumentRef] = []
     problems: list[Problem] = []
     for i, text in enumerate(texts):
@@ -232,6 +236,8 @@ def check_command(rt: Runtime, trigger: str, actor: Actor, evidence: Sequence[st
     (evidence, result, reason required). Refuses with ALL the problems at once, so a form
     marks every wrong field in one go; returns the parsed references. `today`: the runtime's,
     read once by a caller checking many commands."""
+    from engine.domain.free_text import check_dates, check_length  # lazy: write path
+
     today = today or rt.today()
     problems: list[Problem] = []
     refs: list[DocumentRef] = []
@@ -273,6 +279,13 @@ def _write(session: Session, key: TaskKey, task: Task, event: str, actor: Actor,
     """Every change of one task, through the writer `transition_many` uses too: the
     compare-and-set version bump with `values`, the history row, the evidence links. Returns
     the new history row's id; a version moved since `task` was read refuses the command."""
+    from engine.domain.task_writes import (  # lazy: write path (start time)
+        Event,
+        StaleVersion,
+        TaskWrite,
+        writer_for,
+    )
+
     conn = session.connection()
     writer = writer_for(conn.dialect)
     write = TaskWrite(task.id, task.version, task.state, to_state or task.state,
@@ -308,6 +321,10 @@ def transition(
     (the reason; leaders only, see `engine.domain.frozen_periods`). The rules
     (`check_command`, `decide`, `guard_change`) and the writer (`engine.domain.task_writes`)
     are the ones `engine.domain.bulk.transition_many` uses."""
+    from engine.domain.attachment_files import store  # lazy: write path (start time)
+    from engine.domain.evidence import register_documents  # lazy: write path (start time)
+    from engine.domain.frozen_periods import guard_change  # lazy: write path (start time)
+
     today, now = rt.today(), rt.now()
     result, note = nfc(result), nfc(note)
     refs = check_command(rt, trigger, actor, evidence, result, note, on)
@@ -410,6 +427,9 @@ def set_deadline(rt: Runtime, key: TaskKey, deadline: str, actor: Actor,
 def add_note(rt: Runtime, key: TaskKey, note: str, actor: Actor, *, on: date | None = None,
              expected_version: int | None = None, correction: str = "") -> ChangeResult:
     """A remark on the task's progress (printed in Kết quả) without changing its state."""
+    from engine.domain.free_text import check_dates, check_length  # lazy: write path
+    from engine.domain.frozen_periods import guard_change  # lazy: write path (start time)
+
     note = nfc(note)
     if actor.role not in ("officer", "leader", "admin", "system"):
         raise Forbidden(f"Vai trò '{actor.role}' chỉ được xem, không được ghi chú",
