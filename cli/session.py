@@ -42,7 +42,7 @@ def clock_at(at: str | None) -> Clock | None:
 def session(as_json: bool, db: str | None = None, at: str | None = None) -> Iterator[Runtime]:
     """The runtime of one command; a refusal is printed (Vietnamese or JSON) and exits 1."""
     try:
-        rt = runtime.open_runtime(db, clock=clock_at(at))
+        rt = runtime.open_runtime(db, clock=clock_at(at), calendar_on_use=True)
         try:
             yield rt
         finally:

@@ -38,7 +38,10 @@ def open_runtime(
     clock: Clock | None = None,
     migrate: bool = True,
     settings: Settings | None = None,
+    calendar_on_use: bool = False,
 ) -> Runtime:
+    """`calendar_on_use`: read the swaps file when a working day is first computed, not now (a
+    short command that computes none skips it; a mistake in it is refused then)."""
     settings = settings or get_settings()
     db = Database(url or settings.database_url)
     if migrate:
@@ -46,7 +49,7 @@ def open_runtime(
     return Runtime(
         db=db,
         machine=WorkflowMachine(load_workflow("task")),
-        calendar=WorkCalendar(),
+        calendar=WorkCalendar() if calendar_on_use else WorkCalendar().load(),
         settings=settings,
         clock=clock or system_clock,
     )

@@ -13,12 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.domain.calendar import (
-    DEFAULT_CALENDAR_FILE,
-    CalendarFile,
-    WorkCalendar,
-    load_calendar_file,
-)
+from engine.domain.calendar import WorkCalendar
+from engine.domain.calendar_file import DEFAULT_CALENDAR_FILE, CalendarFile, load_calendar_file
 from engine.domain.holiday_table import (
     LAST_YEAR,
     TABLE_FILE,
@@ -205,8 +201,11 @@ def test_duplicate_years_and_dates_are_refused() -> None:
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    cal = WorkCalendar(tmp_path / "nope.yaml")  # the file is read on first use (start time)
     with pytest.raises(DataFileError, match="không tìm thấy tệp"):
-        WorkCalendar(tmp_path / "nope.yaml")
+        cal.load()
+    with pytest.raises(DataFileError, match="không tìm thấy tệp"):
+        cal.is_working_day(date(2024, 1, 2))
 
 
 def test_custom_file(tmp_path: Path) -> None:

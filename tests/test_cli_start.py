@@ -151,17 +151,20 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.mark.parametrize("args", [
-    ["task", "done", "vinh-thanh", "cchc-2023", "7", "--doc",
-     "Kế hoạch số 223/KH-UBND ngày 06/3/2023", "--result", "Đã khảo sát", "--on", "15/09/2023",
-     "--role", "lãnh đạo", "--at", "2023-09-20T09:00"],
-    ["task", "list", "vinh-thanh", "--at", "2023-09-20T09:00"],  # task 7 done: how late?
+@pytest.mark.parametrize(("args", "also_not"), [
+    (["task", "done", "vinh-thanh", "cchc-2023", "7", "--doc",
+      "Kế hoạch số 223/KH-UBND ngày 06/3/2023", "--result", "Đã khảo sát", "--on", "15/09/2023",
+      "--role", "lãnh đạo", "--at", "2023-09-20T09:00"],
+     ("engine.domain.calendar_file",)),  # computes no working day: the swaps file is not read
+    (["task", "list", "vinh-thanh", "--at", "2023-09-20T09:00"],  # task 7 done: how late?
+     ("engine.domain.documents", "engine.domain.task_writes")),  # reads only
 ], ids=["task done", "task list"])
 def test_everyday_commands_load_no_writer_accounts_or_holidays_package(
-        demo_db: str, args: list[str]) -> None:
+        demo_db: str, args: list[str], also_not: tuple[str, ...]) -> None:
     """`task list` and `task done` of 2023: the days off come from the written table, a role
-    is read without the accounts, and neither the quarter-end run nor Typer's help panels load."""
-    code = COMMAND_PROBE.format(names=json.dumps(NOT_FOR_EVERYDAY))
+    is read without the accounts, and neither the quarter-end run nor Typer's help panels load;
+    a read loads no write path, a change that computes no working day no swaps file."""
+    code = COMMAND_PROBE.format(names=json.dumps([*NOT_FOR_EVERYDAY, *also_not]))
     run = subprocess.run([sys.executable, "-c", code, json.dumps(args)], cwd=ROOT,
                          capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(ROOT), "CCHC_DATABASE_URL": demo_db})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.domain.calendar import CalendarFile, load_calendar_file
+from engine.domain.calendar_file import CalendarFile, load_calendar_file
 from engine.reminders.rules import ReminderRules, load_reminder_rules
 from plans.loader import load_model_cached
 from vntext.text import fold, strip_marks

@@ -80,7 +80,7 @@ def test_oversized_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize("loader", ["units", "people", "obligations", "workflow", "reminders",
                                     "calendar"])
 def test_every_data_file_kind_refuses_aliases(loader: str, tmp_path: Path) -> None:
-    from engine.domain.calendar import CalendarFile
+    from engine.domain.calendar_file import CalendarFile
     from engine.domain.obligations import CheckedObligationsFile
     from plans.people_schema import PeopleFile
     from plans.schema import UnitsFile
