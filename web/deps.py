@@ -20,7 +20,7 @@ import dataclasses
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -117,8 +117,18 @@ def get_settings(request: Request) -> WebSettings:
     return settings
 
 
-Rt = Annotated[Runtime, Depends(get_rt)]
-Settings = Annotated[WebSettings, Depends(get_settings)]
+async def _rt_dependency(request: Request) -> Runtime:
+    """`get_rt` as a route dependency. Async because it does no I/O: FastAPI runs a sync
+    dependency in the thread pool, a hop between threads on every request for nothing."""
+    return get_rt(request)
+
+
+async def _settings_dependency(request: Request) -> WebSettings:
+    return get_settings(request)
+
+
+Rt = Annotated[Runtime, Depends(_rt_dependency)]
+Settings = Annotated[WebSettings, Depends(_settings_dependency)]
 
 
 def client_ip(request: Request) -> str:
@@ -207,7 +217,7 @@ ApiUser = Annotated[UserView, Depends(api_user)]
 # ---------------------------------------------------------------- roles
 
 
-def require_role(*roles: str, api: bool = False) -> Callable[..., UserView]:
+def require_role(*roles: str, api: bool = False) -> Callable[..., Awaitable[UserView]]:
     """A dependency returning the user if their role is one of `roles`, else 403.
 
     `Depends(require_role("leader", "admin"))` for pages, `require_role(..., api=True)` for
@@ -222,13 +232,14 @@ def require_role(*roles: str, api: bool = False) -> Callable[..., UserView]:
                             f"role '{user.role}' may not use this", field="role")
         return user
 
+    # async: a role check does no I/O (a sync dependency would cost a hop to the thread pool)
     if api:
-        def dep_api(user: ApiUser) -> UserView:
+        async def dep_api(user: ApiUser) -> UserView:
             return check(user)
 
         return dep_api
 
-    def dep(user: CurrentUser) -> UserView:
+    async def dep(user: CurrentUser) -> UserView:
         return check(user)
 
     return dep

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, cast
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.clock import local_date, system_clock
@@ -701,12 +701,20 @@ class TaskBrief(NamedTuple):
     timeliness: str
 
 
+#: `task_briefs`' statement: of a unit's tasks in its plans (`list_tasks`' rows), those that
+#: may count — every occurrence of recurring work (which one is in force is decided from all
+#: of them), work open with an owner (someone's open task), work due before today and not
+#: done by then (only such work can be overdue: `timeliness`) — in eight plain columns.
 _BRIEF_QUERY = (
     select(Task.plan_id, Task.code, Task.occurrence, Task.state, Task.owner, Task.deadline,
            Task.due_on, Task.done_on)
     .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
     .join(Plan, Plan.id == Task.plan_id)
-    .where(Task.unit_id == bindparam("unit"), PlanTask.retired.is_(False))
+    .where(Task.unit_id == bindparam("unit"), PlanTask.retired.is_(False),
+           or_(Task.occurrence != "",
+               and_(Task.owner != "", Task.state.not_in(bindparam("done", expanding=True))),
+               and_(Task.due_on < bindparam("today"),
+                    or_(Task.done_on.is_(None), Task.done_on > bindparam("today")))))
 )
 
 
@@ -734,19 +742,22 @@ class TaskRow(_Occurring, Protocol):
 
 
 def task_briefs(rt: Runtime, unit_slug: str) -> Sequence[TaskRow]:
-    """The rows `list_tasks(rt, unit_slug)` lists (recurring work: the occurrence in force),
-    in no particular order: for counting. The scope's whole list when the page read it
-    already, else `TaskBrief`s read with a statement of eight plain columns."""
+    """For counting the unit's open and overdue tasks: of the rows `list_tasks(rt, unit_slug)`
+    lists (recurring work: the occurrence in force), in no particular order, at least every
+    one overdue or open with an owner. The scope's whole list when the page read it already,
+    else `TaskBrief`s of only the rows that may count (`_BRIEF_QUERY`)."""
     with rt.db.read() as session:
         cache: dict[object, object] | None = session.info.get("cache")
         if cache is not None and ("tasks", unit_slug) in cache:
             return in_force(cast(list[TaskView], cache[("tasks", unit_slug)]))
         unit = get_unit(session, unit_slug)
+        today = rt.today()
         status_of = _status_of(rt)
+        params = {"unit": unit.id, "today": today, "done": sorted(rt.machine.done_states)}
         briefs = [TaskBrief(p, c, occ, st, own, status_of(dl, due, done))
                   for p, c, occ, st, own, dl, due, done
-                  in session.connection().execute(_BRIEF_QUERY, {"unit": unit.id}).all()]
-    return in_force(current_occurrences(briefs, rt.today()))
+                  in session.connection().execute(_BRIEF_QUERY, params).all()]
+    return in_force(current_occurrences(briefs, today))
 
 
 def current_occurrences(views: Sequence[_Row], day: date) -> list[_Row]:
