@@ -89,14 +89,18 @@ def main() -> None:
     parser.add_argument("--importtime", action="store_true",
                         help="also print each command's slowest imports (-X importtime)")
     parser.add_argument("--source-only", action="store_true",
-                        help="do not byte-compile the project first (see the docstring)")
+                        help="remove the project's bytecode instead of compiling it (see the "
+                             "docstring)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="cchc_bench_cli_"))
     try:
         heading(f"CLI start, {args.repeat} runs each, round robin")
         if args.source_only:
-            note("project modules not byte-compiled: compiled from source at every start "
-                 "unless their __pycache__ is up to date")
+            for package in PACKAGES:
+                for cache in (ROOT / package).rglob("__pycache__"):
+                    shutil.rmtree(cache)
+            note("project modules not byte-compiled (their __pycache__ removed): compiled "
+                 "from source at every start under PYTHONDONTWRITEBYTECODE=1")
         else:
             for package in PACKAGES:
                 compileall.compile_dir(ROOT / package, quiet=1)
