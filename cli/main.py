@@ -714,17 +714,23 @@ def _print_demo_accounts(res: Any) -> None:
 
 
 def _only_the_group_called(args: list[str]) -> None:
-    """Keep in `app` only the command group the arguments name (`cchc task list …` → `task`).
+    """Keep in `app` only the command group the arguments name (`cchc task list …` → `task`),
+    and in it only the command they name (`list`).
 
     Why: Typer builds every command of every group (their parameters read from the
     functions' annotations) before it parses a single argument — a third of what `task list`
-    spends in Typer. The group named, its help and its errors are the same either way. Left
+    spends in Typer. The group and command named, their help and errors are the same. Left
     whole when the first argument names no group (`--help`, `serve`, `demo`, a typo that the
     error's "did you mean" has to find among all of them)."""
     named = [g for g in app.registered_groups if args and g.name == args[0]]
     if named:
         app.registered_groups = named
         app.registered_commands = []
+        group = named[0].typer_instance
+        if group is not None and len(args) > 1:  # and of the group, the command named if any
+            command = [c for c in group.registered_commands if c.name == args[1]]
+            if command and not group.registered_groups:
+                group.registered_commands = command
 
 
 def run() -> None:
