@@ -20,11 +20,12 @@ def dashboard_page(request: Request, rt: Rt, user: CurrentUser,
                    unit: str | None = None) -> Response:
     """Progress per plan, due this week, overdue, "my tasks" and sub-reports coming due for
     one commune (`?unit=` for an admin); a reviewer sees their city's communes."""
-    readable = directory.readable_units(rt, user)
-    communes = reporting.units_with_plans(rt, readable)
     if unit is None and user.role == "reviewer":  # home: the per-commune summary
         return summary_page(request, rt, user, nav_path="/dashboard")
     slug = unit or home_unit(rt, user)
+    # the communes to pick from; an officer or leader reads their own only: none to pick
+    communes = [] if slug is not None and user.role in ("officer", "leader") else \
+        reporting.units_with_plans(rt, directory.readable_units(rt, user))
     if slug is None:
         return render(request, "dashboard.html", {"title": "Tổng quan", "board": None,
                                                   "communes": communes})
