@@ -458,17 +458,19 @@ def test_recipients_follow_every_change_between_plans(rt: Runtime) -> None:
 def test_recipients_are_kept_while_the_rows_are_the_same() -> None:
     row = (7, 3, "Lê Văn A", "officer", "Công chức Tư pháp - Hộ tịch", "a@x.example.vn", None,
            None, '["email"]', True)
-    first = unit_recipients("sqlite:///kept-test", {3: None}, {3: [row]})[3]
+    first = unit_recipients("sqlite:///kept-test", {3: None}, [row])[3]
     assert first.reach("công chức tư pháp – hộ tịch") == ([(7, "Lê Văn A", "email")],
                                                          frozenset({7}))
-    again = unit_recipients("sqlite:///kept-test", {3: None}, {3: [tuple(row)]})[3]
+    again = unit_recipients("sqlite:///kept-test", {3: None}, [tuple(row)])[3]
     assert again is first
+    other_unit = (8, 4, *row[2:])  # a change in another unit: unit 3's answers stand
+    assert unit_recipients("sqlite:///kept-test", {3: None}, [row, other_unit])[3] is first
     no_address = (*row[:5], None, *row[6:])
-    changed = unit_recipients("sqlite:///kept-test", {3: None}, {3: [no_address]})[3]
+    changed = unit_recipients("sqlite:///kept-test", {3: None}, [no_address])[3]
     assert changed is not first
     assert changed.reach("Công chức Tư pháp - Hộ tịch") == ([], frozenset({7}))
-    assert unit_recipients("sqlite:///kept-test", {3: "Lê Văn A"}, {3: [row]})[3] is not first
-    assert unit_recipients("sqlite:///other", {3: None}, {3: [row]})[3] is not first
+    assert unit_recipients("sqlite:///kept-test", {3: "Lê Văn A"}, [row])[3] is not first
+    assert unit_recipients("sqlite:///other", {3: None}, [row])[3] is not first
 
 
 def test_plain_rows_are_the_rows_values(rt: Runtime) -> None:

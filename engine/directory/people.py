@@ -349,26 +349,22 @@ def contact(row: PersonRow) -> Contact:
     return _new_contact((*row[:8], _channels(row[8]), row[9]))
 
 
-def active_people_rows(session: Session, unit_ids: Iterable[int]) -> dict[int, list[PersonRow]]:
-    """The active people of the units `unit_ids` as plain rows, by unit, in no given order:
-    what the planner reads for thousands of units (ORM objects cost ~20x more to build). For
-    more than `UNIT_BATCH` units, the whole (small: ten people per unit) table in one query,
-    filtered here, rather than thousands of bound ids the driver must render and parse."""
+def active_people_rows(session: Session, unit_ids: Iterable[int]) -> list[PersonRow]:
+    """The active people of (at least) the units `unit_ids` as plain rows, in the table's
+    order: what the planner reads for thousands of units (ORM objects cost ~20x more to
+    build). For more than `UNIT_BATCH` units, the whole (small: ten people per unit) table
+    in one query, rather than thousands of bound ids the driver must render and parse."""
     cols = (Person.id, Person.unit_id, Person.name, Person.role, Person.title, Person.email,
             Person.zalo_user_id, Person.phone, cast(Person.channels, Text), Person.active)
     wanted = set(unit_ids)
-    batches = _batches(wanted) if len(wanted) <= UNIT_BATCH else [None]
-    people: dict[int, list[PersonRow]] = {uid: [] for uid in wanted}
     conn = session.connection()  # Core rows: no ORM bookkeeping
-    for batch in batches:
-        people_q = select(*cols).where(Person.active.is_(True))
-        if batch is not None:
-            people_q = people_q.where(Person.unit_id.in_(batch))
-        for row in plain_rows(conn, people_q):
-            found = people.get(row[1])
-            if found is not None:
-                found.append(row)
-    return people
+    people_q = select(*cols).where(Person.active.is_(True))
+    if len(wanted) > UNIT_BATCH:
+        return list(plain_rows(conn, people_q))
+    rows: list[PersonRow] = []
+    for batch in _batches(wanted):
+        rows += plain_rows(conn, people_q.where(Person.unit_id.in_(batch)))
+    return rows
 
 
 def resolve_owner(session: Session, unit_id: int, owner_text: str) -> list[Person]:

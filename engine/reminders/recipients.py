@@ -7,11 +7,14 @@ kept with the rows they were computed from (its active people as read, its leade
 reused only while the next plan reads the same rows, value for value and in the same order;
 any change in a unit (a person added, renamed, moved, deactivated, a new address or channel, a
 new leader) recomputes that unit. So the kept answers cannot be stale: they only save work.
+The people are still read by every plan (33,210 rows at the national scale): when they are the
+rows of the plan before, one comparison of the two lists stands for the per-unit ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from engine.directory.people import Contact, OwnerIndex, PersonRow, contact
@@ -57,24 +60,44 @@ class Recipients:
         return self._leader
 
 
-#: By database URL, then unit id: the rows an answer was computed from, and the answers.
-_KEPT: dict[str, dict[int, tuple[tuple[Any, ...], Recipients]]] = {}
+@dataclass
+class _Kept:
+    rows: Sequence[PersonRow]  # the people rows as last read, in the order read
+    leaders: dict[int, str | None]  # the units answered then, with their leader's name
+    answers: dict[int, Recipients]  # for those units
+    #: Every unit's answers with the rows they were computed from (leader's name first).
+    by_unit: dict[int, tuple[tuple[Any, ...], Recipients]]
+
+
+#: By database URL.
+_KEPT: dict[str, _Kept] = {}
 
 
 def unit_recipients(database: str, leaders: Mapping[int, str | None],
-                    people: Mapping[int, Sequence[PersonRow]]) -> dict[int, Recipients]:
-    """The `Recipients` of each unit of `people` (its active people rows, as read now; its
-    leader's name in `leaders`), reusing those computed from the same rows before."""
-    kept = _KEPT.setdefault(database, {})
-    out: dict[int, Recipients] = {}
-    for uid, rows in people.items():
-        leader_name = leaders.get(uid)
-        key = (leader_name, *rows)
-        found = kept.get(uid)
-        if found is None or found[0] != key:
-            found = kept[uid] = (key, Recipients(rows, leader_name))
-        out[uid] = found[1]
-    return out
+                    rows: Sequence[PersonRow]) -> Mapping[int, Recipients]:
+    """The `Recipients` of each unit of `leaders` (unit id: its leader's name), from `rows`
+    (the active people of at least those units, as read now): those computed before from
+    the same rows, else new ones. Most sweeps read exactly the rows of the one before: one
+    comparison of the two lists then answers for every unit."""
+    kept = _KEPT.get(database)
+    if kept is not None and kept.leaders == leaders and kept.rows == rows:
+        return kept.answers
+    by_unit = kept.by_unit if kept is not None else {}
+    people: dict[int, list[PersonRow]] = {uid: [] for uid in leaders}
+    for row in rows:
+        found = people.get(row[1])
+        if found is not None:
+            found.append(row)
+    answers: dict[int, Recipients] = {}
+    for uid, unit_rows in people.items():
+        leader_name = leaders[uid]
+        key = (leader_name, *unit_rows)
+        hit = by_unit.get(uid)
+        if hit is None or hit[0] != key:
+            hit = by_unit[uid] = (key, Recipients(unit_rows, leader_name))
+        answers[uid] = hit[1]
+    _KEPT[database] = _Kept(rows, dict(leaders), answers, by_unit)
+    return answers
 
 
 __all__ = ["Leader", "Reach", "Recipients", "unit_recipients"]
