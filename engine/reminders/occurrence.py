@@ -11,10 +11,12 @@ their keys up). A tuple is built in C (`new_occurrence`, no Python `__init__` pe
 and its first eight fields are the planner's output order (send day, unit, person, channel,
 item kind, due date, item, step: a total order), so a list of them sorts by plain tuple
 comparison, without a key per element. An occurrence points at its item's shared values
-(`base`: a dict, or a function building it, called only when read) plus the per-person
-values; the merged payload dict is built only when someone reads it (the insert of a NEW
-row, a preview). Equality and hashing are on the identity (the first nine fields), never
-the payload.
+(`base`: a dict, or a function building it, called only when read — the planner passes the
+tuple (function, *arguments): one object per item where a `functools.partial` is two, which
+the garbage collector walks each time it passes over the plan) plus the per-person values;
+the merged payload dict is built only when someone reads it (the insert of a NEW row, a
+preview). Equality and hashing are on the identity (the first nine fields), never the
+payload.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from functools import partial
 from operator import itemgetter
 from typing import Any, cast
 
-#: The item's shared payload values, or a function that builds them when first read.
-Base = dict[str, Any] | Callable[[], dict[str, Any]]
+#: The item's shared payload values; or a function that builds them when first read; or, the
+#: same without a `functools.partial` per item, a tuple (function, *arguments).
+Base = dict[str, Any] | Callable[[], dict[str, Any]] | tuple[Any, ...]
 
 _NO_PAYLOAD: dict[str, Any] = {}
 _IDENTITY = 9  # send_on … not_before: what makes two occurrences the same reminder
@@ -67,8 +70,12 @@ class Occurrence(tuple[Any, ...]):
     @property
     def base(self) -> dict[str, Any]:
         """The item's shared values (built now if the planner left a function)."""
-        base = self[9]
-        return base if isinstance(base, dict) else base()
+        base: Base = self[9]
+        if isinstance(base, dict):
+            return base
+        if isinstance(base, tuple):
+            return cast("dict[str, Any]", base[0](*base[1:]))
+        return base()
 
     @property
     def payload(self) -> dict[str, Any]:

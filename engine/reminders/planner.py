@@ -34,7 +34,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import partial
 from itertools import chain
 from typing import Any
 
@@ -279,7 +278,7 @@ def _task_items(session: Session, rows: Sequence[Sequence[Any]], sched: _Schedul
         uid = unit_ids.setdefault(uid, uid)
         owner = owners.setdefault(owner, owner)
         found = by_unit.get(uid)
-        item = (tid, what[1], owner, partial(build, uid, what, owner), steps)
+        item = (tid, what[1], owner, (build, uid, what, owner), steps)
         if found is None:
             by_unit[uid] = [item]
         else:
@@ -305,7 +304,7 @@ def _obligation_items(rows: Sequence[Sequence[Any]], sched: _Schedules, payloads
         what = shared.setdefault(what, what)
         uid = unit_ids.setdefault(uid, uid)
         who = shared.setdefault(owner or what[0], owner or what[0])
-        _add(by_unit, uid, (did, what[1], who, partial(
+        _add(by_unit, uid, (did, what[1], who, (
             build, uid, did, shared.setdefault(period, period), owner, what), steps))
     return by_unit
 
