@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from engine.reporting.dashboard import (
         MenuCounts,
         PlanProgress,
+        SectionView,
         UnitOverview,
         city_overview,
         cutoff_day,
@@ -95,6 +96,7 @@ __all__ = [
     "Finding",
     "MenuCounts",
     "PlanProgress",
+    "SectionView",
     "Snapshot",
     "StatisticsProblem",
     "StatisticsRefused",

@@ -151,7 +151,9 @@ def task_list(request: Request, unit: str, rt: Rt, user: CurrentUser,
             [f"Phụ lục {appendix.get(t.plan, '')}", t.code, t.text, t.owner, t.deadline,
              t.due_on, t.state_label, timeliness_label(t.timeliness), t.result]
             for t in tasks], f"nhiem-vu_{unit}")
-    sections = reporting.plan_sections(rt, plans=[p.id for p in plans])
+    sections: dict[str, list[reporting.SectionView]] = {}  # the picker's, per plan
+    for s in reporting.plan_sections(rt, plans=[p.id for p in plans]):
+        sections.setdefault(s.plan, []).append(s)
     owners = sorted({t.owner for t in all_tasks if t.owner})
     news = domain.flagged_tasks(rt, user.id, user.full_name, unit) if mine else {}
     states = [(s.name, s.label) for s in rt.machine.definition.states]
