@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.table import Table
 
+from cli.collector import hold_collector
 from cli.lazy import lazy
 from cli.outbox import outbox_app, run_once_command, scheduler_app
 from cli.output import console, emit_json, err_console, fail, vn_time
@@ -737,6 +738,7 @@ def run() -> None:
     """The `cchc` entry point. The collector is frozen when the command ends: whatever the
     command built is about to be thrown away with the process, and scanning it at exit cost
     a noticeable part of a short command's time."""
+    hold_collector()  # done already when started through cli.start (the entry point)
     try:
         _only_the_group_called(sys.argv[1:])
         app()

@@ -78,10 +78,11 @@ def test_the_probe_sees_a_module_once_it_is_used() -> None:
 
 COLLECTOR = """
 import gc, json, sys
-from cli.start import hold_collector
+from cli.collector import hold_collector
 gc.collect()
 before = gc.get_threshold()
 hold_collector(5_000)
+hold_collector(9_000)  # held already (cli.start, then cli.main.run): nothing changes
 held = gc.get_threshold()
 collections = []
 gc.callbacks.append(lambda phase, info: collections.append(phase) if phase == "stop" else None)
