@@ -35,6 +35,7 @@ from engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFail
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo
 from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit
+from engine.storage.rows import plain_rows
 from engine.storage.versioning import check_version
 from plans.deadlines import DeadlineError, parse_deadline
 from vntext.dates import format_date_vi
@@ -688,7 +689,7 @@ def list_tasks(
         if plan:
             params["plan"] = resolve_plan_id(session, unit, plan)
         # no state in SQL: which occurrence is in force is decided before any filter
-        rows = session.connection().execute(_LIST_QUERIES[bool(plan), False], params).all()
+        rows = plain_rows(session.connection(), _LIST_QUERIES[bool(plan), False], params)
         views = current_occurrences(_views_of(rt, unit_slug, rows), at or rt.today())
         if whole and cache is not None:
             cache[("tasks", unit_slug)] = views
@@ -762,7 +763,7 @@ def task_briefs(rt: Runtime, unit_slug: str) -> Sequence[TaskRow]:
         params = {"unit": unit.id, "today": today, "done": sorted(rt.machine.done_states)}
         briefs = [TaskBrief(p, c, occ, st, own, status_of(dl, due, done))
                   for p, c, occ, st, own, dl, due, done
-                  in session.connection().execute(_BRIEF_QUERY, params).all()]
+                  in plain_rows(session.connection(), _BRIEF_QUERY, params)]
     return in_force(current_occurrences(briefs, today))
 
 

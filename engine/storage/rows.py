@@ -9,16 +9,17 @@ Otherwise (SQLite's dates are text that SQLAlchemy parses) the rows are converte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Executable
 
 
-def plain_rows(conn: Connection, stmt: Executable) -> Sequence[Sequence[Any]]:
-    """The rows of `stmt`, each a tuple of the columns' Python values (a `Row` when a column
-    needs converting: same values, same unpacking)."""
-    result = conn.execute(stmt)
+def plain_rows(conn: Connection, stmt: Executable,
+               params: Mapping[str, Any] | None = None) -> Sequence[Sequence[Any]]:
+    """The rows of `stmt` (with its bound `params`), each a tuple of the columns' Python values
+    (a `Row` when a column needs converting: same values, same unpacking)."""
+    result = conn.execute(stmt, params)
     # SQLAlchemy's per-column result converters; if the attribute is not found (another
     # SQLAlchemy version), take the converting path: slower, never wrong.
     processors = getattr(result._metadata, "_processors", None)
