@@ -6,7 +6,6 @@ the page's whole list already read in the request's scope."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import cast
 
 from conftest import Clock
@@ -14,11 +13,10 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
     cheap_hashes_fixture,
     demo_db_fixture,
     demo_rt_fixture,
+    pg_demo_rt_fixture,
 )
-from web_server import DEMO_NOW, cheap_hashes
 
 from engine import api
-from engine.demo import run_demo
 from engine.directory import accounts
 from engine.domain.tasks import Actor, TaskKey, assign
 from engine.reporting.dashboard import (
@@ -29,7 +27,7 @@ from engine.reporting.dashboard import (
     owned_by,
     person_of,
 )
-from engine.runtime import Runtime, open_runtime
+from engine.runtime import Runtime
 
 UNIT = "vinh-thanh"
 
@@ -50,15 +48,9 @@ def test_menu_counts_equal_the_lists(rt: Runtime) -> None:
     check_the_counts(rt)
 
 
-def test_menu_counts_equal_the_lists_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+def test_menu_counts_equal_the_lists_on_postgresql(pg_demo_rt: Runtime) -> None:
     """The same on PostgreSQL (dates compared as dates, the done states bound as a list)."""
-    with cheap_hashes():
-        run_demo(tmp_path, url=pg_url)
-    rt = open_runtime(pg_url, clock=Clock(DEMO_NOW), migrate=False)
-    try:
-        check_the_counts(rt)
-    finally:
-        rt.db.dispose()
+    check_the_counts(pg_demo_rt)
 
 
 def check_the_counts(rt: Runtime) -> None:

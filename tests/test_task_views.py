@@ -4,36 +4,27 @@ are the views `TaskView(...)` makes: every field, equal, same hash, still frozen
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
-from conftest import Clock
 from web_client import (  # noqa: F401 - the *_fixture names register the demo fixtures
     cheap_hashes_fixture,
     demo_db_fixture,
     demo_rt_fixture,
+    pg_demo_rt_fixture,
 )
-from web_server import DEMO_NOW, cheap_hashes
 
 from engine import api
-from engine.demo import run_demo
 from engine.domain.tasks import TaskKey, TaskView
-from engine.runtime import Runtime, open_runtime
+from engine.runtime import Runtime
 
 
 def test_list_views_are_the_dataclass_s(rt: Runtime) -> None:
     check_the_views(rt)
 
 
-def test_list_views_are_the_dataclass_s_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+def test_list_views_are_the_dataclass_s_on_postgresql(pg_demo_rt: Runtime) -> None:
     """The same on PostgreSQL, where the list's rows are the driver's own tuples."""
-    with cheap_hashes():
-        run_demo(tmp_path, url=pg_url)
-    rt = open_runtime(pg_url, clock=Clock(DEMO_NOW), migrate=False)
-    try:
-        check_the_views(rt)
-    finally:
-        rt.db.dispose()
+    check_the_views(pg_demo_rt)
 
 
 def check_the_views(rt: Runtime) -> None:

@@ -84,6 +84,18 @@ def cheap_hashes_fixture() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(name="pg_demo_rt")
+def pg_demo_rt_fixture(pg_url: str, tmp_path: Path) -> Iterator[Runtime]:
+    """The Vĩnh Thạnh demo built on a fresh PostgreSQL database, at the demo's clock."""
+    from engine.demo import run_demo
+
+    with cheap_hashes():
+        run_demo(tmp_path, url=pg_url)
+    runtime = open_runtime(pg_url, clock=Clock(DEMO_NOW), migrate=False)
+    yield runtime
+    runtime.db.dispose()
+
+
 @pytest.fixture(name="rt")
 def demo_rt_fixture(demo_db: Path, tmp_path: Path) -> Iterator[Runtime]:
     """A private copy of the demo database per test, at the demo's clock."""
