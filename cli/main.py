@@ -19,11 +19,8 @@ from rich.table import Table
 
 from cli.collector import hold_collector
 from cli.lazy import lazy
-from cli.outbox import outbox_app, run_once_command, scheduler_app
 from cli.output import console, emit_json, err_console, fail, vn_time
-from cli.reminders import obligation_app, people_app, print_occurrences, reminders_app
 from cli.session import session
-from cli.stats import stats_app
 from cli.vietnamese import (
     AtOpt,
     ByOpt,
@@ -38,9 +35,6 @@ from cli.vietnamese import (
     role_code,
     vi_typer,
 )
-from cli.web import serve as web_serve
-from cli.web import user_app as web_user_app
-from cli.zalo import zalo_app
 from engine import directory, domain, reporting
 from engine.domain import resolve_choice
 from engine.errors import CchcError
@@ -56,27 +50,63 @@ else:
     logging_setup = lazy("engine.logging_setup")
     runtime = lazy("engine.runtime")
 
-app = vi_typer("cchc — theo dõi kế hoạch cải cách hành chính cấp xã")
+_app = vi_typer("cchc — theo dõi kế hoạch cải cách hành chính cấp xã")
 db_app = vi_typer("Cơ sở dữ liệu")
 unit_app = vi_typer("Đơn vị (xã, phường, thành phố, tỉnh)")
 plan_app = vi_typer("Kế hoạch")
 task_app = vi_typer("Nhiệm vụ")
 report_app = vi_typer("Báo cáo quý: chốt số liệu, xuất phụ lục, kiểm tra")
-app.add_typer(db_app, name="db")
-app.add_typer(unit_app, name="unit")
-app.add_typer(plan_app, name="plan")
-app.add_typer(task_app, name="task")
-app.add_typer(report_app, name="report")
-app.add_typer(web_user_app, name="user")  # cli/web.py: web logins, API tokens
-app.command("serve")(web_serve)  # cli/web.py: the web app under uvicorn
-app.add_typer(people_app, name="people")  # cli/reminders.py: who reminders reach
-app.add_typer(obligation_app, name="obligation")  # cli/reminders.py: sub-reports owed
-app.add_typer(reminders_app, name="reminders")  # cli/reminders.py: preview, rules
-reminders_app.command("run-once")(run_once_command)  # cli/outbox.py: one sweep + dispatch
-app.add_typer(outbox_app, name="outbox")  # cli/outbox.py: reminder log, retry
-app.add_typer(scheduler_app, name="scheduler")  # cli/outbox.py: the long-running timer
-app.add_typer(zalo_app, name="zalo")  # cli/zalo.py: the OA's tokens (authorize, status)
-app.add_typer(stats_app, name="stats")  # cli/stats.py: Phụ lục 4–6 statistics
+_app.add_typer(db_app, name="db")
+_app.add_typer(unit_app, name="unit")
+_app.add_typer(plan_app, name="plan")
+_app.add_typer(task_app, name="task")
+_app.add_typer(report_app, name="report")
+#: What this module defines (the groups above, `demo`): `cchc task …` needs no other module.
+_OWN_NAMES = frozenset({"db", "unit", "plan", "task", "report", "demo"})
+_others_added = False
+
+
+def _add_the_other_groups() -> None:
+    """The groups and commands the other `cli` modules define, added to the app once: when
+    `app` is asked for (tests, scripts), or when the command is not one of this module's
+    (`cchc outbox …`, `cchc --help`, a typo). `cchc task list` does without them (start time,
+    issue 13)."""
+    global _others_added
+    if _others_added:
+        return
+    _others_added = True
+    from cli.outbox import outbox_app, run_once_command, scheduler_app  # lazy: see above
+    from cli.reminders import obligation_app, people_app, reminders_app  # lazy: see above
+    from cli.stats import stats_app  # lazy: see above
+    from cli.web import serve as web_serve  # lazy: see above
+    from cli.web import user_app as web_user_app  # lazy: see above
+    from cli.zalo import zalo_app  # lazy: see above
+
+    _app.add_typer(web_user_app, name="user")  # cli/web.py: web logins, API tokens
+    own_commands, _app.registered_commands = _app.registered_commands, []
+    _app.command("serve")(web_serve)  # cli/web.py: the web app under uvicorn (before `demo`)
+    _app.registered_commands += own_commands
+    _app.add_typer(people_app, name="people")  # cli/reminders.py: who reminders reach
+    _app.add_typer(obligation_app, name="obligation")  # cli/reminders.py: sub-reports owed
+    _app.add_typer(reminders_app, name="reminders")  # cli/reminders.py: preview, rules
+    reminders_app.command("run-once")(run_once_command)  # cli/outbox.py: one sweep + dispatch
+    _app.add_typer(outbox_app, name="outbox")  # cli/outbox.py: reminder log, retry
+    _app.add_typer(scheduler_app, name="scheduler")  # cli/outbox.py: the long-running timer
+    _app.add_typer(zalo_app, name="zalo")  # cli/zalo.py: the OA's tokens (authorize, status)
+    _app.add_typer(stats_app, name="stats")  # cli/stats.py: Phụ lục 4–6 statistics
+
+
+if TYPE_CHECKING:
+    app = _app  # the whole `cchc` app: every group and command (`__getattr__` below)
+
+
+def __getattr__(name: str) -> Any:
+    """`app`: the whole `cchc` app, its other modules' groups added on first use."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _add_the_other_groups()
+    globals()["app"] = _app
+    return _app
 
 T = TypeVar("T")
 
@@ -656,7 +686,7 @@ def _progress(quiet: bool) -> Iterator[Callable[[int, int], None]]:
 # ---------------------------------------------------------------- demo
 
 
-@app.command("demo")
+@_app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option(metavar="THƯ_MỤC",
                                       help="Thư mục ghi cơ sở dữ liệu và phụ lục")] = Path(
@@ -696,6 +726,7 @@ def demo(
 
 
 def _print_demo_reminders(res: Any) -> None:
+    from cli.reminders import print_occurrences  # lazy: see _add_the_other_groups
     from engine.demo import REMINDERS_FROM, REMINDERS_TO  # lazy: CLI start time
 
     console.print(f"Nhắc việc các báo cáo chuyên đề từ {format_date_vi(REMINDERS_FROM)} đến "
@@ -723,10 +754,10 @@ def _only_the_group_called(args: list[str]) -> None:
     spends in Typer. The group and command named, their help and errors are the same. Left
     whole when the first argument names no group (`--help`, `serve`, `demo`, a typo that the
     error's "did you mean" has to find among all of them)."""
-    named = [g for g in app.registered_groups if args and g.name == args[0]]
+    named = [g for g in _app.registered_groups if args and g.name == args[0]]
     if named:
-        app.registered_groups = named
-        app.registered_commands = []
+        _app.registered_groups = named
+        _app.registered_commands = []
         group = named[0].typer_instance
         if group is not None and len(args) > 1:  # and of the group, the command named if any
             command = [c for c in group.registered_commands if c.name == args[1]]
@@ -740,8 +771,11 @@ def run() -> None:
     a noticeable part of a short command's time."""
     hold_collector()  # done already when started through cli.start (the entry point)
     try:
-        _only_the_group_called(sys.argv[1:])
-        app()
+        args = sys.argv[1:]
+        if not args or args[0] not in _OWN_NAMES:
+            _add_the_other_groups()
+        _only_the_group_called(args)
+        _app()
     finally:
         gc.freeze()
 

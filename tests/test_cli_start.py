@@ -123,6 +123,7 @@ NOT_FOR_EVERYDAY = (
     "alembic", "openpyxl", "docx", "holidays", "typer.rich_utils", "rich.markdown", "argon2",
     "engine.directory.access", "engine.directory.accounts", "engine.reporting.quarter_end",
     "engine.reporting.snapshot.model", "engine.domain.plan_loading", "plans.schema",
+    "cli.outbox", "cli.reminders", "cli.stats", "cli.web", "cli.zalo",
 )
 COMMAND_PROBE = """
 import json, sys
