@@ -26,6 +26,7 @@ from engine.domain.obligations import (
 )
 from engine.domain.tasks import Actor, TaskKey
 from engine.errors import NotFound
+from engine.reminders import planner
 from engine.reminders.occurrence import Occurrence
 from engine.reminders.planner import (
     due_occurrences,
@@ -504,6 +505,34 @@ def test_the_collector_is_switched_back_on(rt: Runtime) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_large_plan_goes_to_the_oldest_generation(rt: Runtime,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `PROMOTE_AFTER` young objects the plan is moved to the oldest generation (no young
+    collection walks it); below, the collector is left as it was; a freeze is kept."""
+    load_demo(rt)
+    now = at("2023-11-14T09:00")
+
+    def oldest(obj: object) -> bool:
+        return any(o is obj for o in gc.get_objects(generation=2))
+
+    gc.collect()
+    small = plan_reminders(rt, now)
+    assert small.occurrences and not oldest(small.occurrences[0])  # the demo's plan: young
+    monkeypatch.setattr(planner, "PROMOTE_AFTER", 0)
+    gc.collect()
+    large = plan_reminders(rt, now)
+    assert large.occurrences == small.occurrences
+    assert oldest(large.occurrences[0]) and oldest(large.occurrences[-1][9])
+    assert gc.isenabled()
+    gc.freeze()  # as `cchc` does on exit, or a server before forking
+    try:
+        frozen = gc.get_freeze_count()
+        assert plan_reminders(rt, now).occurrences == small.occurrences
+        assert gc.get_freeze_count() > frozen // 2  # not unfrozen (a few may have been freed)
+    finally:
+        gc.unfreeze()
 
 
 # ---------------------------------------------------------------- speed
