@@ -23,7 +23,8 @@ owner text means resolved once per unit and text, and kept between plans while t
 people are unchanged (`engine.reminders.recipients`); each item reduced to its id and shared
 values (the rows are freed while the plan is built), each occurrence one tuple built in C with
 a lazily built payload (`engine.reminders.occurrence`), sorted by send day within its unit and
-merged; no cyclic garbage collection while the plan is built (see `_collector_paused`).
+merged; no cyclic garbage collection while the plan is built, and a large plan put straight
+into the collector's oldest generation (see `_collector_paused`).
 bench/bench_reminders.py measures the national peak (126,198 occurrences of 83,025 items).
 """
 
