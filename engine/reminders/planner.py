@@ -211,8 +211,8 @@ def obligation_window_query(lo: date, hi: date, unit_id: int | None
     return q
 
 
-#: One item to plan: its id, code, owner text, payload (a function building it) and its due
-#: date's steps.
+#: One item to plan: its id, code, owner text, payload (the tuple (builder, *arguments), see
+#: `Occurrence.base`) and its due date's steps.
 _Item = tuple[int, str, str | None, Base, _Fired]
 _ByUnit = dict[int, list[_Item]]
 #: A task's plan, code and period (`occurrence`, "" for one-off work): one shared tuple each.
@@ -226,8 +226,8 @@ class _Payloads:
     plan read once: units, plan task texts, report titles.
 
     Why: until then an item keeps only its id and shared values (the rows it was read from
-    are freed while the plan is built), so each of the 83,000 items of a national peak is a
-    few small objects, not a row of strings and dates."""
+    are freed while the plan is built), so each of the 83,025 items of the national peak is
+    its id and one tuple (builder, unit id, shared values), not a row of strings and dates."""
 
     def __init__(self) -> None:
         self.units: dict[int, _UnitRow] = {}
