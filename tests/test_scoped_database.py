@@ -60,3 +60,31 @@ def test_a_scope_reads_in_one_transaction_and_holds_nothing_between_reads(rt: Ru
     finally:
         scope.close()
     assert count_units(rt.db) == 3
+
+
+def test_a_scope_reads_a_unit_with_the_units_above_it_in_one_statement(rt: Runtime) -> None:
+    from engine.directory.units import ancestors, get_unit
+
+    api.add_unit(rt, slug="khanh-hoa", name="Khánh Hòa", kind="tỉnh")
+    api.add_unit(rt, slug="nha-trang", name="Nha Trang", kind="thành phố", parent="khanh-hoa")
+    api.add_unit(rt, slug="vinh-thanh", name="Vĩnh Thạnh", kind="xã", parent="nha-trang")
+    with rt.db.read() as session:  # outside a scope: the unit, then the units above it
+        expected = [u.slug for u in ancestors(session, get_unit(session, "vinh-thanh"))]
+    assert expected == ["nha-trang", "khanh-hoa"]
+    scope = rt.db.scoped()
+    statements: list[str] = []
+
+    def on_statement(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(scope.engine, "before_cursor_execute", on_statement)
+    try:
+        with scope.read() as session:
+            unit = get_unit(session, "vinh-thanh")
+            assert [u.slug for u in ancestors(session, unit)] == expected
+            assert get_unit(session, "nha-trang").slug == "nha-trang"  # loaded already
+            assert ancestors(session, get_unit(session, "khanh-hoa")) == []
+        assert len(statements) == 1
+    finally:
+        event.remove(scope.engine, "before_cursor_execute", on_statement)
+        scope.close()

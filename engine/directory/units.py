@@ -45,6 +45,12 @@ _UP = select(Unit.id, Unit.parent_id).where(Unit.id == bindparam("parent")).cte(
     "up", recursive=True)
 _UP = _UP.union(select(Unit.id, Unit.parent_id).join(_UP, Unit.id == _UP.c.parent_id))
 _ANCESTORS = select(Unit).where(Unit.id.in_(select(_UP.c.id)))
+# A unit by slug with every unit above it, in one statement (a web request needs both: the
+# access check and the unit's cut-off day read its ancestors).
+_CHAIN = select(Unit.id, Unit.parent_id).where(Unit.slug == bindparam("slug")).cte(
+    "chain", recursive=True)
+_CHAIN = _CHAIN.union(select(Unit.id, Unit.parent_id).join(_CHAIN, Unit.id == _CHAIN.c.parent_id))
+_WITH_ANCESTORS = select(Unit).where(Unit.id.in_(select(_CHAIN.c.id)))
 
 
 def get_unit(session: Session, slug: str) -> Unit:
@@ -59,9 +65,14 @@ def get_unit(session: Session, slug: str) -> Unit:
             if isinstance(kept, Unit) and kept.slug == slug:
                 cache[("unit", slug)] = kept
                 return kept
-    unit = session.scalar(_BY_SLUG, {"slug": slug})
-    if cache is not None and unit is not None:
-        cache[("unit", slug)] = unit
+    if cache is None:
+        unit = session.scalar(_BY_SLUG, {"slug": slug})
+    else:  # a scope: the units above it too, which its access check reads next
+        by_id = {u.id: u for u in session.scalars(_WITH_ANCESTORS, {"slug": slug})}
+        unit = next((u for u in by_id.values() if u.slug == slug), None)
+        if unit is not None:
+            cache[("unit", slug)] = unit
+            cache[("ancestors", unit.id)] = _chain_above(unit, by_id)
     if unit is None:
         raise NotFound(
             f"Không tìm thấy đơn vị '{slug}' (xem: cchc unit list)",
@@ -81,14 +92,19 @@ def ancestors(session: Session, unit: Unit) -> list[Unit]:
 
     def load() -> list[Unit]:
         by_id = {u.id: u for u in session.scalars(_ANCESTORS, {"parent": unit.parent_id})}
-        out: list[Unit] = []
-        parent: int | None = unit.parent_id
-        while parent is not None and parent in by_id and by_id[parent] not in out:
-            out.append(by_id[parent])
-            parent = by_id[parent].parent_id
-        return out
+        return _chain_above(unit, by_id)
 
     return scope_memo(session, ("ancestors", unit.id), load)  # once per web request
+
+
+def _chain_above(unit: Unit, by_id: dict[int, Unit]) -> list[Unit]:
+    """`unit`'s parent, the parent's parent, ... among `by_id` (a cycle ends the chain)."""
+    out: list[Unit] = []
+    parent: int | None = unit.parent_id
+    while parent is not None and parent in by_id and by_id[parent] not in out:
+        out.append(by_id[parent])
+        parent = by_id[parent].parent_id
+    return out
 
 
 def effective_cutoff_day(session: Session, unit: Unit, default: int) -> int:
