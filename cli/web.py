@@ -95,7 +95,7 @@ def serve(
             os.environ["CCHC_DATABASE_URL"] = rt.db.url
             uvicorn.run("web.app:create_worker_app", factory=True, workers=workers, **options)
         else:
-            uvicorn.run(create_app(rt), **options)
+            uvicorn.run(create_app(rt, freeze_collector=True), **options)
     finally:
         rt.db.dispose()
 
