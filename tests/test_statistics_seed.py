@@ -8,13 +8,12 @@ PostgreSQL.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import SEED
+from conftest import SEED, scratch_pg_database
 from seed_statistics import read_seed, seed_fields, seed_indicators, seed_procedures
 
 from engine import api
@@ -58,19 +57,8 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.param == "sqlite":
         yield None
         return
-    from sqlalchemy import create_engine, text
-
-    admin_url = str(request.getfixturevalue("pg_admin_url"))
-    name = f"cchc_s_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_pg_database(str(request.getfixturevalue("pg_admin_url")), "cchc_s") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
