@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from engine import reporting
 from engine.clock import VN_TZ
-from engine.directory import role_label
+from engine.directory import COMMUNE_ROLES, role_label
 from engine.domain import TIMELINESS_LABELS_VI, Timeliness
 from vntext.dates import format_date_vi
 from web.deps import CSRF_FIELD, csrf_token, get_rt, optional_user
@@ -162,7 +162,7 @@ def nav_badges(ctx: Context) -> dict[str, tuple[int, str]]:
         return cached
     user = optional_user(request)
     out: dict[str, tuple[int, str]] = {}
-    if user is not None and user.role in ("officer", "leader") and user.unit_slug:
+    if user is not None and user.role in COMMUNE_ROLES and user.unit_slug:
 
         # the request's database scope, like the page's own calls
         counts = reporting.menu_counts(get_rt(request), user, user.unit_slug)

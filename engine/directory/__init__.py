@@ -44,7 +44,7 @@ if TYPE_CHECKING:
         set_active,
         set_password,
     )
-    from engine.directory.actor import ROLE_LABELS
+    from engine.directory.actor import COMMUNE_ROLES, ROLE_LABELS
     from engine.directory.login_limits import LoginLimits
     from engine.directory.people import add_person, list_people, load_people_file, owner_key
     from engine.directory.production import production_problems
@@ -54,6 +54,7 @@ else:  # mypy sees the names above only, so a misspelt name stays an error
 
 __all__ = [
     "ACTION_ROLES",
+    "COMMUNE_ROLES",
     "ROLE_LABELS",
     "LoginBusy",
     "LoginFailed",

@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import VN_TZ
-from engine.directory.actor import ROLES
+from engine.directory.actor import COMMUNE_ROLES, ROLES
 from engine.directory.login_limits import (
     LoginBusy,
     LoginLimits,
@@ -184,7 +184,7 @@ def _check_role_unit(role: str, unit: Unit | None) -> None:
     if unit is None:
         raise ValidationFailed("Phải ghi đơn vị của tài khoản", "a unit is required",
                                field="unit")
-    if role in ("officer", "leader") and unit.kind not in COMMUNE_KINDS:
+    if role in COMMUNE_ROLES and unit.kind not in COMMUNE_KINDS:
         raise ValidationFailed(
             f"Cán bộ và lãnh đạo thuộc một xã/phường, không thuộc {unit.kind} {unit.name}",
             "officers and leaders belong to a commune-level unit", field="unit",

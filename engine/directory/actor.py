@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ROLES: tuple[str, ...] = ("officer", "leader", "reviewer", "admin")
+#: The roles of a commune's own staff: they work in their own commune and read only it.
+COMMUNE_ROLES: frozenset[str] = frozenset({"officer", "leader"})
 ROLE_LABELS: dict[str, str] = {
     "officer": "Cán bộ, công chức",
     "leader": "Lãnh đạo UBND",
@@ -25,4 +27,4 @@ class Actor:
     role: str = "officer"
 
 
-__all__ = ["ROLES", "ROLE_LABELS", "Actor"]
+__all__ = ["COMMUNE_ROLES", "ROLES", "ROLE_LABELS", "Actor"]

@@ -27,7 +27,7 @@ from vntext.text import nfc
 def home_unit(rt: Runtime, user: UserView) -> str | None:
     """The commune a user's pages open on: their own; for an admin their unit if it has
     plans, else the first commune with plans; None for a reviewer (they start at /city)."""
-    if user.role in ("officer", "leader"):
+    if user.role in directory.COMMUNE_ROLES:
         return user.unit_slug
     if user.role != "admin":
         return None

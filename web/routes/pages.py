@@ -24,7 +24,7 @@ def dashboard_page(request: Request, rt: Rt, user: CurrentUser,
         return summary_page(request, rt, user, nav_path="/dashboard")
     slug = unit or home_unit(rt, user)
     # the communes to pick from; an officer or leader reads their own only: none to pick
-    communes = [] if slug is not None and user.role in ("officer", "leader") else \
+    communes = [] if slug is not None and user.role in directory.COMMUNE_ROLES else \
         reporting.units_with_plans(rt, directory.readable_units(rt, user))
     if slug is None:
         return render(request, "dashboard.html", {"title": "Tổng quan", "board": None,
