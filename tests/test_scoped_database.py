@@ -5,7 +5,9 @@ afterwards (`BEGIN IMMEDIATE` on SQLite) starts cleanly and is read back."""
 
 from __future__ import annotations
 
-from sqlalchemy import event, func, select
+import pytest
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from engine import api
 from engine.runtime import Runtime
@@ -87,4 +89,50 @@ def test_a_scope_reads_a_unit_with_the_units_above_it_in_one_statement(rt: Runti
         assert len(statements) == 1
     finally:
         event.remove(scope.engine, "before_cursor_execute", on_statement)
+        scope.close()
+
+
+def test_a_scope_ends_its_reads_with_commit_so_prepared_statements_last(rt: Runtime) -> None:
+    """Closing a scope that only read ends its transaction with COMMIT, not ROLLBACK: psycopg
+    forgets every prepared statement on a ROLLBACK, so a web request ending with one made
+    PostgreSQL parse and plan each statement of every page again (issue 13)."""
+    api.add_unit(rt, slug="vinh-thanh", name="Vĩnh Thạnh", kind="xã")
+    ended: list[str] = []
+
+    def on_commit(_conn: object) -> None:
+        ended.append("commit")
+
+    def on_rollback(_conn: object) -> None:
+        ended.append("rollback")
+
+    event.listen(rt.db.engine, "commit", on_commit)
+    event.listen(rt.db.engine, "rollback", on_rollback)
+    try:
+        for _ in range(7):  # psycopg prepares a statement on its 6th run on a connection
+            scope = rt.db.scoped()
+            assert count_units(scope) == 1
+            scope.close()
+    finally:
+        event.remove(rt.db.engine, "commit", on_commit)
+        event.remove(rt.db.engine, "rollback", on_rollback)
+    assert ended == ["commit"] * 7
+    if not rt.db.is_sqlite:
+        scope = rt.db.scoped()
+        try:
+            with scope.read() as session:
+                prepared = session.scalar(text(
+                    "SELECT count(*) FROM pg_prepared_statements WHERE statement ILIKE "
+                    "'%count(*)%units%'"))
+            assert prepared == 1
+        finally:
+            scope.close()
+
+
+def test_a_scope_whose_read_failed_rolls_back(rt: Runtime) -> None:
+    scope = rt.db.scoped()
+    try:
+        with pytest.raises(DBAPIError), scope.read() as session:
+            session.execute(text("SELECT * FROM no_such_table"))
+        assert count_units(scope) == 0  # the failed transaction did not poison the scope
+    finally:
         scope.close()

@@ -41,6 +41,7 @@ from engine.directory.units import KIND_PREFIX, get_unit
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.models import ApiToken, LoginAttempt, Unit, User, WebSession
+from engine.storage.rows import plain_row
 from vntext.text import nfc
 
 #: Unit kinds an officer or leader belongs to (a commune-level unit).
@@ -408,7 +409,7 @@ def resolve_session(rt: Runtime, raw_id: str, *, lifetime: timedelta,
     now = _now(rt)
     key = digest(raw_id)
     with rt.db.read() as session:
-        row = session.connection().execute(_SESSION_ROW, {"key": key}).one_or_none()
+        row = plain_row(session.connection(), _SESSION_ROW, {"key": key})
     if row is None:
         return None
     created_at, expires_at, last_seen_at, csrf_token = (
@@ -485,7 +486,7 @@ def authenticate_token(rt: Runtime, raw: str) -> UserView | None:
         return None
     now = _now(rt)
     with rt.db.read() as session:
-        row = session.connection().execute(_TOKEN_ROW, {"key": digest(raw)}).one_or_none()
+        row = plain_row(session.connection(), _TOKEN_ROW, {"key": digest(raw)})
     if row is None or row[1] is not None:
         return None
     user = _user_view_of(row)

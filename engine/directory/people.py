@@ -232,10 +232,10 @@ def list_people(rt: Runtime, unit: str | None = None) -> list[PersonView]:
     with rt.db.read() as session:
         def load() -> list[PersonView]:
             if unit is None:
-                rows = session.connection().execute(_PEOPLE).all()
+                rows = plain_rows(session.connection(), _PEOPLE)
             else:
-                rows = session.connection().execute(
-                    _PEOPLE_OF_UNIT, {"unit": get_unit(session, unit).id}).all()
+                rows = plain_rows(session.connection(), _PEOPLE_OF_UNIT,
+                                  {"unit": get_unit(session, unit).id})
             return [PersonView(i, slug, name, role, title, email, zalo, phone,
                                list(channels or []), active)
                     for i, slug, name, role, title, email, zalo, phone, channels, active

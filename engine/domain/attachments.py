@@ -20,6 +20,7 @@ from engine.domain.tasks import Actor, TaskKey, find_task
 from engine.errors import NotFound
 from engine.runtime import Runtime
 from engine.storage.models import Attachment, Document, TaskEvidence, TaskHistory
+from engine.storage.rows import plain_rows
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def list_attachments(rt: Runtime, key: TaskKey) -> list[AttachmentView]:
     """The task's PDFs, oldest first (without their content)."""
     with rt.db.read() as session:
         _unit, task = find_task(session, key)
-        rows = session.connection().execute(_ATTACHMENTS, {"task": task.id}).all()
+        rows = plain_rows(session.connection(), _ATTACHMENTS, {"task": task.id})
         return [AttachmentView(*r) for r in rows]
 
 
@@ -109,7 +110,7 @@ def task_documents(rt: Runtime, key: TaskKey) -> list[EvidenceDocument]:
     """The evidence documents of a task (each once), by date."""
     with rt.db.read() as session:
         _unit, task = find_task(session, key)
-        rows = session.connection().execute(_DOCUMENTS, {"task": task.id}).all()
+        rows = plain_rows(session.connection(), _DOCUMENTS, {"task": task.id})
         return [EvidenceDocument(*r) for r in rows]
 
 

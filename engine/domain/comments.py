@@ -19,6 +19,7 @@ from engine.domain.tasks import TaskKey, find_task
 from engine.errors import Forbidden, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.models import Comment
+from engine.storage.rows import plain_rows
 from vntext.text import nfc
 
 #: Who writes which kind: a leader instructs their commune, the reviewing body reviews.
@@ -105,8 +106,8 @@ def list_comments(rt: Runtime, unit: str, *, task: TaskKey | None = None,
             label = f"{task.plan}/{task.code}"
         elif period is not None:
             params["period"] = period
-        rows = session.connection().execute(
-            _COMMENTS[task is not None, period is not None], params).all()
+        rows = plain_rows(session.connection(), _COMMENTS[task is not None, period is not None],
+                          params)
         return [CommentView(id_, kind, KIND_LABELS.get(kind, kind), author, author_unit, body,
                             at, label, period_)
                 for id_, kind, author, author_unit, body, at, period_ in rows]

@@ -40,6 +40,7 @@ from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo
 from engine.storage.models import Obligation, ObligationDue, ObligationHistory, Unit
+from engine.storage.rows import plain_rows
 from engine.storage.versioning import check_version, compare_and_set
 from plans import ObligationsFile, ObligationSpec, load_model
 from plans.errors import Loc, SpecProblems
@@ -582,9 +583,8 @@ def list_obligation_dues(
             u = get_unit(session, unit)
             params: dict[str, object] = {"unit": u.id, "year": year, "state": state,
                                          "code": code}
-            rows = session.connection().execute(
-                _dues_query(year is not None, state is not None, code is not None,
-                            include_retired), params).all()
+            rows = plain_rows(session.connection(), _dues_query(
+                year is not None, state is not None, code is not None, include_retired), params)
             label_of = machine.definition.label
             out = []
             for (due_id, period_key, due_on, due_owner, due_state, report_doc, submitted_on,

@@ -19,15 +19,14 @@ from engine.storage.models import Plan, Unit, UnitPlan
 
 def resolve_plan_id(session: Session, unit: Unit, code: str) -> str:
     """The stored id of the plan a unit calls `code`: its own plan `code@unit` first, then the
-    framework `code`; the stored id itself is accepted too. Asked once per web request."""
-    own = f"{code}@{unit.slug}"
-
-    def load() -> str:
-        found = session.connection().execute(
-            _PLAN_IDS, {"unit": unit.id, "own": own, "code": code}).scalars().all()
-        return pick_plan_id(unit.slug, code, set(found))
-
-    return scope_memo(session, ("plan_id", unit.id, code), load)
+    framework `code`; the stored id itself is accepted too. In a web request, picked from the
+    unit's plans (`plans_of_unit`, read once per request: the pages that name a plan show the
+    unit's plans too); otherwise one small statement."""
+    if session.info.get("cache") is not None:
+        return pick_plan_id(unit.slug, code, {p.id for p in plans_of_unit(session, unit)})
+    found = session.connection().execute(
+        _PLAN_IDS, {"unit": unit.id, "own": f"{code}@{unit.slug}", "code": code}).scalars()
+    return pick_plan_id(unit.slug, code, set(found))
 
 
 #: `resolve_plan_id`'s and `plans_of_unit`'s statements, built once.
@@ -45,7 +44,9 @@ def pick_plan_id(unit_slug: str, code: str, unit_plans: Collection[str]) -> str:
 
 
 def plans_of_unit(session: Session, unit: Unit) -> list[Plan]:
-    return list(session.scalars(_PLANS_OF_UNIT, {"unit": unit.id}))
+    """The unit's plans in appendix order; read once per web request (`scope_memo`)."""
+    return list(scope_memo(session, ("plans", unit.id), lambda: list(
+        session.scalars(_PLANS_OF_UNIT, {"unit": unit.id}))))
 
 
 __all__ = ["pick_plan_id", "plans_of_unit", "resolve_plan_id"]

@@ -12,6 +12,7 @@ from engine.directory.units import get_unit
 from engine.domain.tasks import TaskKey, find_task
 from engine.runtime import Runtime
 from engine.storage.models import Task, TaskHistory, TaskSeen
+from engine.storage.rows import plain_row
 
 #: The history events that make a task news to its owner.
 NEWS_EVENTS = ("assign", "reopen")
@@ -27,8 +28,9 @@ def mark_seen(rt: Runtime, user_id: int, key: TaskKey) -> None:
     the version already seen (the usual case) writes nothing and opens no write transaction."""
     with rt.db.read() as session:
         _unit, task = find_task(session, key)
-        seen = session.connection().execute(
-            _SEEN_VERSION, {"user": user_id, "task": task.id}).scalar_one_or_none()
+        found = plain_row(session.connection(), _SEEN_VERSION,
+                          {"user": user_id, "task": task.id})
+        seen = None if found is None else found[0]
     if seen == task.version:
         return
     with rt.db.transaction() as session:

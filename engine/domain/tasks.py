@@ -34,7 +34,7 @@ from engine.domain.workflow.machine import Command
 from engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo
-from engine.storage.models import Plan, PlanTask, Task, TaskHistory, Unit
+from engine.storage.models import Plan, PlanSection, PlanTask, Task, TaskHistory, Unit
 from engine.storage.rows import plain_rows
 from engine.storage.versioning import check_version
 from plans.deadlines import DeadlineError, parse_deadline
@@ -93,9 +93,13 @@ class ChangeResult:
 
 #: A task with its plan definition (loaded alongside, so `session.get(PlanTask, …)` of it
 #: afterwards sends nothing), built once; every occurrence of recurring work.
+#: A task's rows (one per occurrence of recurring work) with its definition and section, loaded
+#: into the session (`session.get(PlanTask, …)`, `session.get(PlanSection, …)` read no more).
 _TASK_AND_DEFINITION = (
-    select(Task, PlanTask).outerjoin(PlanTask, (PlanTask.plan_id == Task.plan_id)
-                                     & (PlanTask.code == Task.code))
+    select(Task, PlanTask, PlanSection)
+    .outerjoin(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
+    .outerjoin(PlanSection, (PlanSection.plan_id == PlanTask.plan_id)
+               & (PlanSection.code == PlanTask.section_code))
     .where(Task.unit_id == bindparam("unit"), Task.plan_id == bindparam("plan"),
            Task.code == bindparam("code")))
 
@@ -129,11 +133,15 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False,
     return unit, task
 
 
-def _lookup(session: Session, unit: Unit, key: TaskKey, on: date | None) -> Task | None:
-    plan_id = resolve_plan_id(session, unit, key.plan)
-    rows = scope_memo(session, ("task rows", unit.id, plan_id, key.code), lambda: list(
+def _task_rows(session: Session, unit_id: int, plan_id: str, code: str) -> list[Task]:
+    """Every row (occurrence) of a unit's task; read once per scope (`scope_memo`)."""
+    return scope_memo(session, ("task rows", unit_id, plan_id, code), lambda: list(
         session.scalars(_TASK_AND_DEFINITION,
-                        {"unit": unit.id, "plan": plan_id, "code": key.code}).all()))
+                        {"unit": unit_id, "plan": plan_id, "code": code}).all()))
+
+
+def _lookup(session: Session, unit: Unit, key: TaskKey, on: date | None) -> Task | None:
+    rows = _task_rows(session, unit.id, resolve_plan_id(session, unit, key.plan), key.code)
     if not rows:
         return None
     by_occurrence: dict[str, Task] = {t.occurrence: t for t in rows}
@@ -482,7 +490,7 @@ _HISTORY = (
 def history(rt: Runtime, key: TaskKey) -> list[HistoryEntry]:
     with rt.db.read() as session:
         _unit, task = find_task(session, key, on=rt.today())
-        rows = session.connection().execute(_HISTORY, {"task": task.id}).all()
+        rows = plain_rows(session.connection(), _HISTORY, {"task": task.id})
         return [HistoryEntry(seq, event, from_state, to_state, actor, role, at, on, note, result,
                              owner, deadline, list(evidence or []))
                 for (seq, event, from_state, to_state, actor, role, at, on, note, result, owner,
@@ -545,12 +553,11 @@ def occurrences_of(rt: Runtime, key: TaskKey) -> list[OccurrenceView]:
         unit, task = find_task(session, key, on=rt.today())
         if not task.occurrence:
             return []
-        rows = session.execute(
-            select(Task.occurrence, Task.state, Task.due_on)
-            .where(Task.unit_id == unit.id, Task.plan_id == task.plan_id,
-                   Task.code == task.code).order_by(Task.occurrence)).all()
+        rows = sorted((t.occurrence, t.state, t.due_on)  # the rows `find_task` read
+                       for t in _task_rows(session, unit.id, task.plan_id, task.code))
     label = rt.machine.definition.label
     return [OccurrenceView(o, st, label(st), due) for o, st, due in rows]
+
 
 
 def get_view(rt: Runtime, key: TaskKey) -> TaskView:

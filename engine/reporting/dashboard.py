@@ -31,7 +31,15 @@ from engine.domain.obligations import PENDING, ObligationDueView, list_obligatio
 from engine.domain.occurrences import current_of, listed
 from engine.domain.periods import ReportingPeriod, parse_period, period_containing, quarters_of
 from engine.domain.plan_ids import plans_of_unit
-from engine.domain.tasks import TaskRow, TaskView, in_force, list_tasks, task_briefs
+from engine.domain.tasks import (
+    TaskKey,
+    TaskRow,
+    TaskView,
+    find_task,
+    in_force,
+    list_tasks,
+    task_briefs,
+)
 from engine.domain.timeliness import Timeliness, effective_due, is_ongoing, timeliness
 from engine.runtime import Runtime
 from engine.storage.models import (
@@ -291,7 +299,8 @@ def unit_plans(rt: Runtime, unit: str) -> list[Plan]:
     with rt.db.read() as session:
         plans = plans_of_unit(session, get_unit(session, unit))
         for plan in plans:  # only these: the request's other rows stay loaded for its reads
-            session.expunge(plan)
+            if plan in session:  # (the request's second call has the same, detached, rows)
+                session.expunge(plan)
         return plans
 
 
@@ -393,6 +402,19 @@ def unit_dashboard(rt: Runtime, unit: str, *, user: UserView | None = None,
         my_tasks=work_order(rt, owned_by(rt, tasks, person)) if person is not None else [],
         obligations_overdue=obligations_overdue(rt, unit),
     )
+
+
+def task_section(rt: Runtime, key: TaskKey) -> SectionView | None:
+    """The plan section `key`'s task is in (None if it is not in the plan any more), read with
+    the task itself (`find_task` loads it: no statement of its own in a web request)."""
+    with rt.db.read() as session:
+        _unit, task = find_task(session, key, on=rt.today())
+        definition = session.get(PlanTask, (task.plan_id, task.code))
+        section = None if definition is None else \
+            session.get(PlanSection, (task.plan_id, definition.section_code))
+        if section is None or section.retired:
+            return None
+        return SectionView(section.plan_id, section.code, section.title, section.parent_code)
 
 
 def plan_sections(rt: Runtime, plan: str | None = None, *,

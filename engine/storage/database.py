@@ -163,8 +163,12 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        """A session for reading, its transaction ended with COMMIT (see `ScopedDatabase.close`
+        for why not the ROLLBACK closing sends); rolled back if the block raised."""
         with self._sessions() as session:
             yield session
+            if session.in_transaction():
+                session.commit()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -260,9 +264,19 @@ class ScopedDatabase(Database):
         return self
 
     def close(self) -> None:
-        """Give the connection back to the pool (the scope ends)."""
+        """Give the connection back to the pool (the scope ends). The read transaction ends
+        with COMMIT, not the ROLLBACK closing would send: the same for a transaction that
+        wrote nothing, but psycopg forgets its prepared statements on every ROLLBACK, so
+        ending each request with one kept PostgreSQL parsing and planning every statement
+        of every page anew."""
         if self._session is not None:
-            self._session.close()
+            try:
+                self._settle(self._session)
+            except BaseException:
+                self._session.rollback()
+                raise
+            finally:
+                self._session.close()
             self._session = None
         if self._conn is not None:
             self._conn.close()

@@ -1,32 +1,112 @@
-"""Plain rows in bulk: a Core select's rows as the driver returns them.
+"""Plain rows: a Core select's rows as the driver returns them, and, where nothing needs
+SQLAlchemy between the two, straight from the driver's cursor.
 
 Why: SQLAlchemy wraps each fetched row in a `Row` (with its key map), which costs more than
 the driver's own fetch — twice the time for the reminder planner's 70,000-row due-date window
 on PostgreSQL. When no column needs SQLAlchemy's conversion (psycopg returns integers, text,
-dates and booleans itself), the driver's tuples are the same values: take them directly.
+dates, booleans and JSON itself), the driver's tuples are the same values: take them directly.
 Otherwise (SQLite's dates are text that SQLAlchemy parses) the rows are converted as usual.
+
+And per statement: a web page sends a dozen small ones, and SQLAlchemy's execution around
+each (an execution context, the result's metadata from the cursor description, the result
+object) cost as much CPU as the driver and the database together. A statement whose first
+run showed it needs nothing of that — no result conversion, no bound-value conversion, a
+driver taking named parameters (psycopg; not SQLite) — runs from then on as the SQL text
+SQLAlchemy compiled for it (`Compiled.construct_expanded_state`: expanding IN lists and
+default values rendered as SQLAlchemy would) on the connection's own cursor, inside the
+connection's transaction. Whenever anything listens to the connection's events (the tests
+counting statements, `echo`), every statement takes SQLAlchemy's path, so what is observed
+is what runs.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Executable
+from sqlalchemy.engine import Compiled
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
+
+#: Per statement and dialect, what its first run showed: the compiled form to run directly,
+#: or None (SQLAlchemy's path). Weak keys: a statement built per call is forgotten with it.
+_DIRECT: weakref.WeakKeyDictionary[Executable, dict[str, SQLCompiler | None]] = \
+    weakref.WeakKeyDictionary()
 
 
 def plain_rows(conn: Connection, stmt: Executable,
                params: Mapping[str, Any] | None = None) -> Sequence[Sequence[Any]]:
     """The rows of `stmt` (with its bound `params`), each a tuple of the columns' Python values
     (a `Row` when a column needs converting: same values, same unpacking)."""
+    dialect = conn.dialect.name
+    known = _DIRECT.get(stmt)
+    compiled = known.get(dialect) if known is not None else None
+    if compiled is not None and not _observed(conn):
+        return _run_direct(conn, compiled, params)
     result = conn.execute(stmt, params)
     # SQLAlchemy's per-column result converters; if the attribute is not found (another
     # SQLAlchemy version), take the converting path: slower, never wrong.
     processors = getattr(result._metadata, "_processors", None)
-    if isinstance(processors, list) and not any(processors):
+    plain = isinstance(processors, list) and not any(processors)
+    if known is None or dialect not in known:
+        _DIRECT.setdefault(stmt, {})[dialect] = \
+            _direct_form(conn, result.context.compiled) if plain else None
+    if plain:
         rows: list[tuple[Any, ...]] = result._fetchall_impl()  # closes the cursor
         return rows
     return result.all()
 
 
-__all__ = ["plain_rows"]
+def plain_row(conn: Connection, stmt: Executable,
+              params: Mapping[str, Any] | None = None) -> Sequence[Any] | None:
+    """The one row of `stmt` (`plain_rows`), or None when it has none."""
+    rows = plain_rows(conn, stmt, params)
+    if len(rows) > 1:
+        raise AssertionError(f"one row expected, {len(rows)} found")
+    return rows[0] if rows else None
+
+
+def _direct_form(conn: Connection, compiled: Compiled | None) -> SQLCompiler | None:
+    """`compiled` if its statement can run without SQLAlchemy (see the module docstring)."""
+    if not isinstance(compiled, SQLCompiler) or conn.dialect.positional:
+        return None
+    # bound values SQLAlchemy converts before the driver sees them (none for psycopg's types
+    # we use); unknown attribute (another SQLAlchemy version): keep SQLAlchemy's path
+    if getattr(compiled, "_bind_processors", None) != {}:
+        return None
+    return compiled
+
+
+def _observed(conn: Connection) -> bool:
+    """Whether anything listens to this connection's statements (events or echo)."""
+    return bool(getattr(conn, "_has_events", True) or getattr(conn.engine, "_has_events", True)
+                or getattr(conn, "_echo", True))
+
+
+def _run_direct(conn: Connection, compiled: SQLCompiler,
+                params: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
+    expanded = compiled.construct_expanded_state(dict(params or {}))
+    if not conn.in_transaction():
+        conn.begin()  # as `conn.execute` would (autobegin): the caller's commit ends it
+    dbapi_conn = conn.connection.dbapi_connection
+    assert dbapi_conn is not None
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute(expanded.statement, expanded.parameters)
+        rows = cast(list[tuple[Any, ...]], cursor.fetchall())
+    except conn.dialect.loaded_dbapi.Error as exc:
+        invalid = conn.dialect.is_disconnect(exc, dbapi_conn, cursor)
+        if invalid:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(expanded.statement, expanded.parameters, exc,
+                                  conn.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=invalid,
+                                  dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
+    return rows
+
+
+__all__ = ["plain_row", "plain_rows"]

@@ -188,7 +188,6 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
     for f in files:
         files_by_seq[f.history_seq].append(f)
     plans = {p.id: p for p in reporting.unit_plans(rt, key.unit)}
-    sections = {s.code: s for s in reporting.plan_sections(rt, key.plan)}
     can_assign = directory.can(rt, user, "task.assign", key.unit)
     message = None
     if ok:
@@ -200,7 +199,7 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
         "url": task_url(key), "plan": plans.get(key.plan),
         "occurrences": api.occurrences_of(rt, key),
         "occurrence_url": lambda o: task_url(TaskKey(key.unit, key.plan, key.code, o)),
-        "section": sections.get(task.section), "history": list(reversed(history)),
+        "section": reporting.task_section(rt, key), "history": list(reversed(history)),
         "documents": domain.task_documents(rt, key), "files": files,
         "files_by_seq": files_by_seq, "event_label": lambda e: event_label(rt, e),
         "actions": action_forms(rt, user, key.unit, task.state),
