@@ -768,10 +768,16 @@ def task_briefs(rt: Runtime, unit_slug: str) -> Sequence[TaskRow]:
         today = rt.today()
         status_of = _status_of(rt)
         params = {"unit": unit.id, "today": today, "done": sorted(rt.machine.done_states)}
-        briefs = [TaskBrief(p, c, occ, st, own, status_of(dl, due, done))
-                  for p, c, occ, st, own, dl, due, done
-                  in plain_rows(session.connection(), _BRIEF_QUERY, params)]
-    return in_force(current_occurrences(briefs, today))
+        rows = plain_rows(session.connection(), _BRIEF_QUERY, params)
+    # Only recurring work needs the passes choosing its occurrence: a task of one row is
+    # listed and in force as it is (most of a commune's tasks).
+    recurring = {(r[0], r[1]) for r in rows if r[2]}
+    single: list[TaskBrief] = []
+    several: list[TaskBrief] = []
+    for p, c, occ, st, own, dl, due, done in rows:
+        (several if recurring and (p, c) in recurring else single).append(
+            TaskBrief(p, c, occ, st, own, status_of(dl, due, done)))
+    return single + in_force(current_occurrences(several, today)) if several else single
 
 
 def current_occurrences(views: Sequence[_Row], day: date) -> list[_Row]:
