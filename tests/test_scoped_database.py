@@ -136,3 +136,37 @@ def test_a_scope_whose_read_failed_rolls_back(rt: Runtime) -> None:
         assert count_units(scope) == 0  # the failed transaction did not poison the scope
     finally:
         scope.close()
+
+
+def test_a_scope_reads_outside_a_transaction_and_writes_inside_one(rt: Runtime) -> None:
+    """PostgreSQL: the scope's reads run in autocommit mode (no BEGIN/COMMIT round trips, no
+    table locks kept to the end of the request), its writes in a transaction that a failure
+    rolls back whole; the connection goes back to the pool as it came."""
+    def autocommit(scope: object) -> bool:
+        driver = getattr(scope, "_conn").connection.dbapi_connection  # noqa: B009
+        return bool(getattr(driver, "autocommit", False))  # sqlite3 (3.11) has no such mode
+
+    scope = rt.db.scoped()
+    try:
+        assert count_units(scope) == 0
+        assert autocommit(scope) == (not rt.db.is_sqlite)
+        assert scope.idle()  # closing it now sends nothing (the web closes it in the loop)
+        with pytest.raises(RuntimeError), scope.transaction() as session:
+            session.add(Unit(slug="vinh-thanh", name="Vĩnh Thạnh", kind="xã",
+                             created_at=rt.now()))
+            session.flush()
+            assert not autocommit(scope)
+            assert not scope.idle()
+            raise RuntimeError("the write fails after its first statement")
+        assert count_units(scope) == 0  # nothing of it was kept
+        with scope.transaction() as session:
+            session.add(Unit(slug="vinh-thanh", name="Vĩnh Thạnh", kind="xã",
+                             created_at=rt.now()))
+        assert autocommit(scope) == (not rt.db.is_sqlite)
+        assert count_units(scope) == 1
+        assert scope.idle()
+    finally:
+        scope.close()
+    with rt.db.engine.connect() as conn:
+        assert not getattr(conn.connection.dbapi_connection, "autocommit", False)
+    assert count_units(rt.db) == 1

@@ -23,6 +23,7 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
     demo_db_fixture,
     demo_rt_fixture,
     login_clients,
+    pg_demo_rt_fixture,
 )
 
 from engine import api
@@ -97,6 +98,26 @@ def test_a_page_uses_one_connection_and_asks_nothing_twice(
 def test_a_write_and_its_refusal_use_one_connection(login: Login, traffic: Traffic,
                                                     rt: Runtime) -> None:
     """A saved form and a refused one (shown again with the reason, from fresh rows)."""
+    saved_and_refused(login, traffic, rt)
+
+
+def test_a_write_and_its_refusal_on_postgresql(pg_demo_rt: Runtime) -> None:
+    """The same on PostgreSQL, whose request reads run in autocommit mode and writes in a
+    transaction of their own (`ScopedDatabase`)."""
+    seen = Traffic()
+
+    def on_checkout(*_: Any) -> None:
+        seen.checkouts += 1
+
+    event.listen(pg_demo_rt.db.engine, "checkout", on_checkout)
+    try:
+        with login_clients(create_app(pg_demo_rt)) as login_:
+            saved_and_refused(login_, seen, pg_demo_rt)
+    finally:
+        event.remove(pg_demo_rt.db.engine, "checkout", on_checkout)
+
+
+def saved_and_refused(login: Login, traffic: Traffic, rt: Runtime) -> None:
     client = login("officer")
     token = csrf(client)
     before = api.get_task(rt, OPEN_TASK).version

@@ -46,6 +46,7 @@ from web.deps import (
     is_api,
     new_anonymous_csrf,
     refuse_nul,
+    request_runtime_idle,
 )
 from web.routes import (
     admin,
@@ -237,7 +238,9 @@ class RequestScope:
                 await self.app(scope, receive, send)
             finally:
                 state = scope.get("state")
-                if state:
+                if state and request_runtime_idle(state):
+                    close_request_runtime(state)  # nothing to send: no thread needed
+                elif state:
                     await run_in_threadpool(close_request_runtime, state)
 
 

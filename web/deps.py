@@ -105,6 +105,13 @@ def get_rt(request: Request) -> Runtime:
     return scoped
 
 
+def request_runtime_idle(state: dict[str, Any]) -> bool:
+    """Whether closing the request's database scope sends nothing to the database (then the
+    middleware closes it without a hop to the thread pool)."""
+    rt = state.get(_STATE_RT)
+    return not isinstance(rt, Runtime) or rt.db.idle()
+
+
 def close_request_runtime(state: dict[str, Any]) -> None:
     """End the request's database scope (for the middleware; nothing if none was opened)."""
     rt = state.pop(_STATE_RT, None)
@@ -363,6 +370,7 @@ __all__ = [
     "load_session",
     "optional_user",
     "refuse_nul",
+    "request_runtime_idle",
     "require_role",
     "set_session_cookie",
 ]

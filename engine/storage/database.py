@@ -173,6 +173,10 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def idle(self) -> bool:
+        """Whether `dispose()` sends nothing to the database (see `ScopedDatabase.idle`)."""
+        return False
+
     def scoped(self) -> ScopedDatabase:
         """This database seen through one connection and one session until `close()`: what
         a web request uses, so its engine calls share them (see `ScopedDatabase`)."""
@@ -209,13 +213,14 @@ class ScopedDatabase(Database):
     """One connection and one ORM session for every `read()` and `transaction()` of a scope
     (a web request) instead of a session — and a connection checkout — per engine call.
 
-    The reads of a scope share one read transaction, ended before the scope's next write and
-    when the scope closes — not a commit per engine call. Nothing is held between reads all the
-    same: on SQLite the driver begins a transaction only before a write (a SELECT runs on its
-    own, its read snapshot ends with it), so `BEGIN IMMEDIATE` never meets an open read
-    transaction or an old snapshot; on PostgreSQL each statement of a READ COMMITTED
-    transaction reads what is committed when it starts, as its own transaction would.
-    `transaction()` commits or rolls back exactly as `Database.transaction()` does. The
+    The reads of a scope run each on its own, in no transaction kept open between them: on
+    SQLite the driver begins a transaction only before a write (a SELECT runs on its own, its
+    read snapshot ends with it), so `BEGIN IMMEDIATE` never meets an open read transaction or
+    an old snapshot; on PostgreSQL the scope's connection is in autocommit mode between writes
+    — each read statement sees what is committed when it starts, exactly as a statement of a
+    READ COMMITTED transaction would, but without the BEGIN and COMMIT round trips a read
+    transaction costs each request, and without holding its table locks until the request
+    ends. `transaction()` commits or rolls back exactly as `Database.transaction()` does. The
     session's `info["cache"]` is a per-scope memo for lookups by key (`get_unit`, `find_task`,
     `scope_memo`): cleared whenever a transaction ends, so what the scope reads after a write
     is read again. A write may start from a memoised row: rows that writes change are
@@ -232,9 +237,17 @@ class ScopedDatabase(Database):
     def _current(self) -> Session:
         if self._session is None:
             self._conn = self.engine.connect()
+            self._autocommit(True)
             self._session = _ScopeSession(bind=self._conn, expire_on_commit=False,
                                           info={"cache": {}, "keep": []})
         return self._session
+
+    def _autocommit(self, on: bool) -> None:
+        """PostgreSQL: reads in autocommit mode, writes in a transaction (see the class);
+        the pool puts a returned connection back to its default."""
+        if self._conn is not None and not self.is_sqlite:
+            self._conn.execution_options(isolation_level="AUTOCOMMIT" if on
+                                         else self._conn.default_isolation_level)
 
     def _settle(self, session: Session) -> None:
         """End the open (read) transaction, keeping what was loaded."""
@@ -254,21 +267,34 @@ class ScopedDatabase(Database):
     def transaction(self) -> Iterator[Session]:
         session = self._current()
         self._settle(session)
+        self._autocommit(False)
         try:
             with session.begin():
                 yield session
         finally:
             session.info["cache"].clear()
+            self._autocommit(True)
 
     def scoped(self) -> ScopedDatabase:
         return self
 
+    def idle(self) -> bool:
+        """Whether `close()` needs no round trip to the database: no transaction open in the
+        driver (a scope's usual state at its end: autocommit reads on PostgreSQL, SQLite
+        reads outside a transaction, writes committed)."""
+        if self._conn is None:
+            return True
+        driver = self._conn.connection.dbapi_connection
+        info = getattr(driver, "info", None)  # psycopg: the libpq connection status
+        status = getattr(info, "transaction_status", None)
+        if status is not None:
+            return int(status) == 0  # TransactionStatus.IDLE
+        return not getattr(driver, "in_transaction", True)  # sqlite3
+
     def close(self) -> None:
-        """Give the connection back to the pool (the scope ends). The read transaction ends
-        with COMMIT, not the ROLLBACK closing would send: the same for a transaction that
-        wrote nothing, but psycopg forgets its prepared statements on every ROLLBACK, so
-        ending each request with one kept PostgreSQL parsing and planning every statement
-        of every page anew."""
+        """Give the connection back to the pool (the scope ends). A read transaction (SQLite)
+        ends with COMMIT, not the ROLLBACK closing would send: the same for a transaction
+        that wrote nothing, and psycopg forgets its prepared statements on every ROLLBACK."""
         if self._session is not None:
             try:
                 self._settle(self._session)
