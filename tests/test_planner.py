@@ -27,9 +27,10 @@ from engine.domain.obligations import (
 from engine.domain.tasks import Actor, TaskKey
 from engine.errors import NotFound
 from engine.reminders import planner
-from engine.reminders.occurrence import Occurrence
+from engine.reminders.occurrence import Occurrence, new_occurrence
 from engine.reminders.planner import (
     due_occurrences,
+    due_rows,
     end_of_day,
     obligation_window_query,
     plan_reminders,
@@ -364,6 +365,11 @@ def reference_plan(rt: Runtime, now: datetime, rules: ReminderRules) -> Expected
 
 def planned(rt: Runtime, now: datetime, rules: ReminderRules) -> Expected:
     plan = plan_reminders(rt, now, rules=rules)
+    # The sweep's plain rows: the same occurrences, fields and payloads, in the same order.
+    rows = due_rows(rt, now, rules=rules)
+    assert all(type(r) is tuple for r in rows)
+    assert [(*o[:9], *o[10:], o.payload) for o in map(new_occurrence, rows)] == [
+        (*o[:9], *o[10:], o.payload) for o in plan.occurrences]
     payloads = [o.payload for o in plan.occurrences]  # each its own dict, none shared
     assert len({id(p) for p in payloads}) == len(payloads)
     assert plan.occurrences == sorted(plan.occurrences, key=attrgetter(

@@ -47,7 +47,7 @@ from engine.directory.units import get_unit
 from engine.domain.calendar import WorkCalendar
 from engine.domain.obligations import PENDING, due_link, period_label
 from engine.domain.occurrences import path_code
-from engine.reminders.occurrence import Base, Occurrence, new_occurrence
+from engine.reminders.occurrence import Base, Occurrence, OccurrenceRow, new_occurrence
 from engine.reminders.recipients import Recipients, unit_recipients
 from engine.reminders.rules import (
     ReminderRules,
@@ -350,6 +350,7 @@ class _Emitter:
     """Each item's occurrences (one per fired step and reachable person in charge, plus the
     leader's escalation), or an `Unresolved` where nobody can receive one.
 
+    Each occurrence is a plain tuple (`OccurrenceRow`: a tuple literal, one allocation).
     Unit by unit, in unit id order. A unit's occurrences go to one list per send day, sorted
     (a few dozen, nearly in order already: the people of an owner text come by id), then to
     that day's list; the days are concatenated in order — the order of
@@ -357,15 +358,14 @@ class _Emitter:
 
     def __init__(self, units: dict[int, _UnitRow]) -> None:
         self.units = units
-        self.days: dict[date, list[Occurrence]] = {}
+        self.days: dict[date, list[OccurrenceRow]] = {}
         self.unresolved: list[Unresolved] = []  # unit by unit: tasks, reports, in row order
 
     def unit(self, unit_id: int, recipients: Recipients,
              kinds: tuple[tuple[str, list[_Item]], ...]) -> None:
         reach_of, reach = recipients.reach_of, recipients.reach
-        by_day: dict[date, list[Occurrence]] = {}
+        by_day: dict[date, list[OccurrenceRow]] = {}
         day_of = by_day.get
-        new = new_occurrence
         for kind, items in kinds:
             for item_id, code, owner, base, (due_on, specs, esc) in items:
                 found = reach_of.get(owner)
@@ -376,9 +376,8 @@ class _Emitter:
                         if day is None:
                             day = by_day[send_on] = []
                         for person_id, person_name, channel in people:
-                            day.append(new((send_on, unit_id, person_id, channel, kind, due_on,
-                                            item_id, name, fire_at, base, person_name, days,
-                                            False)))
+                            day.append((send_on, unit_id, person_id, channel, kind, due_on,
+                                        item_id, name, fire_at, base, person_name, days, False))
                 else:
                     for spec in specs:
                         self.unresolved.append(_no_reach(self.units[unit_id][0], kind, item_id,
@@ -396,8 +395,8 @@ class _Emitter:
                 day = day_of(send_on)
                 if day is None:
                     day = by_day[send_on] = []
-                day.append(new((send_on, unit_id, leader[0], leader[2], kind, due_on, item_id,
-                                name, fire_at, base, leader[1], days, True)))
+                day.append((send_on, unit_id, leader[0], leader[2], kind, due_on, item_id,
+                            name, fire_at, base, leader[1], days, True))
         all_days = self.days
         for send_on, occurrences in by_day.items():
             occurrences.sort()  # by their first fields: the order `Occurrence` documents
@@ -407,7 +406,7 @@ class _Emitter:
             else:
                 found_day.extend(occurrences)
 
-    def occurrences(self) -> list[Occurrence]:
+    def rows(self) -> list[OccurrenceRow]:
         return list(chain.from_iterable(self.days[day] for day in sorted(self.days)))
 
 
@@ -421,18 +420,29 @@ def plan_reminders(
 ) -> ReminderPlan:
     """Every reminder whose fire time is at or before `now + horizon_days`, with the items
     whose owner matches nobody (so an admin can fix people.yaml)."""
+    with _collector_paused():  # and the rows, people, … are freed before it runs again
+        rows, unresolved, items = _build_plan(rt, now, unit, horizon_days, rules)
+        return ReminderPlan(list(map(new_occurrence, rows)), unresolved, items)
+
+
+def due_rows(rt: Runtime, now: datetime, *, unit: str | None = None, horizon_days: int = 0,
+             rules: ReminderRules | None = None) -> list[OccurrenceRow]:
+    """`due_occurrences` as plain tuples of the same fields, in the same order (the sweep's
+    find: it keys them all and makes an `Occurrence` only of the rows it inserts)."""
+    with _collector_paused():
+        return _build_plan(rt, now, unit, horizon_days, rules)[0]
+
+
+def _build_plan(rt: Runtime, now: datetime, unit: str | None, horizon_days: int,
+                rules: ReminderRules | None
+                ) -> tuple[list[OccurrenceRow], list[Unresolved], int]:
+    """The plan's occurrences as rows, its unresolved items and how many items it examined."""
     rules = rules or load_reminder_rules()
     if now.tzinfo is None:
         now = now.replace(tzinfo=VN_TZ)
-    with _collector_paused():  # and the rows, people, … are freed before it runs again
-        return _build_plan(rt, now, now + timedelta(days=horizon_days), unit, rules)
-
-
-def _build_plan(rt: Runtime, now: datetime, limit: datetime, unit: str | None,
-                rules: ReminderRules) -> ReminderPlan:
+    limit = now + timedelta(days=horizon_days)
     sched = _Schedules(rules, rt.calendar, now, limit)
     lo, hi = query_window(local_date(now), local_date(limit), rules, rt.calendar)
-    plan = ReminderPlan()
     with rt.db.read() as session:
         conn = session.connection()
         unit_id = get_unit(session, unit).id if unit is not None else None
@@ -442,14 +452,14 @@ def _build_plan(rt: Runtime, now: datetime, limit: datetime, unit: str | None,
             task_rows = plain_rows(conn, task_window_query(rt, lo, hi, unit_id))
         if "obligation" in rules.items:
             obligation_rows = plain_rows(conn, obligation_window_query(lo, hi, unit_id))
-        plan.items = len(task_rows) + len(obligation_rows)
+        items = len(task_rows) + len(obligation_rows)
         payloads = _Payloads()
         tasks = _task_items(session, task_rows, sched, payloads)
         obligations = _obligation_items(obligation_rows, sched, payloads)
         del task_rows, obligation_rows  # freed now: the items keep shared values only
         unit_ids = tasks.keys() | obligations.keys()
         if not unit_ids:
-            return plan
+            return [], [], items
         units = payloads.units
         units.update(_units(session, unit_ids))
         recipients = unit_recipients(
@@ -459,9 +469,7 @@ def _build_plan(rt: Runtime, now: datetime, limit: datetime, unit: str | None,
     for uid in sorted(unit_ids):
         emitter.unit(uid, recipients[uid],
                      (("task", tasks.get(uid, [])), ("obligation", obligations.get(uid, []))))
-    plan.occurrences = emitter.occurrences()
-    plan.unresolved = emitter.unresolved
-    return plan
+    return emitter.rows(), emitter.unresolved, items
 
 
 def due_occurrences(
@@ -501,6 +509,7 @@ __all__ = [
     "ReminderPlan",
     "Unresolved",
     "due_occurrences",
+    "due_rows",
     "end_of_day",
     "obligation_window_query",
     "plan_reminders",

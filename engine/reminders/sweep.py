@@ -17,17 +17,19 @@ from sqlalchemy.orm import Session
 
 from engine.reminders import outbox as ob
 from engine.reminders.dispatch import default_instance
-from engine.reminders.occurrence import Occurrence
-from engine.reminders.planner import due_occurrences
+from engine.reminders.occurrence import Occurrence, OccurrenceRow, new_occurrence, occurrence_keys
+from engine.reminders.planner import due_rows
 from engine.runtime import Runtime
 from engine.storage.models import Obligation, ObligationDue, SweepRun, Task
 
-Source = Callable[[Runtime, datetime], Iterable[Occurrence]]
+#: What is due at a moment: `Occurrence`s, or plain rows of their fields (`OccurrenceRow`).
+Source = Callable[[Runtime, datetime], Iterable[OccurrenceRow]]
 
 
-def planner_source(rt: Runtime, now: datetime) -> Iterable[Occurrence]:
-    """The planner's `due_occurrences`: what is due now."""
-    return due_occurrences(rt, now)
+def planner_source(rt: Runtime, now: datetime) -> Iterable[OccurrenceRow]:
+    """The planner's `due_rows`: what is due now, as plain rows (the sweep makes an
+    `Occurrence` only of the rows it inserts)."""
+    return due_rows(rt, now)
 
 
 def _owners(session: Session, occs: Sequence[Occurrence]) -> dict[tuple[str, int], str | None]:
@@ -68,13 +70,17 @@ def sweep(rt: Runtime, now: datetime, source: Source | None = None, *,
     the rest), then a `SweepRun` row recording when it ran, for which `now`, and what it added.
     """
     started = datetime.now(UTC)
-    occurrences = list((source or planner_source)(rt, now))
+    rows = list((source or planner_source)(rt, now))
+    keys = occurrence_keys(rows)
     # Most of what is due was inserted by an earlier sweep: look the keys up first (an index
     # probe each) and insert only the rest. ON CONFLICT still settles a race with another
     # process sweeping at the same moment.
     with rt.db.read() as session:
-        known = ob.existing_keys(session, [o.idempotency_key for o in occurrences])
-    occurrences = [o for o in occurrences if o.idempotency_key not in known]
+        known = ob.existing_keys(session, keys)
+    occurrences: list[Occurrence] = [new_occurrence(row) for row, key in zip(rows, keys,
+                                                                              strict=True)
+                                     if key not in known]
+    del rows, keys
     inserted = 0
     for start in range(0, len(occurrences), batch_size):
         chunk = occurrences[start:start + batch_size]
