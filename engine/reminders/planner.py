@@ -31,12 +31,12 @@ bench/bench_reminders.py measures the national peak (126,198 occurrences of 83,0
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import chain
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -346,25 +346,32 @@ def _no_leader(slug: str, kind: str, item_id: int, code: str, owner: str | None,
         "the unit has no reachable leader to escalate to")
 
 
-class _Emitter:
+#: What the planner makes of an occurrence's fields: `OccurrenceRow` or `Occurrence`.
+_Row = TypeVar("_Row", bound=OccurrenceRow)
+
+
+class _Emitter(Generic[_Row]):
     """Each item's occurrences (one per fired step and reachable person in charge, plus the
     leader's escalation), or an `Unresolved` where nobody can receive one.
 
-    Each occurrence is a plain tuple (`OccurrenceRow`: a tuple literal, one allocation).
-    Unit by unit, in unit id order. A unit's occurrences go to one list per send day, sorted
-    (a few dozen, nearly in order already: the people of an owner text come by id), then to
-    that day's list; the days are concatenated in order — the order of
-    `ReminderPlan.occurrences` without one sort of them all."""
+    Each occurrence is `make` of its fields: a plain tuple (`tuple` gives the tuple itself:
+    `OccurrenceRow`, the sweep's) or an `Occurrence` (`new_occurrence`). Unit by unit, in unit
+    id order. A unit's occurrences go to one list per send day, sorted (a few dozen, nearly in
+    order already: the people of an owner text come by id), then to that day's list; the days
+    are concatenated in order — the order of `ReminderPlan.occurrences` without one sort of
+    them all."""
 
-    def __init__(self, units: dict[int, _UnitRow]) -> None:
-        self.units = units
-        self.days: dict[date, list[OccurrenceRow]] = {}
+    def __init__(self, units: dict[int, _UnitRow], make: Callable[[OccurrenceRow], _Row]
+                 ) -> None:
+        self.units, self.make = units, make
+        self.days: dict[date, list[_Row]] = {}
         self.unresolved: list[Unresolved] = []  # unit by unit: tasks, reports, in row order
 
     def unit(self, unit_id: int, recipients: Recipients,
              kinds: tuple[tuple[str, list[_Item]], ...]) -> None:
         reach_of, reach = recipients.reach_of, recipients.reach
-        by_day: dict[date, list[OccurrenceRow]] = {}
+        by_day: dict[date, list[_Row]] = {}
+        make = self.make
         day_of = by_day.get
         for kind, items in kinds:
             for item_id, code, owner, base, (due_on, specs, esc) in items:
@@ -376,8 +383,9 @@ class _Emitter:
                         if day is None:
                             day = by_day[send_on] = []
                         for person_id, person_name, channel in people:
-                            day.append((send_on, unit_id, person_id, channel, kind, due_on,
-                                        item_id, name, fire_at, base, person_name, days, False))
+                            day.append(make((send_on, unit_id, person_id, channel, kind,
+                                             due_on, item_id, name, fire_at, base, person_name,
+                                             days, False)))
                 else:
                     for spec in specs:
                         self.unresolved.append(_no_reach(self.units[unit_id][0], kind, item_id,
@@ -395,8 +403,8 @@ class _Emitter:
                 day = day_of(send_on)
                 if day is None:
                     day = by_day[send_on] = []
-                day.append((send_on, unit_id, leader[0], leader[2], kind, due_on, item_id,
-                            name, fire_at, base, leader[1], days, True))
+                day.append(make((send_on, unit_id, leader[0], leader[2], kind, due_on, item_id,
+                                 name, fire_at, base, leader[1], days, True)))
         all_days = self.days
         for send_on, occurrences in by_day.items():
             occurrences.sort()  # by their first fields: the order `Occurrence` documents
@@ -406,7 +414,7 @@ class _Emitter:
             else:
                 found_day.extend(occurrences)
 
-    def rows(self) -> list[OccurrenceRow]:
+    def rows(self) -> list[_Row]:
         return list(chain.from_iterable(self.days[day] for day in sorted(self.days)))
 
 
@@ -421,8 +429,7 @@ def plan_reminders(
     """Every reminder whose fire time is at or before `now + horizon_days`, with the items
     whose owner matches nobody (so an admin can fix people.yaml)."""
     with _collector_paused():  # and the rows, people, … are freed before it runs again
-        rows, unresolved, items = _build_plan(rt, now, unit, horizon_days, rules)
-        return ReminderPlan(list(map(new_occurrence, rows)), unresolved, items)
+        return ReminderPlan(*_build_plan(rt, now, unit, horizon_days, rules, new_occurrence))
 
 
 def due_rows(rt: Runtime, now: datetime, *, unit: str | None = None, horizon_days: int = 0,
@@ -430,13 +437,14 @@ def due_rows(rt: Runtime, now: datetime, *, unit: str | None = None, horizon_day
     """`due_occurrences` as plain tuples of the same fields, in the same order (the sweep's
     find: it keys them all and makes an `Occurrence` only of the rows it inserts)."""
     with _collector_paused():
-        return _build_plan(rt, now, unit, horizon_days, rules)[0]
+        return _build_plan(rt, now, unit, horizon_days, rules, tuple)[0]
 
 
 def _build_plan(rt: Runtime, now: datetime, unit: str | None, horizon_days: int,
-                rules: ReminderRules | None
-                ) -> tuple[list[OccurrenceRow], list[Unresolved], int]:
-    """The plan's occurrences as rows, its unresolved items and how many items it examined."""
+                rules: ReminderRules | None, make: Callable[[OccurrenceRow], _Row]
+                ) -> tuple[list[_Row], list[Unresolved], int]:
+    """The plan's occurrences (each `make` of its fields), its unresolved items and how many
+    items it examined."""
     rules = rules or load_reminder_rules()
     if now.tzinfo is None:
         now = now.replace(tzinfo=VN_TZ)
@@ -465,7 +473,7 @@ def _build_plan(rt: Runtime, now: datetime, unit: str | None, horizon_days: int,
         recipients = unit_recipients(
             rt.db.url, {uid: leader for uid, (_slug, _name, leader) in units.items()},
             active_people_rows(session, unit_ids))
-    emitter = _Emitter(units)
+    emitter = _Emitter(units, make)
     for uid in sorted(unit_ids):
         emitter.unit(uid, recipients[uid],
                      (("task", tasks.get(uid, [])), ("obligation", obligations.get(uid, []))))
