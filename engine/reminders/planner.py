@@ -47,7 +47,7 @@ from engine.directory.units import get_unit
 from engine.domain.calendar import WorkCalendar
 from engine.domain.obligations import PENDING, due_link, period_label
 from engine.domain.occurrences import path_code
-from engine.reminders.occurrence import Base, Occurrence, OccurrenceRow, new_occurrence
+from engine.reminders.occurrence import Occurrence, OccurrenceRow, new_occurrence
 from engine.reminders.recipients import Recipients, unit_recipients
 from engine.reminders.rules import (
     ReminderRules,
@@ -211,9 +211,12 @@ def obligation_window_query(lo: date, hi: date, unit_id: int | None
     return q
 
 
-#: One item to plan: its id, code, owner text, payload (the tuple (builder, *arguments), see
-#: `Occurrence.base`) and its due date's steps.
-_Item = tuple[int, str, str | None, Base, _Fired]
+#: One item to plan, which is also its occurrences' payload (`Occurrence.base`: the tuple
+#: (builder, *arguments), the builder taking the item's fields after the builder): payload
+#: builder, unit id, shared values (`_TaskWhat`, `_ReportWhat`: the code second), owner text,
+#: item id, its due date's steps, and the report's period (None for a task). One tuple per
+#: item, where an item and its payload were two.
+_Item = tuple[Any, int, Any, str | None, int, _Fired, str | None]
 _ByUnit = dict[int, list[_Item]]
 #: A task's plan, code and period (`occurrence`, "" for one-off work): one shared tuple each.
 _TaskWhat = tuple[str, str, str]
@@ -225,16 +228,18 @@ class _Payloads:
     """Builds an item's payload when it is read (a new outbox row, a preview) from what the
     plan read once: units, plan task texts, report titles.
 
-    Why: until then an item keeps only its id and shared values (the rows it was read from
-    are freed while the plan is built), so each of the 83,025 items of the national peak is
-    its id and one tuple (builder, unit id, shared values), not a row of strings and dates."""
+    Why: until then an item keeps only its id and the values it is built from (the rows it
+    was read from are freed while the plan is built), so each of the 83,025 items of the
+    national peak is one tuple (`_Item`: builder, unit id, values, …), not a row of strings
+    and dates plus a payload dict."""
 
     def __init__(self) -> None:
         self.units: dict[int, _UnitRow] = {}
         self.tasks: dict[tuple[str, str], tuple[str, str]] = {}  # live plan tasks' texts
         self.shown: dict[tuple[str, str, str], str] = {}
 
-    def task(self, unit_id: int, what: _TaskWhat, owner: str | None) -> dict[str, Any]:
+    def task(self, unit_id: int, what: _TaskWhat, owner: str | None, *_item: object
+             ) -> dict[str, Any]:
         plan, code, occurrence = what
         slug, unit_name, _leader = self.units[unit_id]
         title, document = self.tasks[(plan, code)]
@@ -243,9 +248,10 @@ class _Payloads:
                 "link": f"/units/{slug}/tasks/{plan}/{path_code(code, occurrence)}",
                 "item_owner": owner, **({"period": occurrence} if occurrence else {})}
 
-    def obligation(self, unit_id: int, did: int, period: str, owner: str | None,
-                   what: _ReportWhat) -> dict[str, Any]:
-        default_owner, code, title, source_plan, recipient, schedule = what
+    def obligation(self, unit_id: int, what: _ReportWhat, owner: str | None, did: int,
+                   _fired: _Fired, period: str) -> dict[str, Any]:
+        """`owner`: the occurrence's own owner, else the report's."""
+        _default_owner, code, title, source_plan, recipient, schedule = what
         slug, unit_name, _leader = self.units[unit_id]
         shown = self.shown.get((title, schedule, period))
         if shown is None:
@@ -254,7 +260,7 @@ class _Payloads:
         return {"kind": "obligation", "title": shown, "unit": slug, "unit_name": unit_name,
                 "plan": source_plan, "code": code, "period": period,
                 "recipient_body": recipient, "document": title, "link": due_link(slug, did),
-                "item_owner": owner or default_owner}
+                "item_owner": owner}
 
 
 def _add(by_unit: _ByUnit, unit_id: int, item: _Item) -> None:
@@ -298,7 +304,7 @@ def _task_items(session: Session, rows: Sequence[Sequence[Any]], sched: _Schedul
         uid = unit_ids.setdefault(uid, uid)
         owner = owners.setdefault(owner, owner)
         found = by_unit.get(uid)
-        item = (tid, what[1], owner, (build, uid, what, owner), steps)
+        item = (build, uid, what, owner, tid, steps, None)
         if found is None:
             by_unit[uid] = [item]
         else:
@@ -324,8 +330,7 @@ def _obligation_items(rows: Sequence[Sequence[Any]], sched: _Schedules, payloads
         what = shared.setdefault(what, what)
         uid = unit_ids.setdefault(uid, uid)
         who = shared.setdefault(owner or what[0], owner or what[0])
-        _add(by_unit, uid, (did, what[1], who, (
-            build, uid, did, shared.setdefault(period, period), owner, what), steps))
+        _add(by_unit, uid, (build, uid, what, who, did, steps, shared.setdefault(period, period)))
     return by_unit
 
 
@@ -374,7 +379,8 @@ class _Emitter(Generic[_Row]):
         make = self.make
         day_of = by_day.get
         for kind, items in kinds:
-            for item_id, code, owner, base, (due_on, specs, esc) in items:
+            for base in items:
+                _build, _uid, what, owner, item_id, (due_on, specs, esc), _period = base
                 found = reach_of.get(owner)
                 people, in_charge = found if found is not None else reach(owner)
                 if people:
@@ -389,13 +395,13 @@ class _Emitter(Generic[_Row]):
                 else:
                     for spec in specs:
                         self.unresolved.append(_no_reach(self.units[unit_id][0], kind, item_id,
-                                                         code, owner, spec, due_on))
+                                                         what[1], owner, spec, due_on))
                 if esc is None:
                     continue
                 leader = recipients.leader()
                 if leader is None:
                     self.unresolved.append(_no_leader(self.units[unit_id][0], kind, item_id,
-                                                      code, owner, esc, due_on))
+                                                      what[1], owner, esc, due_on))
                     continue
                 if leader[0] in in_charge:
                     continue  # the leader is in charge himself: he already has the overdue ones
