@@ -62,6 +62,36 @@ def test_insert_on_conflict_do_nothing_and_sweep_idempotent(rt: Runtime) -> None
         assert all(x.finished_at is not None for x in runs)
 
 
+def test_new_keys_are_exactly_the_keys_not_in_the_outbox(rt: Runtime) -> None:
+    """Any text survives the trip (the keys travel as one JSON document on PostgreSQL), in
+    chunks, duplicates and all."""
+    w = _world(rt)
+    odd = ['p1:"quoted",{brace}:\\back\\slash', "p2:Nguyễn Thị 'Nhi' \u2028 NULL", "p3:a,b"]
+    at_ = at("2023-11-14T08:30")
+    with ob.write_transaction(rt) as s:
+        ob.insert_rows(s, [ob.new_row_values(
+            key=k, unit_id=w["unit"], person_id=w["nhi"], channel="email", item_kind="task",
+            item_id=w["t1"], due_on=DUE, step="before:7", send_on=DUE, not_before=at_,
+            now=at_) for k in odd[:2]])
+    asked = [*odd, "p4:x", odd[0], "p4:x", "", 'p5:"]']
+    with rt.db.read() as s:
+        for chunk in (1, 2, 50_000):
+            assert ob.new_keys(s, asked, chunk=chunk) == {odd[2], "p4:x", "", 'p5:"]'}
+        assert ob.new_keys(s, []) == set()
+
+
+def test_a_source_may_give_plain_rows(rt: Runtime) -> None:
+    """The sweep takes `Occurrence`s or plain tuples of their fields (the planner's rows)."""
+    w = _world(rt)
+    occs = [occ(w["unit"], w["nhi"], w["t1"], due_on=DUE),
+            occ(w["unit"], w["nhi"], w["t2"], due_on=DUE + timedelta(days=2))]
+    now = at("2023-11-14T08:30")
+    assert sweep(rt, now, lambda _rt, _now: [tuple(o) for o in occs]) == 2
+    assert sorted(r.idempotency_key for r in rows(rt)) == sorted(o.idempotency_key
+                                                                  for o in occs)
+    assert sweep(rt, now, lambda _rt, _now: occs) == 0
+
+
 def test_sweep_with_the_planner_twice_gives_the_same_rows(rt: Runtime) -> None:
     w = _world(rt)
     now = at("2023-11-14T08:30")

@@ -279,20 +279,28 @@ def _pg_value(value: Any) -> Any:
     return value
 
 
-def existing_keys(session: Session, keys: Sequence[str], *, chunk: int = 5000) -> set[str]:
-    """Which of `keys` are already in the outbox (one indexed lookup per chunk)."""
+_PG_NEW_KEYS: Final = text(
+    "SELECT k.key FROM json_array_elements_text(CAST(:keys AS json)) AS k(key) "
+    "WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = k.key)")
+
+
+def new_keys(session: Session, keys: Sequence[str], *, chunk: int = 50_000) -> set[str]:
+    """Which of `keys` are not in the outbox yet (one indexed probe per key).
+
+    On PostgreSQL a chunk of keys travels as ONE JSON text parameter (encoded in C; an array
+    parameter is quoted element by element in Python, ~1.5 µs a key) and only the new keys
+    come back: a sweep at the national peak asks about ~126,000 keys, nearly all known."""
     found: set[str] = set()
-    postgres = session.get_bind().dialect.name == "postgresql"
-    size = chunk if postgres else 900
-    for start in range(0, len(keys), size):
-        part = list(keys[start:start + size])
-        if postgres:
-            q = text("SELECT idempotency_key FROM outbox "
-                     "WHERE idempotency_key = ANY(CAST(:keys AS text[]))")
-            found.update(session.execute(q, {"keys": part}).scalars())
-        else:
-            found.update(session.execute(select(OUTBOX.c.idempotency_key).where(
-                OUTBOX.c.idempotency_key.in_(part))).scalars())
+    if session.get_bind().dialect.name == "postgresql":
+        for start in range(0, len(keys), chunk):
+            found.update(session.execute(_PG_NEW_KEYS, {
+                "keys": json.dumps(keys[start:start + chunk], ensure_ascii=False)}).scalars())
+        return found
+    for start in range(0, len(keys), 900):
+        part = keys[start:start + 900]
+        known = set(session.execute(select(OUTBOX.c.idempotency_key).where(
+            OUTBOX.c.idempotency_key.in_(part))).scalars())
+        found.update(k for k in part if k not in known)
     return found
 
 
@@ -692,7 +700,6 @@ __all__ = [
     "db_time",
     "defer_due",
     "due_condition",
-    "existing_keys",
     "fast_commit",
     "fetch",
     "get_outbox",
@@ -706,6 +713,7 @@ __all__ = [
     "mark_retry",
     "mark_sent",
     "message_key_of",
+    "new_keys",
     "new_row_values",
     "occurrence_values",
     "people_names",

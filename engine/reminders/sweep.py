@@ -76,10 +76,10 @@ def sweep(rt: Runtime, now: datetime, source: Source | None = None, *,
     # probe each) and insert only the rest. ON CONFLICT still settles a race with another
     # process sweeping at the same moment.
     with rt.db.read() as session:
-        known = ob.existing_keys(session, keys)
+        new = ob.new_keys(session, keys)
     occurrences: list[Occurrence] = [new_occurrence(row) for row, key in zip(rows, keys,
                                                                               strict=True)
-                                     if key not in known]
+                                     if key in new]
     del rows, keys
     inserted = 0
     for start in range(0, len(occurrences), batch_size):
