@@ -5,15 +5,16 @@ and the outbox (insert once, send once) meet only here. The idempotency key is e
 issue's: recipient, item, due date, rule step, channel — so however often or however late a
 sweep runs, a reminder exists once.
 
-Why a tuple, in this field order, with a lazy payload: the national peak builds ~126,000 of
+Why a tuple, in this field order, with a lazy payload: the national peak has ~126,000 of
 them per sweep, every minute, and nearly all are already in the outbox (the sweep only looks
 their keys up). A tuple is built in C (`new_occurrence`, no Python `__init__` per reminder),
 and its first eight fields are the planner's output order (send day, unit, person, channel,
 item kind, due date, item, step: a total order), so a list of them sorts by plain tuple
 comparison, without a key per element. An occurrence points at its item's shared values
-(`base`: a dict, or a function building it, called only when read — the planner passes the
-tuple (function, *arguments): one object per item where a `functools.partial` is two, which
-the garbage collector walks each time it passes over the plan) plus the per-person values;
+(`base`: a dict, or a function building it, called only when read — the planner passes its
+item, the tuple (function, *arguments): one object per item where a `functools.partial` is
+two, which the garbage collector walks each time it passes over the plan) plus the per-person
+values;
 the merged payload dict is built only when someone reads it (the insert of a NEW row, a
 preview). Equality and hashing are on the identity (the first nine fields), never the
 payload.
@@ -21,10 +22,10 @@ payload.
 Why the planner's sweep path has no `Occurrence` at all: a sweep only needs the key of each
 due reminder, and an `Occurrence` for the few it inserts. So `planner.due_rows` gives plain
 tuples of the same fields in the same order (`OccurrenceRow`: a tuple literal, where an
-`Occurrence` is that tuple copied into a subclass instance — a second allocation, a call, and
-an object that is not freed through the tuple free lists), `occurrence_keys` computes their
-keys in one loop, and `new_occurrence(row)` makes the `Occurrence` of a row the sweep inserts
-(an `Occurrence` is itself a valid row).
+`Occurrence` is that tuple copied into a subclass instance — a second allocation and a call
+per reminder), `occurrence_keys` computes their keys in one loop (each due date written
+once), and `new_occurrence(row)` makes the `Occurrence` of a row the sweep inserts (an
+`Occurrence` is itself a valid row).
 """
 
 from __future__ import annotations

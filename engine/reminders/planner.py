@@ -20,12 +20,17 @@ one range query per item kind on the due-date indexes (`ix_tasks_due_on_state`,
 rows taken from the driver as plain tuples (`engine.storage.rows`); steps computed once per
 distinct due date; plan texts, units and people loaded once per plan, never per item; who an
 owner text means resolved once per unit and text, and kept between plans while the unit's
-people are unchanged (`engine.reminders.recipients`); each item reduced to its id and shared
-values (the rows are freed while the plan is built), each occurrence one tuple built in C with
-a lazily built payload (`engine.reminders.occurrence`), sorted by send day within its unit and
-merged; no cyclic garbage collection while the plan is built, and a large plan put straight
-into the collector's oldest generation (see `_collector_paused`).
-bench/bench_reminders.py measures the national peak (126,198 occurrences of 83,025 items).
+people are unchanged (`engine.reminders.recipients`); each item reduced to ONE tuple of its id
+and shared values, which is also its occurrences' lazily built payload (`_Item`; the rows are
+freed while the plan is built); each occurrence one tuple, sorted by send day within its unit
+and merged; no cyclic garbage collection while the plan is built, and a large plan put
+straight into the collector's oldest generation (see `_collector_paused`).
+The sweep's find (`due_rows`) makes each occurrence a plain tuple (`OccurrenceRow`: one tuple
+literal, no `Occurrence` instance): the sweep only keys them and makes an `Occurrence` of the
+few it inserts. Previews and tests (`plan_reminders`, `due_occurrences`) get `Occurrence`s,
+built by the same code with the same fields in the same order.
+bench/bench_reminders.py measures the national peak (126,198 occurrences of 83,025 items);
+docs/reminders.md, "Planner, issue 13 item 6, third pass", has the figures.
 """
 
 from __future__ import annotations
@@ -127,7 +132,7 @@ class _Schedules:
 
 #: Young objects (allocated while the plan was built and still alive) above which a plan's
 #: objects go straight to the oldest generation (see `_collector_paused`): a plan of a few
-#: hundred units stays well below, the national peak leaves ~300,000.
+#: hundred units stays well below, the national peak leaves ~220,000.
 PROMOTE_AFTER = 50_000
 
 
@@ -135,8 +140,8 @@ PROMOTE_AFTER = 50_000
 def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a plan is built, nor young collections walking it.
 
-    A national peak builds ~300,000 objects (occurrences, payload builders) that form no
-    reference cycles; each time enough of them survive, CPython's collector walks the whole
+    A national peak keeps ~213,000 tracked objects (126,198 occurrences, 83,025 items) that
+    form no reference cycles; each time enough of them survive, CPython's collector walks the whole
     heap again (half the planner's time, measured), so it is off while the plan is built.
     Switched back on only if it was on: a caller that disabled it keeps it off, and two plans
     built at once on two threads at worst let the collector run during one.

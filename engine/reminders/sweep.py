@@ -5,6 +5,12 @@ process and drift from the data; the sweep recomputes "what is due up to now" fr
 and obligations themselves every minute and inserts with ON CONFLICT (idempotency_key) DO
 NOTHING. Running it twice, from two processes, or a week late after an outage gives the same
 rows: the planner emits past steps too, and the key drops the ones already there.
+
+Why the keys first, and rows rather than `Occurrence`s: at the national peak ~126,000
+reminders are due and nearly all were inserted by an earlier sweep. The planner gives them as
+plain rows (`planner.due_rows`), each key is computed once (`occurrence_keys`), the outbox says
+which keys are new (`outbox.new_keys`: only those come back), and only the new rows become
+`Occurrence`s whose payloads are built and inserted.
 """
 
 from __future__ import annotations
