@@ -122,10 +122,15 @@ def timeliness_label(value: str | None) -> str:
 
 @pass_context
 def csrf_input(ctx: Context) -> Markup:
-    """`{{ csrf_input() }}` inside every `<form method="post">`."""
+    """`{{ csrf_input() }}` inside every `<form method="post">` (made once per request: a
+    task page has half a dozen forms)."""
     request: Request = ctx["request"]
-    return Markup('<input type="hidden" name="{}" value="{}">').format(
-        CSRF_FIELD, escape(csrf_token(request)))
+    token = csrf_token(request)
+    made: tuple[str, Markup] | None = getattr(request.state, "csrf_input", None)
+    if made is None or made[0] != token:
+        made = request.state.csrf_input = (token, Markup(
+            '<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, escape(token)))
+    return made[1]
 
 
 @pass_context

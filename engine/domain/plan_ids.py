@@ -9,21 +9,45 @@ plan files, the guards, the report definition) is far heavier than these few sta
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.storage.database import scope_memo
 from engine.storage.models import Plan, Unit, UnitPlan
+from engine.storage.rows import plain_rows
+
+
+@dataclass(frozen=True, slots=True)
+class PlanHead:
+    """What pages show of a unit's plan (the picker, the crumbs, the progress per plan)."""
+
+    id: str
+    code: str
+    kind: str
+    year: int
+    title: str
+    appendix_number: int
+
+
+def plan_heads(session: Session, unit: Unit) -> list[PlanHead]:
+    """The unit's plans in appendix order, as `PlanHead`s: six plain columns (read once per
+    web request), not the plan rows with their JSON columns built as ORM objects."""
+    def load() -> list[PlanHead]:
+        return [PlanHead(*row) for row in
+                plain_rows(session.connection(), _PLAN_HEADS, {"unit": unit.id})]
+
+    return list(scope_memo(session, ("plan heads", unit.id), load))
 
 
 def resolve_plan_id(session: Session, unit: Unit, code: str) -> str:
     """The stored id of the plan a unit calls `code`: its own plan `code@unit` first, then the
     framework `code`; the stored id itself is accepted too. In a web request, picked from the
-    unit's plans (`plans_of_unit`, read once per request: the pages that name a plan show the
+    unit's plans (`plan_heads`, read once per request: the pages that name a plan show the
     unit's plans too); otherwise one small statement."""
     if session.info.get("cache") is not None:
-        return pick_plan_id(unit.slug, code, {p.id for p in plans_of_unit(session, unit)})
+        return pick_plan_id(unit.slug, code, {p.id for p in plan_heads(session, unit)})
     found = session.connection().execute(
         _PLAN_IDS, {"unit": unit.id, "own": f"{code}@{unit.slug}", "code": code}).scalars()
     return pick_plan_id(unit.slug, code, set(found))
@@ -35,6 +59,10 @@ _PLAN_IDS = select(UnitPlan.plan_id).where(
     or_(UnitPlan.plan_id == bindparam("own"), UnitPlan.plan_id == bindparam("code")))
 _PLANS_OF_UNIT = (select(Plan).join(UnitPlan, UnitPlan.plan_id == Plan.id)
                   .where(UnitPlan.unit_id == bindparam("unit")).order_by(Plan.appendix_number))
+_PLAN_HEADS = (select(Plan.id, Plan.code, Plan.kind, Plan.year, Plan.title,
+                      Plan.appendix_number)
+               .join(UnitPlan, UnitPlan.plan_id == Plan.id)
+               .where(UnitPlan.unit_id == bindparam("unit")).order_by(Plan.appendix_number))
 
 
 def pick_plan_id(unit_slug: str, code: str, unit_plans: Collection[str]) -> str:
@@ -44,9 +72,9 @@ def pick_plan_id(unit_slug: str, code: str, unit_plans: Collection[str]) -> str:
 
 
 def plans_of_unit(session: Session, unit: Unit) -> list[Plan]:
-    """The unit's plans in appendix order; read once per web request (`scope_memo`)."""
-    return list(scope_memo(session, ("plans", unit.id), lambda: list(
-        session.scalars(_PLANS_OF_UNIT, {"unit": unit.id}))))
+    """The unit's plan rows in appendix order (what a report is built from; pages read
+    `plan_heads`)."""
+    return list(session.scalars(_PLANS_OF_UNIT, {"unit": unit.id}))
 
 
-__all__ = ["pick_plan_id", "plans_of_unit", "resolve_plan_id"]
+__all__ = ["PlanHead", "pick_plan_id", "plan_heads", "plans_of_unit", "resolve_plan_id"]

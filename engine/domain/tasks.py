@@ -8,6 +8,7 @@ officers saving the same task at once get a clear conflict, never a silent overw
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -718,18 +719,22 @@ class TaskBrief(NamedTuple):
 #: `task_briefs`' statement: of a unit's tasks in its plans (`list_tasks`' rows), those that
 #: may count — every occurrence of recurring work (which one is in force is decided from all
 #: of them), work open with an owner (someone's open task), work due before today and not
-#: done by then (only such work can be overdue: `timeliness`) — in eight plain columns.
-_BRIEF_QUERY = (
-    select(Task.plan_id, Task.code, Task.occurrence, Task.state, Task.owner, Task.deadline,
-           Task.due_on, Task.done_on)
-    .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
-    .join(Plan, Plan.id == Task.plan_id)
-    .where(Task.unit_id == bindparam("unit"), PlanTask.retired.is_(False),
-           or_(Task.occurrence != "",
-               and_(Task.owner != "", Task.state.not_in(bindparam("done", expanding=True))),
-               and_(Task.due_on < bindparam("today"),
-                    or_(Task.done_on.is_(None), Task.done_on > bindparam("today")))))
-)
+#: done by then (only such work can be overdue: `timeliness`) — in eight plain columns. Built
+#: once per set of done states (the workflow's), each compared on its own: a fixed statement
+#: rather than an expanding IN list rendered again at every run.
+@functools.cache
+def _brief_query(done: tuple[str, ...]) -> Select[*tuple[Any, ...]]:
+    return (
+        select(Task.plan_id, Task.code, Task.occurrence, Task.state, Task.owner, Task.deadline,
+               Task.due_on, Task.done_on)
+        .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
+        .join(Plan, Plan.id == Task.plan_id)
+        .where(Task.unit_id == bindparam("unit"), PlanTask.retired.is_(False),
+               or_(Task.occurrence != "",
+                   and_(Task.owner != "", *(Task.state != state for state in done)),
+                   and_(Task.due_on < bindparam("today"),
+                        or_(Task.done_on.is_(None), Task.done_on > bindparam("today")))))
+    )
 
 
 class _Occurring(Protocol):
@@ -759,7 +764,7 @@ def task_briefs(rt: Runtime, unit_slug: str) -> Sequence[TaskRow]:
     """For counting the unit's open and overdue tasks: of the rows `list_tasks(rt, unit_slug)`
     lists (recurring work: the occurrence in force), in no particular order, at least every
     one overdue or open with an owner. The scope's whole list when the page read it already,
-    else `TaskBrief`s of only the rows that may count (`_BRIEF_QUERY`)."""
+    else `TaskBrief`s of only the rows that may count (`_brief_query`)."""
     with rt.db.read() as session:
         cache: dict[object, object] | None = session.info.get("cache")
         if cache is not None and ("tasks", unit_slug) in cache:
@@ -767,16 +772,18 @@ def task_briefs(rt: Runtime, unit_slug: str) -> Sequence[TaskRow]:
         unit = get_unit(session, unit_slug)
         today = rt.today()
         status_of = _status_of(rt)
-        params = {"unit": unit.id, "today": today, "done": sorted(rt.machine.done_states)}
-        rows = plain_rows(session.connection(), _BRIEF_QUERY, params)
+        rows = plain_rows(session.connection(),
+                          _brief_query(tuple(sorted(rt.machine.done_states))),
+                          {"unit": unit.id, "today": today})
     # Only recurring work needs the passes choosing its occurrence: a task of one row is
     # listed and in force as it is (most of a commune's tasks).
     recurring = {(r[0], r[1]) for r in rows if r[2]}
     single: list[TaskBrief] = []
     several: list[TaskBrief] = []
+    new_brief = tuple.__new__  # the same TaskBrief, without the Python-level __new__ per row
     for p, c, occ, st, own, dl, due, done in rows:
         (several if recurring and (p, c) in recurring else single).append(
-            TaskBrief(p, c, occ, st, own, status_of(dl, due, done)))
+            new_brief(TaskBrief, (p, c, occ, st, own, status_of(dl, due, done))))
     return single + in_force(current_occurrences(several, today)) if several else single
 
 

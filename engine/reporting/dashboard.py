@@ -30,7 +30,7 @@ from engine.directory.units import (
 from engine.domain.obligations import PENDING, ObligationDueView, list_obligation_dues
 from engine.domain.occurrences import current_of, listed
 from engine.domain.periods import ReportingPeriod, parse_period, period_containing, quarters_of
-from engine.domain.plan_ids import plans_of_unit
+from engine.domain.plan_ids import PlanHead, plan_heads
 from engine.domain.tasks import (
     TaskKey,
     TaskRow,
@@ -196,7 +196,8 @@ def is_overdue(task: TaskRow) -> bool:
     return task.timeliness == _OVERDUE
 
 
-def progress(rt: Runtime, tasks: Iterable[TaskView], plans: Sequence[Plan]) -> list[PlanProgress]:
+def progress(rt: Runtime, tasks: Iterable[TaskView], plans: Sequence[PlanHead]
+             ) -> list[PlanProgress]:
     """Per plan (in appendix order): total, done, overdue and ongoing among `tasks`. Recurring
     work counts once in total and done (its occurrence in force: the latest one listed) and
     every listed overdue occurrence in overdue."""
@@ -294,14 +295,10 @@ def unit_view(rt: Runtime, unit: str) -> UnitView:
         return view(session, get_unit(session, unit), rt.settings.report_cutoff_day)
 
 
-def unit_plans(rt: Runtime, unit: str) -> list[Plan]:
-    """The plans loaded for `unit`, in appendix order (detached rows, read-only)."""
+def unit_plans(rt: Runtime, unit: str) -> list[PlanHead]:
+    """The plans loaded for `unit`, in appendix order."""
     with rt.db.read() as session:
-        plans = plans_of_unit(session, get_unit(session, unit))
-        for plan in plans:  # only these: the request's other rows stay loaded for its reads
-            if plan in session:  # (the request's second call has the same, detached, rows)
-                session.expunge(plan)
-        return plans
+        return plan_heads(session, get_unit(session, unit))
 
 
 def plan_progress(rt: Runtime, unit: str) -> list[PlanProgress]:

@@ -12,11 +12,11 @@ each (an execution context, the result's metadata from the cursor description, t
 object) cost as much CPU as the driver and the database together. A statement whose first
 run showed it needs nothing of that — no result conversion, no bound-value conversion, a
 driver taking named parameters (psycopg; not SQLite) — runs from then on as the SQL text
-SQLAlchemy compiled for it (`Compiled.construct_expanded_state`: expanding IN lists and
-default values rendered as SQLAlchemy would) on the connection's own cursor, inside the
-connection's transaction. Whenever anything listens to the connection's events (the tests
-counting statements, `echo`), every statement takes SQLAlchemy's path, so what is observed
-is what runs.
+SQLAlchemy compiled for it (with the statement's default values; an expanding IN list
+rendered by `construct_expanded_state`, as SQLAlchemy would) on the connection's own
+cursor, inside the connection's transaction. Whenever anything listens to the connection's
+events (the tests counting statements, `echo`), every statement takes SQLAlchemy's path, so
+what is observed is what runs.
 """
 
 from __future__ import annotations
@@ -87,20 +87,24 @@ def _observed(conn: Connection) -> bool:
 
 def _run_direct(conn: Connection, compiled: SQLCompiler,
                 params: Mapping[str, Any] | None) -> list[tuple[Any, ...]]:
-    expanded = compiled.construct_expanded_state(dict(params or {}))
+    if compiled.post_compile_params or compiled.literal_execute_params:
+        expanded = compiled.construct_expanded_state(dict(params or {}))
+        statement, parameters = expanded.statement, expanded.parameters
+    else:  # the SQL text as compiled, its values by name (with the statement's own defaults)
+        statement, parameters = compiled.string, compiled.construct_params(params)
     if not conn.in_transaction():
         conn.begin()  # as `conn.execute` would (autobegin): the caller's commit ends it
     dbapi_conn = conn.connection.dbapi_connection
     assert dbapi_conn is not None
     cursor = dbapi_conn.cursor()
     try:
-        cursor.execute(expanded.statement, expanded.parameters)
+        cursor.execute(statement, parameters)
         rows = cast(list[tuple[Any, ...]], cursor.fetchall())
     except conn.dialect.loaded_dbapi.Error as exc:
         invalid = conn.dialect.is_disconnect(exc, dbapi_conn, cursor)
         if invalid:
             conn.invalidate(exc)
-        raise DBAPIError.instance(expanded.statement, expanded.parameters, exc,
+        raise DBAPIError.instance(statement, parameters, exc,
                                   conn.dialect.loaded_dbapi.Error,
                                   connection_invalidated=invalid,
                                   dialect=conn.dialect) from exc
