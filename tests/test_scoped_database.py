@@ -170,3 +170,32 @@ def test_a_scope_reads_outside_a_transaction_and_writes_inside_one(rt: Runtime) 
     with rt.db.engine.connect() as conn:
         assert not getattr(conn.connection.dbapi_connection, "autocommit", False)
     assert count_units(rt.db) == 1
+
+
+def test_a_connection_the_server_ended_is_replaced_at_checkout(pg_url: str) -> None:
+    """PostgreSQL: a pooled connection ended by the server while idle (a restart,
+    `pg_terminate_backend`) is replaced when next checked out — the next request works —
+    without a `SELECT 1` round trip at every checkout (`database._replace_if_closed`)."""
+    import time
+
+    from engine.storage.database import Database
+
+    db = Database(pg_url)
+    other = Database(pg_url)
+    try:
+        with db.engine.connect() as conn:
+            first = conn.scalar(text("SELECT pg_backend_pid()"))
+        with other.engine.connect() as conn:
+            assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # the backend is gone once it left the list
+            with other.engine.connect() as conn:
+                if not conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p"),
+                                   {"p": first}):
+                    break
+            time.sleep(0.05)
+        with db.engine.connect() as conn:  # the pool's one connection is the ended one
+            assert conn.scalar(text("SELECT pg_backend_pid()")) != first
+    finally:
+        db.dispose()
+        other.dispose()

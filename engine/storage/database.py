@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -57,6 +58,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Pool checkout (PostgreSQL): a pooled connection the server has closed while it sat idle
+    (a restart, `pg_terminate_backend`, an idle timeout) is replaced before it is used.
+
+    Why not `pool_pre_ping`: that sends `SELECT 1` and waits for the answer at every checkout,
+    i.e. every web request — a round trip costing more CPU than some pages' own statements.
+    A server that ends a connection says so on its socket (a termination message, then the
+    end of the stream), so an idle connection whose socket has anything to read is finished:
+    `DisconnectionError` makes the pool discard it and check out another. A server that
+    vanished without a word (a host lost, no FIN) is found at the first statement instead;
+    SQLAlchemy then invalidates the pool, so the rest of the requests get new connections."""
+    if getattr(dbapi_connection, "closed", False):
+        raise DisconnectionError("the connection was closed")
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:
+        raise DisconnectionError("the connection's socket is gone") from exc
+    if readable:
+        raise DisconnectionError("the server ended the connection while it was idle")
+
+
 def normalise_url(url: str) -> str:
     """Accept `postgresql://` and pick the psycopg 3 driver we ship with."""
     parsed = make_url(url)
@@ -75,11 +97,11 @@ class Database:
             if db_path and db_path != ":memory:":
                 Path(db_path).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 10}
-        else:
-            kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine, "checkout", _replace_if_closed)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
