@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar, cast, overload
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
@@ -65,7 +65,7 @@ class TaskKey:
         tail = f" ({self.occurrence})" if self.occurrence else ""
         return f"{self.unit}/{self.plan}/{self.code}{tail}"
 
-    def of(self, task: Task) -> TaskKey:
+    def of(self, task: TaskFields) -> TaskKey:
         """This key naming the occurrence `task` is (unchanged for work that does not recur)."""
         return replace(self, occurrence=task.occurrence) if task.occurrence else self
 
@@ -92,31 +92,110 @@ class ChangeResult:
     evidence: list[str] = field(default_factory=list)
 
 
-#: A task with its plan definition (loaded alongside, so `session.get(PlanTask, …)` of it
-#: afterwards sends nothing), built once; every occurrence of recurring work.
-#: A task's rows (one per occurrence of recurring work) with its definition and section, loaded
-#: into the session (`session.get(PlanTask, …)`, `session.get(PlanSection, …)` read no more).
+class TaskFields(Protocol):
+    """What reading a task needs of its row: a `Task` (ORM, for a change) or a `TaskRecord`."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def plan_id(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def occurrence(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def owner(self) -> str | None: ...
+    @property
+    def deadline(self) -> str | None: ...
+    @property
+    def due_on(self) -> date | None: ...
+    @property
+    def done_on(self) -> date | None: ...
+    @property
+    def result(self) -> str | None: ...
+    @property
+    def note(self) -> str | None: ...
+    @property
+    def version(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """A task row as a page reads it (`find_task` in a web request, not for a change)."""
+
+    id: int
+    plan_id: str
+    code: str
+    occurrence: str
+    state: str
+    owner: str | None
+    deadline: str | None
+    due_on: date | None
+    done_on: date | None
+    result: str | None
+    note: str | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A task's place in its plan, read with the task: its section (with the section's title
+    and parent when the section is in the plan) and text."""
+
+    section_code: str
+    text: str
+    retired: bool
+    section_title: str | None
+    section_parent: str | None
+    section_listed: bool
+
+
+_WHERE_TASK = (Task.unit_id == bindparam("unit"), Task.plan_id == bindparam("plan"),
+               Task.code == bindparam("code"))
+#: A task's rows (one per occurrence of recurring work) with its definition and section, as
+#: ORM objects (what a change starts from); `session.get(PlanTask, …)` reads no more.
 _TASK_AND_DEFINITION = (
     select(Task, PlanTask, PlanSection)
     .outerjoin(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
     .outerjoin(PlanSection, (PlanSection.plan_id == PlanTask.plan_id)
                & (PlanSection.code == PlanTask.section_code))
-    .where(Task.unit_id == bindparam("unit"), Task.plan_id == bindparam("plan"),
-           Task.code == bindparam("code")))
+    .where(*_WHERE_TASK))
+#: The same as plain columns, for reading: an ORM statement costs ~3 times a plain one.
+_TASK_RECORDS = (
+    select(Task.id, Task.plan_id, Task.code, Task.occurrence, Task.state, Task.owner,
+           Task.deadline, Task.due_on, Task.done_on, Task.result, Task.note, Task.version,
+           PlanTask.section_code, PlanTask.text, PlanTask.retired, PlanSection.title,
+           PlanSection.parent_code, PlanSection.retired)
+    .outerjoin(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
+    .outerjoin(PlanSection, (PlanSection.plan_id == PlanTask.plan_id)
+               & (PlanSection.code == PlanTask.section_code))
+    .where(*_WHERE_TASK))
 
 
+@overload
+def find_task(session: Session, key: TaskKey, *, for_change: Literal[True],
+              on: date | None = None) -> tuple[Unit, Task]: ...
+@overload
+def find_task(session: Session, key: TaskKey, *, for_change: Literal[False] = False,
+              on: date | None = None) -> tuple[Unit, TaskFields]: ...
 def find_task(session: Session, key: TaskKey, *, for_change: bool = False,
-              on: date | None = None) -> tuple[Unit, Task]:
+              on: date | None = None) -> tuple[Unit, TaskFields]:
     """The task row; `for_change` also refuses a task removed from the plan (read-only now).
     For recurring work without `key.occurrence`, the occurrence `on` (default: today) falls in
     (`engine.domain.occurrences.pick`). Looked up once per scope when the session has a scope
-    cache (see `get_unit`)."""
+    cache (see `get_unit`); there, a read gets a `TaskRecord` (plain columns), a change the
+    ORM row (`for_change`)."""
     unit = get_unit(session, key.unit)
     cache: dict[object, object] | None = session.info.get("cache")
-    found = cache.get(("task", key, on)) if cache is not None else None
-    task = found if isinstance(found, Task) else _lookup(session, unit, key, on)
+    plain = cache is not None and not for_change and not session.info.get("writing")
+    memo = ("task", key, on, plain)
+    found = cache.get(memo) if cache is not None else None
+    task = cast(TaskFields, found) if found is not None else _lookup(session, unit, key, on,
+                                                                     plain)
     if cache is not None and task is not None:
-        cache[("task", key, on)] = task
+        cache[memo] = task
     if task is None:
         if session.get(Plan, key.plan) is None:
             raise NotFound(
@@ -134,18 +213,54 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False,
     return unit, task
 
 
-def _task_rows(session: Session, unit_id: int, plan_id: str, code: str) -> list[Task]:
-    """Every row (occurrence) of a unit's task; read once per scope (`scope_memo`)."""
-    return scope_memo(session, ("task rows", unit_id, plan_id, code), lambda: list(
-        session.scalars(_TASK_AND_DEFINITION,
-                        {"unit": unit_id, "plan": plan_id, "code": code}).all()))
+def _task_rows(session: Session, unit_id: int, plan_id: str, code: str,
+               plain: bool) -> Sequence[TaskFields]:
+    """Every row (occurrence) of a unit's task, read once per scope (`scope_memo`): ORM rows,
+    or (`plain`) `TaskRecord`s with their `Definition` kept for `definition_of`."""
+    params = {"unit": unit_id, "plan": plan_id, "code": code}
+    if not plain:
+        return scope_memo(session, ("task rows", unit_id, plan_id, code), lambda: list(
+            session.scalars(_TASK_AND_DEFINITION, params).all()))
+
+    def load() -> list[TaskRecord]:
+        out = []
+        cache = session.info["cache"]
+        for row in plain_rows(session.connection(), _TASK_RECORDS, params):
+            out.append(TaskRecord(*row[:12]))
+            section, text, gone, title, parent, section_gone = row[12:]
+            if section is not None:
+                cache[("definition", plan_id, code)] = Definition(
+                    section, text, bool(gone), title, parent,
+                    section_gone is not None and not section_gone)  # NULL: no such section
+        return out
+
+    return scope_memo(session, ("task records", unit_id, plan_id, code), load)
 
 
-def _lookup(session: Session, unit: Unit, key: TaskKey, on: date | None) -> Task | None:
-    rows = _task_rows(session, unit.id, resolve_plan_id(session, unit, key.plan), key.code)
+def definition_of(session: Session, task: TaskFields) -> Definition | None:
+    """The plan definition of `task`: read with it in a web request (`_task_rows`), else from
+    the session (the ORM query loaded it) or the database."""
+    cache: dict[object, object] | None = session.info.get("cache")
+    found = cache.get(("definition", task.plan_id, task.code)) if cache is not None else None
+    if isinstance(found, Definition):
+        return found
+    d = session.get(PlanTask, (task.plan_id, task.code))
+    if d is None:
+        return None
+    section = session.get(PlanSection, (task.plan_id, d.section_code))
+    return Definition(d.section_code, d.text, d.retired,
+                      section.title if section is not None else None,
+                      section.parent_code if section is not None else None,
+                      section is not None and not section.retired)
+
+
+def _lookup(session: Session, unit: Unit, key: TaskKey, on: date | None,
+            plain: bool) -> TaskFields | None:
+    rows = _task_rows(session, unit.id, resolve_plan_id(session, unit, key.plan), key.code,
+                      plain)
     if not rows:
         return None
-    by_occurrence: dict[str, Task] = {t.occurrence: t for t in rows}
+    by_occurrence: dict[str, TaskFields] = {t.occurrence: t for t in rows}
     if key.occurrence is not None:
         wanted = normalise_occurrence(key.occurrence)
         if wanted not in by_occurrence:
@@ -555,7 +670,8 @@ def occurrences_of(rt: Runtime, key: TaskKey) -> list[OccurrenceView]:
         if not task.occurrence:
             return []
         rows = sorted((t.occurrence, t.state, t.due_on)  # the rows `find_task` read
-                       for t in _task_rows(session, unit.id, task.plan_id, task.code))
+                      for t in _task_rows(session, unit.id, task.plan_id, task.code,
+                                          isinstance(task, TaskRecord)))
     label = rt.machine.definition.label
     return [OccurrenceView(o, st, label(st), due) for o, st, due in rows]
 
@@ -564,12 +680,12 @@ def occurrences_of(rt: Runtime, key: TaskKey) -> list[OccurrenceView]:
 def get_view(rt: Runtime, key: TaskKey) -> TaskView:
     with rt.db.read() as session:
         unit, task = find_task(session, key, on=rt.today())
-        d = session.get(PlanTask, (task.plan_id, key.code))
+        d = definition_of(session, task)
         assert d is not None
         return _view(rt, unit, task, d)
 
 
-def _view(rt: Runtime, unit: Unit, task: Task, d: PlanTask) -> TaskView:
+def _view(rt: Runtime, unit: Unit, task: TaskFields, d: Definition | PlanTask) -> TaskView:
     return _view_of(rt, unit.slug, task.plan_id, task.code, d.section_code, d.text, task.state,
                     task.owner, task.deadline, task.due_on, task.done_on, task.result,
                     task.note, task.version, task.occurrence)
@@ -778,12 +894,19 @@ def task_briefs(rt: Runtime, unit_slug: str) -> Sequence[TaskRow]:
     # Only recurring work needs the passes choosing its occurrence: a task of one row is
     # listed and in force as it is (most of a commune's tasks).
     recurring = {(r[0], r[1]) for r in rows if r[2]}
+    # a row without a period of a task that has periods (none once its plan is loaded again)
+    mixed = {(r[0], r[1]) for r in rows if not r[2]} & recurring if recurring else set()
     single: list[TaskBrief] = []
     several: list[TaskBrief] = []
     new_brief = tuple.__new__  # the same TaskBrief, without the Python-level __new__ per row
+    statuses: dict[tuple[str | None, date | None, date | None], str] = {}
     for p, c, occ, st, own, dl, due, done in rows:
-        (several if recurring and (p, c) in recurring else single).append(
-            new_brief(TaskBrief, (p, c, occ, st, own, status_of(dl, due, done))))
+        key = (dl if due is None else None, due, done)
+        status = statuses.get(key)
+        if status is None:
+            status = statuses[key] = status_of(dl, due, done)
+        (several if occ or (mixed and (p, c) in mixed) else single).append(
+            new_brief(TaskBrief, (p, c, occ, st, own, status)))
     return single + in_force(current_occurrences(several, today)) if several else single
 
 

@@ -35,6 +35,7 @@ from engine.domain.tasks import (
     TaskKey,
     TaskRow,
     TaskView,
+    definition_of,
     find_task,
     in_force,
     list_tasks,
@@ -406,12 +407,10 @@ def task_section(rt: Runtime, key: TaskKey) -> SectionView | None:
     the task itself (`find_task` loads it: no statement of its own in a web request)."""
     with rt.db.read() as session:
         _unit, task = find_task(session, key, on=rt.today())
-        definition = session.get(PlanTask, (task.plan_id, task.code))
-        section = None if definition is None else \
-            session.get(PlanSection, (task.plan_id, definition.section_code))
-        if section is None or section.retired:
-            return None
-        return SectionView(section.plan_id, section.code, section.title, section.parent_code)
+        d = definition_of(session, task)
+    if d is None or not d.section_listed:
+        return None
+    return SectionView(task.plan_id, d.section_code, d.section_title, d.section_parent)
 
 
 def plan_sections(rt: Runtime, plan: str | None = None, *,

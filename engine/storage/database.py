@@ -290,10 +290,12 @@ class ScopedDatabase(Database):
         session = self._current()
         self._settle(session)
         self._autocommit(False)
+        session.info["writing"] = True  # reads inside see the ORM rows the write changes
         try:
             with session.begin():
                 yield session
         finally:
+            session.info["writing"] = False
             session.info["cache"].clear()
             self._autocommit(True)
 
