@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.collector import hold_collector
@@ -211,7 +212,7 @@ def plan_load(
                               str(u.retired))
             console.print(table)
             for w in p.warnings:
-                console.print(f"[yellow]Cảnh báo:[/] {w}")
+                console.print(f"[yellow]Cảnh báo:[/] {escape(w)}", markup=True)
 
 
 @plan_app.command("rollover")
@@ -247,7 +248,7 @@ def plan_rollover(
         for c in res.carried:
             console.print(f"Chuyển tiếp: {c}")
         for w in res.loaded.warnings:
-            console.print(f"[yellow]Cảnh báo:[/] {w}")
+            console.print(f"[yellow]Cảnh báo:[/] {escape(w)}", markup=True)
 
 
 @plan_app.command("list")
@@ -322,10 +323,10 @@ def _print_change(res: api.ChangeResult, json_: bool, rt: Runtime) -> None:
         return
     label = rt.machine.definition.label
     occurrence = f", kỳ {res.key.occurrence}" if res.key.occurrence else ""
-    console.print(f"Nhiệm vụ {res.key.code} ({res.key.plan}{occurrence}): "
-                  f"{label(res.from_state)} → "
-                  f"[bold]{label(res.to_state)}[/bold] (phiên bản {res.version}, "
-                  f"ngày hiệu lực {format_date_vi(res.effective_on)}).")
+    console.print(escape(f"Nhiệm vụ {res.key.code} ({res.key.plan}{occurrence}): "
+                         f"{label(res.from_state)} → ")
+                  + f"[bold]{escape(label(res.to_state))}[/bold] (phiên bản {res.version}, "
+                  f"ngày hiệu lực {format_date_vi(res.effective_on)}).", markup=True)
     for e in res.evidence:
         console.print(f"  Minh chứng: {e}")
 
@@ -422,14 +423,15 @@ def task_show(unit: UnitArg, plan: PlanArg, code: CodeArg, ky: OccurrenceOpt = N
         if json_:
             emit_json({"task": view, "history": hist})
             return
-        console.print(f"[bold]{view.plan} — nhiệm vụ {_code(view.code, view.occurrence)}"
-                      f"[/bold] (mục {view.section})")
+        console.print(f"[bold]{escape(view.plan)} — nhiệm vụ "
+                      f"{escape(_code(view.code, view.occurrence))}[/bold] "
+                      f"(mục {escape(view.section)})", markup=True)
         console.print(view.text, markup=False)
-        console.print(f"Trạng thái: [bold]{view.state_label}[/bold] · Phụ trách: "
-                      f"{view.owner or '—'} · Hạn: {view.deadline or '—'}"
+        console.print(f"Trạng thái: [bold]{escape(view.state_label)}[/bold] · Phụ trách: "
+                      + escape(f"{view.owner or '—'} · Hạn: {view.deadline or '—'}")
                       + (f" ({format_date_vi(view.due_on)})" if view.occurrence and view.due_on
                          else "") + " · Phiên bản "
-                      f"{view.version}")
+                      f"{view.version}", markup=True)
         if view.result:
             console.print(f"Kết quả: {view.result}", markup=False)
         _print_history(rt, hist)
@@ -456,7 +458,8 @@ def _event_label(rt: Runtime, event: str) -> str:
 
 def _print_history(rt: Runtime, hist: list[api.HistoryEntry]) -> None:
     label = rt.machine.definition.label
-    table = Table("#", "Lúc", "Người", "Thao tác", "Trạng thái", "Hiệu lực", "Ghi chú / minh chứng")
+    table = Table("#", "Lúc", "Người", "Thao tác", "Trạng thái", "Hiệu lực",
+                      "Ghi chú / minh chứng")
     for h in hist:
         change = (label(h.to_state) if h.from_state == h.to_state
                   else f"{label(h.from_state or '')} → {label(h.to_state)}")
@@ -496,9 +499,10 @@ def _print_snapshot(res: api.SnapshotResult, json_: bool) -> None:
     state = (f"đã chốt lúc {taken:%H:%M} ngày {format_date_vi(taken.date())}" if snap.frozen
              else f"chưa chốt (số liệu lúc {taken:%H:%M} ngày {format_date_vi(taken.date())})")
     unit = snap.unit.display[:1].upper() + snap.unit.display[1:]  # "Xã Vĩnh Thạnh"
-    console.print(f"[bold]{unit}[/bold] — {snap.period_label} "
+    console.print(f"[bold]{escape(unit)}[/bold] — {snap.period_label} "
                   f"(từ {format_date_vi(snap.start)} đến {format_date_vi(snap.end)}), {state}"
-                  + (f", mã {snap.content_hash[:12]}" if snap.content_hash else ""))
+                  + (f", mã {snap.content_hash[:12]}" if snap.content_hash else ""),
+                  markup=True)
     table = Table("Phụ lục", "Kế hoạch", "Tổng", "Đã thực hiện", "Chưa thực hiện")
     for a in snap.appendices:
         table.add_row(str(a.number), a.plan_id, str(a.total), f"{a.done:02d}",
@@ -651,7 +655,8 @@ def report_run_all(
         else:
             console.print(f"Đã xuất phụ lục cho {len(results) - len(failed)} đơn vị vào {out}.")
             for r in failed:
-                err_console.print(f"[bold red]Không xuất được {r.unit}:[/bold red]", end=" ")
+                err_console.print(f"[bold red]Không xuất được {escape(r.unit)}:[/bold red]",
+                                  end=" ", markup=True)
                 err_console.print(r.error, markup=False, highlight=False)
         if failed:
             if not json_:

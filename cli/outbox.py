@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from cli.lazy import lazy
 from cli.output import console, emit_json, vn_time
@@ -116,8 +117,8 @@ def outbox_show(row_id: Annotated[int, typer.Argument(metavar="SỐ", help="Số
             emit_json(r)
             return
         name = reminders.people_names(rt, [r.person_id]).get(r.person_id, f"#{r.person_id}")
-        lines = [
-            f"[bold]Thư nhắc số {r.id}[/bold] — {r.state_label}",
+        lines: list[str | Text] = [
+            Text.assemble((f"Thư nhắc số {r.id}", "bold"), f" — {r.state_label}"),
             f"Người nhận: {name} · Kênh: {channel_label(r)}",
             f"Việc: {_item(r)} · Hạn: {format_date_vi(r.due_on)} · Lời nhắc: "
             f"{step_label(r.step)} · Ngày gửi dự kiến: {format_date_vi(r.send_on)}",

@@ -15,8 +15,10 @@ from engine.clock import VN_TZ
 from engine.errors import CchcError
 from plans.errors import DataFileError
 
-console = Console()
-err_console = Console(stderr=True)
+#: Data is never read as Rich markup (a "[/]" in a task text stopped the command): a message
+#: meant to be styled says `markup=True` and escapes the data it holds (`rich.markup.escape`).
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 
 def vn_time(value: datetime) -> datetime:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cli.output import console, emit_json, fail
 from cli.session import session
@@ -99,8 +101,9 @@ def reminders_preview(
         print_occurrences(plan.occurrences)
         console.print(f"{len(plan.occurrences)} lời nhắc ngày {format_date_vi(on)}.")
         for u in plan.unresolved:
-            console.print(f"[yellow]Chưa có người nhận:[/yellow] {u.unit} {u.item_kind} "
-                          f"{u.code} ({step_label(u.step)}): {u.reason_vi}", highlight=False)
+            console.print("[yellow]Chưa có người nhận:[/yellow] " + escape(
+                f"{u.unit} {u.item_kind} {u.code} ({step_label(u.step)}): {u.reason_vi}"),
+                highlight=False, markup=True)
 
 
 def _what(o: reminders.Occurrence, compact: bool) -> str:
@@ -264,7 +267,9 @@ def obligation_list(
             return
         table = Table("Mã", "Kỳ", "Báo cáo", "Gửi", "Hạn", "Trạng thái", "Văn bản", "Phiên bản")
         for d in dues:
-            status = d.state_label + (" — [red]quá hạn[/red]" if d.overdue else "")
+            status = Text(d.state_label)
+            if d.overdue:
+                status.append(" — ").append("quá hạn", style="red")
             table.add_row(d.code, d.period_key, d.title[:60] + ("…" if len(d.title) > 60 else ""),
                           d.recipient, format_date_vi(d.due_on), status, d.report_doc or "",
                           str(d.version))
@@ -278,9 +283,9 @@ def _print_change(res: Any, json_: bool) -> None:
         emit_json(res)
         return
     label = domain.obligation_machine().definition.label
-    console.print(f"Báo cáo {res.code} kỳ {res.period_key}: {label(res.from_state)} → "
-                  f"[bold]{label(res.to_state)}[/bold] (phiên bản {res.version}, ngày hiệu lực "
-                  f"{format_date_vi(res.effective_on)}).")
+    console.print(escape(f"Báo cáo {res.code} kỳ {res.period_key}: {label(res.from_state)} → ")
+                  + f"[bold]{escape(label(res.to_state))}[/bold] (phiên bản {res.version}, "
+                  f"ngày hiệu lực {format_date_vi(res.effective_on)}).", markup=True)
     if getattr(res, "document", None):
         console.print(f"  Văn bản: {res.document}", highlight=False)
 

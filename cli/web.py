@@ -8,6 +8,7 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.lazy import lazy
@@ -76,11 +77,11 @@ def serve(
     if problems and not demo:
         rt.db.dispose()
         for p in problems:
-            console.print(f"[red]Không chạy được:[/red] {p}.")
+            console.print(f"[red]Không chạy được:[/red] {escape(p)}.", markup=True)
         console.print("Để trình diễn với dữ liệu mẫu, chạy lại với --demo.")
         raise typer.Exit(1)
     for p in problems:
-        console.print(f"[yellow]Chế độ trình diễn:[/yellow] {p}.")
+        console.print(f"[yellow]Chế độ trình diễn:[/yellow] {escape(p)}.", markup=True)
     console.print(f"Ứng dụng web: http://{host}:{port}/ (Ctrl+C để dừng)")
     if at:
         console.print(f"Ngày trình diễn: hôm nay là {rt.today().strftime('%d/%m/%Y')} "
@@ -130,8 +131,9 @@ def user_add(
                    "unit": user.unit_slug})
     else:
         where = f", {user.unit_display}" if user.unit_display else ""
-        console.print(f"Đã tạo tài khoản [bold]{user.username}[/bold] ({user.full_name}, "
-                      f"{directory.role_label(user.role)}{where}).")
+        console.print(f"Đã tạo tài khoản [bold]{escape(user.username)}[/bold] "
+                      + escape(f"({user.full_name}, {directory.role_label(user.role)}{where})")
+                      + ".", markup=True)
 
 
 @user_app.command("list")

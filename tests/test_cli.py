@@ -441,3 +441,15 @@ def test_stats_show_rollup_of_a_reviewing_body(loaded: Run, tmp_path: Path) -> N
     assert (got["summed"], got["pending"]) == (1, 0)
     refused = loaded("stats", "show", UNIT, "--period", "2023-Q3", "--out", str(out), code=2)
     assert "--out chỉ dùng cùng --tong-hop" in flat(refused.stderr)
+
+
+def test_data_is_printed_as_it_is_never_as_markup(loaded: Run) -> None:
+    """An owner (or a task text, a deadline) with square brackets is data: `task list` and
+    `task show` print it as written (Rich read "[/]" as markup and stopped the command)."""
+    key = (UNIT, "cchc-2023", "18")
+    owner = "Tổ [b]công tác[/b] [/] CCHC"
+    loaded("task", "assign", *key, "--owner", owner, "--role", "leader",
+           "--by", "Nguyễn Quốc Bảo", "--at", "2023-09-20T10:15")
+    listed = loaded("task", "list", UNIT, "--plan", "cchc-2023").stdout
+    assert owner in listed
+    assert owner in loaded("task", "history", *key).stdout
