@@ -92,21 +92,31 @@ class ChangeResult:
     evidence: list[str] = field(default_factory=list)
 
 
-class TaskFields(Protocol):
+class _Numbered(Protocol):
+    """A task's number and period, as every kind of task row has them."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def occurrence(self) -> str: ...
+
+
+class _Held(Protocol):
+    """Where a task stands and who holds it."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def owner(self) -> str | None: ...
+
+
+class TaskFields(_Numbered, _Held, Protocol):
     """What reading a task needs of its row: a `Task` (ORM, for a change) or a `TaskRecord`."""
 
     @property
     def id(self) -> int: ...
     @property
     def plan_id(self) -> str: ...
-    @property
-    def code(self) -> str: ...
-    @property
-    def occurrence(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def owner(self) -> str | None: ...
     @property
     def deadline(self) -> str | None: ...
     @property
@@ -853,13 +863,9 @@ def _brief_query(done: tuple[str, ...]) -> Select[*tuple[Any, ...]]:
     )
 
 
-class _Occurring(Protocol):
+class _Occurring(_Numbered, Protocol):
     @property
     def plan(self) -> str: ...
-    @property
-    def code(self) -> str: ...
-    @property
-    def occurrence(self) -> str: ...
     @property
     def timeliness(self) -> str | None: ...
 
@@ -867,13 +873,8 @@ class _Occurring(Protocol):
 _Row = TypeVar("_Row", bound=_Occurring)
 
 
-class TaskRow(_Occurring, Protocol):
+class TaskRow(_Occurring, _Held, Protocol):
     """What a count reads of a task: a `TaskView` or a `TaskBrief`."""
-
-    @property
-    def state(self) -> str: ...
-    @property
-    def owner(self) -> str | None: ...
 
 
 def task_briefs(rt: Runtime, unit_slug: str) -> Sequence[TaskRow]:
