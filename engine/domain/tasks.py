@@ -156,32 +156,31 @@ class Definition:
 
     section_code: str
     text: str
-    retired: bool
     section_title: str | None
     section_parent: str | None
     section_listed: bool
 
 
-_WHERE_TASK = (Task.unit_id == bindparam("unit"), Task.plan_id == bindparam("plan"),
-               Task.code == bindparam("code"))
-#: A task's rows (one per occurrence of recurring work) with its definition and section, as
-#: ORM objects (what a change starts from); `session.get(PlanTask, …)` reads no more.
-_TASK_AND_DEFINITION = (
-    select(Task, PlanTask, PlanSection)
-    .outerjoin(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
-    .outerjoin(PlanSection, (PlanSection.plan_id == PlanTask.plan_id)
-               & (PlanSection.code == PlanTask.section_code))
-    .where(*_WHERE_TASK))
+def _one_task(q: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """`q` over a unit's task (its rows: one per occurrence of recurring work) with its plan
+    definition and section joined."""
+    return (q.outerjoin(PlanTask, (PlanTask.plan_id == Task.plan_id)
+                        & (PlanTask.code == Task.code))
+            .outerjoin(PlanSection, (PlanSection.plan_id == PlanTask.plan_id)
+                       & (PlanSection.code == PlanTask.section_code))
+            .where(Task.unit_id == bindparam("unit"), Task.plan_id == bindparam("plan"),
+                   Task.code == bindparam("code")))
+
+
+#: A task's rows as ORM objects (what a change starts from); `session.get(PlanTask, …)`
+#: afterwards reads no more.
+_TASK_AND_DEFINITION = _one_task(select(Task, PlanTask, PlanSection))
 #: The same as plain columns, for reading: an ORM statement costs ~3 times a plain one.
-_TASK_RECORDS = (
-    select(Task.id, Task.plan_id, Task.code, Task.occurrence, Task.state, Task.owner,
-           Task.deadline, Task.due_on, Task.done_on, Task.result, Task.note, Task.version,
-           PlanTask.section_code, PlanTask.text, PlanTask.retired, PlanSection.title,
-           PlanSection.parent_code, PlanSection.retired)
-    .outerjoin(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
-    .outerjoin(PlanSection, (PlanSection.plan_id == PlanTask.plan_id)
-               & (PlanSection.code == PlanTask.section_code))
-    .where(*_WHERE_TASK))
+_TASK_RECORDS = _one_task(select(
+    Task.id, Task.plan_id, Task.code, Task.occurrence, Task.state, Task.owner, Task.deadline,
+    Task.due_on, Task.done_on, Task.result, Task.note, Task.version,
+    PlanTask.section_code, PlanTask.text, PlanSection.title, PlanSection.parent_code,
+    PlanSection.retired))
 
 
 @overload
@@ -237,10 +236,10 @@ def _task_rows(session: Session, unit_id: int, plan_id: str, code: str,
         cache = session.info["cache"]
         for row in plain_rows(session.connection(), _TASK_RECORDS, params):
             out.append(TaskRecord(*row[:12]))
-            section, text, gone, title, parent, section_gone = row[12:]
+            section, text, title, parent, section_gone = row[12:]
             if section is not None:
                 cache[("definition", plan_id, code)] = Definition(
-                    section, text, bool(gone), title, parent,
+                    section, text, title, parent,
                     section_gone is not None and not section_gone)  # NULL: no such section
         return out
 
@@ -258,7 +257,7 @@ def definition_of(session: Session, task: TaskFields) -> Definition | None:
     if d is None:
         return None
     section = session.get(PlanSection, (task.plan_id, d.section_code))
-    return Definition(d.section_code, d.text, d.retired,
+    return Definition(d.section_code, d.text,
                       section.title if section is not None else None,
                       section.parent_code if section is not None else None,
                       section is not None and not section.retired)
@@ -686,7 +685,6 @@ def occurrences_of(rt: Runtime, key: TaskKey) -> list[OccurrenceView]:
     return [OccurrenceView(o, st, label(st), due) for o, st, due in rows]
 
 
-
 def get_view(rt: Runtime, key: TaskKey) -> TaskView:
     with rt.db.read() as session:
         unit, task = find_task(session, key, on=rt.today())
@@ -695,7 +693,7 @@ def get_view(rt: Runtime, key: TaskKey) -> TaskView:
         return _view(rt, unit, task, d)
 
 
-def _view(rt: Runtime, unit: Unit, task: TaskFields, d: Definition | PlanTask) -> TaskView:
+def _view(rt: Runtime, unit: Unit, task: TaskFields, d: Definition) -> TaskView:
     return _view_of(rt, unit.slug, task.plan_id, task.code, d.section_code, d.text, task.state,
                     task.owner, task.deadline, task.due_on, task.done_on, task.result,
                     task.note, task.version, task.occurrence)

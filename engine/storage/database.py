@@ -322,11 +322,8 @@ class ScopedDatabase(Database):
         if self._session is not None:
             try:
                 self._settle(self._session)
-            except BaseException:
-                self._session.rollback()
-                raise
             finally:
-                self._session.close()
+                self._session.close()  # rolls back what a failed commit left
             self._session = None
         if self._conn is not None:
             self._conn.close()
