@@ -131,13 +131,14 @@ class Occurrence(tuple[Any, ...]):
 
 def occurrence_key(row: OccurrenceRow) -> str:
     """The idempotency key of an occurrence, or of a plain row of its fields:
-    `p{person_id}:{item_kind}{item_id}:{due_on}:{step}:{channel}`."""
-    return f"p{row[2]}:{row[4]}{row[6]}:{row[5].isoformat()}:{row[7]}:{row[3]}"
+    `p{person_id}:{item_kind}{item_id}:{due_on}:{step}:{channel}` (`occurrence_keys`)."""
+    return occurrence_keys((row,))[0]
 
 
 def occurrence_keys(rows: Iterable[OccurrenceRow]) -> list[str]:
-    """`occurrence_key` of each row, in order: one loop, each due date written once (a sweep
-    keys every reminder due, ~126,000 at the national peak)."""
+    """The idempotency key of each row, in order — the one place the key is written: one loop,
+    each due date written once (a sweep keys every reminder due, ~126,000 at the national
+    peak)."""
     iso: dict[date, str] = {}
     keys: list[str] = []
     add = keys.append
