@@ -5,10 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from engine.storage.models import Base
+from engine.storage.models import load_all
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = load_all().metadata
 
 
 def run() -> None:
