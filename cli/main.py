@@ -657,7 +657,7 @@ def report_run_all(
             for r in failed:
                 err_console.print(f"[bold red]Không xuất được {escape(r.unit)}:[/bold red]",
                                   end=" ", markup=True)
-                err_console.print(r.error, markup=False, highlight=False)
+                err_console.print(r.error)
         if failed:
             if not json_:
                 err_console.print(f"{len(failed)} đơn vị lỗi: "
@@ -716,14 +716,13 @@ def demo(
     _print_snapshot(res.snapshot, False)
     console.print(f"Dự thảo báo cáo (phần lời, để hoàn thiện trong Word): "
                   f"{res.database.parent / 'bao-cao.docx'}")
-    console.print(res.own_check_vi, highlight=False)
+    console.print(res.own_check_vi)
     errors = [f for f in res.findings if f.severity == "error"]
     if errors:
         _print_findings(errors, count=False)
     console.print("  Xem đủ: cchc report check vinh-thanh --period 2023-Q3 "
-                  f"--db sqlite:///{res.database}", markup=False, highlight=False,
-                  soft_wrap=True)
-    console.print(res.seed.summary_vi, markup=False, highlight=False, soft_wrap=True)
+                  f"--db sqlite:///{res.database}", soft_wrap=True)
+    console.print(res.seed.summary_vi, soft_wrap=True)
     if res.seed.ran:
         _print_findings(res.seed_findings)
     _print_demo_reminders(res)
@@ -745,9 +744,9 @@ def _print_demo_accounts(res: Any) -> None:
     console.print("Tài khoản web dùng thử (tên đăng nhập / mật khẩu — chỉ để thử):")
     for a in res.accounts:
         console.print(f"  {a.username} / {a.password} — {directory.role_label(a.role)}, {a.unit} "
-                      f"({a.full_name})", markup=False, highlight=False, soft_wrap=True)
+                      f"({a.full_name})", soft_wrap=True)
     console.print(f"Chạy web: cchc serve --db sqlite:///{res.database} --demo rồi mở "
-                  "http://127.0.0.1:8000/", markup=False, highlight=False, soft_wrap=True)
+                  "http://127.0.0.1:8000/", soft_wrap=True)
 
 
 def _only_the_group_called(args: list[str]) -> None:

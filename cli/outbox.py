@@ -136,7 +136,7 @@ def outbox_show(row_id: Annotated[int, typer.Argument(metavar="SỐ", help="Số
             lines.append(f"Lý do gần nhất: {r.last_error}")
         lines.append(f"Khóa chống trùng: {r.idempotency_key}")
         for line in lines:
-            console.print(line, highlight=False)
+            console.print(line)
         refused = r.detail.get("refused")
         if isinstance(refused, dict) and refused:
             console.print("Địa chỉ bị từ chối:")

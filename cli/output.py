@@ -15,10 +15,12 @@ from engine.clock import VN_TZ
 from engine.errors import CchcError
 from plans.errors import DataFileError
 
-#: Data is never read as Rich markup (a "[/]" in a task text stopped the command): a message
-#: meant to be styled says `markup=True` and escapes the data it holds (`rich.markup.escape`).
-console = Console(markup=False)
-err_console = Console(stderr=True, markup=False)
+#: Data is printed as written: never read as Rich markup (a "[/]" in a task text stopped the
+#: command), its ":warning:" never made an emoji, its numbers and dates never coloured at
+#: random. A message meant to be styled says `markup=True` and escapes the data it holds
+#: (`rich.markup.escape`).
+console = Console(markup=False, emoji=False, highlight=False)
+err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
 
 
 def vn_time(value: datetime) -> datetime:
@@ -64,6 +66,6 @@ def fail(exc: CchcError | DataFileError, as_json: bool) -> NoReturn:
         sys.stdout.write(json.dumps(exc.as_dict(), ensure_ascii=False, indent=2) + "\n")
     else:
         err_console.print("[bold red]Lỗi:[/bold red]", markup=True, end=" ")
-        err_console.print(render_vi(exc), markup=False, highlight=False)
+        err_console.print(render_vi(exc))
         err_console.print("Không có thay đổi nào được ghi.", style="dim")
     raise SystemExit(2)

@@ -287,7 +287,7 @@ def _print_change(res: Any, json_: bool) -> None:
                   + f"[bold]{escape(label(res.to_state))}[/bold] (phiên bản {res.version}, "
                   f"ngày hiệu lực {format_date_vi(res.effective_on)}).", markup=True)
     if getattr(res, "document", None):
-        console.print(f"  Văn bản: {res.document}", highlight=False)
+        console.print(f"  Văn bản: {res.document}")
 
 
 @obligation_app.command("submit")

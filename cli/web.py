@@ -180,7 +180,7 @@ def user_token(
                    "token": raw})
         return
     console.print(f"Mã truy cập số {token.id} ({token.name}) của {token.username}:")
-    console.print(raw, markup=False, highlight=False, soft_wrap=True)
+    console.print(raw, soft_wrap=True)
     console.print("Hãy lưu lại ngay: mã này sẽ không được hiển thị lần nữa. Dùng trong tiêu đề "
                   "'Authorization: Bearer <mã>'.", style="dim")
 

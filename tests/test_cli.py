@@ -444,10 +444,11 @@ def test_stats_show_rollup_of_a_reviewing_body(loaded: Run, tmp_path: Path) -> N
 
 
 def test_data_is_printed_as_it_is_never_as_markup(loaded: Run) -> None:
-    """An owner (or a task text, a deadline) with square brackets is data: `task list` and
-    `task show` print it as written (Rich read "[/]" as markup and stopped the command)."""
+    """An owner (or a task text, a deadline) with square brackets or colons is data: `task
+    list` and `task show` print it as written (Rich read "[/]" as markup and stopped the
+    command, and turned ":warning:" into an emoji)."""
     key = (UNIT, "cchc-2023", "18")
-    owner = "Tổ [b]công tác[/b] [/] CCHC"
+    owner = "Tổ [b]công tác[/b] [/] :warning: CCHC"
     loaded("task", "assign", *key, "--owner", owner, "--role", "leader",
            "--by", "Nguyễn Quốc Bảo", "--at", "2023-09-20T10:15")
     listed = loaded("task", "list", UNIT, "--plan", "cchc-2023").stdout
