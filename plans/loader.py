@@ -13,9 +13,9 @@ import unicodedata
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from plans import data_cache
 from plans.errors import DataFileError, FileProblem, SpecProblems
 from plans.settings import get_data_file_settings
 
@@ -27,26 +27,6 @@ def max_data_file_bytes() -> int:
     (`CCHC_MAX_DATA_FILE_BYTES`, 4 MiB: the whole country's units list is well under 1 MB)."""
     return get_data_file_settings().max_data_file_bytes
 
-
-class _NoAliasLoader(yaml.SafeLoader):
-    """The safe loader, refusing aliases (`*name`, also in `<<: *name`) as it meets them.
-
-    Why: a few hundred bytes of nested aliases ("billion laughs") expand to gigabytes when the
-    tree is walked; data files a clerk edits never need them. The refusal happens while the
-    node tree is composed, before anything is expanded.
-    """
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise _AliasRefused(event.start_mark.line + 1)
-        return super().compose_node(parent, index)
-
-
-class _AliasRefused(Exception):
-    def __init__(self, line: int) -> None:
-        super().__init__(line)
-        self.line = line
 
 _PYDANTIC_VI = {
     "missing": "thiếu trường bắt buộc",
@@ -64,27 +44,6 @@ _PYDANTIC_VI = {
     "datetime_from_date_parsing": "thời điểm không hợp lệ",
     "model_type": "phải là một khối khóa: giá trị",
 }
-
-
-def _node_at(root: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | None:
-    node = root
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            nxt = None
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    nxt = value
-                    break
-            if nxt is None:
-                return node
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return node
-            node = node.value[part]
-        else:
-            return node
-    return node
 
 
 def _loc_text(loc: tuple[int | str, ...]) -> str:
@@ -135,13 +94,9 @@ def _size_problem(source: str, size: int, limit: int) -> DataFileError:
 def line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
     """The line of the node at `loc` in an already validated YAML text (for errors found later,
     e.g. a report definition that conflicts with the plans of a period)."""
-    loader = _NoAliasLoader(text)
-    try:
-        node = _node_at(loader.get_single_node(), loc)
-    finally:
-        loader.dispose()
-    return node.start_mark.line + 1 if node is not None else None
+    from plans import yaml_nodes  # lazy: PyYAML only where a text is parsed
 
+    return yaml_nodes.line_of(text, loc)
 
 
 #: PyYAML's syntax complaints (English) as a clerk editing the file reads them.
@@ -175,24 +130,29 @@ def parse_model(model: type[M], text: str, source: str) -> M:
     """Validate YAML `text` against `model`; `source` names the file in errors.
 
     Refused before anything is expanded: a text above `max_data_file_bytes()` and any alias.
+    A text parsed before is not parsed again: its data is kept by the hash of the text
+    (`plans.data_cache`) and validated afresh.
     """
     limit = max_data_file_bytes()
     if len(text) > limit or len(text.encode("utf-8")) > limit:
         raise _size_problem(source, len(text.encode("utf-8")), limit)
-    try:
-        loader = _NoAliasLoader(text)
+    kept = data_cache.load(text)
+    if isinstance(kept, dict):
         try:
-            root = loader.get_single_node()
-            data = loader.construct_document(root) if root is not None else None
-        finally:
-            loader.dispose()
-    except _AliasRefused as exc:
+            return model.model_validate(kept)
+        except ValidationError:
+            pass  # parsed again below: its errors need the lines of the nodes
+    from plans import yaml_nodes  # lazy: PyYAML only where a text is parsed (CLI start)
+
+    try:
+        root, data = yaml_nodes.compose(text)
+    except yaml_nodes.AliasRefused as exc:
         raise DataFileError(
             [FileProblem(source, "", exc.line,
                          "không dùng bí danh YAML (*tên, <<: *tên): hãy chép nội dung ra",
                          "YAML aliases (*name) are not allowed: write the content out")]
         ) from None
-    except yaml.YAMLError as exc:
+    except yaml_nodes.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
@@ -205,8 +165,10 @@ def parse_model(model: type[M], text: str, source: str) -> M:
             [FileProblem(source, "", 1, "tệp phải là một khối khóa: giá trị",
                          "file must hold a mapping at the top")]
         )
+    data = _nfc_tree(data)
+    encoded = data_cache.encoded(data)  # before validation, which could change `data`
     try:
-        return model.model_validate(_nfc_tree(data))
+        validated = model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -215,19 +177,20 @@ def parse_model(model: type[M], text: str, source: str) -> M:
             if isinstance(cause, SpecProblems):
                 for sub, vi, en in cause.problems:
                     at = loc + sub
-                    node = _node_at(root, at)
-                    line = node.start_mark.line + 1 if node is not None else None
-                    problems.append(FileProblem(source, _loc_text(at), line, vi, en))
+                    problems.append(FileProblem(source, _loc_text(at),
+                                                yaml_nodes.line_at(root, at), vi, en))
                 continue
-            node = _node_at(root, loc)
-            line = node.start_mark.line + 1 if node is not None else None
             vi = _PYDANTIC_VI.get(err["type"], "giá trị không hợp lệ")
             msg = str(err["msg"]).removeprefix("Value error, ")
             if err["type"] == "value_error":
                 vi = msg.split(" / ")[0]
                 msg = msg.split(" / ")[-1]
-            problems.append(FileProblem(source, _loc_text(loc), line, vi, msg))
+            problems.append(FileProblem(source, _loc_text(loc), yaml_nodes.line_at(root, loc),
+                                        vi, msg))
         raise DataFileError(problems) from None
+    if encoded is not None:
+        data_cache.store(text, encoded)
+    return validated
 
 
 def load_model(model: type[M], path: Path) -> M:

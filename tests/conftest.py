@@ -1,5 +1,8 @@
 """Shared fixtures: a fresh database per test, on SQLite and on the real PostgreSQL.
 
+The parsed data files the commands keep (`plans.data_cache`) go to a folder of this run, not
+the user's cache (set before any setting is read; commands run as subprocesses inherit it).
+
 PostgreSQL tests create a throw-away database on the server at CCHC_TEST_PG_URL (default:
 127.0.0.1:5432, trust auth, database `test`). Where no server answers they skip with the
 reason — unless CCHC_REQUIRE_POSTGRES=1 (CI), where that is a failure. The seed-comparison
@@ -9,6 +12,8 @@ tests likewise skip without the seed report unless CCHC_REQUIRE_SEED=1.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +25,14 @@ from sqlalchemy import create_engine, text
 
 from engine.clock import VN_TZ, fixed_clock
 from engine.runtime import Runtime, open_runtime
+
+DATA_CACHE_DIR = Path(tempfile.mkdtemp(prefix="cchc-test-data-cache-"))
+os.environ["CCHC_DATA_CACHE_DIR"] = str(DATA_CACHE_DIR)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(DATA_CACHE_DIR, ignore_errors=True)
+
 
 PG_ADMIN_URL = os.environ.get(
     "CCHC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

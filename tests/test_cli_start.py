@@ -176,3 +176,18 @@ def test_everyday_commands_load_no_writer_accounts_or_holidays_package(
                          env={**os.environ, "PYTHONPATH": str(ROOT), "CCHC_DATABASE_URL": demo_db})
     exit_code, loaded = json.loads(run.stderr.strip().splitlines()[-1])
     assert (exit_code, loaded) == (0, []), run.stdout + run.stderr
+
+
+def test_a_command_run_again_does_not_load_yaml(demo_db: str) -> None:
+    """The workflow and the calendar, parsed by the first run, are read by the next from the
+    data kept by the hash of their text (`plans.data_cache`): PyYAML is not even imported."""
+    args = ["task", "list", "vinh-thanh", "--at", "2023-09-20T09:00"]
+    code = COMMAND_PROBE.format(names=json.dumps(["yaml", "plans.yaml_nodes"]))
+    runs = []
+    for _ in range(2):
+        run = subprocess.run([sys.executable, "-c", code, json.dumps(args)], cwd=ROOT,
+                             capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "PYTHONPATH": str(ROOT),
+                                  "CCHC_DATABASE_URL": demo_db})
+        runs.append(json.loads(run.stderr.strip().splitlines()[-1]))
+    assert runs[1] == [0, []], runs
