@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,7 +98,7 @@ def note(message: str) -> None:
 
 
 def heading(title: str) -> None:
-    print(f"\n== {title}   ({load_average()})", flush=True)
+    print(f"\n== {title}   ({load_average()}; {machine_speed()})", flush=True)
 
 
 def peak_rss_mb() -> float:
@@ -125,6 +125,29 @@ def exit_cleanly_on_sigterm() -> None:
 def load_average() -> str:
     """The 1-minute load average: other work on the machine slows every figure down."""
     return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+
+
+def _reference_work() -> None:
+    counts: dict[str, int] = {}
+    for i in range(200_000):
+        key = f"k{i % 5_000}"
+        counts[key] = counts.get(key, 0) + i
+    sorted(counts.items(), key=lambda kv: (kv[1], kv[0]))
+
+
+def machine_speed() -> str:
+    """The CPU time of a fixed pure-Python workload (dict, str, sort; best of 3). Why: the
+    machines benches run on differ between sessions (the same code has measured twice as slow
+    on another day, load 0.5), so a figure in ms is read beside this one; a ratio to a baseline
+    run in the same process does not need it."""
+    best = min(_timed(_reference_work) for _ in range(3))
+    return f"reference workload {best * 1000:.0f} ms CPU"
+
+
+def _timed(work: Callable[[], None]) -> float:
+    start = time.process_time()
+    work()
+    return time.process_time() - start
 
 
 class TreeRss:
