@@ -36,6 +36,8 @@ FORMAT = "cchc-yaml-data-1"
 
 
 def _key(text: str) -> str:
+    # The exact text, not `plans.loader.content_hash` (which hashes its NFC form, for a
+    # document's identity): what is kept must be what this very text parses to.
     return hashlib.sha256(f"{FORMAT}\0{text}".encode()).hexdigest()
 
 

@@ -16,6 +16,18 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def default_cache_dir() -> Path | None:
+    """`$XDG_CACHE_HOME/cchc/data`, else `~/.cache/cchc/data` (the XDG base directories);
+    None when neither is known (a service account without a home: no cache)."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:  # no HOME and no password entry
+            return None
+    return Path(base) / "cchc" / "data"
+
+
 class DataFileSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CCHC_", env_file=".env", extra="ignore")
 
@@ -29,21 +41,9 @@ class DataFileSettings(BaseSettings):
                     "(plans/data_cache.py): the next command skips YAML",
     )
     data_cache_dir: Path | None = Field(
-        default_factory=lambda: default_cache_dir(),
+        default_factory=default_cache_dir,
         description="Where the parsed data files are kept (none without a home folder)",
     )
-
-
-def default_cache_dir() -> Path | None:
-    """`$XDG_CACHE_HOME/cchc/data`, else `~/.cache/cchc/data` (the XDG base directories);
-    None when neither is known (a service account without a home: no cache)."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        try:
-            base = str(Path.home() / ".cache")
-        except RuntimeError:  # no HOME and no password entry
-            return None
-    return Path(base) / "cchc" / "data"
 
 
 @cache

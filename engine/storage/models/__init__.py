@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 else:  # mypy sees the names above only, so a misspelt name stays an error
     __getattr__, __dir__ = public_api(__name__, __file__)
 
-#: The modules of the tables, in the order of their foreign keys.
+#: The modules of the tables (each imports those its foreign keys refer to).
 MODULES = ("plans", "tasks", "reports", "reminders", "web")
 
 
