@@ -6,9 +6,12 @@ the page's whole list already read in the request's scope."""
 from __future__ import annotations
 
 import dataclasses
-from typing import cast
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
 
 from conftest import Clock
+from sqlalchemy import event
 from web_client import (  # noqa: F401 - the *_fixture names register the demo fixtures
     cheap_hashes_fixture,
     demo_db_fixture,
@@ -18,15 +21,10 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
 
 from engine import api
 from engine.directory import accounts
+from engine.directory.units import get_unit
 from engine.domain.tasks import Actor, TaskKey, assign
-from engine.reporting.dashboard import (
-    MenuCounts,
-    is_overdue,
-    menu_counts,
-    obligations_overdue,
-    owned_by,
-    person_of,
-)
+from engine.reporting.dashboard import is_overdue, obligations_overdue, owned_by, person_of
+from engine.reporting.menu import MenuCounts, menu_counts
 from engine.runtime import Runtime
 
 UNIT = "vinh-thanh"
@@ -53,6 +51,21 @@ def test_menu_counts_equal_the_lists_on_postgresql(pg_demo_rt: Runtime) -> None:
     check_the_counts(pg_demo_rt)
 
 
+@contextmanager
+def statements(rt: Runtime) -> Iterator[list[str]]:
+    """The statements sent to `rt`'s database inside the block."""
+    sent: list[str] = []
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(rt.db.engine, "before_cursor_execute", on_statement)
+    try:
+        yield sent
+    finally:
+        event.remove(rt.db.engine, "before_cursor_execute", on_statement)
+
+
 def check_the_counts(rt: Runtime) -> None:
     officer = accounts.get_user(rt, "canbo.vinhthanh")
     # a task of the officer's, assigned by name (any case), so "mine" has both kinds of owner
@@ -69,7 +82,11 @@ def check_the_counts(rt: Runtime) -> None:
             assert menu_counts(rt, user, UNIT) == expected
             scoped = dataclasses.replace(rt, db=rt.db.scoped())  # a web request's
             try:
-                assert menu_counts(scoped, user, UNIT) == expected  # its own statement
+                with scoped.db.read() as session:
+                    get_unit(session, UNIT)  # as the page did (the access check)
+                with statements(scoped) as sent:
+                    assert menu_counts(scoped, user, UNIT) == expected
+                assert len(sent) == 1, sent  # tasks, people and sub-reports: one statement
                 api.list_tasks(scoped, UNIT, earlier=True)  # a page read the whole list
                 assert menu_counts(scoped, user, UNIT) == expected  # counted from it
             finally:

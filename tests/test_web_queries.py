@@ -75,13 +75,14 @@ def login(rt: Runtime) -> Iterator[Login]:
     # the task page: session with its user and unit (one statement), the unit with the units
     # above it (one statement), the unit's plans (which the plan code resolves against), the
     # task's rows (every occurrence of recurring task 7) with its definition and section,
-    # history, files, documents, comments; the menu counts (tasks, people, sub-reports); the
-    # version last seen
-    (f"/units/{UNIT}/tasks/cchc-2023/7", 12),  # 25 before issue 13, 20 before the joins, 15
+    # history, files, documents, comments; the menu counts (tasks, people and sub-reports in
+    # one statement); the version last seen
+    (f"/units/{UNIT}/tasks/cchc-2023/7", 10),  # 25 before issue 13, 20, 15, 12 (menu: 3)
     ("/dashboard", 7),  # 14 before issue 13, 9 before: no list of communes for an officer
     # the list: the sections of the unit's plans in one statement (one per plan before)
     (f"/units/{UNIT}/tasks", 7),  # 14 before issue 13, 10 before the one statement
     (f"/units/{UNIT}/tasks?plan=papi-2023&q=cong+khai", 7),
+    (f"/units/{UNIT}/obligations", 4),  # 6 when the menu read people and sub-reports apart
 ])
 def test_a_page_uses_one_connection_and_asks_nothing_twice(
         login: Login, traffic: Traffic, path: str, bound: int) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import Text, bindparam, cast, select
@@ -221,6 +221,9 @@ def add_person(
     return upsert_people(rt, PeopleFile(people=[spec])).people[0]
 
 
+_person_id: Callable[[Any], int] = attrgetter("id")
+
+
 #: `list_people`'s statements (plain columns, built once).
 _PEOPLE = (select(Person.id, Unit.slug, Person.name, Person.role, Person.title, Person.email,
                   Person.zalo_user_id, Person.phone, Person.channels, Person.active)
@@ -244,13 +247,53 @@ def list_people(rt: Runtime, unit: str | None = None) -> list[PersonView]:
         return list(scope_memo(session, ("people", unit), load))  # once per web request
 
 
+class Named(NamedTuple):
+    """A person as matching a login or a task's owner reads it."""
+
+    id: int
+    name: str
+    title: str | None
+
+
+#: A unit's active people as `Named` rows (parameter `unit`, the unit's id): what finding the
+#: person a login stands for reads, for another read to run as part of its own
+#: (`engine.reporting.menu`).
+ACTIVE_NAMED = select(Person.id, Person.name, Person.title).where(
+    Person.unit_id == bindparam("unit"), Person.active.is_(True))
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+
+
+_N = TypeVar("_N", bound=_Identified)
+
+
+def login_person(people: Iterable[_N], person_id: int | None, full_name: str) -> _N | None:
+    """The person a login (linked to `person_id`, named `full_name`) stands for among a unit's
+    active `people`: the linked one, else the first by id with the login's name (any case,
+    NFC, dashes normalised: `owner_key`). None for a login that is nobody's."""
+    ordered = sorted(people, key=_person_id)
+    if person_id is not None:
+        for p in ordered:
+            if p.id == person_id:
+                return p
+    wanted = owner_key(full_name)
+    for p in ordered:
+        if owner_key(p.name) == wanted:
+            return p
+    return None
+
+
 # ---------------------------------------------------------------- owner resolution
 
 
 P = TypeVar("P", Person, Contact)
 
 
-_person_id: Callable[[PersonLike], int] = attrgetter("id")
 
 
 class OwnerIndex(Generic[P]):
@@ -379,7 +422,9 @@ def unit_leader(session: Session, unit_id: int) -> Person | None:
 
 
 __all__ = [
+    "ACTIVE_NAMED",
     "Contact",
+    "Named",
     "OwnerIndex",
     "PeopleLoadResult",
     "PersonLike",
@@ -391,6 +436,7 @@ __all__ = [
     "first_channel",
     "list_people",
     "load_people_file",
+    "login_person",
     "normalize_phone",
     "owner_indexes",
     "owner_key",

@@ -563,6 +563,23 @@ def _dues_query(year: bool, state: bool, code: bool, include_retired: bool
     return q
 
 
+def past_due(due_on: date, today: date, rt: Runtime) -> bool:
+    """Whether an occurrence due `due_on` is late `today`: its (effective) due date, moved to
+    the next working day if it is a day off, has passed. Pending ones only are "overdue"."""
+    deadline = effective_due(due_on, rt.calendar)
+    assert deadline is not None
+    return today > deadline
+
+
+#: The due dates of a unit's pending occurrences (of obligations in force): what counting
+#: its overdue sub-reports reads (parameter `unit`, the unit's id), for another read to run
+#: as part of its own (`engine.reporting.menu`).
+PENDING_DUE_DATES = (select(ObligationDue.due_on)
+                     .join(Obligation, Obligation.id == ObligationDue.obligation_id)
+                     .where(Obligation.unit_id == bindparam("unit"),
+                            ObligationDue.state == PENDING, Obligation.retired.is_(False)))
+
+
 def list_obligation_dues(
     rt: Runtime,
     unit: str,
@@ -589,8 +606,6 @@ def list_obligation_dues(
             out = []
             for (due_id, period_key, due_on, due_owner, due_state, report_doc, submitted_on,
                  version, ob_code, title, source_plan, recipient, schedule, ob_owner) in rows:
-                deadline = effective_due(due_on, rt.calendar)
-                assert deadline is not None
                 out.append(ObligationDueView(
                     id=due_id, unit=u.slug, code=ob_code, title=title,
                     source_plan=source_plan, recipient=recipient, schedule=schedule,
@@ -598,7 +613,7 @@ def list_obligation_dues(
                     due_on=due_on, owner=due_owner or ob_owner, state=due_state,
                     state_label=label_of(due_state), report_doc=report_doc,
                     submitted_on=submitted_on,
-                    overdue=due_state == PENDING and today > deadline,
+                    overdue=due_state == PENDING and past_due(due_on, today, rt),
                     version=version, link=due_link(u.slug, due_id)))
             return out
 
@@ -629,6 +644,7 @@ def replay_state(entries: Sequence[ObligationHistoryEntry]) -> str:
 
 
 __all__ = [
+    "PENDING_DUE_DATES",
     "REPORT_TYPES",
     "CheckedObligationsFile",
     "ObligationChange",
@@ -644,6 +660,7 @@ __all__ = [
     "obligation_history",
     "obligation_machine",
     "parse_report_document",
+    "past_due",
     "period_label",
     "period_start",
     "reopen_obligation",

@@ -885,11 +885,22 @@ def task_briefs(rt: Runtime, unit_slug: str) -> Sequence[TaskRow]:
         if cache is not None and ("tasks", unit_slug) in cache:
             return in_force(cast(list[TaskView], cache[("tasks", unit_slug)]))
         unit = get_unit(session, unit_slug)
-        today = rt.today()
-        status_of = _status_of(rt)
-        rows = plain_rows(session.connection(),
-                          _brief_query(tuple(sorted(rt.machine.done_states))),
-                          {"unit": unit.id, "today": today})
+        rows = plain_rows(session.connection(), brief_statement(rt),
+                          {"unit": unit.id, "today": rt.today()})
+    return briefs_of(rt, rows)
+
+
+def brief_statement(rt: Runtime) -> Select[*tuple[Any, ...]]:
+    """`task_briefs`' statement (parameters `unit`, the unit's id, and `today`) for another
+    read to run as part of its own (`engine.reporting.menu`); its rows go to `briefs_of`."""
+    return _brief_query(tuple(sorted(rt.machine.done_states)))
+
+
+def briefs_of(rt: Runtime, rows: Sequence[Sequence[Any]]) -> Sequence[TaskRow]:
+    """`task_briefs` of the rows of `brief_statement` (their first eight columns), as of
+    today."""
+    today = rt.today()
+    status_of = _status_of(rt)
     # Only recurring work needs the passes choosing its occurrence: a task of one row is
     # listed and in force as it is (most of a commune's tasks).
     recurring = {(r[0], r[1]) for r in rows if r[2]}

@@ -13,7 +13,6 @@ from engine import public_api
 
 if TYPE_CHECKING:
     from engine.reporting.dashboard import (
-        MenuCounts,
         PlanProgress,
         SectionView,
         UnitOverview,
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
         cutoff_day,
         frozen_periods,
         is_overdue,
-        menu_counts,
         obligations_overdue,
         owned_by,
         owner_choices,
@@ -44,6 +42,7 @@ if TYPE_CHECKING:
     from engine.reporting.export.cells import put_cell
     from engine.reporting.export.files import JSON_NAME as SNAPSHOT_JSON_NAME
     from engine.reporting.export.files import appendix_file_name, download_name
+    from engine.reporting.menu import MenuCounts, menu_counts
     from engine.reporting.snapshot.build import build_snapshot
     from engine.reporting.snapshot.check import check_report
     from engine.reporting.snapshot.findings import Finding

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Select, bindparam, select
 
 from engine.directory.accounts import UserView
-from engine.directory.people import PersonView, list_people, owner_key
+from engine.directory.people import PersonView, list_people, login_person, owner_key
 from engine.directory.units import (
     KIND_PREFIX,
     UnitView,
@@ -39,7 +39,6 @@ from engine.domain.tasks import (
     find_task,
     in_force,
     list_tasks,
-    task_briefs,
 )
 from engine.domain.timeliness import Timeliness, effective_due, is_ongoing, timeliness
 from engine.runtime import Runtime
@@ -269,7 +268,14 @@ class _Owned(Protocol):
 _Task = TypeVar("_Task", bound=_Owned)
 
 
-def owned_by(rt: Runtime, tasks: Iterable[_Task], person: PersonView, *,
+class _Titled(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+
+
+def owned_by(rt: Runtime, tasks: Iterable[_Task], person: _Titled, *,
              open_only: bool = True) -> list[_Task]:
     """Tasks whose owner text names `person`'s title or name (NFC, any case, dashes
     normalised — the same matching reminders use)."""
@@ -323,16 +329,8 @@ def person_of(rt: Runtime, user: UserView) -> PersonView | None:
     person of the user's unit with the same name. None for a login that is nobody's."""
     if user.unit_slug is None:
         return None
-    people = [p for p in list_people(rt, user.unit_slug) if p.active]
-    if user.person_id is not None:
-        for p in people:
-            if p.id == user.person_id:
-                return p
-    wanted = owner_key(user.full_name)
-    for p in people:
-        if owner_key(p.name) == wanted:
-            return p
-    return None
+    return login_person((p for p in list_people(rt, user.unit_slug) if p.active),
+                        user.person_id, user.full_name)
 
 
 def my_tasks(rt: Runtime, user: UserView, *, open_only: bool = True) -> list[TaskView]:
@@ -341,30 +339,6 @@ def my_tasks(rt: Runtime, user: UserView, *, open_only: bool = True) -> list[Tas
     if person is None or user.unit_slug is None:
         return []
     return owned_by(rt, list_tasks(rt, user.unit_slug), person, open_only=open_only)
-
-
-@dataclass(frozen=True)
-class MenuCounts:
-    """The counts next to the menu of a commune's officer or leader."""
-
-    mine: int | None  # their open tasks (`my_tasks`); None: the login stands for nobody
-    mine_late: bool  # one of those is overdue
-    overdue: int  # the commune's overdue tasks (recurring work: the occurrence in force)
-    obligations_overdue: int  # its sub-reports overdue (`obligations_overdue`)
-
-
-def menu_counts(rt: Runtime, user: UserView, unit: str) -> MenuCounts:
-    """What the menu shows on every page: the same numbers as `owned_by` and `is_overdue`
-    over `list_tasks(rt, unit)` and `obligations_overdue`, counted from `task_briefs` (on a
-    page that did not read the list, a statement of plain columns and no views built)."""
-    tasks = task_briefs(rt, unit)
-    person = person_of(rt, user)
-    mine = owned_by(rt, tasks, person) if person is not None else None
-    return MenuCounts(
-        mine=None if mine is None else len(mine),
-        mine_late=any(is_overdue(t) for t in mine or ()),
-        overdue=sum(1 for t in tasks if is_overdue(t)),
-        obligations_overdue=len(obligations_overdue(rt, unit)))
 
 
 def obligations_coming_due(rt: Runtime, unit: str, *, days: int = OBLIGATIONS_AHEAD_DAYS,
@@ -695,7 +669,6 @@ def city_overview(rt: Runtime, units: Iterable[UnitView], *, today: date | None 
 __all__ = [
     "OBLIGATIONS_AHEAD_DAYS",
     "FrozenPeriod",
-    "MenuCounts",
     "PersonLoad",
     "PlanProgress",
     "SectionView",
@@ -709,7 +682,6 @@ __all__ = [
     "due_this_week",
     "frozen_periods",
     "is_overdue",
-    "menu_counts",
     "my_tasks",
     "obligations_coming_due",
     "obligations_overdue",
