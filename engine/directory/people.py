@@ -294,8 +294,6 @@ def login_person(people: Iterable[_N], person_id: int | None, full_name: str) ->
 P = TypeVar("P", Person, Contact)
 
 
-
-
 class OwnerIndex(Generic[P]):
     """The active people of one unit, indexed by title and name; the unit's leader."""
 
