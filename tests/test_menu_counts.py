@@ -6,12 +6,10 @@ the page's whole list already read in the request's scope."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, cast
+from typing import cast
 
 from conftest import Clock
-from sqlalchemy import event
+from sql_statements import statements
 from web_client import (  # noqa: F401 - the *_fixture names register the demo fixtures
     cheap_hashes_fixture,
     demo_db_fixture,
@@ -49,21 +47,6 @@ def test_menu_counts_equal_the_lists(rt: Runtime) -> None:
 def test_menu_counts_equal_the_lists_on_postgresql(pg_demo_rt: Runtime) -> None:
     """The same on PostgreSQL (dates compared as dates, the done states bound as a list)."""
     check_the_counts(pg_demo_rt)
-
-
-@contextmanager
-def statements(rt: Runtime) -> Iterator[list[str]]:
-    """The statements sent to `rt`'s database inside the block."""
-    sent: list[str] = []
-
-    def on_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    event.listen(rt.db.engine, "before_cursor_execute", on_statement)
-    try:
-        yield sent
-    finally:
-        event.remove(rt.db.engine, "before_cursor_execute", on_statement)
 
 
 def check_the_counts(rt: Runtime) -> None:

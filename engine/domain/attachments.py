@@ -20,7 +20,7 @@ from engine.domain.tasks import Actor, TaskKey, find_task
 from engine.errors import NotFound
 from engine.runtime import Runtime
 from engine.storage.models import Attachment, Document, TaskEvidence, TaskHistory
-from engine.storage.rows import plain_rows
+from engine.storage.together import Read, scoped_rows
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,21 @@ _DOCUMENTS = (
     .order_by(Document.issued_on, Document.id))
 
 
+def attachments_read(task_id: int) -> Read:
+    """`list_attachments`' statement and parameters (`engine.storage.together`)."""
+    return _ATTACHMENTS, {"task": task_id}
+
+
+def documents_read(task_id: int) -> Read:
+    """`task_documents`' statement and parameters (`engine.storage.together`)."""
+    return _DOCUMENTS, {"task": task_id}
+
+
 def list_attachments(rt: Runtime, key: TaskKey) -> list[AttachmentView]:
     """The task's PDFs, oldest first (without their content)."""
     with rt.db.read() as session:
         _unit, task = find_task(session, key)
-        rows = plain_rows(session.connection(), _ATTACHMENTS, {"task": task.id})
+        rows = scoped_rows(session, *attachments_read(task.id))
         return [AttachmentView(*r) for r in rows]
 
 
@@ -110,7 +120,7 @@ def task_documents(rt: Runtime, key: TaskKey) -> list[EvidenceDocument]:
     """The evidence documents of a task (each once), by date."""
     with rt.db.read() as session:
         _unit, task = find_task(session, key)
-        rows = plain_rows(session.connection(), _DOCUMENTS, {"task": task.id})
+        rows = scoped_rows(session, *documents_read(task.id))
         return [EvidenceDocument(*r) for r in rows]
 
 

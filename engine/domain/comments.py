@@ -19,7 +19,7 @@ from engine.domain.tasks import TaskKey, find_task
 from engine.errors import Forbidden, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.models import Comment
-from engine.storage.rows import plain_rows
+from engine.storage.together import Read, scoped_rows
 from vntext.text import nfc
 
 #: Who writes which kind: a leader instructs their commune, the reviewing body reviews.
@@ -93,21 +93,25 @@ def _comments_query(task: bool, period: bool) -> Select[*tuple[Any, ...]]:
 _COMMENTS = {(t, p): _comments_query(t, p) for t in (False, True) for p in (False, True)}
 
 
+def task_comments_read(unit_id: int, task_id: int) -> Read:
+    """`list_comments`' statement and parameters for one task (`engine.storage.together`)."""
+    return _COMMENTS[True, False], {"unit": unit_id, "task": task_id}
+
+
 def list_comments(rt: Runtime, unit: str, *, task: TaskKey | None = None,
                   period: str | None = None) -> list[CommentView]:
     """The comments on one task, or on one period's report, newest first."""
     with rt.db.read() as session:
         u = get_unit(session, unit)
-        params: dict[str, object] = {"unit": u.id}
         label = None
         if task is not None:
             _u, t = find_task(session, task)
-            params["task"] = t.id
+            stmt, params = task_comments_read(u.id, t.id)
             label = f"{task.plan}/{task.code}"
-        elif period is not None:
-            params["period"] = period
-        rows = plain_rows(session.connection(), _COMMENTS[task is not None, period is not None],
-                          params)
+        else:
+            stmt = _COMMENTS[False, period is not None]
+            params = {"unit": u.id} if period is None else {"unit": u.id, "period": period}
+        rows = scoped_rows(session, stmt, params)
         return [CommentView(id_, kind, KIND_LABELS.get(kind, kind), author, author_unit, body,
                             at, label, period_)
                 for id_, kind, author, author_unit, body, at, period_ in rows]

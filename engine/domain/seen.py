@@ -12,7 +12,7 @@ from engine.directory.units import get_unit
 from engine.domain.tasks import TaskKey, find_task
 from engine.runtime import Runtime
 from engine.storage.models import Task, TaskHistory, TaskSeen
-from engine.storage.rows import plain_row
+from engine.storage.together import Read, scoped_rows
 
 #: The history events that make a task news to its owner.
 NEWS_EVENTS = ("assign", "reopen")
@@ -23,14 +23,18 @@ _SEEN_VERSION = select(TaskSeen.version).where(TaskSeen.user_id == bindparam("us
                                                TaskSeen.task_id == bindparam("task"))
 
 
+def seen_read(user_id: int, task_id: int) -> Read:
+    """`mark_seen`'s read: its statement and parameters (`engine.storage.together`)."""
+    return _SEEN_VERSION, {"user": user_id, "task": task_id}
+
+
 def mark_seen(rt: Runtime, user_id: int, key: TaskKey) -> None:
     """The user opened the task at its current version. Read first: a task opened again at
     the version already seen (the usual case) writes nothing and opens no write transaction."""
     with rt.db.read() as session:
         _unit, task = find_task(session, key)
-        found = plain_row(session.connection(), _SEEN_VERSION,
-                          {"user": user_id, "task": task.id})
-        seen = None if found is None else found[0]
+        found = scoped_rows(session, *seen_read(user_id, task.id))
+        seen = found[0][0] if found else None
     if seen == task.version:
         return
     with rt.db.transaction() as session:

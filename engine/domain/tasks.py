@@ -37,6 +37,7 @@ from engine.runtime import Runtime
 from engine.storage.database import scope_memo
 from engine.storage.models import Plan, PlanSection, PlanTask, Task, TaskHistory, Unit
 from engine.storage.rows import plain_rows
+from engine.storage.together import Read, scoped_rows
 from engine.storage.versioning import check_version
 from plans.deadlines import DeadlineError, parse_deadline
 from vntext.dates import format_date_vi
@@ -612,10 +613,16 @@ _HISTORY = (
     .where(TaskHistory.task_id == bindparam("task")).order_by(TaskHistory.seq))
 
 
+def history_read(task_id: int) -> Read:
+    """`history`'s statement and parameters (for a page reading it with others at once,
+    `engine.storage.together`)."""
+    return _HISTORY, {"task": task_id}
+
+
 def history(rt: Runtime, key: TaskKey) -> list[HistoryEntry]:
     with rt.db.read() as session:
         _unit, task = find_task(session, key, on=rt.today())
-        rows = plain_rows(session.connection(), _HISTORY, {"task": task.id})
+        rows = scoped_rows(session, *history_read(task.id))
         return [HistoryEntry(seq, event, from_state, to_state, actor, role, at, on, note, result,
                              owner, deadline, list(evidence or []))
                 for (seq, event, from_state, to_state, actor, role, at, on, note, result, owner,

@@ -178,10 +178,13 @@ def task_list(request: Request, unit: str, rt: Rt, user: CurrentUser,
 def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
               status_code: int = 200, form: dict[str, Any] | None = None,
               errors: FormErrors | None = None, ok: str | None = None,
-              open_form: str | None = None) -> Response:
+              open_form: str | None = None, seen_by: int | None = None) -> Response:
+    """The page of task `key`; `seen_by`: the user whose "version last seen" the caller
+    marks next (`mark_seen`), read with the page's other reads."""
     directory.require_read(rt, user, key.unit)
     task = api.get_task(rt, key)
     key = TaskKey(key.unit, key.plan, key.code, task.occurrence or None)
+    domain.read_task_page(rt, key, seen_by=seen_by)  # history, files, ... in one statement
     history = api.history(rt, key)
     files = domain.list_attachments(rt, key)
     files_by_seq: dict[int | None, list[domain.AttachmentView]] = defaultdict(list)
@@ -224,9 +227,10 @@ def task_detail(request: Request, unit: str, plan: str, code: str, rt: Rt, user:
                 ok: str | None = None, form: str | None = None) -> Response:
     """One task; `?form=complete` opens that form (the quick buttons under the title)."""
     key = api.resolve_key(rt, TaskKey.from_path(unit, plan, code))
-    response = task_page(request, rt, user, key, ok=ok, open_form=form)
-    if user.role in ("officer", "leader"):
-        domain.mark_seen(rt, user.id, key)  # no longer "mới giao" / "mở lại" in their list
+    seen_by = user.id if user.role in ("officer", "leader") else None
+    response = task_page(request, rt, user, key, ok=ok, open_form=form, seen_by=seen_by)
+    if seen_by is not None:
+        domain.mark_seen(rt, seen_by, key)  # no longer "mới giao" / "mở lại" in their list
     return response
 
 
