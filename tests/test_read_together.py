@@ -25,8 +25,9 @@ from engine.directory.units import get_unit
 from engine.domain.attachments import attachments_read, documents_read
 from engine.domain.comments import task_comments_read
 from engine.domain.seen import mark_seen, seen_read
-from engine.domain.task_page import read_task_page
 from engine.domain.tasks import TaskKey, find_task, history_read
+from engine.reporting.menu import menu_counts
+from engine.reporting.task_page import read_task_page
 from engine.runtime import Runtime
 from engine.storage.models import Attachment, Comment, Task
 from engine.storage.rows import plain_rows
@@ -120,17 +121,25 @@ def test_the_statement_is_built_once_per_set_of_reads() -> None:
 
 
 def test_the_task_page_reads_in_one_statement_and_again_after_a_write(rt: Runtime) -> None:
-    """`read_task_page` then the page's functions: one statement for the five reads; after
-    `mark_seen` wrote (a transaction ended), the version last seen is read afresh."""
+    """`read_task_page` then the page's functions: one statement for the task's five reads
+    and the menu's three; the menu's counts are the ones it reads alone; after `mark_seen`
+    wrote (a transaction ended), the version last seen is read afresh."""
     user = accounts.get_user(rt, "canbo.vinhthanh")
     key = TaskKey(UNIT, "cchc-2023", "5")
+    first = rt.db.scoped()
+    try:
+        alone = menu_counts(dataclasses.replace(rt, db=first), user, UNIT)
+    finally:
+        first.close()
     scope = rt.db.scoped()
     scoped_rt = dataclasses.replace(rt, db=scope)
     try:
         with scope.read() as session:
             find_task(session, key)  # the page has read the task already
         with statements(rt) as sent:
-            read_task_page(scoped_rt, key, seen_by=user.id)
+            read_task_page(scoped_rt, key, seen_by=user.id, menu=True)
+            assert len(sent) == 1
+            assert menu_counts(scoped_rt, user, UNIT) == alone
             assert len(sent) == 1
             mark_seen(scoped_rt, user.id, key)  # first visit: writes the version
             writes = len(sent)

@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from engine import reporting
 from engine.clock import VN_TZ
-from engine.directory import COMMUNE_ROLES, role_label
+from engine.directory import COMMUNE_ROLES, UserView, role_label
 from engine.domain import TIMELINESS_LABELS_VI, Timeliness
 from vntext.dates import format_date_vi
 from web.deps import CSRF_FIELD, csrf_token, get_rt, optional_user
@@ -157,6 +157,14 @@ def due_soon(ctx: Context, due: date | None) -> bool:
     return 0 <= (due - today).days <= SOON_DAYS
 
 
+def menu_unit(user: UserView | None) -> str | None:
+    """The unit whose counts the menu shows this user (an officer's or a leader's own), or
+    None: no counts in the menu."""
+    if user is not None and user.role in COMMUNE_ROLES and user.unit_slug:
+        return user.unit_slug
+    return None
+
+
 @pass_context
 def nav_badges(ctx: Context) -> dict[str, tuple[int, str]]:
     """The counts in the menu (count, kind: "late" red or "" grey), once per request: the
@@ -167,10 +175,10 @@ def nav_badges(ctx: Context) -> dict[str, tuple[int, str]]:
         return cached
     user = optional_user(request)
     out: dict[str, tuple[int, str]] = {}
-    if user is not None and user.role in COMMUNE_ROLES and user.unit_slug:
-
+    unit = menu_unit(user)
+    if user is not None and unit is not None:
         # the request's database scope, like the page's own calls
-        counts = reporting.menu_counts(get_rt(request), user, user.unit_slug)
+        counts = reporting.menu_counts(get_rt(request), user, unit)
         if counts.mine is not None:
             out["mine"] = (counts.mine, "late" if counts.mine_late else "")
         out["overdue"] = (counts.overdue, "late")
@@ -225,6 +233,7 @@ __all__ = [
     "date_vi",
     "datetime_vi",
     "make_templates",
+    "menu_unit",
     "nav_for",
     "render",
     "templates",

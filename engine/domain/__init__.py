@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from engine.domain.staged_uploads import load as load_staged_upload
     from engine.domain.staged_uploads import peek as peek_staged_upload
     from engine.domain.staged_uploads import stage as stage_upload
-    from engine.domain.task_page import read_task_page
     from engine.domain.tasks import (
         Actor,
         ChangeResult,
@@ -86,7 +85,6 @@ __all__ = [
     "parse_period",
     "peek_staged_upload",
     "quarters_of",
-    "read_task_page",
     "reopen_obligation",
     "resolve_choice",
     "roll_over",

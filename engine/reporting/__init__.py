@@ -81,6 +81,7 @@ if TYPE_CHECKING:
         summary_xlsx,
     )
     from engine.reporting.summary import SORTS as SUMMARY_SORTS
+    from engine.reporting.task_page import read_task_page
 else:  # mypy sees the names above only, so a misspelt name stays an error
     __getattr__, __dir__ = public_api(__name__, __file__)
 
@@ -136,6 +137,7 @@ __all__ = [
     "province_summary",
     "put_cell",
     "quarter_reported_on",
+    "read_task_page",
     "reporting_quarter",
     "set_statistics_values",
     "sorted_rows",

@@ -9,13 +9,17 @@ and each read's rows are kept in the request's scope memo (`scope_memo`) under t
 calls `scoped_rows(session, ITS_STATEMENT, its_params)`, which finds its rows already read
 (or, outside a web request, or when nobody read ahead, simply runs its statement).
 
-How the statement is built (`together_statement`): read i's columns go in a slot of their
-own, the other reads' slots are `CAST(NULL AS <type>)` (typed, so PostgreSQL unites the
-branches and SQLAlchemy converts the slot as the read's column, SQLite's dates included);
-each branch also carries its read's number and `row_number() OVER (<its ORDER BY>)`, and the
-whole is ordered by those two, so each read's rows come back in the order its own statement
-gives them. Same tables, joins and conditions: each branch is its read's statement with its
-columns moved into place. The reads' bound parameters are merged by name: two reads may
+How the statement is built (`together_statement`): each branch is a read's statement with its
+columns moved into place (same tables, joins and conditions), after its read's number and,
+for a read with an ORDER BY, `row_number() OVER (<its ORDER BY>)`. Columns of one kind
+(text, integer, date, ... see `_kind`) share slots across the reads, so a row is as wide as
+the widest read per kind, not the sum of all; a branch fills the slots it does not use with
+`CAST(NULL AS <the slot's type>)` (typed, so PostgreSQL unites the branches and SQLAlchemy
+converts the slot as the read's own column, SQLite's dates included). Each read's rows are
+then put back in its own order by their row number (a read without ORDER BY has no order to
+keep). No ORDER BY over the whole: sorting rows this wide cost PostgreSQL more than sorting
+each read's few rows in Python.
+The reads' bound parameters are merged by name: two reads may
 share a name only for the same value (`task` is the same task id in all of a task page's).
 """
 
@@ -23,13 +27,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    TEXT,
+    VARCHAR,
     ColumnElement,
     CompoundSelect,
     Integer,
     Select,
+    String,
+    Text,
     cast,
     func,
     literal_column,
@@ -89,40 +99,72 @@ def read_together(session: Session, reads: Sequence[Read]) -> None:
                 raise ValueError(f"reads read together disagree on parameter '{name}'")
             merged[name] = value
     statements = tuple(stmt for stmt, _params in todo)
+    layout = _layout(statements)
     parts: list[list[Sequence[Any]]] = [[] for _ in todo]
-    for row in plain_rows(session.connection(), together_statement(statements), merged):
+    for row in plain_rows(session.connection(), layout.statement, merged):
         parts[row[0]].append(row)
-    for (stmt, params), (start, width), rows in zip(todo, _slots(statements), parts,
-                                                     strict=True):
-        cache[_memo_key(stmt, params)] = [tuple(r[start:start + width]) for r in rows]
+    for (stmt, params), slots, ordered, rows in zip(todo, layout.slots, layout.ordered, parts,
+                                                    strict=True):
+        if ordered:
+            rows.sort(key=itemgetter(1))
+        if len(slots) == 1:
+            k = slots[0]
+            cache[_memo_key(stmt, params)] = [(r[k],) for r in rows]
+        else:
+            cache[_memo_key(stmt, params)] = list(map(itemgetter(*slots), rows))
 
 
-def _slots(statements: Sequence[AnySelect]) -> list[tuple[int, int]]:
-    """Where each read's columns are in a row of `together_statement`: (start, width)."""
-    out, start = [], 2  # after the read's number and its row number
-    for stmt in statements:
-        width = len(stmt.selected_columns)
-        out.append((start, width))
-        start += width
-    return out
+@dataclass(frozen=True)
+class _Layout:
+    statement: CompoundSelect[*tuple[Any, ...]]
+    slots: list[list[int]]  # per read: the row position of each of its columns
+    ordered: list[bool]  # per read: it has an ORDER BY (its rows carry their row number)
+
+
+def _kind(column: ColumnElement[Any]) -> tuple[object, ...]:
+    """Columns of the same kind can share a slot: the same type class (and time zone
+    setting), strings of any length and text as one. A type with a conversion of its own (a
+    `TypeDecorator`) shares only with its own class."""
+    t = column.type
+    if isinstance(t, String) and type(t) in (String, Text, VARCHAR, TEXT):
+        return ("text",)
+    return (type(t), getattr(t, "timezone", None))
+
+
+def together_statement(statements: tuple[AnySelect, ...]) -> CompoundSelect[*tuple[Any, ...]]:
+    """`statements` as one `UNION ALL` (see the module): rows of (read number, row number
+    within the read or 0, the slots). Built once per tuple of reads."""
+    return _layout(statements).statement
 
 
 @functools.cache
-def together_statement(statements: tuple[AnySelect, ...]) -> CompoundSelect[*tuple[Any, ...]]:
-    """`statements` as one `UNION ALL` (see the module): rows of (read number, row number
-    within the read, every read's columns side by side). Built once per tuple of reads."""
-    typed_nulls = [[cast(null(), c.type) for c in stmt.selected_columns] for stmt in statements]
+def _layout(statements: tuple[AnySelect, ...]) -> _Layout:
+    slot_types: list[ColumnElement[Any]] = []  # a column of each slot's kind
+    slots: list[list[int]] = []
+    for stmt in statements:
+        taken: set[int] = set()
+        mine = []
+        for column in stmt.selected_columns:
+            kind = _kind(column)
+            k = next((k for k, c in enumerate(slot_types)
+                      if k not in taken and _kind(c) == kind), None)
+            if k is None:
+                k = len(slot_types)
+                slot_types.append(column)
+            taken.add(k)
+            mine.append(k)
+        slots.append(mine)
+    ordered = [bool(stmt._order_by_clauses) for stmt in statements]
     branches = []
     for i, stmt in enumerate(statements):
-        columns: list[ColumnElement[Any]] = [
-            literal_column(str(i), Integer).label("part"),
-            func.row_number().over(order_by=list(stmt._order_by_clauses)).label("n"),
-        ]
-        for j, nulls in enumerate(typed_nulls):
-            columns += list(stmt.selected_columns) if j == i else nulls
-        branches.append(stmt.order_by(None).with_only_columns(*columns))
-    together = union_all(*branches)
-    return together.order_by(together.selected_columns.part, together.selected_columns.n)
+        columns: list[ColumnElement[Any]] = [cast(null(), c.type) for c in slot_types]
+        for column, k in zip(stmt.selected_columns, slots[i], strict=True):
+            columns[k] = column
+        number = (func.row_number().over(order_by=list(stmt._order_by_clauses)) if ordered[i]
+                  else literal_column("0", Integer))
+        branches.append(stmt.order_by(None).with_only_columns(
+            literal_column(str(i), Integer).label("part"), number.label("n"), *columns))
+    return _Layout(union_all(*branches), [[2 + k for k in mine] for mine in slots], ordered)
 
 
 __all__ = ["Read", "read_together", "scoped_rows", "together_statement"]

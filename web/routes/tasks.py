@@ -28,7 +28,7 @@ from web import lists
 from web.deps import CurrentUser, Rt, Settings
 from web.downloads import content_disposition
 from web.routes.common import FormErrors, parse_date_vi, status_of
-from web.templating import render, timeliness_label
+from web.templating import menu_unit, render, timeliness_label
 
 router = APIRouter()
 
@@ -184,7 +184,8 @@ def task_page(request: Request, rt: Runtime, user: UserView, key: TaskKey, *,
     directory.require_read(rt, user, key.unit)
     task = api.get_task(rt, key)
     key = TaskKey(key.unit, key.plan, key.code, task.occurrence or None)
-    domain.read_task_page(rt, key, seen_by=seen_by)  # history, files, ... in one statement
+    # history, files, documents, comments, the version last seen, the menu: one statement
+    reporting.read_task_page(rt, key, seen_by=seen_by, menu=menu_unit(user) == key.unit)
     history = api.history(rt, key)
     files = domain.list_attachments(rt, key)
     files_by_seq: dict[int | None, list[domain.AttachmentView]] = defaultdict(list)
