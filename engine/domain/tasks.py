@@ -859,7 +859,6 @@ def _brief_query(done: tuple[str, ...]) -> Select[*tuple[Any, ...]]:
         select(Task.plan_id, Task.code, Task.occurrence, Task.state, Task.owner, Task.deadline,
                Task.due_on, Task.done_on)
         .join(PlanTask, (PlanTask.plan_id == Task.plan_id) & (PlanTask.code == Task.code))
-        .join(Plan, Plan.id == Task.plan_id)
         .where(Task.unit_id == bindparam("unit"), PlanTask.retired.is_(False),
                or_(Task.occurrence != "",
                    and_(Task.owner != "", *(Task.state != state for state in done)),
