@@ -14,8 +14,9 @@ columns moved into place (same tables, joins and conditions), after its read's n
 for a read with an ORDER BY, `row_number() OVER (<its ORDER BY>)`. Columns of one kind
 (text, integer, date, ... see `_kind`) share slots across the reads, so a row is as wide as
 the widest read per kind, not the sum of all; a branch fills the slots it does not use with
-`CAST(NULL AS <the slot's type>)` (typed, so PostgreSQL unites the branches and SQLAlchemy
-converts the slot as the read's own column, SQLite's dates included). Each read's rows are
+NULL, typed in the first branch (`CAST(NULL AS <the slot's type>)`), which types the whole:
+PostgreSQL unites the branches with its types, and SQLAlchemy converts each slot as the
+reads' own column, SQLite's dates included. Each read's rows are
 then put back in its own order by their row number (a read without ORDER BY has no order to
 keep). No ORDER BY over the whole: sorting rows this wide cost PostgreSQL more than sorting
 each read's few rows in Python.
@@ -157,7 +158,12 @@ def _layout(statements: tuple[AnySelect, ...]) -> _Layout:
     ordered = [bool(stmt._order_by_clauses) for stmt in statements]
     branches = []
     for i, stmt in enumerate(statements):
-        columns: list[ColumnElement[Any]] = [cast(null(), c.type) for c in slot_types]
+        # typed in the first branch only: it types the whole (PostgreSQL unites branches
+        # pairwise from the left, an untyped NULL taking the type so far; SQLAlchemy reads
+        # the columns' types from the first)
+        columns: list[ColumnElement[Any]] = (
+            [cast(null(), c.type) for c in slot_types] if i == 0 else
+            [null()] * len(slot_types))
         for column, k in zip(stmt.selected_columns, slots[i], strict=True):
             columns[k] = column
         number = (func.row_number().over(order_by=list(stmt._order_by_clauses)) if ordered[i]
