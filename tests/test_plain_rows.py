@@ -22,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    literal_column,
     select,
     text,
 )
@@ -136,3 +137,23 @@ def test_statements_are_seen_whenever_something_listens(engine: Engine) -> None:
         finally:
             event.remove(engine, "before_cursor_execute", on_statement)
         assert len(seen) == 1 and "things" in seen[0]
+
+
+def test_a_percent_sign_and_a_name_used_twice_run_direct_as_written(engine: Engine) -> None:
+    """On PostgreSQL the direct run hands psycopg the text in `$n` form (`_numbered`): a
+    literal percent sign (`%%` in SQLAlchemy's text) stays one, a name used twice is one
+    parameter."""
+    stmt = (select(THINGS.c.id, literal_column("'50%'"), THINGS.c.name.like(bindparam("pat")))
+            .where(THINGS.c.id >= bindparam("lo"), THINGS.c.id <= bindparam("lo") + 1)
+            .order_by(THINGS.c.id))
+    params: dict[str, object] = {"lo": 2, "pat": "%quý%"}
+    want = expected(engine, stmt, params)
+    assert want == [(2, "50%", True), (3, "50%", False)]
+    with engine.connect() as conn:
+        for _ in range(3):
+            assert [tuple(r) for r in plain_rows(conn, stmt, params)] == want
+
+
+def test_the_numbered_form_of_a_text() -> None:
+    assert rows_module._numbered("a = %(x)s AND b LIKE '5%%' AND c = %(y)s OR d = %(x)s") == (
+        "a = $1 AND b LIKE '5%' AND c = $2 OR d = $1", ("x", "y"))
