@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sql_statements import statements
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from web_client import (  # noqa: F401 - the *_fixture names register the demo fixtures
     cheap_hashes_fixture,
     demo_db_fixture,
@@ -21,7 +21,7 @@ from web_client import (  # noqa: F401 - the *_fixture names register the demo f
 
 from engine.clock import VN_TZ
 from engine.directory import accounts
-from engine.directory.units import ancestors, get_unit
+from engine.directory.units import get_unit
 from engine.domain.attachments import attachments_read, documents_read
 from engine.domain.comments import task_comments_read
 from engine.domain.seen import mark_seen, seen_read
@@ -29,7 +29,6 @@ from engine.domain.tasks import TaskKey, find_task, history_read
 from engine.reporting.menu import menu_counts
 from engine.reporting.task_page import read_task_page
 from engine.runtime import Runtime
-from engine.storage.database import adopt
 from engine.storage.models import Attachment, Comment, Task, Unit
 from engine.storage.rows import plain_rows
 from engine.storage.together import read_together, scoped_rows, together_statement
@@ -153,48 +152,9 @@ def test_the_task_page_reads_in_one_statement_and_again_after_a_write(rt: Runtim
         scope.close()
 
 
-def test_a_request_adopts_its_units_as_the_orm_would_load_them(rt: Runtime) -> None:
-    """A request reads its unit and the units above it as plain columns with the unit's plans
-    (`find_task`'s first read: one statement) and adopts them into its session: the same
-    values as the ORM loads, persistent, and `session.get` of a parent sends nothing."""
-    with rt.db.read() as session:
-        loaded = {u.id: {a.key: getattr(u, a.key) for a in inspect(Unit).column_attrs}
-                  for u in session.scalars(select(Unit))}
-    scope = rt.db.scoped()
-    try:
-        with scope.read() as session, statements(rt) as sent:
-            unit, _task = find_task(session, TaskKey(UNIT, "cchc-2023", "5"))
-            assert len(sent) == 2  # the units and plans together, then the task's rows
-            chain = [unit, *ancestors(session, unit)]
-            assert len(chain) == 3  # the commune, the city, the province
-            for u in chain:
-                assert inspect(u).persistent
-                assert {a.key: getattr(u, a.key) for a in inspect(Unit).column_attrs} \
-                    == loaded[u.id]
-                assert session.get(Unit, u.id) is u
-            assert len(sent) == 2
-    finally:
-        scope.close()
-
-
-def test_adopting_keeps_the_instance_already_in_the_session(rt: Runtime) -> None:
-    """A unit the request already holds (with a change not yet flushed) is the one returned."""
-    scope = rt.db.scoped()
-    try:
-        with scope.read() as session:
-            held = session.scalars(select(Unit).where(Unit.slug == UNIT)).one()
-            held.leader = "Người mới"
-            row = {a.key: getattr(held, a.key) for a in inspect(Unit).column_attrs}
-            assert adopt(session, Unit, {**row, "leader": "Cũ"}) is held
-            assert held.leader == "Người mới"
-            session.rollback()
-    finally:
-        scope.close()
-
-
 def test_a_write_finds_the_unit_it_has_just_added(rt: Runtime) -> None:
-    """Inside a write, units are read with the ORM (which flushes first): a unit added in
-    the same transaction is found by its slug, as a parent for the next one, say."""
+    """Inside a request's write, a unit added in the same transaction is found by its slug
+    (the ORM flushes first), as a parent for the next one, say."""
     scope = rt.db.scoped()
     try:
         with scope.transaction() as session:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, ValidationFailed
 from engine.runtime import Runtime
-from engine.storage.database import adopt, scope_memo
+from engine.storage.database import scope_memo
 from engine.storage.models import Unit
-from engine.storage.together import Read, scoped_rows
 
 if TYPE_CHECKING:
     from plans import UnitSpec
@@ -52,16 +51,6 @@ _CHAIN = select(Unit.id, Unit.parent_id).where(Unit.slug == bindparam("slug")).c
     "chain", recursive=True)
 _CHAIN = _CHAIN.union(select(Unit.id, Unit.parent_id).join(_CHAIN, Unit.id == _CHAIN.c.parent_id))
 _WITH_ANCESTORS = select(Unit).where(Unit.id.in_(select(_CHAIN.c.id)))
-#: The same as plain columns (every column of `Unit`, by attribute name), for a web request:
-#: read with the request's other first reads (`unit_chain_read`) and adopted into its session.
-_UNIT_FIELDS = tuple(a.key for a in inspect(Unit).column_attrs)
-_CHAIN_ROWS = _WITH_ANCESTORS.with_only_columns(*(getattr(Unit, f) for f in _UNIT_FIELDS))
-
-
-def unit_chain_read(slug: str) -> Read:
-    """`get_unit`'s read in a web request: the unit `slug` and every unit above it, as plain
-    columns (`engine.storage.together`)."""
-    return _CHAIN_ROWS, {"slug": slug}
 
 
 def get_unit(session: Session, slug: str) -> Unit:
@@ -79,7 +68,7 @@ def get_unit(session: Session, slug: str) -> Unit:
     if cache is None:
         unit = session.scalar(_BY_SLUG, {"slug": slug})
     else:  # a scope: the units above it too, which its access check reads next
-        by_id = {u.id: u for u in _chain(session, slug)}
+        by_id = {u.id: u for u in session.scalars(_WITH_ANCESTORS, {"slug": slug})}
         unit = next((u for u in by_id.values() if u.slug == slug), None)
         if unit is not None:
             cache[("unit", slug)] = unit
@@ -92,15 +81,6 @@ def get_unit(session: Session, slug: str) -> Unit:
             value=slug,
         )
     return unit
-
-
-def _chain(session: Session, slug: str) -> list[Unit]:
-    """The unit `slug` and the units above it, in a scope: read as plain columns and adopted
-    into the session (a write reads them with the ORM: it sees the units it has added)."""
-    if session.info.get("writing"):
-        return list(session.scalars(_WITH_ANCESTORS, {"slug": slug}))
-    return [adopt(session, Unit, dict(zip(_UNIT_FIELDS, row, strict=True)))
-            for row in scoped_rows(session, *unit_chain_read(slug))]
 
 
 def ancestors(session: Session, unit: Unit) -> list[Unit]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.storage.database import scope_memo
 from engine.storage.models import Plan, Unit, UnitPlan
-from engine.storage.together import Read, scoped_rows
+from engine.storage.rows import plain_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,8 @@ def plan_heads(session: Session, unit: Unit) -> list[PlanHead]:
     """The unit's plans in appendix order, as `PlanHead`s: six plain columns (read once per
     web request), not the plan rows with their JSON columns built as ORM objects."""
     def load() -> list[PlanHead]:
-        return [PlanHead(*row) for row in scoped_rows(session, *plan_heads_read(unit.slug))]
+        return [PlanHead(*row) for row in
+                plain_rows(session.connection(), _PLAN_HEADS, {"unit": unit.id})]
 
     return list(scope_memo(session, ("plan heads", unit.id), load))
 
@@ -61,14 +62,7 @@ _PLANS_OF_UNIT = (select(Plan).join(UnitPlan, UnitPlan.plan_id == Plan.id)
 _PLAN_HEADS = (select(Plan.id, Plan.code, Plan.kind, Plan.year, Plan.title,
                       Plan.appendix_number)
                .join(UnitPlan, UnitPlan.plan_id == Plan.id)
-               .join(Unit, Unit.id == UnitPlan.unit_id)
-               .where(Unit.slug == bindparam("slug")).order_by(Plan.appendix_number))
-
-
-def plan_heads_read(unit_slug: str) -> Read:
-    """`plan_heads`' statement and parameters: by the unit's slug, so that a request can read
-    them with the unit itself (`engine.storage.together`, `tasks.find_task`)."""
-    return _PLAN_HEADS, {"slug": unit_slug}
+               .where(UnitPlan.unit_id == bindparam("unit")).order_by(Plan.appendix_number))
 
 
 def pick_plan_id(unit_slug: str, code: str, unit_plans: Collection[str]) -> str:
@@ -83,5 +77,4 @@ def plans_of_unit(session: Session, unit: Unit) -> list[Plan]:
     return list(session.scalars(_PLANS_OF_UNIT, {"unit": unit.id}))
 
 
-__all__ = ["PlanHead", "pick_plan_id", "plan_heads", "plan_heads_read", "plans_of_unit",
-           "resolve_plan_id"]
+__all__ = ["PlanHead", "pick_plan_id", "plan_heads", "plans_of_unit", "resolve_plan_id"]

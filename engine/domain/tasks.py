@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import local_date, system_clock
 from engine.directory.actor import Actor as Actor  # explicit re-export: callers import it here
-from engine.directory.units import get_unit, unit_chain_read
+from engine.directory.units import get_unit
 from engine.domain.choices import resolve_choice
 from engine.domain.occurrences import (
     PATH_SEP,
@@ -30,14 +30,14 @@ from engine.domain.occurrences import (
     pick,
     unknown_occurrence,
 )
-from engine.domain.plan_ids import plan_heads_read, resolve_plan_id
+from engine.domain.plan_ids import resolve_plan_id
 from engine.domain.workflow.machine import Command
 from engine.errors import Conflict, Forbidden, NotFound, Problem, ValidationFailed
 from engine.runtime import Runtime
 from engine.storage.database import scope_memo
 from engine.storage.models import Plan, PlanSection, PlanTask, Task, TaskHistory, Unit
 from engine.storage.rows import plain_rows
-from engine.storage.together import Read, read_together, scoped_rows
+from engine.storage.together import Read, scoped_rows
 from engine.storage.versioning import check_version
 from plans.deadlines import DeadlineError, parse_deadline
 from vntext.dates import format_date_vi
@@ -197,12 +197,9 @@ def find_task(session: Session, key: TaskKey, *, for_change: bool = False,
     (`engine.domain.occurrences.pick`). Looked up once per scope when the session has a scope
     cache (see `get_unit`); there, a read gets a `TaskRecord` (plain columns), a change the
     ORM row (`for_change`)."""
+    unit = get_unit(session, key.unit)
     cache: dict[object, object] | None = session.info.get("cache")
     plain = cache is not None and not for_change and not session.info.get("writing")
-    if plain and cache is not None and ("unit", key.unit) not in cache:
-        # a request's first read: the unit (with the units above it) and its plans at once
-        read_together(session, [unit_chain_read(key.unit), plan_heads_read(key.unit)])
-    unit = get_unit(session, key.unit)
     memo = ("task", key, on, plain)
     found = cache.get(memo) if cache is not None else None
     task = cast(TaskFields, found) if found is not None else _lookup(session, unit, key, on,

@@ -18,10 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -229,29 +229,6 @@ class _ScopeSession(Session):
 @event.listens_for(_ScopeSession, "loaded_as_persistent")
 def _keep_loaded(session: Session, instance: object) -> None:
     session.info["keep"].append(instance)
-
-
-M = TypeVar("M")
-
-
-def adopt(session: Session, model: type[M], values: dict[str, Any]) -> M:
-    """The `model` row with these column `values` (all of them, read as plain columns) as if
-    `session` had loaded it: persistent, in its identity map, kept for the scope like a
-    loaded row — without the ORM's query machinery, which costs a web request about three
-    plain statements. The instance already in the identity map, if any, is returned as it
-    is (it may hold changes not yet flushed)."""
-    mapper = inspect(model)
-    key = mapper.identity_key_from_primary_key(
-        tuple(values[mapper.get_property_by_column(c).key] for c in mapper.primary_key))
-    found = session.identity_map.get(key)
-    if found is not None:
-        return cast(M, found)
-    instance = model(**values)
-    make_transient_to_detached(instance)  # its values are the stored ones, not changes
-    session.add(instance)
-    if "keep" in session.info:
-        session.info["keep"].append(instance)
-    return instance
 
 
 class ScopedDatabase(Database):
