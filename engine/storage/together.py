@@ -13,15 +13,14 @@ How the statement is built (`together_statement`): each branch is a read's state
 columns moved into place (same tables, joins and conditions), after its read's number and,
 for a read with an ORDER BY, `row_number() OVER (<its ORDER BY>)`. Columns of one kind
 (text, integer, date, ... see `_kind`) share slots across the reads, so a row is as wide as
-the widest read per kind, not the sum of all; a branch fills the slots it does not use with
+the widest read per kind, not the sum of all. A branch fills the slots it does not use with
 NULL, typed in the first branch (`CAST(NULL AS <the slot's type>)`), which types the whole:
 PostgreSQL unites the branches with its types, and SQLAlchemy converts each slot as the
-reads' own column, SQLite's dates included. Each read's rows are
-then put back in its own order by their row number (a read without ORDER BY has no order to
-keep). No ORDER BY over the whole: sorting rows this wide cost PostgreSQL more than sorting
-each read's few rows in Python.
-The reads' bound parameters are merged by name: two reads may
-share a name only for the same value (`task` is the same task id in all of a task page's).
+reads' own column, SQLite's dates included. Each read's rows are then put back in its own
+order by their row number (a read without ORDER BY has no order to keep). No ORDER BY over
+the whole: sorting rows this wide cost PostgreSQL more than sorting each read's few rows in
+Python. The reads' bound parameters are merged by name: two reads may share a name only for
+the same value (`task` is the same task id in all of a task page's).
 """
 
 from __future__ import annotations

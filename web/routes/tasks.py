@@ -20,7 +20,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from engine import api, directory, domain, reporting
-from engine.directory import UserView, list_people
+from engine.directory import COMMUNE_ROLES, UserView, list_people
 from engine.domain import CORRECTING_ROLES, TaskKey, check_command
 from engine.errors import Conflict, NotFound, Problem, TransitionNotAllowed, ValidationFailed
 from engine.runtime import Runtime
@@ -228,7 +228,7 @@ def task_detail(request: Request, unit: str, plan: str, code: str, rt: Rt, user:
                 ok: str | None = None, form: str | None = None) -> Response:
     """One task; `?form=complete` opens that form (the quick buttons under the title)."""
     key = api.resolve_key(rt, TaskKey.from_path(unit, plan, code))
-    seen_by = user.id if user.role in ("officer", "leader") else None
+    seen_by = user.id if user.role in COMMUNE_ROLES else None
     response = task_page(request, rt, user, key, ok=ok, open_form=form, seen_by=seen_by)
     if seen_by is not None:
         domain.mark_seen(rt, seen_by, key)  # no longer "mới giao" / "mở lại" in their list
